@@ -1,0 +1,3 @@
+pub fn ping() -> u32 { 1 }
+#[cfg(feature = "python")]
+mod py;

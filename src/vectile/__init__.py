@@ -1,0 +1,4 @@
+"""vectile: fast, gap-free raster-to-vector tracing."""
+from vectile._kernels import __version__
+
+__all__ = ["__version__"]
