@@ -1,3 +1,22 @@
-pub fn ping() -> u32 { 1 }
+//! vectile kernels: raster-to-vector tracing in pure Rust.
+//!
+//! Pipeline for one image (see DESIGN.md section 1):
+//! `quantize` (palette + labels) -> `regions` (components, speckle merging) ->
+//! `boundary` (crack graph of shared edges) -> `fit` (each edge fitted once) -> `svg`.
+//! `trace` runs the whole pipeline. The Python binding lives in `py.rs` behind the
+//! `python` feature, so `cargo test` needs no Python.
+
+pub mod boundary;
+pub mod color;
+pub mod error;
+pub mod fit;
+pub mod image;
+pub mod quantize;
+pub mod regions;
+pub mod svg;
+pub mod trace;
+
 #[cfg(feature = "python")]
 mod py;
+
+pub use error::{KernelError, Result};

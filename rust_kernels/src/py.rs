@@ -1,6 +1,190 @@
+//! The Python binding `vectile._kernels`: convert, release the GIL, compute, convert back.
+//!
+//! Arrays arrive as C-contiguous numpy views (the Python layer guarantees that) and are read
+//! in place. Every call runs through `run`, which releases the GIL, turns kernel errors into
+//! Python exceptions and never lets a Rust panic reach Python.
+
+use crate::error::KernelError;
+use crate::fit::FitOptions;
+use crate::image::ImageView;
+use crate::quantize::{quantize as quantize_kernel, QuantizeOptions};
+use crate::svg::Layers;
+use crate::trace::{trace as trace_kernel, trace_labels, Mode, TraceOptions, TraceStats};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+create_exception!(_kernels, KernelInputError, PyValueError, "The image or label data is unusable.");
+create_exception!(_kernels, KernelOptionError, PyValueError, "An option is out of range.");
+
+impl From<KernelError> for PyErr {
+    fn from(e: KernelError) -> PyErr {
+        match e {
+            KernelError::InvalidInput(m) => KernelInputError::new_err(m),
+            KernelError::InvalidOption(m) => KernelOptionError::new_err(m),
+        }
+    }
+}
+
+/// Release the GIL around `work`, map errors, and catch panics.
+fn run<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, KernelError> + Send) -> PyResult<T> {
+    let out = py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+    match out {
+        Ok(r) => r.map_err(PyErr::from),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(PyRuntimeError::new_err(format!("internal error in vectile kernels: {msg}")))
+        }
+    }
+}
+
+fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(a: &'a numpy::PyReadonlyArray<'_, T, D>, what: &str) -> PyResult<&'a [T]> {
+    a.as_slice().map_err(|_| KernelInputError::new_err(format!("{what} must be a C-contiguous array")))
+}
+
+fn image_dims(image: &PyReadonlyArray3<'_, u8>) -> (usize, usize, usize) {
+    let s = image.shape();
+    (s[0], s[1], s[2])
+}
+
+fn parse_layers(s: &str) -> PyResult<Layers> {
+    match s {
+        "stacked" => Ok(Layers::Stacked),
+        "cutout" => Ok(Layers::Cutout),
+        _ => Err(KernelOptionError::new_err(format!("layers must be 'stacked' or 'cutout', got {s:?}"))),
+    }
+}
+
+fn stats_dict<'py>(py: Python<'py>, s: &TraceStats) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("palette", s.palette)?;
+    d.set_item("regions", s.regions)?;
+    d.set_item("edges", s.edges)?;
+    d.set_item("paths", s.paths)?;
+    d.set_item("commands", s.commands)?;
+    d.set_item("bytes", s.bytes)?;
+    Ok(d)
+}
+
+/// Trace an (H, W, 3|4) uint8 image to SVG. Returns (svg_text, stats).
+#[pyfunction]
+#[pyo3(signature = (image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode, threshold=None, weights=None))]
+#[allow(clippy::too_many_arguments)]
+fn trace<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    colors: usize,
+    seed: u64,
+    min_area: u64,
+    tolerance: f64,
+    corner_run: u32,
+    precision: u32,
+    layers: &str,
+    mode: &str,
+    threshold: Option<u8>,
+    weights: Option<PyReadonlyArray2<'py, f32>>,
+) -> PyResult<(String, Bound<'py, PyDict>)> {
+    let (h, w, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    let wdata = match &weights {
+        Some(a) => Some(contiguous(a, "weights")?),
+        None => None,
+    };
+    let mode = match mode {
+        "color" => Mode::Color,
+        "binary" => Mode::Binary,
+        _ => return Err(KernelOptionError::new_err(format!("mode must be 'color' or 'binary', got {mode:?}"))),
+    };
+    let opts = TraceOptions {
+        colors,
+        seed,
+        min_area,
+        fit: FitOptions { tolerance, corner_run },
+        precision,
+        layers: parse_layers(layers)?,
+        mode,
+        threshold,
+    };
+    let (svg, stats) = run(py, || {
+        let img = ImageView::new(data, w, h, c)?;
+        trace_kernel(&img, wdata, &opts)
+    })?;
+    Ok((svg, stats_dict(py, &stats)?))
+}
+
+/// Quantize an (H, W, 3|4) uint8 image. Returns (palette (k, 3) uint8, labels (H, W) int32,
+/// counts (k,) uint64); transparent pixels get label -1.
+#[pyfunction]
+#[pyo3(signature = (image, *, colors, seed=0, weights=None))]
+fn quantize<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    colors: usize,
+    seed: u64,
+    weights: Option<PyReadonlyArray2<'py, f32>>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let (h, w, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    let wdata = match &weights {
+        Some(a) => Some(contiguous(a, "weights")?),
+        None => None,
+    };
+    let q = run(py, || {
+        let img = ImageView::new(data, w, h, c)?;
+        quantize_kernel(&img, wdata, &QuantizeOptions { colors, seed, ..Default::default() })
+    })?;
+    let k = q.palette.len();
+    let flat: Vec<u8> = q.palette.iter().flatten().copied().collect();
+    let palette = PyArray1::from_vec(py, flat).reshape([k, 3])?.into_any();
+    let labels = PyArray1::from_vec(py, q.labels).reshape([h, w])?.into_any();
+    let counts = PyArray1::from_vec(py, q.counts).into_any();
+    Ok((palette, labels, counts))
+}
+
+/// Trace a label image (H, W) int32 with a palette (k, 3) uint8. Returns (svg_text, stats).
+#[pyfunction]
+#[pyo3(signature = (labels, palette, *, min_area, tolerance, corner_run, precision, layers))]
+#[allow(clippy::too_many_arguments)]
+fn generate_paths<'py>(
+    py: Python<'py>,
+    labels: PyReadonlyArray2<'py, i32>,
+    palette: PyReadonlyArray2<'py, u8>,
+    min_area: u64,
+    tolerance: f64,
+    corner_run: u32,
+    precision: u32,
+    layers: &str,
+) -> PyResult<(String, Bound<'py, PyDict>)> {
+    let (h, w) = (labels.shape()[0], labels.shape()[1]);
+    if palette.shape()[1] != 3 {
+        return Err(KernelInputError::new_err("palette must have shape (k, 3)"));
+    }
+    let ldata = contiguous(&labels, "labels")?;
+    let pal: Vec<[u8; 3]> = contiguous(&palette, "palette")?.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    let opts = TraceOptions {
+        min_area,
+        fit: FitOptions { tolerance, corner_run },
+        precision,
+        layers: parse_layers(layers)?,
+        ..Default::default()
+    };
+    let (svg, stats) = run(py, || trace_labels(ldata, w, h, &pal, &opts))?;
+    Ok((svg, stats_dict(py, &stats)?))
+}
+
 #[pymodule]
 fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("KernelInputError", m.py().get_type::<KernelInputError>())?;
+    m.add("KernelOptionError", m.py().get_type::<KernelOptionError>())?;
+    m.add_function(wrap_pyfunction!(trace, m)?)?;
+    m.add_function(wrap_pyfunction!(quantize, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_paths, m)?)?;
     Ok(())
 }

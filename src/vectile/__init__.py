@@ -1,4 +1,24 @@
-"""vectile: fast, gap-free raster-to-vector tracing."""
-from vectile._kernels import __version__
+"""vectile: fast, gap-free raster-to-vector tracing.
 
-__all__ = ["__version__"]
+>>> import vectile
+>>> svg = vectile.vectorize("logo.png")            # doctest: +SKIP
+>>> svg.save("logo.svg")                            # doctest: +SKIP
+"""
+
+from vectile._api import PRESETS, Svg, generate_paths, quantize_colors, vectorize
+from vectile._io import load_image
+from vectile._kernels import __version__
+from vectile.errors import InputError, OptionError, VectileError
+
+__all__ = [
+    "PRESETS",
+    "InputError",
+    "OptionError",
+    "Svg",
+    "VectileError",
+    "__version__",
+    "generate_paths",
+    "load_image",
+    "quantize_colors",
+    "vectorize",
+]

@@ -1,0 +1,1 @@
+"""vectile benchmark harness (not installed; run from the repo root as ``python -m bench``)."""

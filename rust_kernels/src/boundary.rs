@@ -1,0 +1,459 @@
+//! Boundary graph: the cracks between pixels of different regions, cut into edges at
+//! junctions, each edge shared by exactly two regions (or one region and the outside).
+//!
+//! Coordinates: lattice points are pixel corners `(x, y)` with `0 <= x <= width`,
+//! `0 <= y <= height`, y pointing down. Pixel `(x, y)` is the unit square with top-left corner
+//! `(x, y)`. A crack is the unit side between two pixels (or a pixel and the outside).
+//! Walking along a crack, *left* and *right* are as seen on screen (y down): walking east,
+//! the pixel above is on the left.
+//!
+//! A junction is a lattice point where three or four cracks meet (three or more regions, or a
+//! saddle where two regions touch diagonally). An edge is a chain of cracks between two
+//! junctions, or a closed loop with no junction (an island); a closed loop starts at its
+//! top-most, then left-most lattice point and first walks east.
+//!
+//! Every region's outline is a set of cycles of half-edges with the region on the left: the
+//! outer cycle runs counter-clockwise on screen (negative shoelace area in y-down
+//! coordinates), holes clockwise. Region pixels that touch only diagonally are kept apart
+//! (4-connectivity): at a saddle the walk turns towards the region.
+
+use crate::regions::NONE;
+use std::collections::HashMap;
+
+/// Directions: east, south, west, north (clockwise on screen).
+const DX: [i32; 4] = [1, 0, -1, 0];
+const DY: [i32; 4] = [0, 1, 0, -1];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edge {
+    /// Lattice points: the start, every turn, and the end (for closed edges the start is
+    /// not repeated).
+    pub points: Vec<(i32, i32)>,
+    /// Region on the left when walking forward (NONE = outside / transparent).
+    pub left: u32,
+    pub right: u32,
+    pub closed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HalfEdge {
+    pub edge: u32,
+    pub forward: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Outline {
+    /// The outer boundary (region on the left, counter-clockwise on screen).
+    pub outer: Vec<HalfEdge>,
+    pub holes: Vec<Vec<HalfEdge>>,
+    /// Area enclosed by the outer boundary, holes included (pixels).
+    pub filled_area: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct BoundaryGraph {
+    pub width: usize,
+    pub height: usize,
+    pub edges: Vec<Edge>,
+    /// One outline per region id.
+    pub outlines: Vec<Outline>,
+}
+
+struct Lattice<'a> {
+    map: &'a [u32],
+    w: i32,
+    h: i32,
+}
+
+impl Lattice<'_> {
+    #[inline]
+    fn region(&self, x: i32, y: i32) -> u32 {
+        if x < 0 || y < 0 || x >= self.w || y >= self.h {
+            NONE
+        } else {
+            self.map[(y * self.w + x) as usize]
+        }
+    }
+
+    /// (left, right) regions of the crack leaving `(x, y)` in direction `d`.
+    #[inline]
+    fn sides(&self, x: i32, y: i32, d: usize) -> (u32, u32) {
+        match d {
+            0 => (self.region(x, y - 1), self.region(x, y)),
+            1 => (self.region(x, y), self.region(x - 1, y)),
+            2 => (self.region(x - 1, y), self.region(x - 1, y - 1)),
+            _ => (self.region(x - 1, y - 1), self.region(x, y - 1)),
+        }
+    }
+
+    #[inline]
+    fn active(&self, x: i32, y: i32, d: usize) -> bool {
+        let (l, r) = self.sides(x, y, d);
+        l != r
+    }
+
+    #[inline]
+    fn degree(&self, x: i32, y: i32) -> u32 {
+        let nw = self.region(x - 1, y - 1);
+        let ne = self.region(x, y - 1);
+        let sw = self.region(x - 1, y);
+        let se = self.region(x, y);
+        (nw != ne) as u32 + (ne != se) as u32 + (sw != se) as u32 + (nw != sw) as u32
+    }
+
+    #[inline]
+    fn is_junction(&self, x: i32, y: i32) -> bool {
+        self.degree(x, y) >= 3
+    }
+
+    /// Index of the crack leaving `(x, y)` in direction `d` in the visited bitset:
+    /// horizontal cracks first (W x (H+1)), then vertical ((W+1) x H).
+    #[inline]
+    fn crack_index(&self, x: i32, y: i32, d: usize) -> usize {
+        let (w, h) = (self.w as usize, self.h as usize);
+        match d {
+            0 => y as usize * w + x as usize,
+            2 => y as usize * w + (x - 1) as usize,
+            1 => w * (h + 1) + y as usize * (w + 1) + x as usize,
+            _ => w * (h + 1) + (y - 1) as usize * (w + 1) + x as usize,
+        }
+    }
+}
+
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(n: usize) -> Self {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+    #[inline]
+    fn get(&self, i: usize) -> bool {
+        self.0[i >> 6] >> (i & 63) & 1 == 1
+    }
+    #[inline]
+    fn set(&mut self, i: usize) {
+        self.0[i >> 6] |= 1 << (i & 63);
+    }
+}
+
+#[inline]
+fn key(w: i32, x: i32, y: i32, d: usize) -> u64 {
+    ((y as u64) * (w as u64 + 1) + x as u64) * 4 + d as u64
+}
+
+/// The first direction, turning left first, whose crack has `region` on its left.
+#[inline]
+fn next_direction(lat: &Lattice, x: i32, y: i32, arriving: usize, region: u32) -> Option<usize> {
+    [(arriving + 3) % 4, arriving, (arriving + 1) % 4].into_iter().find(|&d| {
+        let (l, r) = lat.sides(x, y, d);
+        l == region && r != region
+    })
+}
+
+/// Build the boundary graph of a region map (`map[y * width + x]`, NONE = no region) with
+/// `region_count` regions.
+pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> BoundaryGraph {
+    let lat = Lattice { map, w: width as i32, h: height as i32 };
+    let (w, h) = (width as i32, height as i32);
+    let mut visited = Bits::new(width * (height + 1) + (width + 1) * height);
+    let mut edges: Vec<Edge> = Vec::new();
+    // Per open edge: (start dir, end arrival dir).
+    let mut dirs: Vec<(usize, usize)> = Vec::new();
+
+    // 1. Edges between junctions, in raster order of their start junction.
+    for y in 0..=h {
+        for x in 0..=w {
+            if !lat.is_junction(x, y) {
+                continue;
+            }
+            for d0 in 0..4 {
+                if !lat.active(x, y, d0) || visited.get(lat.crack_index(x, y, d0)) {
+                    continue;
+                }
+                let (left, right) = lat.sides(x, y, d0);
+                let mut points = vec![(x, y)];
+                let (mut cx, mut cy, mut d) = (x, y, d0);
+                loop {
+                    visited.set(lat.crack_index(cx, cy, d));
+                    let (nx, ny) = (cx + DX[d], cy + DY[d]);
+                    if lat.is_junction(nx, ny) {
+                        points.push((nx, ny));
+                        break;
+                    }
+                    let nd = [(d + 3) % 4, d, (d + 1) % 4]
+                        .into_iter()
+                        .find(|&nd| lat.active(nx, ny, nd))
+                        .expect("a degree-2 lattice point continues");
+                    if nd != d {
+                        points.push((nx, ny));
+                    }
+                    (cx, cy, d) = (nx, ny, nd);
+                }
+                edges.push(Edge { points, left, right, closed: false });
+                dirs.push((d0, d));
+            }
+        }
+    }
+    let open_edges = edges.len();
+
+    // 2. Closed loops (islands without junctions), found at their top-left crack.
+    for y in 0..=h {
+        for x in 0..w {
+            if !lat.active(x, y, 0) || visited.get(lat.crack_index(x, y, 0)) {
+                continue;
+            }
+            let (left, right) = lat.sides(x, y, 0);
+            let mut points = vec![(x, y)];
+            let (mut cx, mut cy, mut d) = (x, y, 0usize);
+            loop {
+                visited.set(lat.crack_index(cx, cy, d));
+                let (nx, ny) = (cx + DX[d], cy + DY[d]);
+                if (nx, ny) == (x, y) {
+                    break;
+                }
+                let nd = [(d + 3) % 4, d, (d + 1) % 4]
+                    .into_iter()
+                    .find(|&nd| lat.active(nx, ny, nd))
+                    .expect("a loop continues");
+                if nd != d {
+                    points.push((nx, ny));
+                }
+                (cx, cy, d) = (nx, ny, nd);
+            }
+            edges.push(Edge { points, left, right, closed: true });
+        }
+    }
+
+    // 3. Outlines: chain half-edges with the region on their left.
+    let mut starts: HashMap<u64, HalfEdge> = HashMap::with_capacity(open_edges * 2);
+    for (i, e) in edges[..open_edges].iter().enumerate() {
+        let (d0, d1) = dirs[i];
+        let (sx, sy) = e.points[0];
+        let (ex, ey) = *e.points.last().unwrap();
+        starts.insert(key(w, sx, sy, d0), HalfEdge { edge: i as u32, forward: true });
+        starts.insert(key(w, ex, ey, (d1 + 2) % 4), HalfEdge { edge: i as u32, forward: false });
+    }
+    let mut used = Bits::new(edges.len() * 2);
+    let mut outlines: Vec<Outline> = vec![Outline::default(); region_count];
+    let mut found_outer = vec![false; region_count];
+    for (i, e) in edges.iter().enumerate() {
+        for forward in [true, false] {
+            let region = if forward { e.left } else { e.right };
+            let slot = i * 2 + (!forward) as usize;
+            if region == NONE || used.get(slot) {
+                continue;
+            }
+            let mut cycle = Vec::new();
+            let mut he = HalfEdge { edge: i as u32, forward };
+            loop {
+                used.set(he.edge as usize * 2 + (!he.forward) as usize);
+                cycle.push(he);
+                let edge = &edges[he.edge as usize];
+                if edge.closed {
+                    break;
+                }
+                let (d0, d1) = dirs[he.edge as usize];
+                let ((vx, vy), arriving) = if he.forward {
+                    (*edge.points.last().unwrap(), d1)
+                } else {
+                    (edge.points[0], (d0 + 2) % 4)
+                };
+                let nd = next_direction(&lat, vx, vy, arriving, region).expect("outline continues");
+                he = starts[&key(w, vx, vy, nd)];
+                if he.edge as usize == i && he.forward == forward {
+                    break;
+                }
+            }
+            let area2 = cycle_area2(&edges, &cycle);
+            let outline = &mut outlines[region as usize];
+            if area2 < 0 && !found_outer[region as usize] {
+                found_outer[region as usize] = true;
+                outline.outer = cycle;
+                outline.filled_area = (-area2 / 2) as u64;
+            } else {
+                debug_assert!(area2 > 0, "a region has a single outer boundary");
+                outline.holes.push(cycle);
+            }
+        }
+    }
+    BoundaryGraph { width, height, edges, outlines }
+}
+
+/// Twice the signed (shoelace) area of a cycle of half-edges, y-down coordinates.
+pub fn cycle_area2(edges: &[Edge], cycle: &[HalfEdge]) -> i64 {
+    let mut sum = 0i64;
+    let mut visit = |a: (i32, i32), b: (i32, i32)| sum += a.0 as i64 * b.1 as i64 - b.0 as i64 * a.1 as i64;
+    for he in cycle {
+        let p = &edges[he.edge as usize].points;
+        let closed = edges[he.edge as usize].closed;
+        let n = p.len();
+        let segs = if closed { n } else { n - 1 };
+        for k in 0..segs {
+            let (a, b) = (p[k], p[(k + 1) % n]);
+            if he.forward {
+                visit(a, b)
+            } else {
+                visit(b, a)
+            }
+        }
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(map: &[u32], w: usize, h: usize) -> BoundaryGraph {
+        let n = map.iter().filter(|&&v| v != NONE).map(|&v| v as usize + 1).max().unwrap_or(0);
+        build(map, w, h, n)
+    }
+
+    /// The lattice polygon of a cycle (consecutive duplicates removed).
+    fn polygon(g: &BoundaryGraph, cycle: &[HalfEdge]) -> Vec<(i32, i32)> {
+        let mut out: Vec<(i32, i32)> = Vec::new();
+        for he in cycle {
+            let e = &g.edges[he.edge as usize];
+            let mut pts = e.points.clone();
+            if e.closed {
+                pts.push(pts[0]);
+            }
+            if !he.forward {
+                pts.reverse();
+            }
+            for p in pts {
+                if out.last() != Some(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn single_pixel_is_one_closed_edge() {
+        let g = graph(&[0], 1, 1);
+        assert_eq!(g.edges.len(), 1);
+        let e = &g.edges[0];
+        assert!(e.closed);
+        assert_eq!(e.points, vec![(0, 0), (1, 0), (1, 1), (0, 1)]);
+        assert_eq!((e.left, e.right), (NONE, 0));
+        assert_eq!(g.outlines[0].outer, vec![HalfEdge { edge: 0, forward: false }]);
+        assert_eq!(g.outlines[0].filled_area, 1);
+    }
+
+    #[test]
+    fn island_with_hole() {
+        // 0 surrounds 1: region 0 has an outer boundary and one hole; region 1 only an outer.
+        #[rustfmt::skip]
+        let map = [
+            0, 0, 0, 0,
+            0, 1, 1, 0,
+            0, 1, 1, 0,
+            0, 0, 0, 0,
+        ];
+        let g = graph(&map, 4, 4);
+        assert_eq!(g.edges.len(), 2);
+        assert!(g.edges.iter().all(|e| e.closed));
+        assert_eq!(g.outlines[0].holes.len(), 1);
+        assert_eq!(g.outlines[0].filled_area, 16);
+        assert_eq!(g.outlines[1].filled_area, 4);
+        // The shared edge is used once by each side, in opposite directions.
+        assert_eq!(g.outlines[0].holes[0][0].edge, g.outlines[1].outer[0].edge);
+        assert_ne!(g.outlines[0].holes[0][0].forward, g.outlines[1].outer[0].forward);
+        assert_eq!(cycle_area2(&g.edges, &g.outlines[0].holes[0]), 8);
+    }
+
+    #[test]
+    fn three_regions_share_junction_edges() {
+        #[rustfmt::skip]
+        let map = [
+            0, 0, 1, 1,
+            0, 0, 1, 1,
+            2, 2, 2, 2,
+        ];
+        let g = graph(&map, 4, 3);
+        // Junctions: (2,0) top border, (0,2) left border, (4,2) right border, (2,2) inner.
+        // Every edge is owned by two different sides.
+        for e in &g.edges {
+            assert_ne!(e.left, e.right);
+            assert!(!e.closed);
+        }
+        // The edge between 0 and 1 is the vertical crack x=2 from y=0 to y=2.
+        let e01 = g.edges.iter().find(|e| (e.left.min(e.right), e.left.max(e.right)) == (0, 1)).unwrap();
+        let mut pts = e01.points.clone();
+        pts.sort();
+        assert_eq!(pts, vec![(2, 0), (2, 2)]);
+        assert_eq!(polygon(&g, &g.outlines[0].outer).len(), 5); // 4 corners + junction (2,2)... closed walk
+        for (r, area) in [(0, 4), (1, 4), (2, 4)] {
+            assert_eq!(g.outlines[r].filled_area, area);
+            assert!(g.outlines[r].holes.is_empty());
+        }
+    }
+
+    #[test]
+    fn diagonal_pixels_stay_apart() {
+        // Saddle: regions 0 and 3 touch only at a corner; 1 and 2 are the other diagonal.
+        #[rustfmt::skip]
+        let map = [
+            0, 1,
+            2, 3,
+        ];
+        let g = graph(&map, 2, 2);
+        for r in 0..4 {
+            assert_eq!(g.outlines[r].filled_area, 1, "region {r}");
+            assert!(g.outlines[r].holes.is_empty());
+        }
+        // Same region on both diagonals (connected around): 0 touches itself diagonally at (2,2).
+        #[rustfmt::skip]
+        let map = [
+            0, 0, 0, 0,
+            0, 1, 0, 0,
+            0, 0, 2, 0,
+            0, 0, 0, 0,
+        ];
+        let g = graph(&map, 4, 4);
+        // For 4-connected region 0 the two diagonal pixels form one (figure-eight) hole.
+        assert_eq!(g.outlines[0].holes.len(), 1);
+        assert_eq!(g.outlines[0].filled_area, 16);
+        assert_eq!(cycle_area2(&g.edges, &g.outlines[0].holes[0]), 4);
+        assert_eq!(g.outlines[1].filled_area, 1);
+        assert_eq!(g.outlines[2].filled_area, 1);
+    }
+
+    #[test]
+    fn transparent_pixels_are_outside() {
+        let map = [0, NONE, 0, 0];
+        let g = graph(&map, 2, 2);
+        assert_eq!(g.outlines[0].filled_area, 3);
+        assert!(g.edges.iter().all(|e| e.left == 0 || e.right == 0));
+    }
+
+    /// Exhaustive check on small random maps: the outlines of all regions add up to exactly
+    /// the image (filled areas minus holes equal pixel counts).
+    #[test]
+    fn outline_areas_match_pixel_counts() {
+        let mut seed = 12345u64;
+        let mut rnd = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for trial in 0..300 {
+            let (w, h) = (1 + (rnd() % 9) as usize, 1 + (rnd() % 9) as usize);
+            let labels: Vec<i32> = (0..w * h).map(|_| (rnd() % 3) as i32 - (trial % 2 == 0) as i32).collect();
+            // Regions = 4-connected components of labels (negative = NONE).
+            let px: Vec<u8> = labels.iter().flat_map(|&l| [l.max(0) as u8; 3]).collect();
+            let img = crate::image::ImageView::new(&px, w, h, 3).unwrap();
+            let regions = crate::regions::find_regions(&img, &labels, 1).unwrap();
+            let g = build(&regions.map, w, h, regions.areas.len());
+            for (r, o) in g.outlines.iter().enumerate() {
+                let outer = -cycle_area2(&g.edges, &o.outer);
+                let holes: i64 = o.holes.iter().map(|c| cycle_area2(&g.edges, c)).sum();
+                assert!(outer > 0);
+                assert_eq!((outer - holes) / 2, regions.areas[r] as i64, "trial {trial} region {r} {labels:?}");
+            }
+        }
+    }
+}

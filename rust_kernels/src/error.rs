@@ -1,0 +1,23 @@
+//! Kernel errors. The Python binding maps each kind onto a Python exception.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelError {
+    /// An argument is out of range or inconsistent (maps to ValueError / OptionError).
+    InvalidOption(String),
+    /// The image data does not match what the kernel needs (maps to InputError).
+    InvalidInput(String),
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KernelError::InvalidOption(m) | KernelError::InvalidInput(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for KernelError {}
+
+pub type Result<T> = std::result::Result<T, KernelError>;

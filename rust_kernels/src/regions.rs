@@ -1,0 +1,340 @@
+//! Regions: 4-connected components of equal labels, with speckle merging.
+//!
+//! Region ids follow the raster order of each region's first pixel (top-to-bottom,
+//! left-to-right), so they are deterministic. Transparent pixels (negative labels) belong to
+//! no region and carry `NONE`.
+
+use crate::color::{dist2, rgbf_to_lab};
+use crate::error::{KernelError, Result};
+use crate::image::ImageView;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Region id of a transparent pixel (and of everything outside the image).
+pub const NONE: u32 = u32::MAX;
+
+#[derive(Clone, Debug)]
+pub struct Regions {
+    pub width: usize,
+    pub height: usize,
+    /// Region id of every pixel (raster order), or NONE.
+    pub map: Vec<u32>,
+    /// Pixel count of each region.
+    pub areas: Vec<u64>,
+    /// Mean sRGB colour of each region's pixels (exact u64 sums, rounded).
+    pub colors: Vec<[u8; 3]>,
+    /// Palette label of each region (the label of the region that absorbed any speckles).
+    pub labels: Vec<i32>,
+}
+
+#[inline]
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        let p = parent[i as usize];
+        parent[i as usize] = parent[p as usize];
+        i = p;
+    }
+    i
+}
+
+/// Connected components (4-connectivity) of `labels`; root of each component is its first pixel.
+fn components(labels: &[i32], width: usize, height: usize) -> (Vec<u32>, usize) {
+    let n = width * height;
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    for y in 0..height {
+        let row = y * width;
+        for x in 0..width {
+            let i = row + x;
+            let l = labels[i];
+            if l < 0 {
+                continue;
+            }
+            let left = x > 0 && labels[i - 1] == l;
+            let up = y > 0 && labels[i - width] == l;
+            match (left, up) {
+                (true, true) => {
+                    let a = find(&mut parent, (i - 1) as u32);
+                    let b = find(&mut parent, (i - width) as u32);
+                    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                    parent[hi as usize] = lo;
+                    parent[i] = lo;
+                }
+                (true, false) => parent[i] = find(&mut parent, (i - 1) as u32),
+                (false, true) => parent[i] = find(&mut parent, (i - width) as u32),
+                (false, false) => {}
+            }
+        }
+    }
+    // Number components in raster order of their first pixel (the root has the smallest index).
+    let mut map = vec![NONE; n];
+    let mut count = 0u32;
+    for i in 0..n {
+        if labels[i] < 0 {
+            continue;
+        }
+        let r = find(&mut parent, i as u32) as usize;
+        if r == i {
+            map[i] = count;
+            count += 1;
+        } else {
+            map[i] = map[r];
+        }
+    }
+    (map, count as usize)
+}
+
+/// Label image -> regions. Regions smaller than `min_area` pixels merge into their most
+/// similar neighbour (LAB distance of mean colours; ties: larger area, then smaller id).
+pub fn find_regions(img: &ImageView, labels: &[i32], min_area: u64) -> Result<Regions> {
+    let (width, height) = (img.width, img.height);
+    if labels.len() != width * height {
+        return Err(KernelError::InvalidInput(format!(
+            "labels have {} values, expected {width}x{height}",
+            labels.len()
+        )));
+    }
+    let (mut map, count) = components(labels, width, height);
+    let mut areas = vec![0u64; count];
+    let mut sums = vec![[0u64; 3]; count];
+    let mut region_label = vec![0i32; count];
+    for (i, &r) in map.iter().enumerate() {
+        if r == NONE {
+            continue;
+        }
+        let r = r as usize;
+        areas[r] += 1;
+        region_label[r] = labels[i];
+        // A pixel with a label is opaque; its colour is defined.
+        let c = img.rgb(i).unwrap_or([0, 0, 0]);
+        for ch in 0..3 {
+            sums[r][ch] += c[ch] as u64;
+        }
+    }
+
+    if min_area > 1 && count > 1 && areas.iter().any(|&a| a < min_area) {
+        merge_speckles(&mut map, width, height, &mut areas, &mut sums, &mut region_label, min_area);
+    }
+    let colors = areas
+        .iter()
+        .zip(&sums)
+        .map(|(&a, s)| {
+            let a = a.max(1);
+            [((s[0] + a / 2) / a) as u8, ((s[1] + a / 2) / a) as u8, ((s[2] + a / 2) / a) as u8]
+        })
+        .collect();
+    Ok(Regions { width, height, map, areas, colors, labels: region_label })
+}
+
+fn mean_lab(sum: &[u64; 3], area: u64) -> [f32; 3] {
+    let a = area.max(1) as f64;
+    rgbf_to_lab([sum[0] as f64 / a, sum[1] as f64 / a, sum[2] as f64 / a])
+}
+
+/// Merge small regions into neighbours, then renumber the survivors in first-pixel order.
+fn merge_speckles(
+    map: &mut [u32],
+    width: usize,
+    height: usize,
+    areas: &mut Vec<u64>,
+    sums: &mut Vec<[u64; 3]>,
+    labels: &mut Vec<i32>,
+    min_area: u64,
+) {
+    let count = areas.len();
+    // Region adjacency from horizontally and vertically touching pixels.
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for y in 0..height {
+        let row = y * width;
+        for x in 0..width {
+            let a = map[row + x];
+            if a == NONE {
+                continue;
+            }
+            if x + 1 < width {
+                let b = map[row + x + 1];
+                if b != a && b != NONE {
+                    pairs.push((a.min(b), a.max(b)));
+                }
+            }
+            if y + 1 < height {
+                let b = map[row + width + x];
+                if b != a && b != NONE {
+                    pairs.push((a.min(b), a.max(b)));
+                }
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut adj: Vec<Vec<u32>> = vec![Vec::new(); count];
+    for &(a, b) in &pairs {
+        adj[a as usize].push(b);
+        adj[b as usize].push(a);
+    }
+    drop(pairs);
+
+    let mut parent: Vec<u32> = (0..count as u32).collect();
+    let mut lab: Vec<[f32; 3]> = (0..count).map(|r| mean_lab(&sums[r], areas[r])).collect();
+    let mut heap: BinaryHeap<Reverse<(u64, u32)>> =
+        (0..count).filter(|&r| areas[r] < min_area).map(|r| Reverse((areas[r], r as u32))).collect();
+    while let Some(Reverse((area, r))) = heap.pop() {
+        let ru = r as usize;
+        if parent[ru] != r || areas[ru] != area || area >= min_area {
+            continue; // stale entry
+        }
+        // Most similar live neighbour.
+        let neighbours = std::mem::take(&mut adj[ru]);
+        let mut best: Option<(f32, Reverse<u64>, u32)> = None;
+        let mut live = Vec::with_capacity(neighbours.len());
+        for &nb in &neighbours {
+            let nr = find(&mut parent, nb);
+            if nr == r {
+                continue;
+            }
+            live.push(nr);
+            let key = (dist2(lab[ru], lab[nr as usize]), Reverse(areas[nr as usize]), nr);
+            if best.is_none_or(|b| key < b) {
+                best = Some(key);
+            }
+        }
+        let Some((_, _, t)) = best else {
+            adj[ru] = live;
+            continue; // isolated (e.g. surrounded by transparency): keep it
+        };
+        let tu = t as usize;
+        parent[ru] = t;
+        areas[tu] += area;
+        for ch in 0..3 {
+            sums[tu][ch] += sums[ru][ch];
+        }
+        lab[tu] = mean_lab(&sums[tu], areas[tu]);
+        adj[tu].extend(live.into_iter().filter(|&x| x != t));
+        if areas[tu] < min_area {
+            heap.push(Reverse((areas[tu], t)));
+        }
+    }
+
+    // Survivors, numbered by their smallest member id (= first pixel order).
+    let mut new_id = vec![NONE; count];
+    let mut root_of = vec![0u32; count];
+    let mut next = 0u32;
+    for r in 0..count {
+        let root = find(&mut parent, r as u32);
+        root_of[r] = root;
+        if new_id[root as usize] == NONE {
+            new_id[root as usize] = next;
+            next += 1;
+        }
+    }
+    let n = next as usize;
+    let mut new_areas = vec![0u64; n];
+    let mut new_sums = vec![[0u64; 3]; n];
+    let mut new_labels = vec![0i32; n];
+    for r in 0..count {
+        if root_of[r] as usize == r {
+            let id = new_id[r] as usize;
+            new_areas[id] = areas[r];
+            new_sums[id] = sums[r];
+            new_labels[id] = labels[r];
+        }
+    }
+    let relabel: Vec<u32> = (0..count).map(|r| new_id[root_of[r] as usize]).collect();
+    for v in map.iter_mut() {
+        if *v != NONE {
+            *v = relabel[*v as usize];
+        }
+    }
+    *areas = new_areas;
+    *sums = new_sums;
+    *labels = new_labels;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rgb_from_labels(labels: &[i32], colours: &[[u8; 3]]) -> Vec<u8> {
+        labels.iter().flat_map(|&l| if l < 0 { [0, 0, 0] } else { colours[l as usize] }).collect()
+    }
+
+    #[test]
+    fn four_connectivity_and_raster_ids() {
+        // Diagonal 1s are separate regions under 4-connectivity.
+        #[rustfmt::skip]
+        let labels = [
+            1, 0, 0,
+            0, 1, 0,
+            0, 0, 1,
+        ];
+        let colours = [[0, 0, 0], [255, 255, 255]];
+        let px = rgb_from_labels(&labels, &colours);
+        let img = ImageView::new(&px, 3, 3, 3).unwrap();
+        let r = find_regions(&img, &labels, 1).unwrap();
+        // The zeros form two components (they touch only diagonally at the centre's corners).
+        assert_eq!(r.map, vec![0, 1, 1, 2, 3, 1, 2, 2, 4]);
+        assert_eq!(r.areas, vec![1, 3, 3, 1, 1]);
+        assert_eq!(r.colors[1], [0, 0, 0]);
+        assert_eq!(r.labels, vec![1, 0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn transparent_pixels_are_none() {
+        let labels = [0, -1, 0, 0];
+        let px = vec![9u8; 12];
+        let img = ImageView::new(&px, 2, 2, 3).unwrap();
+        let r = find_regions(&img, &labels, 1).unwrap();
+        assert_eq!(r.map, vec![0, NONE, 0, 0]);
+    }
+
+    #[test]
+    fn speckles_merge_into_most_similar_neighbour() {
+        // Left half dark red, right half blue, one orange-ish pixel inside the red half,
+        // touching only red: it must merge into red even though blue is bigger overall.
+        let (w, h) = (8, 4);
+        let mut labels = vec![0i32; w * h];
+        for y in 0..h {
+            for x in 4..w {
+                labels[y * w + x] = 1;
+            }
+        }
+        labels[w + 3] = 2; // touches red (left/up/down) and blue (right)
+        let colours = [[150, 0, 0], [0, 0, 255], [200, 30, 0]];
+        let px = rgb_from_labels(&labels, &colours);
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let r = find_regions(&img, &labels, 2).unwrap();
+        assert_eq!(r.areas.len(), 2);
+        assert_eq!(r.map[w + 3], r.map[0]);
+        assert_eq!(r.areas[r.map[0] as usize], 16);
+        assert_eq!(r.labels[r.map[0] as usize], 0);
+        // The merged region's colour is the mean of all its pixels.
+        let c = r.colors[r.map[0] as usize];
+        assert_eq!(c, [((150 * 15 + 200) as f64 / 16.0).round() as u8, 2, 0]);
+    }
+
+    #[test]
+    fn isolated_speckle_inside_transparency_is_kept() {
+        let labels = [-1, -1, -1, -1, 0, -1, -1, -1, -1];
+        let px = vec![50u8; 27];
+        let img = ImageView::new(&px, 3, 3, 3).unwrap();
+        let r = find_regions(&img, &labels, 10).unwrap();
+        assert_eq!(r.areas, vec![1]);
+    }
+
+    #[test]
+    fn cascading_merges_reach_min_area() {
+        // A checkerboard of 2 labels: every region is one pixel; with min_area 4 all merge
+        // until every region has >= 4 pixels (or one region remains).
+        let (w, h) = (6, 6);
+        let labels: Vec<i32> = (0..w * h).map(|i| ((i % w + i / w) % 2) as i32).collect();
+        let colours = [[0, 0, 0], [255, 255, 255]];
+        let px = rgb_from_labels(&labels, &colours);
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let r = find_regions(&img, &labels, 4).unwrap();
+        assert!(r.areas.iter().all(|&a| a >= 4), "{:?}", r.areas);
+        assert_eq!(r.areas.iter().sum::<u64>(), 36);
+        // Every region is connected: recompute components on the merged map.
+        let merged: Vec<i32> = r.map.iter().map(|&v| v as i32).collect();
+        let (_, n) = components(&merged, w, h);
+        assert_eq!(n, r.areas.len());
+    }
+}

@@ -1,0 +1,291 @@
+//! The whole pipeline for one image: palette -> regions -> boundary graph -> fitted edges -> SVG.
+
+use crate::boundary::{self, BoundaryGraph};
+use crate::error::{KernelError, Result};
+use crate::fit::{fit_edge, Curve, FitOptions};
+use crate::image::ImageView;
+use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
+use crate::regions::{find_regions, Regions};
+use crate::svg::{write_svg, Layers, Shape};
+use rayon::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Colour quantization with k-means in CIELAB.
+    Color,
+    /// Two colours: black where luma is below a threshold (Otsu's when none is given), else white.
+    Binary,
+}
+
+#[derive(Clone, Debug)]
+pub struct TraceOptions {
+    pub colors: usize,
+    pub seed: u64,
+    /// Regions smaller than this many pixels merge into their most similar neighbour.
+    pub min_area: u64,
+    pub fit: FitOptions,
+    /// Decimal digits of coordinates (0..=4).
+    pub precision: u32,
+    pub layers: Layers,
+    pub mode: Mode,
+    /// Binary mode threshold on luma 0..255; None = Otsu.
+    pub threshold: Option<u8>,
+}
+
+impl Default for TraceOptions {
+    fn default() -> Self {
+        TraceOptions {
+            colors: 16,
+            seed: 0,
+            min_area: 8,
+            fit: FitOptions::default(),
+            precision: 1,
+            layers: Layers::Stacked,
+            mode: Mode::Color,
+            threshold: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TraceStats {
+    pub palette: usize,
+    pub regions: usize,
+    pub edges: usize,
+    pub paths: usize,
+    pub commands: usize,
+    pub bytes: usize,
+}
+
+impl TraceOptions {
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(KernelError::InvalidOption(m));
+        if self.colors == 0 || self.colors > 4096 {
+            return bad(format!("colors must be in 1..=4096, got {}", self.colors));
+        }
+        if !(self.fit.tolerance.is_finite() && self.fit.tolerance > 0.0 && self.fit.tolerance <= 100.0) {
+            return bad(format!("tolerance must be in (0, 100] pixels, got {}", self.fit.tolerance));
+        }
+        if self.fit.corner_run == 0 {
+            return bad("corner_run must be >= 1".into());
+        }
+        if self.precision > 4 {
+            return bad(format!("precision must be in 0..=4 digits, got {}", self.precision));
+        }
+        Ok(())
+    }
+}
+
+/// Binary labels: 0 = dark, 1 = light, TRANSPARENT for transparent pixels.
+fn binary_labels(img: &ImageView, threshold: Option<u8>) -> Vec<i32> {
+    let luma: Vec<Option<u8>> = (0..img.len())
+        .map(|i| img.rgb(i).map(|c| ((c[0] as u32 * 299 + c[1] as u32 * 587 + c[2] as u32 * 114 + 500) / 1000) as u8))
+        .collect();
+    let t = threshold.unwrap_or_else(|| {
+        let mut hist = [0u64; 256];
+        for v in luma.iter().flatten() {
+            hist[*v as usize] += 1;
+        }
+        otsu(&hist)
+    });
+    luma.iter().map(|v| v.map_or(TRANSPARENT, |v| (v > t) as i32)).collect()
+}
+
+/// Otsu's threshold: pixels <= t are dark.
+pub fn otsu(hist: &[u64; 256]) -> u8 {
+    let total: u64 = hist.iter().sum();
+    let sum_all: f64 = hist.iter().enumerate().map(|(i, &h)| i as f64 * h as f64).sum();
+    let (mut w0, mut sum0, mut best, mut best_t) = (0u64, 0f64, -1f64, 127u8);
+    for t in 0..255 {
+        w0 += hist[t];
+        sum0 += t as f64 * hist[t] as f64;
+        let w1 = total - w0;
+        if w0 == 0 || w1 == 0 {
+            continue;
+        }
+        let (m0, m1) = (sum0 / w0 as f64, (sum_all - sum0) / w1 as f64);
+        let between = w0 as f64 * w1 as f64 * (m0 - m1) * (m0 - m1);
+        if between > best {
+            best = between;
+            best_t = t as u8;
+        }
+    }
+    best_t
+}
+
+/// Fit every edge once (in parallel; the result order is the edge order).
+pub fn fit_all(graph: &BoundaryGraph, fit: &FitOptions) -> Vec<Curve> {
+    graph.edges.par_iter().map(|e| fit_edge(e, fit)).collect()
+}
+
+/// Shapes in paint order for the chosen layer style.
+pub fn shapes(graph: &BoundaryGraph, colours: &[[u8; 3]], layers: Layers, opaque: bool) -> Vec<Shape> {
+    let n = graph.outlines.len();
+    match layers {
+        Layers::Cutout => (0..n)
+            .map(|r| {
+                let o = &graph.outlines[r];
+                let mut cycles = vec![o.outer.clone()];
+                cycles.extend(o.holes.iter().cloned());
+                Shape { color: colours[r], cycles, canvas: false }
+            })
+            .collect(),
+        Layers::Stacked => {
+            // Largest filled area first: a region inside another's hole is always smaller.
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&a, &b| graph.outlines[b].filled_area.cmp(&graph.outlines[a].filled_area).then(a.cmp(&b)));
+            order
+                .iter()
+                .enumerate()
+                .map(|(k, &r)| Shape {
+                    color: colours[r],
+                    cycles: vec![graph.outlines[r].outer.clone()],
+                    canvas: k == 0 && opaque,
+                })
+                .collect()
+        }
+    }
+}
+
+/// Regions -> SVG text and stats.
+pub fn regions_to_svg(img_w: usize, img_h: usize, regions: &Regions, colours: &[[u8; 3]], opaque: bool, opts: &TraceOptions) -> (String, TraceStats) {
+    let graph = boundary::build(&regions.map, img_w, img_h, regions.areas.len());
+    let curves = fit_all(&graph, &opts.fit);
+    let shapes = shapes(&graph, colours, opts.layers, opaque);
+    let (svg, s) = write_svg(img_w, img_h, &shapes, &curves, opts.layers, opts.precision);
+    let stats = TraceStats {
+        palette: 0,
+        regions: regions.areas.len(),
+        edges: graph.edges.len(),
+        paths: s.paths,
+        commands: s.commands,
+        bytes: svg.len(),
+    };
+    (svg, stats)
+}
+
+/// Trace an image into SVG.
+pub fn trace(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOptions) -> Result<(String, TraceStats)> {
+    opts.validate()?;
+    let (labels, palette_len, palette_colours) = match opts.mode {
+        Mode::Color => {
+            let q = quantize(
+                img,
+                weights,
+                &QuantizeOptions { colors: opts.colors, seed: opts.seed, ..Default::default() },
+            )?;
+            (q.labels, q.palette.len(), None)
+        }
+        Mode::Binary => (binary_labels(img, opts.threshold), 2, Some([[0u8, 0, 0], [255, 255, 255]])),
+    };
+    let regions = find_regions(img, &labels, opts.min_area)?;
+    drop(labels);
+    // Colour mode: each region gets the mean colour of its pixels. Binary: pure black/white.
+    let colours: Vec<[u8; 3]> = match palette_colours {
+        None => regions.colors.clone(),
+        Some(p) => regions.labels.iter().map(|&l| p[l as usize]).collect(),
+    };
+    let opaque = !img.has_transparency();
+    let (svg, mut stats) = regions_to_svg(img.width, img.height, &regions, &colours, opaque, opts);
+    stats.palette = palette_len;
+    Ok((svg, stats))
+}
+
+/// Trace a label image with a given palette (labels < 0 are transparent).
+pub fn trace_labels(labels: &[i32], width: usize, height: usize, palette: &[[u8; 3]], opts: &TraceOptions) -> Result<(String, TraceStats)> {
+    opts.validate()?;
+    if labels.len() != width * height || width == 0 || height == 0 {
+        return Err(KernelError::InvalidInput(format!("labels must be a non-empty {width}x{height} array")));
+    }
+    if let Some(&bad) = labels.iter().find(|&&l| l >= palette.len() as i32) {
+        return Err(KernelError::InvalidInput(format!("label {bad} has no palette entry (palette has {})", palette.len())));
+    }
+    // Region colours come from the palette; build the RGB image the region finder reads.
+    let rgb: Vec<u8> = labels.iter().flat_map(|&l| if l < 0 { [0, 0, 0] } else { palette[l as usize] }).collect();
+    let img = ImageView::new(&rgb, width, height, 3)?;
+    let regions = find_regions(&img, labels, opts.min_area)?;
+    let colours: Vec<[u8; 3]> = regions.labels.iter().map(|&l| palette[l as usize]).collect();
+    let opaque = labels.iter().all(|&l| l >= 0);
+    let (svg, mut stats) = regions_to_svg(width, height, &regions, &colours, opaque, opts);
+    stats.palette = palette.len();
+    Ok((svg, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_rectangles_cutout_is_exact() {
+        // Left 3 columns red, right 2 blue, 4 rows.
+        let (w, h) = (5, 4);
+        let px: Vec<u8> = (0..w * h).flat_map(|i| if i % w < 3 { [255, 0, 0] } else { [0, 0, 255] }).collect();
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let opts = TraceOptions { layers: Layers::Cutout, min_area: 1, ..Default::default() };
+        let (svg, stats) = trace(&img, None, &opts).unwrap();
+        assert_eq!(stats.regions, 2);
+        assert_eq!(stats.paths, 2);
+        assert!(svg.contains("fill=\"#f00\""), "{svg}");
+        assert!(svg.contains("fill=\"#00f\""), "{svg}");
+        // Both shapes are rectangles: only h/v commands.
+        for line in svg.lines().filter(|l| l.starts_with("<path")) {
+            let d = line.split('"').nth(1).unwrap();
+            assert!(!d.contains('c') && !d.contains('l'), "{d}");
+        }
+    }
+
+    #[test]
+    fn stacked_background_fills_canvas() {
+        let (w, h) = (6, 6);
+        let px: Vec<u8> = (0..w * h)
+            .flat_map(|i| if (2..4).contains(&(i % w)) && (2..4).contains(&(i / w)) { [0, 0, 0] } else { [255, 255, 255] })
+            .collect();
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let (svg, stats) = trace(&img, None, &TraceOptions { min_area: 1, ..Default::default() }).unwrap();
+        assert_eq!(stats.paths, 2);
+        assert!(svg.contains("<path d=\"M0 0h6v6h-6z\" fill=\"#fff\"/>"), "{svg}");
+        assert!(svg.contains("<path d=\"M2 2v2h2v-2z\" fill=\"#000\"/>"), "{svg}");
+    }
+
+    #[test]
+    fn binary_mode_and_otsu() {
+        let mut hist = [0u64; 256];
+        hist[20] = 100;
+        hist[220] = 100;
+        let t = otsu(&hist);
+        assert!((20..220).contains(&t));
+        let px: Vec<u8> = (0..16).flat_map(|i| if i < 8 { [30, 30, 30] } else { [200, 210, 190] }).collect();
+        let img = ImageView::new(&px, 4, 4, 3).unwrap();
+        let (svg, stats) = trace(&img, None, &TraceOptions { mode: Mode::Binary, min_area: 1, ..Default::default() }).unwrap();
+        assert_eq!(stats.palette, 2);
+        assert!(svg.contains("#000") && svg.contains("#fff"), "{svg}");
+    }
+
+    #[test]
+    fn deterministic_output() {
+        let mut seed = 99u64;
+        let px: Vec<u8> = (0..64 * 48 * 3)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (seed >> 56) as u8
+            })
+            .collect();
+        let img = ImageView::new(&px, 64, 48, 3).unwrap();
+        let opts = TraceOptions::default();
+        let a = trace(&img, None, &opts).unwrap().0;
+        let b = trace(&img, None, &opts).unwrap().0;
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn invalid_options_are_errors() {
+        let px = [0u8; 3];
+        let img = ImageView::new(&px, 1, 1, 3).unwrap();
+        let mut o = TraceOptions::default();
+        o.fit.tolerance = 0.0;
+        assert!(matches!(trace(&img, None, &o), Err(KernelError::InvalidOption(_))));
+        let o = TraceOptions { precision: 9, ..Default::default() };
+        assert!(trace(&img, None, &o).is_err());
+        assert!(trace_labels(&[3], 1, 1, &[[0, 0, 0]], &TraceOptions::default()).is_err());
+    }
+}
