@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import vectile
+import vectile._io
 from vectile.cli import main
 from vectile.errors import OptionError
 
@@ -46,7 +47,6 @@ class FakeSvg:
     width: int
     height: int
     stats: dict[str, Any] = field(default_factory=dict)
-    fail_in_save: BaseException | None = None
 
     def __str__(self) -> str:
         return (
@@ -54,26 +54,18 @@ class FakeSvg:
             f'viewBox="0 0 {self.width} {self.height}"><path d="M0 0h1v1z"/></svg>'
         )
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        with open(path, "w", encoding="utf-8") as out:
-            out.write(str(self)[:20])  # a partial write first, as a real failure would leave
-            if self.fail_in_save is not None:
-                raise self.fail_in_save
-            out.write(str(self)[20:])
-
 
 @dataclass
 class FakeTracer:
     calls: list[tuple[np.ndarray, dict[str, Any]]] = field(default_factory=list)
     error: BaseException | None = None
-    fail_in_save: BaseException | None = None
 
     def __call__(self, image: np.ndarray, **options: Any) -> FakeSvg:
         self.calls.append((image, options))
         if self.error is not None:
             raise self.error
         stats = {"paths": np.int64(6), "colors": 6, "seconds": np.float32(0.5)}
-        return FakeSvg(image.shape[1], image.shape[0], stats, self.fail_in_save)
+        return FakeSvg(image.shape[1], image.shape[0], stats)
 
 
 @pytest.fixture
@@ -175,10 +167,20 @@ def test_unexpected_tracer_failure_exits_1_without_output(
     assert _listing(png_file.parent) == {"blocks.png"}
 
 
+def _fail_rename(monkeypatch: pytest.MonkeyPatch, failure: BaseException) -> None:
+    """Make the final rename of the atomic write fail, after the temporary file is written."""
+
+    def broken_replace(src: Any, dst: Any) -> None:
+        raise failure
+
+    monkeypatch.setattr(vectile._io.os, "replace", broken_replace)
+
+
 @pytest.mark.parametrize(
     ("failure", "code"), [(RuntimeError("save broke"), 1), (OSError(28, "No space left"), 1)]
 )
 def test_failed_save_leaves_no_file_and_keeps_the_old_output(
+    monkeypatch: pytest.MonkeyPatch,
     fake_tracer: FakeTracer,
     png_file: Path,
     capsys: pytest.CaptureFixture[str],
@@ -187,7 +189,7 @@ def test_failed_save_leaves_no_file_and_keeps_the_old_output(
 ) -> None:
     output = png_file.with_suffix(".svg")
     output.write_text("previous result", encoding="utf-8")
-    fake_tracer.fail_in_save = failure
+    _fail_rename(monkeypatch, failure)
     result, _, err = _run(["convert", str(png_file)], capsys)
     assert result == code
     assert "vectile: error: " in err and "blocks" in err
@@ -196,9 +198,9 @@ def test_failed_save_leaves_no_file_and_keeps_the_old_output(
 
 
 def test_interrupt_during_save_leaves_no_temporary_file(
-    fake_tracer: FakeTracer, png_file: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, fake_tracer: FakeTracer, png_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake_tracer.fail_in_save = KeyboardInterrupt()
+    _fail_rename(monkeypatch, KeyboardInterrupt())
     code, _, err = _run(["convert", str(png_file)], capsys)
     assert code == 130 and "interrupted" in err
     assert _listing(png_file.parent) == {"blocks.png"}

@@ -59,20 +59,29 @@ pub struct BoundaryGraph {
     pub outlines: Vec<Outline>,
 }
 
-struct Lattice<'a> {
-    map: &'a [u32],
+/// The region map with a one-pixel border of NONE, so lookups need no bounds checks.
+struct Lattice {
+    pad: Vec<u32>,
+    /// Padded row stride (width + 2).
+    stride: usize,
     w: i32,
     h: i32,
 }
 
-impl Lattice<'_> {
+impl Lattice {
+    fn new(map: &[u32], width: usize, height: usize) -> Self {
+        let stride = width + 2;
+        let mut pad = vec![NONE; stride * (height + 2)];
+        for y in 0..height {
+            pad[(y + 1) * stride + 1..(y + 1) * stride + 1 + width].copy_from_slice(&map[y * width..(y + 1) * width]);
+        }
+        Lattice { pad, stride, w: width as i32, h: height as i32 }
+    }
+
+    /// Region of pixel (x, y); NONE outside the image. Valid for -1 <= x <= w, -1 <= y <= h.
     #[inline]
     fn region(&self, x: i32, y: i32) -> u32 {
-        if x < 0 || y < 0 || x >= self.w || y >= self.h {
-            NONE
-        } else {
-            self.map[(y * self.w + x) as usize]
-        }
+        self.pad[(y + 1) as usize * self.stride + (x + 1) as usize]
     }
 
     /// (left, right) regions of the crack leaving `(x, y)` in direction `d`.
@@ -153,7 +162,7 @@ fn next_direction(lat: &Lattice, x: i32, y: i32, arriving: usize, region: u32) -
 /// Build the boundary graph of a region map (`map[y * width + x]`, NONE = no region) with
 /// `region_count` regions.
 pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> BoundaryGraph {
-    let lat = Lattice { map, w: width as i32, h: height as i32 };
+    let lat = Lattice::new(map, width, height);
     let (w, h) = (width as i32, height as i32);
     let mut visited = Bits::new(width * (height + 1) + (width + 1) * height);
     let mut edges: Vec<Edge> = Vec::new();
@@ -162,8 +171,24 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
 
     // 1. Edges between junctions, in raster order of their start junction.
     for y in 0..=h {
-        for x in 0..=w {
-            if !lat.is_junction(x, y) {
+        // Pixel rows above (y-1) and below (y) the lattice row, padded: index x+1 is pixel x.
+        let up = &lat.pad[y as usize * lat.stride..(y as usize + 1) * lat.stride];
+        let down = &lat.pad[(y as usize + 1) * lat.stride..(y as usize + 2) * lat.stride];
+        let mut x = 0;
+        while x <= w {
+            let xi = x as usize;
+            // Skip 16 lattice points at once where neither pixel row changes colour.
+            if xi + 17 <= up.len() && up[xi..xi + 16] == up[xi + 1..xi + 17] && down[xi..xi + 16] == down[xi + 1..xi + 17] {
+                x += 16;
+                continue;
+            }
+            x += 1;
+            let x = x - 1;
+            let (nw, ne, sw, se) = (up[xi], up[xi + 1], down[xi], down[xi + 1]);
+            if nw == ne && sw == se {
+                continue; // degree 0 or 2: not a junction
+            }
+            if ((nw != ne) as u32 + (ne != se) as u32 + (sw != se) as u32 + (nw != sw) as u32) < 3 {
                 continue;
             }
             for d0 in 0..4 {
@@ -198,8 +223,18 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
 
     // 2. Closed loops (islands without junctions), found at their top-left crack.
     for y in 0..=h {
-        for x in 0..w {
-            if !lat.active(x, y, 0) || visited.get(lat.crack_index(x, y, 0)) {
+        let up = &lat.pad[y as usize * lat.stride + 1..][..width];
+        let down = &lat.pad[(y as usize + 1) * lat.stride + 1..][..width];
+        let mut x = 0;
+        while x < w {
+            let xi = x as usize;
+            if xi + 16 <= width && up[xi..xi + 16] == down[xi..xi + 16] {
+                x += 16;
+                continue;
+            }
+            x += 1;
+            let x = x - 1;
+            if up[xi] == down[xi] || visited.get(lat.crack_index(x, y, 0)) {
                 continue;
             }
             let (left, right) = lat.sides(x, y, 0);

@@ -37,50 +37,85 @@ fn find(parent: &mut [u32], mut i: u32) -> u32 {
     i
 }
 
-/// Connected components (4-connectivity) of `labels`; root of each component is its first pixel.
-fn components(labels: &[i32], width: usize, height: usize) -> (Vec<u32>, usize) {
-    let n = width * height;
-    let mut parent: Vec<u32> = (0..n as u32).collect();
+/// A horizontal run of equal labels in one row: pixels `x0..x1` of row `y`.
+#[derive(Clone, Copy)]
+struct Run {
+    y: u32,
+    x0: u32,
+    x1: u32,
+    label: i32,
+}
+
+/// Runs of equal, non-negative labels in raster order, and the index of each row's first run.
+fn runs(labels: &[i32], width: usize, height: usize) -> (Vec<Run>, Vec<usize>) {
+    let mut out = Vec::new();
+    let mut row_start = Vec::with_capacity(height + 1);
     for y in 0..height {
-        let row = y * width;
-        for x in 0..width {
-            let i = row + x;
-            let l = labels[i];
-            if l < 0 {
-                continue;
+        row_start.push(out.len());
+        let row = &labels[y * width..(y + 1) * width];
+        let mut x = 0;
+        while x < width {
+            let l = row[x];
+            let x0 = x;
+            while x < width && row[x] == l {
+                x += 1;
             }
-            let left = x > 0 && labels[i - 1] == l;
-            let up = y > 0 && labels[i - width] == l;
-            match (left, up) {
-                (true, true) => {
-                    let a = find(&mut parent, (i - 1) as u32);
-                    let b = find(&mut parent, (i - width) as u32);
-                    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-                    parent[hi as usize] = lo;
-                    parent[i] = lo;
-                }
-                (true, false) => parent[i] = find(&mut parent, (i - 1) as u32),
-                (false, true) => parent[i] = find(&mut parent, (i - width) as u32),
-                (false, false) => {}
+            if l >= 0 {
+                out.push(Run { y: y as u32, x0: x0 as u32, x1: x as u32, label: l });
             }
         }
     }
-    // Number components in raster order of their first pixel (the root has the smallest index).
-    let mut map = vec![NONE; n];
-    let mut count = 0u32;
-    for i in 0..n {
-        if labels[i] < 0 {
-            continue;
+    row_start.push(out.len());
+    (out, row_start)
+}
+
+/// Call `f(a, b)` for every pair of runs in consecutive rows that overlap horizontally.
+fn for_each_vertical_contact(runs: &[Run], row_start: &[usize], mut f: impl FnMut(usize, usize)) {
+    for y in 1..row_start.len() - 1 {
+        let (mut i, ie) = (row_start[y - 1], row_start[y]);
+        let (mut j, je) = (row_start[y], row_start[y + 1]);
+        while i < ie && j < je {
+            let (a, b) = (&runs[i], &runs[j]);
+            if a.x0 < b.x1 && b.x0 < a.x1 {
+                f(i, j);
+            }
+            if a.x1 <= b.x1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
         }
+    }
+}
+
+/// Connected components (4-connectivity) of runs; returns the component of every run,
+/// numbered in raster order of each component's first pixel, and the component count.
+fn components(runs: &[Run], row_start: &[usize]) -> (Vec<u32>, usize) {
+    let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
+    for_each_vertical_contact(runs, row_start, |i, j| {
+        if runs[i].label == runs[j].label {
+            let a = find(&mut parent, i as u32);
+            let b = find(&mut parent, j as u32);
+            // The smaller run index (earlier in raster order) stays the root.
+            if a < b {
+                parent[b as usize] = a;
+            } else if b < a {
+                parent[a as usize] = b;
+            }
+        }
+    });
+    let mut comp = vec![NONE; runs.len()];
+    let mut count = 0u32;
+    for i in 0..runs.len() {
         let r = find(&mut parent, i as u32) as usize;
         if r == i {
-            map[i] = count;
+            comp[i] = count;
             count += 1;
         } else {
-            map[i] = map[r];
+            comp[i] = comp[r];
         }
     }
-    (map, count as usize)
+    (comp, count as usize)
 }
 
 /// Label image -> regions. Regions smaller than `min_area` pixels merge into their most
@@ -93,26 +128,36 @@ pub fn find_regions(img: &ImageView, labels: &[i32], min_area: u64) -> Result<Re
             labels.len()
         )));
     }
-    let (mut map, count) = components(labels, width, height);
+    let (runs, row_start) = runs(labels, width, height);
+    let (mut comp, count) = components(&runs, &row_start);
     let mut areas = vec![0u64; count];
     let mut sums = vec![[0u64; 3]; count];
     let mut region_label = vec![0i32; count];
-    for (i, &r) in map.iter().enumerate() {
-        if r == NONE {
-            continue;
-        }
-        let r = r as usize;
-        areas[r] += 1;
-        region_label[r] = labels[i];
-        // A pixel with a label is opaque; its colour is defined.
-        let c = img.rgb(i).unwrap_or([0, 0, 0]);
-        for ch in 0..3 {
-            sums[r][ch] += c[ch] as u64;
+    for (run, &c) in runs.iter().zip(&comp) {
+        let c = c as usize;
+        areas[c] += (run.x1 - run.x0) as u64;
+        region_label[c] = run.label;
+        let base = run.y as usize * width;
+        let s = &mut sums[c];
+        for x in run.x0 as usize..run.x1 as usize {
+            // A pixel with a label is opaque; its colour is defined.
+            let px = img.rgb(base + x).unwrap_or([0, 0, 0]);
+            s[0] += px[0] as u64;
+            s[1] += px[1] as u64;
+            s[2] += px[2] as u64;
         }
     }
 
     if min_area > 1 && count > 1 && areas.iter().any(|&a| a < min_area) {
-        merge_speckles(&mut map, width, height, &mut areas, &mut sums, &mut region_label, min_area);
+        let relabel = merge_speckles(&runs, &row_start, &comp, &mut areas, &mut sums, &mut region_label, min_area);
+        for c in comp.iter_mut() {
+            *c = relabel[*c as usize];
+        }
+    }
+    let mut map = vec![NONE; width * height];
+    for (run, &c) in runs.iter().zip(&comp) {
+        let base = run.y as usize * width;
+        map[base + run.x0 as usize..base + run.x1 as usize].fill(c);
     }
     let colors = areas
         .iter()
@@ -130,40 +175,35 @@ fn mean_lab(sum: &[u64; 3], area: u64) -> [f32; 3] {
     rgbf_to_lab([sum[0] as f64 / a, sum[1] as f64 / a, sum[2] as f64 / a])
 }
 
-/// Merge small regions into neighbours, then renumber the survivors in first-pixel order.
+/// Merge small regions into neighbours. Survivors are renumbered in first-pixel order; the
+/// statistics vectors are replaced by the survivors' and the old-to-new id map is returned.
 fn merge_speckles(
-    map: &mut [u32],
-    width: usize,
-    height: usize,
+    runs: &[Run],
+    row_start: &[usize],
+    comp: &[u32],
     areas: &mut Vec<u64>,
     sums: &mut Vec<[u64; 3]>,
     labels: &mut Vec<i32>,
     min_area: u64,
-) {
+) -> Vec<u32> {
     let count = areas.len();
-    // Region adjacency from horizontally and vertically touching pixels.
+    // Region adjacency: neighbouring runs in a row, overlapping runs in consecutive rows.
     let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for y in 0..height {
-        let row = y * width;
-        for x in 0..width {
-            let a = map[row + x];
-            if a == NONE {
-                continue;
-            }
-            if x + 1 < width {
-                let b = map[row + x + 1];
-                if b != a && b != NONE {
-                    pairs.push((a.min(b), a.max(b)));
-                }
-            }
-            if y + 1 < height {
-                let b = map[row + width + x];
-                if b != a && b != NONE {
-                    pairs.push((a.min(b), a.max(b)));
-                }
+    let mut push = |a: u32, b: u32| {
+        if a != b {
+            let p = (a.min(b), a.max(b));
+            if pairs.last() != Some(&p) {
+                pairs.push(p);
             }
         }
+    };
+    for i in 1..runs.len() {
+        let (a, b) = (&runs[i - 1], &runs[i]);
+        if a.y == b.y && a.x1 == b.x0 {
+            push(comp[i - 1], comp[i]);
+        }
     }
+    for_each_vertical_contact(runs, row_start, |i, j| push(comp[i], comp[j]));
     pairs.sort_unstable();
     pairs.dedup();
     let mut adj: Vec<Vec<u32>> = vec![Vec::new(); count];
@@ -238,15 +278,10 @@ fn merge_speckles(
             new_labels[id] = labels[r];
         }
     }
-    let relabel: Vec<u32> = (0..count).map(|r| new_id[root_of[r] as usize]).collect();
-    for v in map.iter_mut() {
-        if *v != NONE {
-            *v = relabel[*v as usize];
-        }
-    }
     *areas = new_areas;
     *sums = new_sums;
     *labels = new_labels;
+    (0..count).map(|r| new_id[root_of[r] as usize]).collect()
 }
 
 #[cfg(test)]
@@ -334,7 +369,8 @@ mod tests {
         assert_eq!(r.areas.iter().sum::<u64>(), 36);
         // Every region is connected: recompute components on the merged map.
         let merged: Vec<i32> = r.map.iter().map(|&v| v as i32).collect();
-        let (_, n) = components(&merged, w, h);
+        let (runs, row_start) = runs(&merged, w, h);
+        let (_, n) = components(&runs, &row_start);
         assert_eq!(n, r.areas.len());
     }
 }

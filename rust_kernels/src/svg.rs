@@ -78,37 +78,51 @@ impl PathData {
     }
 
     fn num(&mut self, v: i64) {
+        // Digits of |v| in a stack buffer, then the decimal point inserted `digits` from the
+        // right, trailing fractional zeros and a leading "0" dropped: 5 -> ".5", 10 -> "1".
         let neg = v < 0;
-        let a = v.unsigned_abs();
-        let mut s = String::new();
-        if self.digits == 0 {
-            write!(s, "{a}").unwrap();
-        } else {
-            let p = 10u64.pow(self.digits as u32);
-            let (int, frac) = (a / p, a % p);
-            if frac == 0 {
-                write!(s, "{int}").unwrap();
-            } else {
-                let mut f = format!("{frac:0width$}", width = self.digits);
-                while f.ends_with('0') {
-                    f.pop();
-                }
-                if int == 0 {
-                    write!(s, ".{f}").unwrap();
-                } else {
-                    write!(s, "{int}.{f}").unwrap();
-                }
+        let mut a = v.unsigned_abs();
+        let mut buf = [0u8; 24];
+        let mut n = 0;
+        loop {
+            buf[n] = b'0' + (a % 10) as u8;
+            a /= 10;
+            n += 1;
+            if a == 0 {
+                break;
             }
         }
-        let has_dot = s.contains('.');
-        let needs_sep = !self.after_cmd && !neg && !(s.starts_with('.') && self.last_had_dot);
+        let digits = self.digits;
+        // buf holds digits least significant first; pad so the fraction has `digits` digits.
+        while n < digits + 1 {
+            buf[n] = b'0';
+            n += 1;
+        }
+        let mut lo = 0; // first kept fractional digit (from the least significant end)
+        while lo < digits && buf[lo] == b'0' {
+            lo += 1;
+        }
+        let has_dot = lo < digits;
+        let int_zero = n == digits + 1 && buf[digits] == b'0';
+        let starts_with_dot = has_dot && int_zero;
+        let needs_sep = !self.after_cmd && !neg && !(starts_with_dot && self.last_had_dot);
         if needs_sep {
             self.d.push(' ');
         }
         if neg {
             self.d.push('-');
         }
-        self.d.push_str(&s);
+        if !starts_with_dot {
+            for i in (digits..n).rev() {
+                self.d.push(buf[i] as char);
+            }
+        }
+        if has_dot {
+            self.d.push('.');
+            for i in (lo..digits).rev() {
+                self.d.push(buf[i] as char);
+            }
+        }
         self.last_had_dot = has_dot;
         self.after_cmd = false;
     }
@@ -289,10 +303,16 @@ mod tests {
     fn numbers_are_compact() {
         let mut pd = PathData::new(1);
         pd.cmd(b'c');
-        for v in [5, -5, 15, 10, 0, -123, 3] {
+        for v in [5, -5, 15, 10, 0, -123, 3, 100, -1] {
             pd.num(v);
         }
-        assert_eq!(pd.d, "c.5-.5 1.5 1 0-12.3.3");
+        assert_eq!(pd.d, "c.5-.5 1.5 1 0-12.3.3 10-.1");
+        let mut pd = PathData::new(2);
+        pd.cmd(b'l');
+        for v in [1, 250, -1005, 0, 40] {
+            pd.num(v);
+        }
+        assert_eq!(pd.d, "l.01 2.5-10.05 0 .4");
         let mut pd = PathData::new(0);
         pd.cmd(b'l');
         pd.num(3);

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vectile import _kernels
-from vectile._io import load_image
+from vectile._io import load_image, write_atomic
 from vectile.errors import InputError, OptionError
 
 __all__ = ["PRESETS", "Preset", "Svg", "generate_paths", "quantize_colors", "vectorize", "choose_preset"]
@@ -82,16 +81,7 @@ class Svg:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the SVG atomically (temporary file in the same folder, then rename)."""
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self._text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return write_atomic(path, self._text)
 
 
 def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
@@ -129,7 +119,7 @@ def choose_preset(pixels: np.ndarray) -> str:
     flat = rgb.reshape(-1, 3)
     if flat.shape[0] == 0:
         return "icon"
-    step = max(1, flat.shape[0] // 65536)
+    step = max(1, flat.shape[0] // 8192)
     sample = flat[::step]
     packed = (sample[:, 0].astype(np.uint32) << 16) | (sample[:, 1].astype(np.uint32) << 8) | sample[:, 2]
     _, counts = np.unique(packed, return_counts=True)

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import struct
 import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -338,3 +340,30 @@ def _pixel_limit(label: str, max_pixels: int, path: str | None) -> Iterator[None
         yield
     finally:
         _scope.limit = previous
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically: a uniquely named temporary file in the
+    same folder, created with the permissions of any new file (0o666 minus the umask), is
+    renamed over ``path``. Readers never see a partial file; on failure nothing is left.
+    """
+    target = Path(path)
+    folder = target.parent
+    for _ in range(100):
+        temporary = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise FileExistsError(f"no free temporary file name next to '{target}'")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return target

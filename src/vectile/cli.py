@@ -16,7 +16,6 @@ import contextlib
 import json
 import math
 import os
-import secrets
 import sys
 import time
 import traceback
@@ -24,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from vectile._io import DEFAULT_MAX_PIXELS, load_image
+from vectile._io import DEFAULT_MAX_PIXELS, load_image, write_atomic
 from vectile.errors import VectileError
 
 __all__ = ["build_parser", "main"]
@@ -292,45 +291,12 @@ def _output_path(source: str, given: str | None) -> Path:
 
 
 def _save_atomically(svg: Any, output: Path) -> None:
-    """Save to a temporary file in the output's folder, then rename it over ``output``.
-
-    Readers never see a half-written SVG and a failure leaves no file behind.  The temporary
-    name keeps the output's suffix, in case ``svg.save`` picks a format from it.
-    """
-    temporary, permissions = _create_temporary(output)
+    """The SVG goes to a temporary file next to ``output`` and renames it: readers never
+    see a half-written SVG and a failure leaves no file behind."""
     try:
-        svg.save(os.fspath(temporary))
-        # save() may itself write through a private (0600) temporary file: restore the
-        # permissions of a normal new file (0666 minus the umask), as recorded at creation.
-        os.chmod(temporary, permissions)
-        os.replace(temporary, output)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(exc, OSError):
-            raise _OutputError(f"cannot write '{output}': {exc.strerror or exc}") from exc
-        raise
-
-
-def _create_temporary(output: Path) -> tuple[Path, int]:
-    """Create an empty, uniquely named file next to ``output``; return it and its permissions.
-
-    Created with mode 0o666, so the kernel applies the umask, as for any new file.
-    """
-    for _ in range(100):
-        candidate = output.with_name(f".{output.stem}-{secrets.token_hex(4)}.tmp{output.suffix}")
-        try:
-            descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise _OutputError(f"cannot write '{output}': {exc.strerror or exc}") from exc
-        try:
-            permissions = os.fstat(descriptor).st_mode & 0o777
-        finally:
-            os.close(descriptor)
-        return candidate, permissions
-    raise _OutputError(f"cannot write '{output}': no free temporary file name in its folder")
+        write_atomic(output, str(svg))
+    except OSError as exc:
+        raise _OutputError(f"cannot write '{output}': {exc.strerror or exc}") from exc
 
 
 # --- helpers --------------------------------------------------------------------------------
