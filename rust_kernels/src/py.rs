@@ -178,6 +178,54 @@ fn generate_paths<'py>(
     Ok((svg, stats_dict(py, &stats)?))
 }
 
+/// Fit one boundary polyline: `points` (N, 2) int32 lattice points (pixel corners) where
+/// consecutive points differ in exactly one coordinate (the start, every turn, the end).
+/// Returns an (M, 7) float64 array of segments `[kind, c1x, c1y, c2x, c2y, x, y]` (kind 0 =
+/// line, control points unused; 1 = cubic) and the start point.
+#[pyfunction]
+#[pyo3(signature = (points, *, closed, tolerance, corner_run=2))]
+fn fit_polyline<'py>(
+    py: Python<'py>,
+    points: PyReadonlyArray2<'py, i32>,
+    closed: bool,
+    tolerance: f64,
+    corner_run: u32,
+) -> PyResult<(Bound<'py, PyAny>, (f64, f64))> {
+    if points.shape()[1] != 2 || points.shape()[0] < 2 {
+        return Err(KernelInputError::new_err("points must have shape (N, 2) with N >= 2"));
+    }
+    let flat = contiguous(&points, "points")?;
+    let pts: Vec<(i32, i32)> = flat.chunks_exact(2).map(|c| (c[0], c[1])).collect();
+    let curve = run(py, || {
+        let n = pts.len();
+        let segs = if closed { n } else { n - 1 };
+        for k in 0..segs {
+            let (a, b) = (pts[k], pts[(k + 1) % n]);
+            if (a.0 == b.0) == (a.1 == b.1) {
+                return Err(KernelError::InvalidInput(format!(
+                    "points {k} and {} must differ in exactly one coordinate (an axis-aligned path)",
+                    (k + 1) % n
+                )));
+            }
+        }
+        if !(tolerance.is_finite() && tolerance > 0.0) || corner_run == 0 {
+            return Err(KernelError::InvalidOption("tolerance must be > 0 and corner_run >= 1".into()));
+        }
+        let edge = crate::boundary::Edge { points: pts.clone(), left: 0, right: 1, closed };
+        Ok(crate::fit::fit_edge(&edge, &FitOptions { tolerance, corner_run }))
+    })?;
+    let mut rows: Vec<f64> = Vec::with_capacity(curve.segs.len() * 7);
+    for s in &curve.segs {
+        match *s {
+            crate::fit::Seg::Line(p) => rows.extend([0.0, 0.0, 0.0, 0.0, 0.0, p.x, p.y]),
+            crate::fit::Seg::Cubic(a, b, p) => rows.extend([1.0, a.x, a.y, b.x, b.y, p.x, p.y]),
+        }
+    }
+    let m = curve.segs.len();
+    let arr = PyArray1::from_vec(py, rows).reshape([m, 7])?.into_any();
+    Ok((arr, (curve.start.x, curve.start.y)))
+}
+
 #[pymodule]
 fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -186,5 +234,6 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trace, m)?)?;
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
     m.add_function(wrap_pyfunction!(generate_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_polyline, m)?)?;
     Ok(())
 }

@@ -41,7 +41,7 @@ class Preset:
 #: corner kept.
 PRESETS: dict[str, Preset] = {
     "icon": Preset(colors=16, min_area=10, tolerance=0.5, corner_run=2, precision=1),
-    "photo": Preset(colors=24, min_area=24, tolerance=1.0, corner_run=2, precision=1),
+    "photo": Preset(colors=24, min_area=8, tolerance=1.0, corner_run=2, precision=1),
     "lineart": Preset(colors=2, min_area=6, tolerance=0.5, corner_run=2, precision=1),
     "pixel": Preset(colors=256, min_area=1, tolerance=0.05, corner_run=1, precision=0),
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import math
 import os
@@ -65,6 +66,12 @@ _TRACER_OPTIONS = (
     ("precision", "precision"),
     ("seed", "seed"),
 )
+
+
+# Subcommands that live in their own modules. Each module defines ``add_parser(commands)``,
+# which adds its parser to the ``commands`` sub-parser action (the parser class is inherited,
+# so errors read ``vectile: error: ...``) and sets ``run=<function(args) -> exit status>``.
+_COMMAND_MODULES: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -195,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="print nothing but errors (and --stats)"
     )
     convert.set_defaults(run=_convert)
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).add_parser(commands)
     return parser
 
 
