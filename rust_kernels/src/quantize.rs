@@ -89,16 +89,20 @@ pub(crate) struct Histogram {
     pub index: Vec<u32>,
 }
 
-pub(crate) fn histogram(img: &ImageView, weights: Option<&[f32]>) -> Histogram {
-    let n = img.len();
+/// Pixels per histogram chunk. Fixed (not derived from the thread count), so that weight sums
+/// are added in the same order on every machine and the output stays byte-identical.
+const HISTOGRAM_CHUNK: usize = 1 << 16;
+
+/// Histogram of pixels `start..end`; `index` holds chunk-local colour indices.
+fn histogram_range(img: &ImageView, weights: Option<&[f32]>, start: usize, end: usize) -> Histogram {
     let mut map: HashMap<u32, u32, FxBuild> = HashMap::with_capacity_and_hasher(1024, FxBuild::default());
     let mut colors = Vec::new();
     let mut counts: Vec<u64> = Vec::new();
     let mut wsum: Vec<f64> = Vec::new();
-    let mut index = vec![u32::MAX; n];
+    let mut index = vec![u32::MAX; end - start];
     let mut last_key = u32::MAX;
     let mut last_idx = 0u32;
-    for (i, slot) in index.iter_mut().enumerate() {
+    for (i, slot) in (start..end).zip(index.iter_mut()) {
         let Some(c) = img.rgb(i) else { continue };
         let key = pack(c);
         let idx = if key == last_key {
@@ -122,6 +126,50 @@ pub(crate) fn histogram(img: &ImageView, weights: Option<&[f32]>) -> Histogram {
             None => 1.0,
         };
     }
+    Histogram { colors, counts, weights: wsum, index }
+}
+
+/// Distinct colours in order of first appearance (raster order), built in parallel over
+/// fixed-size chunks and merged in chunk order.
+pub(crate) fn histogram(img: &ImageView, weights: Option<&[f32]>) -> Histogram {
+    let n = img.len();
+    if n <= HISTOGRAM_CHUNK {
+        return histogram_range(img, weights, 0, n);
+    }
+    let parts: Vec<Histogram> = (0..n.div_ceil(HISTOGRAM_CHUNK))
+        .into_par_iter()
+        .map(|c| histogram_range(img, weights, c * HISTOGRAM_CHUNK, ((c + 1) * HISTOGRAM_CHUNK).min(n)))
+        .collect();
+    let mut map: HashMap<u32, u32, FxBuild> = HashMap::with_capacity_and_hasher(4096, FxBuild::default());
+    let (mut colors, mut counts, mut wsum) = (Vec::new(), Vec::new(), Vec::new());
+    let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let mut remap = Vec::with_capacity(part.colors.len());
+        for (j, c) in part.colors.iter().enumerate() {
+            let next = colors.len() as u32;
+            let idx = *map.entry(pack(*c)).or_insert(next);
+            if idx == next {
+                colors.push(*c);
+                counts.push(0u64);
+                wsum.push(0f64);
+            }
+            counts[idx as usize] += part.counts[j];
+            wsum[idx as usize] += part.weights[j];
+            remap.push(idx);
+        }
+        remaps.push(remap);
+    }
+    let mut index = vec![u32::MAX; n];
+    index
+        .par_chunks_mut(HISTOGRAM_CHUNK)
+        .zip(parts.par_iter().zip(remaps.par_iter()))
+        .for_each(|(out, (part, remap))| {
+            for (o, &l) in out.iter_mut().zip(&part.index) {
+                if l != u32::MAX {
+                    *o = remap[l as usize];
+                }
+            }
+        });
     Histogram { colors, counts, weights: wsum, index }
 }
 
@@ -433,6 +481,18 @@ mod tests {
         assert_eq!(n, vec![200_000_000, 300_000_000]);
         assert_eq!(means[0], [255.0, 255.0, 254.5]);
         assert_eq!(means[1], [1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn chunked_histogram_matches_sequential() {
+        let (w, h) = (300, 700); // > HISTOGRAM_CHUNK pixels
+        let px: Vec<u8> = (0..w * h).flat_map(|i| [(i % 7 * 30) as u8, (i / w % 5 * 50) as u8, (i % 3) as u8]).collect();
+        let im = img(&px, w, h, 3);
+        let par = histogram(&im, None);
+        let seq = histogram_range(&im, None, 0, w * h);
+        assert_eq!(par.colors, seq.colors);
+        assert_eq!(par.counts, seq.counts);
+        assert_eq!(par.index, seq.index);
     }
 
     #[test]
