@@ -15,6 +15,9 @@ at full size, but every metric (gaps and seams too) is computed on the centred 4
 (``min(4000, side)`` along a side shorter than 4000).
 
 Compactness: :func:`svg_counts` gives bytes (UTF-8), ``<path>`` elements and path commands.
+
+Binary mode: :func:`binarize` thresholds the input once (Otsu on BT.601 luma, as vectile's
+binary mode); every binary tracer gets that bitmap and its render is compared with the bitmap.
 """
 
 from __future__ import annotations
@@ -29,13 +32,19 @@ from PIL import Image
 __all__ = [
     "CROP_SIDE",
     "CROP_THRESHOLD_PIXELS",
+    "binarize",
     "center_crop_box",
     "composite_on_white",
     "count_path_commands",
+    "diff_map",
     "fidelity",
+    "fidelity_images",
     "luma",
+    "luma_u8",
+    "otsu_threshold",
     "psnr",
     "render_svg",
+    "set_root_size",
     "svg_counts",
     "to_rgb_on_white",
 ]
@@ -55,28 +64,54 @@ SEAM_ALPHA = 0.99 * 255  # 252.45: alpha <= 252
 # --------------------------------------------------------------------------------------------
 
 
+_ROOT_TAG = re.compile(r"<svg\b[^>]*>", re.S)
+_SIZE_ATTR = re.compile(r"""\s(width|height)\s*=\s*(?:"[^"]*"|'[^']*')""")
+
+
+def set_root_size(svg_text: str, width: int, height: int) -> str:
+    """``svg_text`` with the root ``<svg>``'s ``width`` and ``height`` set to ``width`` x
+    ``height`` pixels (other attributes, the viewBox included, untouched)."""
+    m = _ROOT_TAG.search(svg_text)
+    if m is None:
+        raise ValueError("no <svg> element")
+    tag = _SIZE_ATTR.sub("", m.group(0))
+    tag = tag[:4] + f' width="{width}" height="{height}"' + tag[4:]
+    return svg_text[:m.start()] + tag + svg_text[m.end():]
+
+
+def _render_png(svg_text: str, width: int, height: int) -> np.ndarray:
+    import resvg_py  # imported lazily: only the bench needs it
+
+    # dpi=96 (CSS: 1pt = 96/72 px): resvg-py's default dpi of 0 makes every SVG sized in
+    # absolute units (Potrace writes "512pt") an "invalid size".
+    png = resvg_py.svg_to_bytes(svg_string=svg_text, width=width, height=height, dpi=96.0)
+    with Image.open(io.BytesIO(bytes(png))) as im:
+        im.load()
+        if im.mode != "RGBA":
+            im = im.convert("RGBA")
+        return np.asarray(im, dtype=np.uint8)
+
+
 def render_svg(svg_text: str, width: int, height: int) -> np.ndarray:
     """Render ``svg_text`` with resvg at exactly ``width`` x ``height`` pixels.
 
     Returns straight (non-premultiplied) RGBA, uint8, shape ``(height, width, 4)``; the canvas
     background is transparent.  resvg fits the SVG's own size into the requested box keeping its
     aspect ratio, so an SVG whose aspect ratio differs from the input's renders at another size:
-    that is reported as ``ValueError`` rather than silently resampled.
+    that is reported as ``ValueError`` rather than silently resampled.  A size off by one pixel
+    (rounding of a size in other units, e.g. Potrace's ``481pt`` x ``321pt`` at 96 dpi) is
+    rendered again with the root's width and height set to the input's pixels.
     """
-    import resvg_py  # imported lazily: only the bench needs it
-
     width, height = int(width), int(height)
     if width <= 0 or height <= 0:
         raise ValueError(f"render size must be positive, got {width}x{height}")
-    png = resvg_py.svg_to_bytes(svg_string=svg_text, width=width, height=height)
-    with Image.open(io.BytesIO(bytes(png))) as im:
-        im.load()
-        if im.mode != "RGBA":
-            im = im.convert("RGBA")
-        rgba = np.asarray(im, dtype=np.uint8)
+    rgba = _render_png(svg_text, width, height)
+    got_h, got_w = rgba.shape[:2]
+    if (got_h, got_w) != (height, width) and abs(got_w - width) <= 1 and abs(got_h - height) <= 1:
+        rgba = _render_png(set_root_size(svg_text, width, height), width, height)
     if rgba.shape != (height, width, 4):
         raise ValueError(
-            f"resvg rendered {rgba.shape[1]}x{rgba.shape[0]}, expected {width}x{height} "
+            f"resvg rendered {got_w}x{got_h}, expected {width}x{height} "
             "(the SVG's size/viewBox does not have the input's aspect ratio)"
         )
     return rgba
@@ -162,13 +197,9 @@ def _ssim_luma(a_rgb: np.ndarray, b_rgb: np.ndarray) -> float:
     return float(structural_similarity(luma(a_rgb), luma(b_rgb), data_range=255, win_size=win))
 
 
-def fidelity(original: np.ndarray, svg_text: str) -> dict:
-    """Compare ``svg_text`` rendered at the original's size with the original.
-
-    ``original``: uint8 gray, gray+alpha, RGB or RGBA, shape ``(H, W[, C])``; alpha is
-    composited on white.  Returns ``{"psnr", "ssim", "gaps", "seams"}`` (see module doc); for
-    images over 16 MP all four are measured on the centred 4000x4000 crop.
-    """
+def fidelity_images(original: np.ndarray, svg_text: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """:func:`fidelity` plus the two images it compared: ``(metrics, ref, got)``, both RGB
+    uint8 on white, cropped as the metrics were (the HTML report shows them)."""
     orig = np.asarray(original)
     height, width = orig.shape[:2]
     rgba = render_svg(svg_text, width, height)
@@ -179,12 +210,80 @@ def fidelity(original: np.ndarray, svg_text: str) -> dict:
     ref = to_rgb_on_white(orig)
     got = composite_on_white(rgba)
     alpha = rgba[..., 3]
+    gaps = int(np.count_nonzero(alpha < GAP_ALPHA))
+    seams = int(np.count_nonzero(alpha < SEAM_ALPHA))
     return {
         "psnr": psnr(ref, got),
         "ssim": _ssim_luma(ref, got),
-        "gaps": int(np.count_nonzero(alpha < GAP_ALPHA)),
-        "seams": int(np.count_nonzero(alpha < SEAM_ALPHA)),
-    }
+        "gaps": gaps,
+        "seams": seams,
+        "gaps_frac": gaps / alpha.size,
+        "seams_frac": seams / alpha.size,
+    }, ref, got
+
+
+def fidelity(original: np.ndarray, svg_text: str) -> dict:
+    """Compare ``svg_text`` rendered at the original's size with the original.
+
+    ``original``: uint8 gray, gray+alpha, RGB or RGBA, shape ``(H, W[, C])``; alpha is
+    composited on white.  Returns ``{"psnr", "ssim", "gaps", "seams", "gaps_frac",
+    "seams_frac"}`` (see module doc; the fractions are over the measured pixels); for images
+    over 16 MP all are measured on the centred 4000x4000 crop.
+    """
+    return fidelity_images(original, svg_text)[0]
+
+
+def diff_map(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
+    """Per-pixel mean absolute RGB difference (0..255, float32) of two RGB uint8 images."""
+    if ref.shape != got.shape:
+        raise ValueError(f"shape mismatch {ref.shape} vs {got.shape}")
+    d = np.abs(ref.astype(np.int16) - got.astype(np.int16)).astype(np.float32)
+    return d.mean(axis=2)
+
+
+# --------------------------------------------------------------------------------------------
+# Binary mode
+# --------------------------------------------------------------------------------------------
+
+
+def luma_u8(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma rounded to uint8 exactly as vectile's binary mode computes it:
+    ``(299 R + 587 G + 114 B + 500) // 1000``."""
+    acc = rgb[..., 0].astype(np.uint32) * 299  # channel by channel: 4 bytes/pixel, not 12
+    acc += rgb[..., 1].astype(np.uint32) * 587
+    acc += rgb[..., 2].astype(np.uint32) * 114
+    acc += 500
+    acc //= 1000
+    return acc.astype(np.uint8)
+
+
+def otsu_threshold(gray: np.ndarray) -> int:
+    """Otsu's threshold of a uint8 image: pixels ``<= t`` are dark (the rule vectile uses)."""
+    hist = np.bincount(np.asarray(gray, np.uint8).ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    w0 = np.cumsum(hist)[:255]
+    s0 = np.cumsum(hist * levels)[:255]
+    total, sum_all = hist.sum(), float((hist * levels).sum())
+    w1 = total - w0
+    valid = (w0 > 0) & (w1 > 0)
+    if not valid.any():
+        return 127
+    m0 = np.divide(s0, w0, out=np.zeros_like(s0), where=w0 > 0)
+    m1 = np.divide(sum_all - s0, w1, out=np.zeros_like(s0), where=w1 > 0)
+    between = np.where(valid, w0 * w1 * (m0 - m1) ** 2, -1.0)
+    return int(np.argmax(between))  # first maximum, as vectile's strict '>' scan
+
+
+def binarize(image: np.ndarray, threshold: int | None = None) -> tuple[np.ndarray, int]:
+    """Threshold an image for the binary pass: ``(bitmap, threshold)``.
+
+    The image is composited on white, reduced to luma (:func:`luma_u8`); pixels ``<= t`` become
+    black (0), the rest white (255); ``t`` is Otsu's threshold unless given. The bitmap (H, W)
+    uint8 is both what every binary tracer gets and the reference its render is compared with.
+    """
+    gray = luma_u8(to_rgb_on_white(np.asarray(image)))
+    t = otsu_threshold(gray) if threshold is None else int(threshold)
+    return np.where(gray > t, np.uint8(255), np.uint8(0)), t
 
 
 # --------------------------------------------------------------------------------------------

@@ -149,7 +149,8 @@ def test_fidelity_uses_centre_crop_over_threshold(monkeypatch):
     original = np.full((14, 14, 3), 255, np.uint8)
     original[0, 0] = 0  # outside the crop: ignored
     f = fidelity(original, svg)
-    assert f == {"psnr": math.inf, "ssim": pytest.approx(1.0), "gaps": 0, "seams": 0}
+    assert f == {"psnr": math.inf, "ssim": pytest.approx(1.0), "gaps": 0, "seams": 0,
+                 "gaps_frac": 0.0, "seams_frac": 0.0}
     monkeypatch.setattr(metrics, "CROP_THRESHOLD_PIXELS", 10_000)
     f = fidelity(original, svg)
     assert f["gaps"] == f["seams"] == 14 * 14 - 10 * 10
@@ -237,7 +238,7 @@ def test_run_end_to_end_with_stub_tracer(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     rc = bench_run.main(
         ["run", "--corpus", str(corpus), "--tracers", "missing,stub", "--out", str(out),
-         "--repeat", "2"]
+         "--repeat", "2", "--mode", "color", "--in-process"]
     )
     assert rc == 0
     printed = capsys.readouterr().out

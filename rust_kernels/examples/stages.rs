@@ -27,7 +27,7 @@ fn main() {
             let curves = trace::fit_all(&g, &opts.fit);
             t[3] += s.elapsed().as_secs_f64();
             let s = Instant::now();
-            let shapes = trace::shapes(&g, &r.colors, opts.layers, true);
+            let shapes = trace::shapes(&g, &r.colors, opts.layers, true, None);
             let _ = svg::write_svg(img.width, img.height, &shapes, &curves, opts.layers, 1);
             t[4] += s.elapsed().as_secs_f64();
         }

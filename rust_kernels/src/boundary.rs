@@ -57,6 +57,9 @@ pub struct BoundaryGraph {
     pub edges: Vec<Edge>,
     /// One outline per region id.
     pub outlines: Vec<Outline>,
+    /// Cycles around the union of all regions (outer boundaries counter-clockwise, holes
+    /// around transparent areas clockwise): the area that some region covers.
+    pub opaque: Vec<Vec<HalfEdge>>,
 }
 
 /// The region map with a one-pixel border of NONE, so lookups need no bounds checks.
@@ -152,11 +155,45 @@ fn key(w: i32, x: i32, y: i32, d: usize) -> u64 {
 
 /// The first direction, turning left first, whose crack has `region` on its left.
 #[inline]
-fn next_direction(lat: &Lattice, x: i32, y: i32, arriving: usize, region: u32) -> Option<usize> {
+/// The set of pixels `inside` is on the left (turning left first keeps pixels that touch
+/// only diagonally apart).
+#[inline]
+fn next_direction(lat: &Lattice, x: i32, y: i32, arriving: usize, inside: &dyn Fn(u32) -> bool) -> Option<usize> {
     [(arriving + 3) % 4, arriving, (arriving + 1) % 4].into_iter().find(|&d| {
         let (l, r) = lat.sides(x, y, d);
-        l == region && r != region
+        inside(l) && !inside(r)
     })
+}
+
+/// Open edges indexed by where they start: (lattice point, first direction) -> half-edge.
+struct Starts {
+    map: HashMap<u64, HalfEdge>,
+    /// Per open edge: (start direction, end arrival direction).
+    dirs: Vec<(usize, usize)>,
+    w: i32,
+}
+
+/// Walk the cycle of half-edges that keeps the pixel set `inside` on its left, starting
+/// with `first`; marks the half-edges used.
+fn walk_cycle(edges: &[Edge], starts: &Starts, lat: &Lattice, first: HalfEdge, inside: &dyn Fn(u32) -> bool, used: &mut Bits) -> Vec<HalfEdge> {
+    let mut cycle = Vec::new();
+    let mut he = first;
+    loop {
+        used.set(he.edge as usize * 2 + (!he.forward) as usize);
+        cycle.push(he);
+        let edge = &edges[he.edge as usize];
+        if edge.closed {
+            break;
+        }
+        let (d0, d1) = starts.dirs[he.edge as usize];
+        let ((vx, vy), arriving) = if he.forward { (*edge.points.last().unwrap(), d1) } else { (edge.points[0], (d0 + 2) % 4) };
+        let nd = next_direction(lat, vx, vy, arriving, inside).expect("outline continues");
+        he = starts.map[&key(starts.w, vx, vy, nd)];
+        if he == first {
+            break;
+        }
+    }
+    cycle
 }
 
 /// Build the boundary graph of a region map (`map[y * width + x]`, NONE = no region) with
@@ -166,7 +203,7 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
     let (w, h) = (width as i32, height as i32);
     let mut visited = Bits::new(width * (height + 1) + (width + 1) * height);
     let mut edges: Vec<Edge> = Vec::new();
-    // Per open edge: (start dir, end arrival dir).
+    // Per open edge: (start direction, end arrival direction).
     let mut dirs: Vec<(usize, usize)> = Vec::new();
 
     // 1. Edges between junctions, in raster order of their start junction.
@@ -260,13 +297,13 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
     }
 
     // 3. Outlines: chain half-edges with the region on their left.
-    let mut starts: HashMap<u64, HalfEdge> = HashMap::with_capacity(open_edges * 2);
+    let mut starts = Starts { map: HashMap::with_capacity(open_edges * 2), dirs, w };
     for (i, e) in edges[..open_edges].iter().enumerate() {
-        let (d0, d1) = dirs[i];
+        let (d0, d1) = starts.dirs[i];
         let (sx, sy) = e.points[0];
         let (ex, ey) = *e.points.last().unwrap();
-        starts.insert(key(w, sx, sy, d0), HalfEdge { edge: i as u32, forward: true });
-        starts.insert(key(w, ex, ey, (d1 + 2) % 4), HalfEdge { edge: i as u32, forward: false });
+        starts.map.insert(key(w, sx, sy, d0), HalfEdge { edge: i as u32, forward: true });
+        starts.map.insert(key(w, ex, ey, (d1 + 2) % 4), HalfEdge { edge: i as u32, forward: false });
     }
     let mut used = Bits::new(edges.len() * 2);
     let mut outlines: Vec<Outline> = vec![Outline::default(); region_count];
@@ -274,31 +311,11 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
     for (i, e) in edges.iter().enumerate() {
         for forward in [true, false] {
             let region = if forward { e.left } else { e.right };
-            let slot = i * 2 + (!forward) as usize;
-            if region == NONE || used.get(slot) {
+            if region == NONE || used.get(i * 2 + (!forward) as usize) {
                 continue;
             }
-            let mut cycle = Vec::new();
-            let mut he = HalfEdge { edge: i as u32, forward };
-            loop {
-                used.set(he.edge as usize * 2 + (!he.forward) as usize);
-                cycle.push(he);
-                let edge = &edges[he.edge as usize];
-                if edge.closed {
-                    break;
-                }
-                let (d0, d1) = dirs[he.edge as usize];
-                let ((vx, vy), arriving) = if he.forward {
-                    (*edge.points.last().unwrap(), d1)
-                } else {
-                    (edge.points[0], (d0 + 2) % 4)
-                };
-                let nd = next_direction(&lat, vx, vy, arriving, region).expect("outline continues");
-                he = starts[&key(w, vx, vy, nd)];
-                if he.edge as usize == i && he.forward == forward {
-                    break;
-                }
-            }
+            let first = HalfEdge { edge: i as u32, forward };
+            let cycle = walk_cycle(&edges, &starts, &lat, first, &|r| r == region, &mut used);
             let area2 = cycle_area2(&edges, &cycle);
             let outline = &mut outlines[region as usize];
             if area2 < 0 && !found_outer[region as usize] {
@@ -311,7 +328,135 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
             }
         }
     }
-    BoundaryGraph { width, height, edges, outlines }
+
+    // 4. The outline of all regions together (every pixel that belongs to some region).
+    let mut used = Bits::new(edges.len() * 2);
+    let mut opaque = Vec::new();
+    for (i, e) in edges.iter().enumerate() {
+        for forward in [true, false] {
+            let (inner, outer) = if forward { (e.left, e.right) } else { (e.right, e.left) };
+            if inner == NONE || outer != NONE || used.get(i * 2 + (!forward) as usize) {
+                continue;
+            }
+            let first = HalfEdge { edge: i as u32, forward };
+            opaque.push(walk_cycle(&edges, &starts, &lat, first, &|r| r != NONE, &mut used));
+        }
+    }
+    BoundaryGraph { width, height, edges, outlines, opaque }
+}
+
+/// Call `f(a, b)` for every straight lattice segment of a cycle, in walking order.
+fn for_each_segment(edges: &[Edge], cycle: &[HalfEdge], mut f: impl FnMut((i32, i32), (i32, i32))) {
+    for he in cycle {
+        let e = &edges[he.edge as usize];
+        let p = &e.points;
+        let n = p.len();
+        let segs = if e.closed { n } else { n - 1 };
+        if he.forward {
+            for k in 0..segs {
+                f(p[k], p[(k + 1) % n]);
+            }
+        } else {
+            for k in (0..segs).rev() {
+                f(p[(k + 1) % n], p[k]);
+            }
+        }
+    }
+}
+
+/// Whether the centre of pixel `(px, py)` lies inside a cycle (ray casting; a pixel centre is
+/// never on a lattice segment, so the test is exact).
+pub fn cycle_contains_pixel(edges: &[Edge], cycle: &[HalfEdge], px: i32, py: i32) -> bool {
+    // Doubled coordinates: the centre is (2px+1, 2py+1), lattice points are even.
+    let (cx, cy) = (2 * px as i64 + 1, 2 * py as i64 + 1);
+    let mut inside = false;
+    for_each_segment(edges, cycle, |a, b| {
+        // Only vertical segments cross a horizontal ray through a pixel centre.
+        if a.0 == b.0 && 2 * a.0 as i64 > cx {
+            let (y0, y1) = (2 * a.1.min(b.1) as i64, 2 * a.1.max(b.1) as i64);
+            if y0 < cy && cy < y1 {
+                inside = !inside;
+            }
+        }
+    });
+    inside
+}
+
+/// For every region and each of its holes: whether the hole contains a transparent pixel
+/// (map value NONE). Stacked layers must keep such holes open; the others can be filled.
+pub fn transparent_holes(graph: &BoundaryGraph, map: &[u32]) -> Vec<Vec<bool>> {
+    let (w, h) = (graph.width, graph.height);
+    let mut result: Vec<Vec<bool>> = graph.outlines.iter().map(|o| vec![false; o.holes.len()]).collect();
+    let with_holes: Vec<usize> = (0..graph.outlines.len()).filter(|&r| !graph.outlines[r].holes.is_empty()).collect();
+    if with_holes.is_empty() {
+        return result;
+    }
+    // Bounding boxes of the outer cycles of regions with holes.
+    let bbox: Vec<(i32, i32, i32, i32)> = with_holes
+        .iter()
+        .map(|&r| {
+            let mut b = (i32::MAX, i32::MAX, i32::MIN, i32::MIN);
+            for_each_segment(&graph.edges, &graph.outlines[r].outer, |p, _| {
+                b = (b.0.min(p.0), b.1.min(p.1), b.2.max(p.0), b.3.max(p.1));
+            });
+            b
+        })
+        .collect();
+    // Transparent components that do not touch the image border: one pixel of each.
+    let mut seen = vec![false; w * h];
+    let mut stack = Vec::new();
+    for start in 0..w * h {
+        if map[start] != NONE || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let mut touches_border = false;
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+                touches_border = true;
+            }
+            let mut visit = |j: usize| {
+                if map[j] == NONE && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            };
+            if x > 0 {
+                visit(i - 1);
+            }
+            if x + 1 < w {
+                visit(i + 1);
+            }
+            if y > 0 {
+                visit(i - w);
+            }
+            if y + 1 < h {
+                visit(i + w);
+            }
+        }
+        if touches_border {
+            continue;
+        }
+        let (px, py) = ((start % w) as i32, (start / w) as i32);
+        for (k, &r) in with_holes.iter().enumerate() {
+            let b = bbox[k];
+            if px < b.0 || py < b.1 || px >= b.2 || py >= b.3 {
+                continue;
+            }
+            let o = &graph.outlines[r];
+            if !cycle_contains_pixel(&graph.edges, &o.outer, px, py) {
+                continue;
+            }
+            for (hi, hole) in o.holes.iter().enumerate() {
+                if !result[r][hi] && cycle_contains_pixel(&graph.edges, hole, px, py) {
+                    result[r][hi] = true;
+                }
+            }
+        }
+    }
+    result
 }
 
 /// Twice the signed (shoelace) area of a cycle of half-edges, y-down coordinates.
@@ -454,6 +599,46 @@ mod tests {
         assert_eq!(cycle_area2(&g.edges, &g.outlines[0].holes[0]), 4);
         assert_eq!(g.outlines[1].filled_area, 1);
         assert_eq!(g.outlines[2].filled_area, 1);
+    }
+
+    #[test]
+    fn holes_holding_transparency_are_found() {
+        // Region 0 is a ring with two holes: one transparent pixel, one holding region 1,
+        // and region 1 itself holds a transparent pixel inside ring 0's second hole.
+        #[rustfmt::skip]
+        let map = [
+            0, 0, 0, 0, 0, 0, 0, 0,
+            0, NONE, 0, 1, 1, 1, 0, 0,
+            0, 0, 0, 1, NONE, 1, 0, 0,
+            0, 0, 0, 1, 1, 1, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let g = graph(&map, 8, 5);
+        let t = transparent_holes(&g, &map);
+        assert_eq!(t[0], vec![true, true]);
+        assert_eq!(t[1], vec![true]);
+        let opaque = [0, 0, 0, 0, 1, 0, 0, 0, 0];
+        let g = graph(&opaque, 3, 3);
+        assert_eq!(transparent_holes(&g, &opaque), vec![vec![false], vec![]]);
+        assert!(cycle_contains_pixel(&g.edges, &g.outlines[0].outer, 0, 0));
+        assert!(!cycle_contains_pixel(&g.edges, &g.outlines[1].outer, 0, 0));
+    }
+
+    #[test]
+    fn opaque_outline_surrounds_all_regions() {
+        // Two regions side by side with a transparent pixel inside region 0 and one at a corner.
+        #[rustfmt::skip]
+        let map = [
+            0, 0, 0, 1, NONE,
+            0, NONE, 0, 1, 1,
+            0, 0, 0, 1, 1,
+        ];
+        let g = graph(&map, 5, 3);
+        let areas: Vec<i64> = g.opaque.iter().map(|c| cycle_area2(&g.edges, c)).collect();
+        // One outer boundary (13 pixels + the enclosed hole = 14) and one hole of 1 pixel.
+        assert_eq!(areas, vec![-28, 2]);
+        let g = graph(&[0, 1, 1, 0], 2, 2);
+        assert_eq!(g.opaque.iter().map(|c| cycle_area2(&g.edges, c)).collect::<Vec<_>>(), vec![-8]);
     }
 
     #[test]

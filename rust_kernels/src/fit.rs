@@ -137,10 +137,13 @@ fn is_corner(a: u32, b: u32, before: Option<bool>, after: Option<bool>, corner_r
     !staircase || a.min(b) >= 2 * corner_run
 }
 
-/// Smoothed points of an edge and whether each is fixed (a corner or an end point).
-pub fn smooth_points(edge: &Edge, corner_run: u32) -> Vec<(Pt, bool)> {
+/// Smoothed points of an edge and whether each is fixed (a corner or an end point). With a
+/// `frame` (image width, height), turning points on the image border are fixed too, so that
+/// boundaries along the border stay on it (the outside is never painted).
+pub fn smooth_points(edge: &Edge, corner_run: u32, frame: Option<(i32, i32)>) -> Vec<(Pt, bool)> {
     let t = &edge.points;
     let m = t.len();
+    let on_frame = |p: (i32, i32)| frame.is_some_and(|(w, h)| p.0 == 0 || p.1 == 0 || p.0 == w || p.1 == h);
     let pt = |p: (i32, i32)| Pt::new(p.0 as f64, p.1 as f64);
     let mid = |a: (i32, i32), b: (i32, i32)| Pt::new((a.0 + b.0) as f64 * 0.5, (a.1 + b.1) as f64 * 0.5);
     if edge.closed {
@@ -156,7 +159,7 @@ pub fn smooth_points(edge: &Edge, corner_run: u32) -> Vec<(Pt, bool)> {
         };
         let mut out = Vec::with_capacity(2 * m);
         for i in 0..m as isize {
-            if corner(i) {
+            if corner(i) || on_frame(idx(i)) {
                 out.push((pt(idx(i)), true));
             }
             out.push((mid(idx(i), idx(i + 1)), false));
@@ -177,7 +180,7 @@ pub fn smooth_points(edge: &Edge, corner_run: u32) -> Vec<(Pt, bool)> {
         out.push((pt(t[0]), true));
         for i in 0..runs {
             out.push((mid(t[i], t[i + 1]), false));
-            if i + 1 < runs && corner(i + 1) {
+            if i + 1 < runs && (corner(i + 1) || on_frame(t[i + 1])) {
                 out.push((pt(t[i + 1]), true));
             }
         }
@@ -186,9 +189,14 @@ pub fn smooth_points(edge: &Edge, corner_run: u32) -> Vec<(Pt, bool)> {
     }
 }
 
-/// Fit one boundary edge.
+/// Fit one boundary edge (no image frame: every turn may be smoothed).
 pub fn fit_edge(edge: &Edge, opts: &FitOptions) -> Curve {
-    let pts = smooth_points(edge, opts.corner_run);
+    fit_edge_in_frame(edge, opts, None)
+}
+
+/// Fit one boundary edge of an image of size `frame` (turns on the image border stay fixed).
+pub fn fit_edge_in_frame(edge: &Edge, opts: &FitOptions, frame: Option<(i32, i32)>) -> Curve {
+    let pts = smooth_points(edge, opts.corner_run, frame);
     let tol = opts.tolerance.max(1e-3);
     let mut segs = Vec::new();
     if edge.closed {
@@ -453,10 +461,10 @@ mod tests {
     #[test]
     fn single_pixel_and_thin_line_are_caps() {
         let px = closed(vec![(0, 0), (1, 0), (1, 1), (0, 1)]);
-        let pts = smooth_points(&px, 2);
+        let pts = smooth_points(&px, 2, None);
         assert_eq!(pts.iter().filter(|p| p.1).count(), 4);
         let line = closed(vec![(0, 0), (10, 0), (10, 1), (0, 1)]);
-        assert_eq!(smooth_points(&line, 2).iter().filter(|p| p.1).count(), 4);
+        assert_eq!(smooth_points(&line, 2, None).iter().filter(|p| p.1).count(), 4);
     }
 
     #[test]
@@ -501,6 +509,20 @@ mod tests {
                 }
             }
             from = s.end();
+        }
+    }
+
+    #[test]
+    fn turns_on_the_image_border_stay_fixed() {
+        // Region in the top-left corner of a 2x2 image: the edge to the outside runs
+        // (0,1) -> (0,0) -> (2,0) -> (2,1); without the frame its corners would be smoothed.
+        let e = Edge { points: vec![(0, 1), (0, 0), (2, 0), (2, 1)], left: NONE, right: 0, closed: false };
+        assert_eq!(smooth_points(&e, 2, None).iter().filter(|p| p.1).count(), 2);
+        let c = fit_edge_in_frame(&e, &FitOptions::default(), Some((2, 2)));
+        let ends: Vec<Pt> = c.segs.iter().map(|s| s.end()).collect();
+        assert!(c.segs.iter().all(|s| matches!(s, Seg::Line(_))), "{:?}", c.segs);
+        for k in [Pt::new(0.0, 0.0), Pt::new(2.0, 0.0), Pt::new(2.0, 1.0)] {
+            assert!(ends.contains(&k), "{ends:?}");
         }
     }
 

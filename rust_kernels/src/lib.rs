@@ -8,6 +8,7 @@
 
 pub mod boundary;
 pub mod color;
+pub mod edges;
 pub mod error;
 pub mod fit;
 pub mod image;
@@ -18,5 +19,7 @@ pub mod trace;
 
 #[cfg(feature = "python")]
 mod py;
+#[cfg(feature = "python")]
+mod py_edges;
 
 pub use error::{KernelError, Result};

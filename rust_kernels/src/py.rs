@@ -9,7 +9,7 @@ use crate::fit::FitOptions;
 use crate::image::ImageView;
 use crate::quantize::{quantize as quantize_kernel, QuantizeOptions};
 use crate::svg::Layers;
-use crate::trace::{trace as trace_kernel, trace_labels, Mode, TraceOptions, TraceStats};
+use crate::trace::{trace_guided, trace_labels, Mode, TraceOptions, TraceStats};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -29,7 +29,7 @@ impl From<KernelError> for PyErr {
 }
 
 /// Release the GIL around `work`, map errors, and catch panics.
-fn run<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, KernelError> + Send) -> PyResult<T> {
+pub(crate) fn run<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, KernelError> + Send) -> PyResult<T> {
     let out = py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
     match out {
         Ok(r) => r.map_err(PyErr::from),
@@ -44,11 +44,11 @@ fn run<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, KernelError> + 
     }
 }
 
-fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(a: &'a numpy::PyReadonlyArray<'_, T, D>, what: &str) -> PyResult<&'a [T]> {
+pub(crate) fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(a: &'a numpy::PyReadonlyArray<'_, T, D>, what: &str) -> PyResult<&'a [T]> {
     a.as_slice().map_err(|_| KernelInputError::new_err(format!("{what} must be a C-contiguous array")))
 }
 
-fn image_dims(image: &PyReadonlyArray3<'_, u8>) -> (usize, usize, usize) {
+pub(crate) fn image_dims(image: &PyReadonlyArray3<'_, u8>) -> (usize, usize, usize) {
     let s = image.shape();
     (s[0], s[1], s[2])
 }
@@ -69,12 +69,13 @@ fn stats_dict<'py>(py: Python<'py>, s: &TraceStats) -> PyResult<Bound<'py, PyDic
     d.set_item("paths", s.paths)?;
     d.set_item("commands", s.commands)?;
     d.set_item("bytes", s.bytes)?;
+    d.set_item("tolerance", s.tolerance)?;
     Ok(d)
 }
 
 /// Trace an (H, W, 3|4) uint8 image to SVG. Returns (svg_text, stats).
 #[pyfunction]
-#[pyo3(signature = (image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode, threshold=None, weights=None))]
+#[pyo3(signature = (image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode, threshold=None, weights=None, edges=None))]
 #[allow(clippy::too_many_arguments)]
 fn trace<'py>(
     py: Python<'py>,
@@ -89,11 +90,16 @@ fn trace<'py>(
     mode: &str,
     threshold: Option<u8>,
     weights: Option<PyReadonlyArray2<'py, f32>>,
+    edges: Option<PyReadonlyArray2<'py, f32>>,
 ) -> PyResult<(String, Bound<'py, PyDict>)> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
     let wdata = match &weights {
         Some(a) => Some(contiguous(a, "weights")?),
+        None => None,
+    };
+    let edata = match &edges {
+        Some(a) => Some(contiguous(a, "edges")?),
         None => None,
     };
     let mode = match mode {
@@ -113,7 +119,7 @@ fn trace<'py>(
     };
     let (svg, stats) = run(py, || {
         let img = ImageView::new(data, w, h, c)?;
-        trace_kernel(&img, wdata, &opts)
+        trace_guided(&img, wdata, edata, &opts)
     })?;
     Ok((svg, stats_dict(py, &stats)?))
 }
@@ -235,5 +241,6 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
     m.add_function(wrap_pyfunction!(generate_paths, m)?)?;
     m.add_function(wrap_pyfunction!(fit_polyline, m)?)?;
+    crate::py_edges::register(m)?;
     Ok(())
 }

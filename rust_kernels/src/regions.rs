@@ -7,8 +7,9 @@
 use crate::color::{dist2, rgbf_to_lab};
 use crate::error::{KernelError, Result};
 use crate::image::ImageView;
+use crate::quantize::FxBuild;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 /// Region id of a transparent pixel (and of everything outside the image).
 pub const NONE: u32 = u32::MAX;
@@ -121,6 +122,15 @@ fn components(runs: &[Run], row_start: &[usize]) -> (Vec<u32>, usize) {
 /// Label image -> regions. Regions smaller than `min_area` pixels merge into their most
 /// similar neighbour (LAB distance of mean colours; ties: larger area, then smaller id).
 pub fn find_regions(img: &ImageView, labels: &[i32], min_area: u64) -> Result<Regions> {
+    find_regions_guided(img, labels, min_area, None)
+}
+
+/// `find_regions`, with speckle merging guided by an edge strength map (`width * height`
+/// values in [0, 1], e.g. Canny strength): a speckle prefers the neighbour it is least
+/// separated from, `delta_E + EDGE_PENALTY * mean edge strength along their shared boundary`
+/// (each crack between two pixels counts the larger strength of the two). `None` is
+/// `find_regions`.
+pub fn find_regions_guided(img: &ImageView, labels: &[i32], min_area: u64, edges: Option<&[f32]>) -> Result<Regions> {
     let (width, height) = (img.width, img.height);
     if labels.len() != width * height {
         return Err(KernelError::InvalidInput(format!(
@@ -149,7 +159,13 @@ pub fn find_regions(img: &ImageView, labels: &[i32], min_area: u64) -> Result<Re
     }
 
     if min_area > 1 && count > 1 && areas.iter().any(|&a| a < min_area) {
-        let relabel = merge_speckles(&runs, &row_start, &comp, &mut areas, &mut sums, &mut region_label, min_area);
+        if let Some(e) = edges {
+            if e.len() != width * height {
+                return Err(KernelError::InvalidInput(format!("edge map has {} values, expected {width}x{height}", e.len())));
+            }
+        }
+        let guide = edges.map(|e| boundary_strengths(&runs, &row_start, &comp, &areas, min_area, e, width));
+        let relabel = merge_speckles(&runs, &row_start, &comp, &mut areas, &mut sums, &mut region_label, min_area, guide);
         for c in comp.iter_mut() {
             *c = relabel[*c as usize];
         }
@@ -175,8 +191,54 @@ fn mean_lab(sum: &[u64; 3], area: u64) -> [f32; 3] {
     rgbf_to_lab([sum[0] as f64 / a, sum[1] as f64 / a, sum[2] as f64 / a])
 }
 
+/// Weight of the mean edge strength (0..1) of a shared boundary against the LAB distance of
+/// two regions when a speckle picks the neighbour to merge into: a boundary of strength 0.3
+/// counts like 30 LAB units.
+pub const EDGE_PENALTY: f32 = 100.0;
+
+/// (sum of crack strengths, crack count) per pair of regions, key (smaller id, larger id).
+type PairStrengths = HashMap<(u32, u32), (f32, u32), FxBuild>;
+
+#[inline]
+fn pair(a: u32, b: u32) -> (u32, u32) {
+    (a.min(b), a.max(b))
+}
+
+/// Edge strength along the boundaries between regions, for every pair where one side is a
+/// speckle (only those pairs can matter to merging).
+fn boundary_strengths(runs: &[Run], row_start: &[usize], comp: &[u32], areas: &[u64], min_area: u64, edges: &[f32], width: usize) -> PairStrengths {
+    let mut out = PairStrengths::default();
+    let small = |c: u32| areas[c as usize] < min_area;
+    let mut add = |a: u32, b: u32, s: f32| {
+        if a != b && (small(a) || small(b)) {
+            let e = out.entry(pair(a, b)).or_insert((0.0, 0));
+            e.0 += s;
+            e.1 += 1;
+        }
+    };
+    for i in 1..runs.len() {
+        let (a, b) = (&runs[i - 1], &runs[i]);
+        if a.y == b.y && a.x1 == b.x0 {
+            let base = a.y as usize * width;
+            add(comp[i - 1], comp[i], edges[base + a.x1 as usize - 1].max(edges[base + b.x0 as usize]));
+        }
+    }
+    for_each_vertical_contact(runs, row_start, |i, j| {
+        let (a, b) = (&runs[i], &runs[j]);
+        if comp[i] == comp[j] || !(small(comp[i]) || small(comp[j])) {
+            return;
+        }
+        let (up, down) = (a.y as usize * width, b.y as usize * width);
+        for x in a.x0.max(b.x0) as usize..a.x1.min(b.x1) as usize {
+            add(comp[i], comp[j], edges[up + x].max(edges[down + x]));
+        }
+    });
+    out
+}
+
 /// Merge small regions into neighbours. Survivors are renumbered in first-pixel order; the
 /// statistics vectors are replaced by the survivors' and the old-to-new id map is returned.
+#[allow(clippy::too_many_arguments)]
 fn merge_speckles(
     runs: &[Run],
     row_start: &[usize],
@@ -185,6 +247,7 @@ fn merge_speckles(
     sums: &mut Vec<[u64; 3]>,
     labels: &mut Vec<i32>,
     min_area: u64,
+    mut guide: Option<PairStrengths>,
 ) -> Vec<u32> {
     let count = areas.len();
     // Region adjacency: neighbouring runs in a row, overlapping runs in consecutive rows.
@@ -232,7 +295,13 @@ fn merge_speckles(
                 continue;
             }
             live.push(nr);
-            let key = (dist2(lab[ru], lab[nr as usize]), Reverse(areas[nr as usize]), nr);
+            let mut d = dist2(lab[ru], lab[nr as usize]);
+            if let Some(g) = &guide {
+                let (sum, n) = g.get(&pair(r, nr)).copied().unwrap_or((0.0, 0));
+                let e = if n > 0 { sum / n as f32 } else { 0.0 };
+                d = d.sqrt() + EDGE_PENALTY * e;
+            }
+            let key = (d, Reverse(areas[nr as usize]), nr);
             if best.is_none_or(|b| key < b) {
                 best = Some(key);
             }
@@ -242,6 +311,18 @@ fn merge_speckles(
             continue; // isolated (e.g. surrounded by transparency): keep it
         };
         let tu = t as usize;
+        if let Some(g) = &mut guide {
+            // The merged region's boundary with each of r's neighbours adds r's.
+            for &x in &live {
+                if x != t {
+                    if let Some(v) = g.remove(&pair(r, x)) {
+                        let e = g.entry(pair(t, x)).or_insert((0.0, 0));
+                        e.0 += v.0;
+                        e.1 += v.1;
+                    }
+                }
+            }
+        }
         parent[ru] = t;
         areas[tu] += area;
         for ch in 0..3 {
@@ -344,6 +425,31 @@ mod tests {
         // The merged region's colour is the mean of all its pixels.
         let c = r.colors[r.map[0] as usize];
         assert_eq!(c, [((150 * 15 + 200) as f64 / 16.0).round() as u8, 2, 0]);
+    }
+
+    #[test]
+    fn edge_guided_speckle_avoids_strong_boundaries() {
+        // A one-pixel speckle between a left and a right region, slightly closer in colour to
+        // the left one; a strong edge along its left side sends it right instead.
+        let (w, h) = (6, 3);
+        let mut labels = vec![0i32; w * h];
+        for y in 0..h {
+            for x in 3..w {
+                labels[y * w + x] = 1;
+            }
+        }
+        labels[w + 3] = 2; // (3, 1): touches left (x = 2) on one side, right on three sides
+        let colours = [[100, 100, 100], [120, 120, 120], [105, 105, 105]];
+        let px = rgb_from_labels(&labels, &colours);
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let plain = find_regions(&img, &labels, 2).unwrap();
+        assert_eq!(plain.map[w + 3], plain.map[0], "unguided: the most similar colour wins");
+        assert_eq!(find_regions_guided(&img, &labels, 2, None).unwrap().map, plain.map);
+        let mut edges = vec![0f32; w * h];
+        edges[w + 2] = 0.8; // strong edge on the crack between (2, 1) and (3, 1)
+        let guided = find_regions_guided(&img, &labels, 2, Some(&edges)).unwrap();
+        assert_eq!(guided.map[w + 3], guided.map[w + 4]);
+        assert!(find_regions_guided(&img, &labels, 2, Some(&edges[1..])).is_err());
     }
 
     #[test]

@@ -211,11 +211,13 @@ impl PathData {
         self.close();
     }
 
+    /// The whole canvas, counter-clockwise on screen like every outer boundary, so that a
+    /// shape of the same colour merged into this path adds to it under the nonzero rule.
     fn canvas(&mut self, width: usize, height: usize) {
         self.move_to(Pt::new(0.0, 0.0));
-        self.line_to(Pt::new(width as f64, 0.0));
-        self.line_to(Pt::new(width as f64, height as f64));
         self.line_to(Pt::new(0.0, height as f64));
+        self.line_to(Pt::new(width as f64, height as f64));
+        self.line_to(Pt::new(width as f64, 0.0));
         self.close();
     }
 }

@@ -2,10 +2,10 @@
 
 use crate::boundary::{self, BoundaryGraph};
 use crate::error::{KernelError, Result};
-use crate::fit::{fit_edge, Curve, FitOptions};
+use crate::fit::{fit_edge_in_frame, Curve, FitOptions};
 use crate::image::ImageView;
 use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
-use crate::regions::{find_regions, Regions};
+use crate::regions::{find_regions, find_regions_guided, Regions};
 use crate::svg::{write_svg, Layers, Shape};
 use rayon::prelude::*;
 
@@ -55,6 +55,8 @@ pub struct TraceStats {
     pub paths: usize,
     pub commands: usize,
     pub bytes: usize,
+    /// The fitting tolerance used (cutout layers cap it at CUTOUT_MAX_TOLERANCE).
+    pub tolerance: f64,
 }
 
 impl TraceOptions {
@@ -113,13 +115,22 @@ pub fn otsu(hist: &[u64; 256]) -> u8 {
     best_t
 }
 
-/// Fit every edge once (in parallel; the result order is the edge order).
+/// Fit every edge once (in parallel; the result order is the edge order). Turns on the image
+/// border stay fixed.
 pub fn fit_all(graph: &BoundaryGraph, fit: &FitOptions) -> Vec<Curve> {
-    graph.edges.par_iter().map(|e| fit_edge(e, fit)).collect()
+    let frame = Some((graph.width as i32, graph.height as i32));
+    graph.edges.par_iter().map(|e| fit_edge_in_frame(e, fit, frame)).collect()
 }
 
-/// Shapes in paint order for the chosen layer style.
-pub fn shapes(graph: &BoundaryGraph, colours: &[[u8; 3]], layers: Layers, opaque: bool) -> Vec<Shape> {
+/// Cutout shapes must tile the plane exactly. Fitted curves stay within the tolerance of the
+/// staircase-smoothed boundary; above half a pixel, curves of different edges that run a pixel
+/// apart could cross, so cutout layers fit with at most this tolerance.
+pub const CUTOUT_MAX_TOLERANCE: f64 = 0.5;
+
+/// Shapes in paint order for the chosen layer style (stacked: largest filled area first, a
+/// region inside another's hole is always smaller). `open_holes` (per region, per hole) marks
+/// holes that contain transparent pixels: stacked layers keep those open instead of filling them.
+pub fn shapes(graph: &BoundaryGraph, colours: &[[u8; 3]], layers: Layers, opaque: bool, open_holes: Option<&[Vec<bool>]>) -> Vec<Shape> {
     let n = graph.outlines.len();
     match layers {
         Layers::Cutout => (0..n)
@@ -137,10 +148,19 @@ pub fn shapes(graph: &BoundaryGraph, colours: &[[u8; 3]], layers: Layers, opaque
             order
                 .iter()
                 .enumerate()
-                .map(|(k, &r)| Shape {
-                    color: colours[r],
-                    cycles: vec![graph.outlines[r].outer.clone()],
-                    canvas: k == 0 && opaque,
+                .map(|(k, &r)| {
+                    // The first (largest) region paints everything that is opaque: the whole
+                    // canvas, or the outline of all regions together. Every other region is
+                    // painted on top, so no gap or anti-aliasing seam can show through.
+                    if k == 0 {
+                        return Shape { color: colours[r], cycles: graph.opaque.clone(), canvas: opaque };
+                    }
+                    let o = &graph.outlines[r];
+                    let mut cycles = vec![o.outer.clone()];
+                    if let Some(open) = open_holes {
+                        cycles.extend(o.holes.iter().zip(&open[r]).filter(|(_, &t)| t).map(|(c, _)| c.clone()));
+                    }
+                    Shape { color: colours[r], cycles, canvas: false }
                 })
                 .collect()
         }
@@ -150,8 +170,13 @@ pub fn shapes(graph: &BoundaryGraph, colours: &[[u8; 3]], layers: Layers, opaque
 /// Regions -> SVG text and stats.
 pub fn regions_to_svg(img_w: usize, img_h: usize, regions: &Regions, colours: &[[u8; 3]], opaque: bool, opts: &TraceOptions) -> (String, TraceStats) {
     let graph = boundary::build(&regions.map, img_w, img_h, regions.areas.len());
-    let curves = fit_all(&graph, &opts.fit);
-    let shapes = shapes(&graph, colours, opts.layers, opaque);
+    let mut fit = opts.fit.clone();
+    if opts.layers == Layers::Cutout {
+        fit.tolerance = fit.tolerance.min(CUTOUT_MAX_TOLERANCE);
+    }
+    let curves = fit_all(&graph, &fit);
+    let open_holes = (!opaque && opts.layers == Layers::Stacked).then(|| boundary::transparent_holes(&graph, &regions.map));
+    let shapes = shapes(&graph, colours, opts.layers, opaque, open_holes.as_deref());
     let (svg, s) = write_svg(img_w, img_h, &shapes, &curves, opts.layers, opts.precision);
     let stats = TraceStats {
         palette: 0,
@@ -160,12 +185,18 @@ pub fn regions_to_svg(img_w: usize, img_h: usize, regions: &Regions, colours: &[
         paths: s.paths,
         commands: s.commands,
         bytes: svg.len(),
+        tolerance: fit.tolerance,
     };
     (svg, stats)
 }
 
 /// Trace an image into SVG.
 pub fn trace(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOptions) -> Result<(String, TraceStats)> {
+    trace_guided(img, weights, None, opts)
+}
+
+/// `trace`, with speckle merging guided by an edge strength map (see `find_regions_guided`).
+pub fn trace_guided(img: &ImageView, weights: Option<&[f32]>, edges: Option<&[f32]>, opts: &TraceOptions) -> Result<(String, TraceStats)> {
     opts.validate()?;
     let (labels, palette_len, palette_colours) = match opts.mode {
         Mode::Color => {
@@ -178,7 +209,7 @@ pub fn trace(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOptions) -> R
         }
         Mode::Binary => (binary_labels(img, opts.threshold), 2, Some([[0u8, 0, 0], [255, 255, 255]])),
     };
-    let regions = find_regions(img, &labels, opts.min_area)?;
+    let regions = find_regions_guided(img, &labels, opts.min_area, edges)?;
     drop(labels);
     // Colour mode: each region gets the mean colour of its pixels. Binary: pure black/white.
     let colours: Vec<[u8; 3]> = match palette_colours {
@@ -243,8 +274,34 @@ mod tests {
         let img = ImageView::new(&px, w, h, 3).unwrap();
         let (svg, stats) = trace(&img, None, &TraceOptions { min_area: 1, ..Default::default() }).unwrap();
         assert_eq!(stats.paths, 2);
-        assert!(svg.contains("<path d=\"M0 0h6v6h-6z\" fill=\"#fff\"/>"), "{svg}");
+        assert!(svg.contains("<path d=\"M0 0v6h6v-6z\" fill=\"#fff\"/>"), "{svg}");
         assert!(svg.contains("<path d=\"M2 2v2h2v-2z\" fill=\"#000\"/>"), "{svg}");
+    }
+
+    #[test]
+    fn stacked_same_colour_as_background_is_painted() {
+        // red | blue | red: the right red band is merged into the canvas path and must add to it.
+        let px: Vec<u8> = (0..5).flat_map(|i| if i == 2 { [0, 0, 255] } else { [255, 0, 0] }).collect();
+        let img = ImageView::new(&px, 5, 1, 3).unwrap();
+        let (svg, _) = trace(&img, None, &TraceOptions { min_area: 1, colors: 2, ..Default::default() }).unwrap();
+        let red = svg.lines().find(|l| l.contains("#f00")).unwrap();
+        // Two counter-clockwise subpaths: the canvas and the right band.
+        assert!(red.starts_with("<path d=\"M0 0v1h5v-1zm3 1h2v-1h-2z\""), "{svg}");
+    }
+
+    #[test]
+    fn stacked_keeps_transparent_holes_open() {
+        // A ring around a transparent pixel: the hole must stay in the stacked path.
+        let px: Vec<u8> = (0..9).flat_map(|i| if i == 4 { [0, 0, 0, 0] } else { [9, 9, 9, 255] }).collect();
+        let img = ImageView::new(&px, 3, 3, 4).unwrap();
+        let (svg, _) = trace(&img, None, &TraceOptions { min_area: 1, ..Default::default() }).unwrap();
+        assert!(svg.contains("<path d=\"M0 0v3h3v-3zm1 1h1v1h-1z\""), "{svg}");
+        // Two regions and a transparent corner: the first shape is the union of both regions.
+        let px: Vec<u8> = [[9, 9, 9, 255], [9, 9, 9, 255], [200, 0, 0, 255], [0, 0, 0, 0]].concat();
+        let img = ImageView::new(&px, 2, 2, 4).unwrap();
+        let (svg, stats) = trace(&img, None, &TraceOptions { min_area: 1, ..Default::default() }).unwrap();
+        assert_eq!(stats.paths, 2, "{svg}");
+        assert!(svg.contains("<path d=\"M0 1v1h1v-1h1v-1h-2z\" fill=\"#090909\"/>"), "{svg}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 """
 
 from vectile._api import PRESETS, Svg, generate_paths, quantize_colors, vectorize
+from vectile._edges import detect_edges
 from vectile._io import load_image
 from vectile._kernels import __version__
 from vectile.errors import InputError, OptionError, VectileError
@@ -17,6 +18,7 @@ __all__ = [
     "Svg",
     "VectileError",
     "__version__",
+    "detect_edges",
     "generate_paths",
     "load_image",
     "quantize_colors",

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vectile import _kernels
+from vectile._edges import tracer_guides
 from vectile._io import load_image, write_atomic
 from vectile.errors import InputError, OptionError
 
@@ -127,6 +128,22 @@ def choose_preset(pixels: np.ndarray) -> str:
     return "icon" if top >= 0.6 else "photo"
 
 
+def _check_weights(weights: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Per-pixel importance weights: (H, W), finite, >= 0; returned as C-contiguous float32."""
+    if weights is None:
+        return None
+    try:
+        w = np.ascontiguousarray(weights, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise OptionError(f"weights must be a numeric (H, W) array, got {type(weights).__name__}: {exc}",
+                          option="weights") from exc
+    if w.shape != tuple(shape):
+        raise OptionError(f"weights must have shape {tuple(shape)}, got {w.shape}", option="weights")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise OptionError("weights must be finite and >= 0", option="weights")
+    return w
+
+
 def _kernel_errors(exc: Exception, where: str) -> Exception:
     if isinstance(exc, _kernels.KernelOptionError):
         return OptionError(f"{where}: {exc}")
@@ -155,6 +172,7 @@ def vectorize(
     seed: int = 0,
     threshold: int | None = None,
     weights: np.ndarray | None = None,
+    edges: Literal["canny"] | None = None,
     max_pixels: int = 1 << 30,
 ) -> Svg:
     """Trace a raster image into a compact, gap-free SVG.
@@ -163,11 +181,14 @@ def vectorize(
     arrays are read in place. ``preset`` (icon, photo, lineart, pixel) sets the defaults of the
     other options and is picked from the image when omitted. ``colors``: palette size (1-256);
     ``mode``: ``color`` or ``binary`` (black/white at ``threshold``, Otsu's when None);
-    ``layers``: ``stacked`` (no gaps, no seams) or ``cutout`` (shapes tile the plane exactly);
+    ``layers``: ``stacked`` (no gaps, no seams) or ``cutout`` (shapes tile the plane exactly;
+    the tolerance is capped at 0.5 px there, ``stats["tolerance"]`` says what was used);
     ``tolerance``: curve-fitting error in pixels; ``min_area``: regions smaller than this many
     pixels merge into their most similar neighbour; ``corner_run``: runs at least this long
     meet in a sharp corner (1 keeps every pixel corner); ``precision``: decimals in path data;
-    ``weights``: optional (H, W) importance per pixel for the palette.
+    ``weights``: optional (H, W) importance per pixel for the palette; ``edges="canny"``:
+    use Canny edge strength to weight the palette near edges and to keep speckle merging off
+    strong edges (``vectile._edges.tracer_guides``).
 
     >>> import numpy as np, vectile
     >>> img = np.zeros((8, 8, 3), np.uint8); img[2:6, 2:6] = 255
@@ -195,16 +216,13 @@ def vectorize(
     mode_v = _check_choice("mode", mode, _MODES)
     layers_v = _check_choice("layers", layers, _LAYERS)
     threshold_v = None if threshold is None else _check_int("threshold", threshold, 0, 255)
-    w = None
-    if weights is not None:
-        w = np.ascontiguousarray(weights, dtype=np.float32)
-        if w.shape != pixels.shape[:2]:
-            raise OptionError(f"weights must have shape {pixels.shape[:2]}, got {w.shape}", option="weights")
+    w = _check_weights(weights, pixels.shape[:2])
+    w, edge_map = tracer_guides(pixels, edges, w)
     try:
         text, kstats = _kernels.trace(
             np.ascontiguousarray(pixels), colors=colors_v, seed=seed_v, min_area=min_area_v,
             tolerance=tolerance_v, corner_run=corner_run_v, precision=precision_v,
-            layers=layers_v, mode=mode_v, threshold=threshold_v, weights=w,
+            layers=layers_v, mode=mode_v, threshold=threshold_v, weights=w, edges=edge_map,
         )
     except ValueError as exc:
         raise _kernel_errors(exc, name) from exc
@@ -234,11 +252,7 @@ def quantize_colors(
     pixels = load_image(array)
     k_v = _check_int("k", k, 1, 4096)
     seed_v = _check_int("seed", seed, 0, (1 << 64) - 1)
-    w = None
-    if weights is not None:
-        w = np.ascontiguousarray(weights, dtype=np.float32)
-        if w.shape != pixels.shape[:2]:
-            raise OptionError(f"weights must have shape {pixels.shape[:2]}, got {w.shape}", option="weights")
+    w = _check_weights(weights, pixels.shape[:2])
     try:
         palette, labels, _counts = _kernels.quantize(np.ascontiguousarray(pixels), colors=k_v, seed=seed_v, weights=w)
     except ValueError as exc:
@@ -278,6 +292,8 @@ def generate_paths(
         raise InputError("palette values must be integers in 0..255")
     if lab.max() >= pal.shape[0]:
         raise InputError(f"label {int(lab.max())} has no palette entry (palette has {pal.shape[0]} colours)")
+    # Every negative label means transparent; map them to -1 before narrowing to int32.
+    lab = np.where(lab < 0, -1, lab)
     start = time.perf_counter()
     try:
         text, kstats = _kernels.generate_paths(

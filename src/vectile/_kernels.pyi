@@ -1,4 +1,5 @@
-"""Type stub for the native module ``vectile._kernels`` (built from ``rust_kernels/src/py.rs``).
+"""Type stub for the native module ``vectile._kernels`` (``rust_kernels/src/py.rs`` and
+``rust_kernels/src/py_edges.rs``).
 
 Private: the public API is ``vectile._api``, which validates every argument before calling in
 here. Arrays must be C-contiguous and of exactly the dtype shown (rust-numpy does not cast).
@@ -7,7 +8,7 @@ raise :class:`KernelOptionError` on anything else. Checked by ``mypy.stubtest`` 
 ``tests/test_stubs.py``.
 """
 
-from typing import Final
+from typing import Final, Literal, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +20,10 @@ __all__ = [
     "trace",
     "quantize",
     "generate_paths",
+    "fit_polyline",
+    "gaussian_blur",
+    "sobel",
+    "canny",
 ]
 
 #: The crate version (``CARGO_PKG_VERSION``).
@@ -43,8 +48,10 @@ def trace(
     mode: str,
     threshold: int | None = None,
     weights: NDArray[np.float32] | None = None,
+    edges: NDArray[np.float32] | None = None,
 ) -> tuple[str, dict[str, int]]:
-    """Trace an (H, W, 3|4) uint8 image to SVG. Returns (svg_text, stats).
+    """Trace an (H, W, 3|4) uint8 image to SVG. Returns (svg_text, stats). ``edges``: an
+    optional (H, W) edge strength map in [0, 1] that guides speckle merging.
 
     ``stats`` has the keys palette, regions, edges, paths, commands and bytes.
     """
@@ -70,3 +77,60 @@ def generate_paths(
     layers: str,
 ) -> tuple[str, dict[str, int]]:
     """Trace a label image (H, W) int32 with a palette (k, 3) uint8. Returns (svg_text, stats)."""
+
+def fit_polyline(
+    points: NDArray[np.int32],
+    *,
+    closed: bool,
+    tolerance: float,
+    corner_run: int = 2,
+) -> tuple[NDArray[np.float64], tuple[float, float]]:
+    """Fit one boundary polyline: ``points`` (N, 2) int32 lattice points, axis-aligned steps.
+    Returns (segments (M, 7) float64 ``[kind, c1x, c1y, c2x, c2y, x, y]``, start point);
+    kind 0 = line (control points unused), 1 = cubic."""
+
+def gaussian_blur(image: NDArray[np.uint8], *, sigma: float) -> NDArray[np.uint8]:
+    """Gaussian blur of an (H, W, C) uint8 image; returns an (H, W, C) uint8 array."""
+
+@overload
+def sobel(
+    image: NDArray[np.uint8], *, polar: Literal[False] = False
+) -> tuple[NDArray[np.int16], NDArray[np.int16]]: ...
+@overload
+def sobel(
+    image: NDArray[np.uint8], *, polar: Literal[True]
+) -> tuple[NDArray[np.int16], NDArray[np.int16], NDArray[np.float32], NDArray[np.float32]]: ...
+@overload
+def sobel(
+    image: NDArray[np.uint8], *, polar: bool = False
+) -> (
+    tuple[NDArray[np.int16], NDArray[np.int16]]
+    | tuple[NDArray[np.int16], NDArray[np.int16], NDArray[np.float32], NDArray[np.float32]]
+): ...
+@overload
+def canny(
+    image: NDArray[np.uint8],
+    *,
+    sigma: float,
+    low: float | None = None,
+    high: float | None = None,
+    strength: Literal[False] = False,
+) -> tuple[NDArray[np.uint8], None, float, float]: ...
+@overload
+def canny(
+    image: NDArray[np.uint8],
+    *,
+    sigma: float,
+    low: float | None = None,
+    high: float | None = None,
+    strength: Literal[True],
+) -> tuple[NDArray[np.uint8], NDArray[np.float32], float, float]: ...
+@overload
+def canny(
+    image: NDArray[np.uint8],
+    *,
+    sigma: float,
+    low: float | None = None,
+    high: float | None = None,
+    strength: bool = False,
+) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None, float, float]: ...

@@ -71,7 +71,7 @@ _TRACER_OPTIONS = (
 # Subcommands that live in their own modules. Each module defines ``add_parser(commands)``,
 # which adds its parser to the ``commands`` sub-parser action (the parser class is inherited,
 # so errors read ``vectile: error: ...``) and sets ``run=<function(args) -> exit status>``.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("vectile.cli_serve", "vectile.cli_batch", "vectile.cli_edges")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,148 @@
+"""``vectile batch``: trace whole archives on Dask (see :func:`vectile.flows.batch`).
+
+Registered in ``vectile.cli._COMMAND_MODULES``. Dask is imported only when a batch runs, so
+``vectile convert`` starts as fast as before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from vectile._io import DEFAULT_MAX_PIXELS
+from vectile.cli import EXIT_USAGE, _fail, _integer, _pixel_count, _tolerance
+from vectile.errors import VectileError
+
+__all__ = ["add_parser"]
+
+_EPILOG = """\
+inputs:
+  files, folders (searched recursively), glob patterns ('scans/**/*.tif', quoted),
+  zip and tar archives (.zip .tar .tar.gz .tgz .tar.bz2 .tar.xz) and @LIST files naming
+  more inputs, one per line. In folders and archives, files without an image suffix are
+  recorded as skipped; files named explicitly are always traced.
+
+outputs:
+  OUTDIR mirrors the inputs' paths below their common folder, with .svg suffixes; members
+  of archive.zip go to OUTDIR/archive.zip/... . OUTDIR/manifest.jsonl gets one JSON line
+  per file as it finishes: input, output, status, error, seconds, pixels, SVG bytes,
+  input SHA-256, options.
+
+examples:
+  vectile batch scans/ -o svg/                         one worker process per core
+  vectile batch 'icons/**/*.png' logos.zip -o out/ --colors 8 --preset icon
+  vectile batch @todo.txt -o out/ --resume             finish an interrupted batch
+  vectile batch /data/archive -o /data/svg --scheduler tcp://10.0.0.5:8786
+  vectile batch in/ -o out/ --performance-report dask-report.html
+
+Cluster: --scheduler, else --scheduler-file, else DASK_SCHEDULER_ADDRESS, else a local
+cluster of --workers processes. Workers must see the inputs and OUTDIR at the same paths.
+Exit status: 0 every file traced (or skipped), 1 some file failed (see the manifest),
+2 usage error or an input that names nothing, 130 interrupted (rerun with --resume).
+"""
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``batch`` to the ``vectile`` sub-commands."""
+    parser = commands.add_parser(
+        "batch",
+        help="trace many images (folders, globs, archives, lists) on Dask",
+        description="Trace many raster images into SVGs on Dask: on this machine (a local "
+        "cluster sized to its cores) or on an existing cluster. Never loses a file: every "
+        "one gets a manifest line; bad files are recorded as failed and the batch goes on.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="file, folder, glob pattern, zip/tar archive or @LIST file")
+    parser.add_argument("-o", "--output-dir", "--outdir", dest="outdir", metavar="OUTDIR",
+                        required=True, help="folder for the SVGs and manifest.jsonl (created)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the manifest and redo only files whose output is missing, "
+                        "invalid, or made from another input or with other options")
+
+    tracing = parser.add_argument_group("tracing (as for 'vectile convert')")
+    tracing.add_argument("--colors", type=_integer(1, 256), metavar="N",
+                         help="number of colours (1 to 256)")
+    tracing.add_argument("--preset", choices=("icon", "photo", "lineart", "pixel"),
+                         help="starting values for the other options (default: per image)")
+    tracing.add_argument("--mode", choices=("color", "binary"),
+                         help="color: regions of k colours; binary: black on white")
+    tracing.add_argument("--layers", choices=("stacked", "cutout"),
+                         help="stacked: shapes painted large to small; cutout: exact tiling")
+    tracing.add_argument("--tolerance", type=_tolerance, metavar="PX",
+                         help="largest curve-fitting error in pixels (more than 0, at most 100)")
+    tracing.add_argument("--min-area", type=_integer(1), metavar="PX",
+                         help="regions smaller than this many pixels merge into a neighbour")
+    tracing.add_argument("--precision", type=_integer(0, 4), metavar="DIGITS",
+                         help="decimal digits of coordinates in path data (0 to 4)")
+    tracing.add_argument("--seed", type=_integer(0, 2**64 - 1), metavar="N",
+                         help="seed for the colour clustering (same seed, same output)")
+    tracing.add_argument("--max-pixels", type=_pixel_count, default=DEFAULT_MAX_PIXELS,
+                         metavar="N", help=f"record images with more pixels than this as "
+                         f"failed (default {DEFAULT_MAX_PIXELS}; suffixes k, M, G allowed)")
+
+    cluster = parser.add_argument_group("cluster")
+    cluster.add_argument("--workers", type=_integer(1, 4096), metavar="N",
+                         help="local cluster: worker processes (default: one per core)")
+    cluster.add_argument("--threads-per-worker", type=_integer(1, 1024), metavar="N",
+                         help="local cluster: threads per worker, and rayon threads per "
+                         "worker (default 1, or cores / --workers)")
+    cluster.add_argument("--scheduler", metavar="ADDR",
+                         help="run on the Dask scheduler at ADDR (tcp://host:8786)")
+    cluster.add_argument("--scheduler-file", metavar="FILE",
+                         help="run on the scheduler described in FILE (dask scheduler "
+                         "--scheduler-file)")
+    cluster.add_argument("--files-per-task", type=_integer(1, 1024), metavar="N",
+                         help="files under 2 MB travel in groups of up to N per Dask task "
+                         "(default: up to 16, fewer for short batches; 1: a task per file)")
+    cluster.add_argument("--max-in-flight", type=_integer(1), metavar="N",
+                         help="files submitted and not yet finished (default: 4 tasks per "
+                         "worker thread)")
+    cluster.add_argument("--retries", type=_integer(0, 100), default=2, metavar="N",
+                         help="retries of a file whose task raised (I/O errors; bad images "
+                         "fail at once) (default 2)")
+    cluster.add_argument("--performance-report", metavar="FILE",
+                         help="write Dask's HTML performance report to FILE (needs bokeh)")
+
+    shown = parser.add_argument_group("output")
+    shown.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress bar (default: when stderr is a terminal)")
+    shown.add_argument("-q", "--quiet", action="store_true",
+                       help="print nothing but errors; the manifest still records everything")
+    parser.set_defaults(run=_run)
+
+
+_TRACER_DESTS = ("colors", "preset", "mode", "layers", "tolerance", "min_area", "precision", "seed")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from vectile.flows import batch
+
+    options = {dest: getattr(args, dest) for dest in _TRACER_DESTS if getattr(args, dest) is not None}
+    try:
+        report = batch(
+            args.inputs, args.outdir, resume=args.resume, scheduler=args.scheduler,
+            scheduler_file=args.scheduler_file, workers=args.workers,
+            threads_per_worker=args.threads_per_worker, max_in_flight=args.max_in_flight,
+            files_per_task=args.files_per_task,
+            retries=args.retries, performance_report=args.performance_report,
+            progress=args.progress, quiet=args.quiet, max_pixels=args.max_pixels, **options,
+        )
+    except VectileError as exc:
+        return _fail(EXIT_USAGE, str(exc))
+    except KeyboardInterrupt:  # before the batch started (planning, resume checks)
+        return _fail(130, "interrupted before any file was traced")
+    if not args.quiet:
+        report.print(Console(stderr=True))
+    if report.interrupted:
+        print(f"vectile: interrupted; every finished file is in '{report.manifest}'. "
+              "Run the same command with --resume to finish.", file=sys.stderr)
+    elif report.failed:
+        print(f"vectile: error: {report.failed:,} of {report.total:,} files failed; "
+              f"see '{report.manifest}'", file=sys.stderr)
+    return report.exit_code

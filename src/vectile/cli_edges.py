@@ -1,0 +1,186 @@
+"""``vectile edges``: write the edge map of an image as a PNG.
+
+Registered in ``vectile.cli._COMMAND_MODULES``. Same conventions as ``vectile convert``: bad
+input or options exit with 2 and ``vectile: error: ...`` naming the file; the PNG is written to
+a temporary file next to the output and renamed, so no partial file is ever left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import math
+import os
+import secrets
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from vectile.cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _pixel_count
+from vectile.errors import OptionError, VectileError
+
+__all__ = ["add_parser"]
+
+_EPILOG = """\
+examples:
+  vectile edges photo.jpg                      writes photo.edges.png next to photo.jpg
+  vectile edges photo.jpg -o edges.png --sigma 2 --low 0.04 --high 0.1
+  vectile edges logo.png -o outline.png --binary
+  vectile edges scan.png -o grad.png --method sobel
+
+The PNG is 8-bit grey: round(255 x strength) (canny: edge strength, 0 off edges; sobel:
+gradient magnitude), or 0/255 with --binary. Thresholds are gradient magnitudes where 1 is a
+full black-to-white step; left out, they are chosen from the image.
+Exit status: 0 ok, 2 usage error or bad input, 1 unexpected failure.
+"""
+
+
+def _unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:  # also rejects NaN
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _sigma(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 256 (pixels), got {text!r}")
+    return value
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``edges`` to the ``vectile`` sub-commands."""
+    parser = commands.add_parser(
+        "edges",
+        help="write the edge map of an image as a PNG",
+        description="Detect edges (Canny, or Sobel gradient magnitude) and write them as an "
+        "8-bit grey PNG.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("input", metavar="IN", help="input image file")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT.png",
+        help="output PNG file ('-' for standard output); default: IN with the suffix .edges.png",
+    )
+    parser.add_argument("--method", choices=("canny", "sobel"), default="canny",
+                        help="canny (thin edges, default) or sobel (gradient magnitude)")
+    parser.add_argument("--sigma", type=_sigma, default=1.4, metavar="PX",
+                        help="Gaussian blur before the gradient, pixels (default 1.4; 0: none)")
+    parser.add_argument("--low", type=_unit_interval, metavar="T",
+                        help="canny: lower hysteresis threshold (default 0.4 x high)")
+    parser.add_argument("--high", type=_unit_interval, metavar="T",
+                        help="canny: upper threshold (default: 70th percentile of the gradient)")
+    parser.add_argument("--binary", action="store_true",
+                        help="write 255 on every edge pixel instead of its strength")
+    parser.add_argument(
+        "--max-pixels", type=_pixel_count, default=None, metavar="N",
+        help="refuse images with more pixels than this (suffixes k, M, G allowed)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(run=_run)
+
+
+def _output_path(source: str, given: str | None) -> Path:
+    output = Path(given) if given else Path(source).with_suffix(".edges.png")
+    folder = output.parent
+    if output.is_dir():
+        raise OptionError(f"cannot write '{output}': it is a directory; give a file name with -o")
+    if not folder.is_dir():
+        raise OptionError(f"cannot write '{output}': folder '{folder}' does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OptionError(f"cannot write '{output}': no permission to create files in '{folder}'")
+    if output.exists() and os.path.exists(source) and os.path.samefile(output, source):
+        raise OptionError(f"output '{output}' is the input file '{source}'; choose another output with -o")
+    return output
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Like ``vectile._io.write_atomic``, for bytes: temporary file in the same folder, then
+    rename; on failure nothing is left behind."""
+    for _ in range(100):
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise FileExistsError(f"no free temporary file name next to '{path}'")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _png_bytes(edge_map: Any, binary: bool) -> bytes:
+    import numpy as np
+    from PIL import Image
+
+    if binary:
+        grey = np.where(edge_map > 0, 255, 0).astype(np.uint8)
+    else:
+        grey = np.rint(np.clip(edge_map, 0.0, 1.0) * 255.0).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(grey).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"vectile: error: {message}", file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    from vectile._edges import detect_edges
+    from vectile._io import DEFAULT_MAX_PIXELS
+
+    source: str = args.input
+    to_stdout = args.output == "-"
+    try:
+        started = time.perf_counter()
+        if args.method == "sobel" and (args.low is not None or args.high is not None):
+            raise OptionError("--low and --high apply to --method canny only")
+        output = None if to_stdout else _output_path(source, args.output)
+        edge_map = detect_edges(
+            source, args.method, sigma=args.sigma, low=args.low, high=args.high,
+            max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+        )
+        data = _png_bytes(edge_map, args.binary)
+        if output is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            try:
+                _write_bytes_atomic(output, data)
+            except OSError as exc:
+                return _fail(EXIT_FAILURE, f"cannot write '{output}': {exc.strerror or exc}")
+        seconds = time.perf_counter() - started
+    except VectileError as exc:
+        message = str(exc)
+        return _fail(EXIT_USAGE, message if source in message else f"'{source}': {message}")
+    except KeyboardInterrupt:
+        return _fail(EXIT_INTERRUPTED, f"interrupted while detecting edges in '{source}'")
+    except Exception as exc:  # a bug: say so, with the traceback for the report
+        traceback.print_exc(file=sys.stderr)
+        return _fail(EXIT_FAILURE, f"edge detection on '{source}' failed unexpectedly: "
+                     f"{type(exc).__name__}: {exc} (this is a bug in vectile; please report it)")
+    if not args.quiet and output is not None:
+        edges = int((edge_map > 0).sum())
+        print(f"vectile: wrote '{output}' ({edges:,} edge pixels, {seconds:.2f} s)", file=sys.stderr)
+    return EXIT_OK
