@@ -12,7 +12,7 @@ from PIL import Image
 
 from vectile import _io
 from vectile._io import load_image
-from vectile.errors import InputError, OptionError, VectileError
+from vectile.errors import InputError, OptionError, PixelLimitError, VectileError
 
 
 def _gray3(gray: np.ndarray) -> np.ndarray:
@@ -410,8 +410,10 @@ def test_zero_sized_array_is_rejected(shape: tuple[int, ...]) -> None:
 
 
 def test_array_over_max_pixels_is_rejected() -> None:
-    with pytest.raises(InputError, match="over the limit of 11 pixels"):
+    with pytest.raises(InputError, match="over the limit of 11 pixels") as info:
         load_image(np.zeros((3, 4, 3), np.uint8), max_pixels=11)
+    assert isinstance(info.value, PixelLimitError)
+    assert (info.value.pixels, info.value.limit) == (12, 11)
     assert load_image(np.zeros((3, 4, 3), np.uint8), max_pixels=12).shape == (3, 4, 3)
 
 

@@ -9,12 +9,13 @@ from vectile._api import PRESETS, Svg, generate_paths, quantize_colors, vectoriz
 from vectile._edges import detect_edges
 from vectile._io import load_image
 from vectile._kernels import __version__
-from vectile.errors import InputError, OptionError, VectileError
+from vectile.errors import InputError, OptionError, PixelLimitError, VectileError
 
 __all__ = [
     "PRESETS",
     "InputError",
     "OptionError",
+    "PixelLimitError",
     "Svg",
     "VectileError",
     "__version__",

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from vectile.errors import InputError
+from vectile.errors import InputError, PixelLimitError
 
 __all__ = ["DEFAULT_MAX_PIXELS", "load_image"]
 
@@ -285,11 +285,13 @@ def _check_size(label: str, width: int, height: int, max_pixels: int, path: str 
         raise InputError(f"{label} has no pixels ({width} x {height})", path=path)
     pixels = width * height
     if pixels > max_pixels:
-        raise InputError(
+        raise PixelLimitError(
             f"{label} is {width} x {height} = {pixels:,} pixels, over the limit of "
             f"{max_pixels:,} pixels; if you trust this image, raise max_pixels "
             "(command line: --max-pixels)",
             path=path,
+            pixels=pixels,
+            limit=max_pixels,
         )
 
 

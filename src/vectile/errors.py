@@ -14,7 +14,7 @@ is known, so the command line can print them unchanged.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "OptionError", "VectileError"]
+__all__ = ["InputError", "OptionError", "PixelLimitError", "VectileError"]
 
 
 class VectileError(Exception):
@@ -43,3 +43,16 @@ class OptionError(VectileError, ValueError):
     def __init__(self, message: str, *, option: str | None = None) -> None:
         super().__init__(message)
         self.option = option
+
+
+class PixelLimitError(InputError):
+    """An image with more pixels than the caller allows (``max_pixels``).
+
+    Raised from the header, before anything is decoded, so a decompression bomb costs nothing.
+    ``pixels`` and ``limit`` hold the two numbers.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, pixels: int = 0, limit: int = 0) -> None:
+        super().__init__(message, path=path)
+        self.pixels = pixels
+        self.limit = limit

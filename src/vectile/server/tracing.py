@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import io
-import re
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
@@ -17,7 +16,7 @@ import numpy as np
 
 import vectile
 from vectile._api import PRESETS, choose_preset
-from vectile.errors import InputError, OptionError
+from vectile.errors import InputError, OptionError, PixelLimitError
 
 __all__ = [
     "QUALITIES",
@@ -121,14 +120,10 @@ class _NamedBytes(io.BytesIO):
         self.name = name
 
 
-# load_image's message for images over max_pixels ("... = N pixels, over the limit of M
-# pixels"): the server answers those with 413, other bad images with 422.
-_PIXEL_LIMIT: Final = re.compile(r"over the limit of [\d,]+ pixels")
-
-
 def is_pixel_limit(exc: InputError) -> bool:
-    """Whether ``exc`` says the image has more pixels than allowed."""
-    return _PIXEL_LIMIT.search(str(exc)) is not None
+    """Whether ``exc`` says the image has more pixels than allowed (answered with 413; other
+    bad images with 422)."""
+    return isinstance(exc, PixelLimitError)
 
 
 # --- AI-enhanced edges ------------------------------------------------------------------------
