@@ -26,18 +26,22 @@ batch ends), so the workers can read them in place too.
 
 from __future__ import annotations
 
+import bz2
 import functools
 import glob
+import gzip
 import hashlib
+import lzma
 import os
 import posixpath
 import shutil
 import tarfile
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -56,6 +60,9 @@ _IMAGE_SUFFIXES = frozenset(
 )
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
 _ARCHIVE_SUFFIXES = (".zip", *_TAR_SUFFIXES)
+# Compressed tar streams by their magic bytes.
+_DECOMPRESSORS: tuple[tuple[bytes, Callable[..., Any]], ...] = (
+    (b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 _MAX_NESTING = 4  # archives inside archives inside ...: deeper ones are recorded as failed
 _CHUNK = 1 << 20
 
@@ -111,8 +118,8 @@ class Job:
     def key(self, outdir: str, options_json: str) -> str:
         """A Dask key that is the same for the same file, output and options (retries and
         re-submissions then reuse the task instead of running it twice)."""
-        text = "\0".join((os.path.abspath(self.input), self.member or "", outdir, self.output,
-                          options_json))
+        text = "\0".join((os.path.abspath(self.input), self.member or "", outdir,
+                          self.output or "", options_json))
         return "vectile-trace-" + hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
@@ -366,13 +373,7 @@ def _plain_tar(path: str, staging: str) -> str:
     in the staging folder (compressed streams have no random access for the workers)."""
     with open(path, "rb") as f:
         magic = f.read(6)
-    opener = None
-    if magic.startswith(b"\x1f\x8b"):
-        import gzip as opener  # type: ignore[no-redef]
-    elif magic.startswith(b"BZh"):
-        import bz2 as opener  # type: ignore[no-redef]
-    elif magic.startswith(b"\xfd7zXZ\x00"):
-        import lzma as opener  # type: ignore[no-redef]
+    opener = next((open_ for start, open_ in _DECOMPRESSORS if magic.startswith(start)), None)
     if opener is None:
         return path
     os.makedirs(staging, exist_ok=True)
@@ -380,7 +381,7 @@ def _plain_tar(path: str, staging: str) -> str:
     target = os.path.join(staging, _staged_name(path, f"{st.st_size}:{st.st_mtime_ns}", ".tar"))
     if not os.path.exists(target):
         temporary = target + f".{os.getpid()}.part"
-        with opener.open(path, "rb") as src, open(temporary, "wb") as dst:
+        with opener(path, "rb") as src, open(temporary, "wb") as dst:
             shutil.copyfileobj(src, dst, _CHUNK)
         os.replace(temporary, target)
     return target

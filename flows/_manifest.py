@@ -147,10 +147,10 @@ def done_outputs(jobs: list[Job], manifest: str | os.PathLike[str], outdir: str 
     for job in jobs:
         if job.output is None:
             continue
-        record = latest.get(job.output)
-        if (record is not None and record.get("status") == "ok"
-                and record.get("options") == options
-                and _output_valid(out.joinpath(*job.output.split("/")), record.get("svg_bytes"))
-                and _input_unchanged(job, record)):
+        last = latest.get(job.output)
+        if (last is not None and last.get("status") == "ok"
+                and last.get("options") == options
+                and _output_valid(out.joinpath(*job.output.split("/")), last.get("svg_bytes"))
+                and _input_unchanged(job, last)):
             done.add(job.output)
     return done

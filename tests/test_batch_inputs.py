@@ -43,9 +43,9 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
-def _tar(path: Path, members: dict[str, bytes], mode: str = "w:gz") -> Path:
+def _tar(path: Path, members: dict[str, bytes]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, mode) as tf:
+    with tarfile.open(path, "w:gz") as tf:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -223,3 +223,19 @@ def test_manifest_survives_a_torn_last_line(tmp_path: Path) -> None:
         manifest.write({"output": "c.svg", "status": "ok"})
     assert [r["output"] for r in read_manifest(path)] == ["a.svg", "c.svg"]
     assert all(json.loads(line) for line in path.read_text().splitlines()[-1:])
+
+
+def test_huge_images_take_the_routing_point(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vectile.flows import _route
+
+    out = tree / "out"
+    [job] = [j for j in plan(["in/a.png"], out)]
+    whole = trace_job(job, str(out), {}, 1 << 30)
+    svg = (out / "a.svg").read_bytes()
+    monkeypatch.setattr(_route, "HUGE_PIXELS", 100)  # 16 x 16 pixels is "huge" now
+    huge = trace_job(job, str(out), {}, 1 << 30)
+    assert (whole["flow"], huge["flow"]) == ("whole", "huge")
+    assert (out / "a.svg").read_bytes() == svg  # the placeholder traces the whole image
+    too_big = trace_job(job, str(out), {}, 100)
+    assert too_big["status"] == "failed" and "over the limit" in too_big["error"]
+    assert "in/a.png" in too_big["error"]

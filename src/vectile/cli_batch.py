@@ -48,8 +48,8 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "batch",
         help="trace many images (folders, globs, archives, lists) on Dask",
-        description="Trace many raster images into SVGs on Dask: on this machine (a local "
-        "cluster sized to its cores) or on an existing cluster. Never loses a file: every "
+        description="Trace many raster images into SVGs on Dask: on this machine (a local\n"
+        "cluster sized to its cores) or on an existing cluster. Never loses a file: every\n"
         "one gets a manifest line; bad files are recorded as failed and the batch goes on.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
