@@ -157,7 +157,6 @@ fn key(w: i32, x: i32, y: i32, d: usize) -> u64 {
 #[inline]
 /// The set of pixels `inside` is on the left (turning left first keeps pixels that touch
 /// only diagonally apart).
-#[inline]
 fn next_direction(lat: &Lattice, x: i32, y: i32, arriving: usize, inside: &dyn Fn(u32) -> bool) -> Option<usize> {
     [(arriving + 3) % 4, arriving, (arriving + 1) % 4].into_iter().find(|&d| {
         let (l, r) = lat.sides(x, y, d);

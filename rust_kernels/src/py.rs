@@ -16,6 +16,9 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 create_exception!(_kernels, KernelInputError, PyValueError, "The image or label data is unusable.");
 create_exception!(_kernels, KernelOptionError, PyValueError, "An option is out of range.");
 
