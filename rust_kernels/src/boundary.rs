@@ -153,10 +153,9 @@ fn key(w: i32, x: i32, y: i32, d: usize) -> u64 {
     ((y as u64) * (w as u64 + 1) + x as u64) * 4 + d as u64
 }
 
-/// The first direction, turning left first, whose crack has `region` on its left.
+/// The first direction, turning left first, whose crack has the pixel set `inside` on its
+/// left and not on its right (turning left first keeps pixels that touch only diagonally apart).
 #[inline]
-/// The set of pixels `inside` is on the left (turning left first keeps pixels that touch
-/// only diagonally apart).
 fn next_direction(lat: &Lattice, x: i32, y: i32, arriving: usize, inside: &dyn Fn(u32) -> bool) -> Option<usize> {
     [(arriving + 3) % 4, arriving, (arriving + 1) % 4].into_iter().find(|&d| {
         let (l, r) = lat.sides(x, y, d);
