@@ -476,6 +476,7 @@ def kernels_markdown(rows: list[dict], meta: dict) -> str:
     lines = ["# vectile kernel benchmarks", "",
              f"- run: {meta['when']} on {meta['machine']}",
              f"- picture: {meta['source']}",
+             f"- vectile native module: {meta.get('build')}",
              f"- timing: median of {meta['repeat']} call(s) (fast calls batched), each "
              "implementation in a fresh process after a warm-up call on small data; "
              "dRSS = peak RSS minus the process's RSS before the timed calls (the kernel's "
@@ -523,6 +524,10 @@ def cmd_kernels(args: argparse.Namespace) -> int:
                        f"{platform.python_version()})",
             "source": source, "repeat": repeat,
             "notes": notes}
+    from bench.run import vectile_build
+
+    build = vectile_build()
+    meta["build"] = build
     rows: list[dict] = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="bench-kernels-") as tmp:
@@ -589,6 +594,10 @@ def cmd_kernels(args: argparse.Namespace) -> int:
                 notes.append(f"{kernel} {label}: no peer measured")
             rows.extend(case_rows)
     notes.append("criterion benches (cargo bench) for the Rust kernels: not part of this suite")
+    if vectile_build() != build:
+        notes.append("WARNING: vectile's native module changed during the run (rebuilt?): "
+                     "run again")
+        print(f"bench: {notes[-1]}")
     md = kernels_markdown(rows, meta)
     with open(out_dir / "kernels.jsonl", "w", encoding="utf-8") as fh:
         for r in rows:

@@ -112,7 +112,7 @@ def rd_plot(records: list[dict], panels: list[tuple[str, str]], tracers: list[st
             hidden += len(rs) - len(pts)
             if pts:
                 x, y = zip(*pts)
-                ax.scatter(x, y, marker=marker, color=colour, s=16, alpha=0.35, linewidths=0)
+                ax.scatter(x, y, marker=marker, color=colour, s=18, alpha=0.45, linewidths=0)
             mx, my = _median([r["kb"] for r in rs]), _median([r["psnr"] for r in rs])
             if mx is not None and my is not None and mx > 0:
                 handles[t] = ax.scatter([mx], [my], marker=marker, color=colour, s=130,

@@ -114,7 +114,8 @@ def scaling_markdown(rows: list[dict], tracers: list[str], meta: dict) -> str:
     lines = ["# vectile scaling", "",
              f"- run: {meta['when']} on {meta['machine']}",
              f"- input: procedural map (seeded SVG scene) rendered by resvg at each size; "
-             f"repeat {meta['repeat']}; fresh processes per tracer and size",
+             f"repeat {meta['repeat']}; fresh processes per tracer and size; vectile native "
+             f"module {meta.get('build')}",
              "- peak RSS: whole process (interpreter included), 1 MB = 10^6 bytes; "
              "bytes/pixel: (peak RSS - the process's RSS before the timed runs) / pixels; "
              "SVG KB: 1 KB = 1000 bytes", "",
@@ -136,12 +137,14 @@ def scaling_markdown(rows: list[dict], tracers: list[str], meta: dict) -> str:
     for t in tracers:
         ok = [r for r in rows if r["tracer"] == t and "seconds" in r]
         fs = fit_slope([r["megapixels"] for r in ok], [r["seconds"] for r in ok])
+        fc = fit_slope([r["megapixels"] for r in ok], [r["cpu_seconds"] for r in ok])
         fr = fit_slope([r["megapixels"] for r in ok], [r["peak_rss_mb"] for r in ok])
         if fs is None:
             lines.append(f"- {t}: fewer than 2 sizes measured")
             continue
         sizes = f"{min(r['megapixels'] for r in ok):g}-{max(r['megapixels'] for r in ok):g} MP"
-        lines.append(f"- {t} ({sizes}): seconds slope {fs[0]:.2f}, peak RSS slope "
+        lines.append(f"- {t} ({sizes}): seconds slope {fs[0]:.2f}, CPU seconds slope "
+                     f"{fc[0] if fc else float('nan'):.2f}, peak RSS slope "
                      f"{fr[0] if fr else float('nan'):.2f}")
     for note in meta.get("notes", []):
         lines.append(f"- {note}")
@@ -182,6 +185,10 @@ def cmd_scaling(args: argparse.Namespace) -> int:
             "machine": f"{platform.node()} ({os.cpu_count()} CPUs, Python "
                        f"{platform.python_version()})",
             "repeat": args.repeat, "notes": notes}
+    from bench.run import vectile_build
+
+    build = vectile_build()
+    meta["build"] = build
     rows: list[dict] = []
     failed = False
     print(f"bench: scaling {names} over {sizes} MP")
@@ -226,6 +233,10 @@ def cmd_scaling(args: argparse.Namespace) -> int:
                 rows.append(row)
             if args.workdir is None:
                 img.unlink()
+    if vectile_build() != build:
+        notes.append("WARNING: vectile's native module changed during the run (rebuilt?): "
+                     "run again")
+        print(f"bench: {notes[-1]}")
     with open(out_dir / "scaling.jsonl", "w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(json.dumps(r) + "\n")

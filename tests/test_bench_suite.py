@@ -260,7 +260,8 @@ def test_scaling_plot_and_markdown(tmp_path):
                  "skipped": "skipped above 4 MP"})
     assert report.scaling_plot(rows, ["a", "b"], tmp_path / "s.png", "t") == tmp_path / "s.png"
     md = scaling.scaling_markdown(rows, ["a", "b"], {"when": "now", "machine": "m", "repeat": 1})
-    assert "- a (1-4 MP): seconds slope 1.00" in md and "skipped above 4 MP" in md
+    assert "- a (1-4 MP): seconds slope 1.00, CPU seconds slope 1.00" in md
+    assert "skipped above 4 MP" in md
 
 
 # ----------------------------------------------------------------------------- kernels, scaling data
