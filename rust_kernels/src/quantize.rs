@@ -95,6 +95,9 @@ const HISTOGRAM_CHUNK: usize = 1 << 16;
 
 /// Histogram of pixels `start..end`; `index` holds chunk-local colour indices.
 fn histogram_range(img: &ImageView, weights: Option<&[f32]>, start: usize, end: usize) -> Histogram {
+    if img.channels == 3 && weights.is_none() {
+        return histogram_range_rgb(img, start, end);
+    }
     let mut map: HashMap<u32, u32, FxBuild> = HashMap::with_capacity_and_hasher(1024, FxBuild::default());
     let mut colors = Vec::new();
     let mut counts: Vec<u64> = Vec::new();
@@ -127,6 +130,32 @@ fn histogram_range(img: &ImageView, weights: Option<&[f32]>, start: usize, end: 
         };
     }
     Histogram { colors, counts, weights: wsum, index }
+}
+
+/// `histogram_range` for the common case: opaque RGB pixels, no weights (weight = count).
+fn histogram_range_rgb(img: &ImageView, start: usize, end: usize) -> Histogram {
+    let mut map: HashMap<u32, u32, FxBuild> = HashMap::with_capacity_and_hasher(1024, FxBuild::default());
+    let mut colors = Vec::new();
+    let mut counts: Vec<u64> = Vec::new();
+    let mut index = vec![0u32; end - start];
+    let mut last_key = u32::MAX;
+    let mut last_idx = 0u32;
+    for (px, slot) in img.data[start * 3..end * 3].chunks_exact(3).zip(index.iter_mut()) {
+        let key = (px[0] as u32) << 16 | (px[1] as u32) << 8 | px[2] as u32;
+        if key != last_key {
+            let next = colors.len() as u32;
+            last_idx = *map.entry(key).or_insert(next);
+            if last_idx == next {
+                colors.push([px[0], px[1], px[2]]);
+                counts.push(0);
+            }
+            last_key = key;
+        }
+        *slot = last_idx;
+        counts[last_idx as usize] += 1;
+    }
+    let weights = counts.iter().map(|&c| c as f64).collect();
+    Histogram { colors, counts, weights, index }
 }
 
 /// Distinct colours in order of first appearance (raster order), built in parallel over
@@ -490,6 +519,12 @@ mod tests {
         let im = img(&px, w, h, 3);
         let par = histogram(&im, None);
         let seq = histogram_range(&im, None, 0, w * h);
+        // The RGB fast path agrees with the general path (weights all 1).
+        let ones = vec![1f32; w * h];
+        let general = histogram_range(&im, Some(&ones), 0, w * h);
+        assert_eq!(general.colors, seq.colors);
+        assert_eq!(general.index, seq.index);
+        assert_eq!(general.weights, seq.weights);
         assert_eq!(par.colors, seq.colors);
         assert_eq!(par.counts, seq.counts);
         assert_eq!(par.index, seq.index);

@@ -147,11 +147,11 @@ pub fn find_regions_guided(img: &ImageView, labels: &[i32], min_area: u64, edges
         let c = c as usize;
         areas[c] += (run.x1 - run.x0) as u64;
         region_label[c] = run.label;
-        let base = run.y as usize * width;
+        // Pixels with a label are opaque: sum their colour channels directly.
+        let ch = img.channels;
+        let base = (run.y as usize * width + run.x0 as usize) * ch;
         let s = &mut sums[c];
-        for x in run.x0 as usize..run.x1 as usize {
-            // A pixel with a label is opaque; its colour is defined.
-            let px = img.rgb(base + x).unwrap_or([0, 0, 0]);
+        for px in img.data[base..base + (run.x1 - run.x0) as usize * ch].chunks_exact(ch) {
             s[0] += px[0] as u64;
             s[1] += px[1] as u64;
             s[2] += px[2] as u64;
