@@ -4,7 +4,7 @@
 //! left-to-right), so they are deterministic. Transparent pixels (negative labels) belong to
 //! no region and carry `NONE`.
 
-use crate::color::{dist2, rgbf_to_lab};
+use crate::color::{dist2, rgb_to_lab};
 use crate::error::{KernelError, Result};
 use crate::image::ImageView;
 use crate::quantize::FxBuild;
@@ -186,9 +186,12 @@ pub fn find_regions_guided(img: &ImageView, labels: &[i32], min_area: u64, edges
     Ok(Regions { width, height, map, areas, colors, labels: region_label })
 }
 
+/// LAB of a region's mean colour, rounded to 8 bits first (table lookup instead of powf;
+/// the rounding is far below what changes a merge decision).
 fn mean_lab(sum: &[u64; 3], area: u64) -> [f32; 3] {
-    let a = area.max(1) as f64;
-    rgbf_to_lab([sum[0] as f64 / a, sum[1] as f64 / a, sum[2] as f64 / a])
+    let a = area.max(1);
+    let c = |s: u64| ((s + a / 2) / a).min(255) as u8;
+    rgb_to_lab([c(sum[0]), c(sum[1]), c(sum[2])])
 }
 
 /// Weight of the mean edge strength (0..1) of a shared boundary against the LAB distance of
