@@ -4,8 +4,9 @@ import sys
 
 from bench.run import main
 
-# Subcommands in their own modules (argv[1] -> module with main(argv)).
-_MODULES = {"bsds": "bench.bsds", "edge-speed": "bench.edge_speed"}
+# Subcommands in their own modules (argv[1] -> module with main(argv)); more are listed in
+# EXTRA_COMMANDS in bench/run.py (edge-speed, batch).
+_MODULES = {"bsds": "bench.bsds"}
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in _MODULES:

@@ -258,3 +258,43 @@ def test_cli_bad_input_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "nope.png" in capsys.readouterr().err
     assert cli_main(["edges", str(junk), "-o", str(tmp_path / "no" / "dir.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# --- edges in the tracer ---------------------------------------------------------------------
+
+
+def test_vectorize_with_edges(tmp_path: Path) -> None:
+    img = np.full((40, 48, 3), 235, np.uint8)
+    img[8:32, 10:38] = (60, 120, 200)
+    img[8:32, 10] = img[8:32, 37] = img[8, 10:38] = img[31, 10:38] = (20, 20, 20)  # thin outline
+    plain = vectile.vectorize(img, colors=3)
+    guided = vectile.vectorize(img, colors=3, edges="canny")
+    assert str(guided) == str(vectile.vectorize(img, colors=3, edges="canny"))  # deterministic
+    assert str(plain) == str(vectile.vectorize(img, colors=3, edges=None))
+    assert "#141414" in str(guided)  # the outline is a shape of its own colour
+    with pytest.raises(vectile.OptionError, match="edges"):
+        vectile.vectorize(img, edges="sobel")  # type: ignore[arg-type]
+
+
+def test_trace_kernel_edge_guidance() -> None:
+    img = np.zeros((6, 8, 3), np.uint8)
+    img[:, 4:] = 120
+    img[2, 3] = 70  # a speckle next to the step
+    options = dict(colors=3, seed=0, min_area=2, tolerance=0.5, corner_run=2, precision=1,
+                   layers="cutout", mode="color")
+    a, _ = _kernels.trace(img, **options)
+    b, _ = _kernels.trace(img, **options, edges=np.zeros((6, 8), np.float32))
+    assert a == b  # no edges: the unguided result
+    with pytest.raises(_kernels.KernelInputError, match="edge map"):
+        _kernels.trace(img, **options, edges=np.zeros((5, 8), np.float32))
+
+
+def test_speed_benchmark_runs() -> None:
+    pytest.importorskip("cv2")
+    from bench import edge_speed
+
+    result = edge_speed.run(repeat=1)
+    assert result["image"] == [1920, 1080] and len(result["rows"]) == 8
+    assert all(r["ours_ms"] > 0 and r["opencv_ms"] > 0 for r in result["rows"])
+    assert result["pixel_agreement_with_cv2_canny"] > 0.95
+    assert "ours / OpenCV" in edge_speed.table(result)

@@ -187,8 +187,8 @@ def vectorize(
     pixels merge into their most similar neighbour; ``corner_run``: runs at least this long
     meet in a sharp corner (1 keeps every pixel corner); ``precision``: decimals in path data;
     ``weights``: optional (H, W) importance per pixel for the palette; ``edges="canny"``:
-    use Canny edge strength to weight the palette near edges and to keep speckle merging off
-    strong edges (``vectile._edges.tracer_guides``).
+    weight the palette by Canny edge strength next to edges, so thin outlines count more
+    (``vectile._edges.tracer_guides``; off by default: measured neutral on PSNR).
 
     >>> import numpy as np, vectile
     >>> img = np.zeros((8, 8, 3), np.uint8); img[2:6, 2:6] = 255

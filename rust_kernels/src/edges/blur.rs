@@ -6,17 +6,17 @@
 //! to rows and columns; a side of one pixel repeats that pixel.
 //!
 //! Arithmetic, for sigma <= `FIXED_POINT_MAX_SIGMA`: weights in units of 1/256 that sum to
-//! exactly 256 (like OpenCV's bit-exact 8-bit path). The vertical pass is exact in u16; the
-//! horizontal pass multiplies 8.8 fixed-point values by the weights keeping the high 16 bits
-//! (`pmulhuw`), which truncates by less than 1/256 grey level per tap; the result is rounded to
-//! the nearest integer. Larger sigmas, whose tail weights 1/256 cannot represent, use f32.
+//! exactly 256 (like OpenCV's bit-exact 8-bit path). The vertical pass is exact in u16 and
+//! keeps 7 fraction bits; the horizontal pass adds mirrored pairs (no overflow at 9.7 bits)
+//! and multiplies them by the weights keeping the high 16 bits (`pmulhuw`), which truncates by
+//! less than 1/128 grey level per tap; the result is rounded to the nearest integer. Larger sigmas, whose tail weights 1/256 cannot represent, use f32.
 //! sigma = 0 copies the image.
 
 use super::simd::multiversion;
 use crate::error::{KernelError, Result};
 use rayon::prelude::*;
 
-/// Above this sigma the blur computes in f32 instead of 8.8 fixed point.
+/// Above this sigma the blur computes in f32 instead of fixed point.
 pub const FIXED_POINT_MAX_SIGMA: f32 = 3.0;
 /// Pixels per block of the fixed-point passes (two AVX2 registers of u16).
 const BLOCK: usize = 32;
@@ -203,12 +203,16 @@ fn vertical_block<const L: usize>(centre: &[u8], pairs: &[(&[u8], &[u8])], w: &[
             acc[j] = acc[j].wrapping_add(wk.wrapping_mul(a[j] as u16 + b[j] as u16));
         }
     }
-    dst.copy_from_slice(&acc);
+    // Keep 7 fraction bits, so that two values add up without overflow in the next pass.
+    for j in 0..L {
+        dst[j] = acc[j] >> 1;
+    }
 }
 
-/// Horizontal fixed-point pass over pixels `i..i + L`: the vertical sums `v` (8.8 fixed point,
-/// `pad` reflected values each side) times weight/256, keeping the high half of each 16 x 16
-/// bit product (`w[0] < 256`: a kernel with `w[0] = 256` is Identity), rounded to u8.
+/// Horizontal fixed-point pass over pixels `i..i + L`: the vertical sums `v` (9.7 fixed
+/// point, `pad` reflected values each side; mirrored pairs add up to at most 65280) times
+/// weight/256, keeping the high half of each 16 x 16 bit product (`w[0] < 256`: a kernel with
+/// `w[0] = 256` is Identity), rounded to u8.
 #[inline(always)]
 fn horizontal_block<const L: usize>(v: &[u16], pad: usize, channels: usize, w: &[u16], i: usize, dst: &mut [u8]) {
     let mulhi = |a: u16, w8: u16| ((a as u32 * w8 as u32) >> 16) as u16;
@@ -224,11 +228,11 @@ fn horizontal_block<const L: usize>(v: &[u16], pad: usize, channels: usize, w: &
         let b: &[u16; L] = v[pad + i + o..pad + i + o + L].try_into().unwrap();
         let wk = wk << 8;
         for j in 0..L {
-            acc[j] = acc[j].wrapping_add(mulhi(a[j], wk).wrapping_add(mulhi(b[j], wk)));
+            acc[j] = acc[j].wrapping_add(mulhi(a[j] + b[j], wk));
         }
     }
     for j in 0..L {
-        dst[j] = ((acc[j] as u32 + 128) >> 8) as u8;
+        dst[j] = ((acc[j] as u32 + 64) >> 7) as u8;
     }
 }
 
@@ -331,7 +335,7 @@ mod avx2 {
                 let b = _mm256_cvtepu8_epi16(_mm_loadu_si128(pairs[k].1.as_ptr().add(i) as *const __m128i));
                 acc = _mm256_add_epi16(acc, _mm256_mullo_epi16(_mm256_add_epi16(a, b), _mm256_set1_epi16(w[k] as i16)));
             }
-            _mm256_storeu_si256(vt.add(i) as *mut __m256i, acc);
+            _mm256_storeu_si256(vt.add(i) as *mut __m256i, _mm256_srli_epi16(acc, 1));
             i += 16;
         }
         while i < n {
@@ -339,13 +343,14 @@ mod avx2 {
             for k in 1..=r {
                 acc = acc.wrapping_add(w[k].wrapping_mul(pairs[k].0[i] as u16 + pairs[k].1[i] as u16));
             }
-            *vt.add(i) = acc;
+            *vt.add(i) = acc >> 1;
             i += 1;
         }
         reflect_columns(v16, width, channels, r);
-        // Horizontal: 8.8 fixed point x weight/256 (high half of the product), 32 per step.
+        // Horizontal: 9.7 fixed point; mirrored pairs first (at most 65280, no overflow),
+        // then x weight/256 (high half of the product), 32 pixels per step.
         let vp = v16.as_ptr().add(pad);
-        let round = _mm256_set1_epi16(128);
+        let round = _mm256_set1_epi16(64);
         let mut i = 0;
         while i + 32 <= n {
             let w0 = _mm256_set1_epi16((w[0] << 8) as i16);
@@ -354,15 +359,13 @@ mod avx2 {
             for k in 1..=r {
                 let o = k * channels;
                 let wk = _mm256_set1_epi16((w[k] << 8) as i16);
-                let a0 = _mm256_loadu_si256(vp.add(i).sub(o) as *const __m256i);
-                let b0 = _mm256_loadu_si256(vp.add(i + o) as *const __m256i);
-                let a1 = _mm256_loadu_si256(vp.add(i + 16).sub(o) as *const __m256i);
-                let b1 = _mm256_loadu_si256(vp.add(i + 16 + o) as *const __m256i);
-                lo = _mm256_add_epi16(lo, _mm256_add_epi16(_mm256_mulhi_epu16(a0, wk), _mm256_mulhi_epu16(b0, wk)));
-                hi = _mm256_add_epi16(hi, _mm256_add_epi16(_mm256_mulhi_epu16(a1, wk), _mm256_mulhi_epu16(b1, wk)));
+                let p0 = _mm256_add_epi16(_mm256_loadu_si256(vp.add(i).sub(o) as *const __m256i), _mm256_loadu_si256(vp.add(i + o) as *const __m256i));
+                let p1 = _mm256_add_epi16(_mm256_loadu_si256(vp.add(i + 16).sub(o) as *const __m256i), _mm256_loadu_si256(vp.add(i + 16 + o) as *const __m256i));
+                lo = _mm256_add_epi16(lo, _mm256_mulhi_epu16(p0, wk));
+                hi = _mm256_add_epi16(hi, _mm256_mulhi_epu16(p1, wk));
             }
-            let lo = _mm256_srli_epi16(_mm256_add_epi16(lo, round), 8);
-            let hi = _mm256_srli_epi16(_mm256_add_epi16(hi, round), 8);
+            let lo = _mm256_srli_epi16(_mm256_add_epi16(lo, round), 7);
+            let hi = _mm256_srli_epi16(_mm256_add_epi16(hi, round), 7);
             // packus interleaves 128-bit lanes; permute them back into order.
             let packed = _mm256_permute4x64_epi64(_mm256_packus_epi16(lo, hi), 0b11_01_10_00);
             _mm256_storeu_si256(out.as_mut_ptr().add(i) as *mut __m256i, packed);
@@ -373,9 +376,9 @@ mod avx2 {
             let mut acc = mulhi(*vp.add(i), w[0] << 8);
             for k in 1..=r {
                 let o = k * channels;
-                acc = acc.wrapping_add(mulhi(*vp.add(i).sub(o), w[k] << 8).wrapping_add(mulhi(*vp.add(i + o), w[k] << 8)));
+                acc = acc.wrapping_add(mulhi(*vp.add(i).sub(o) + *vp.add(i + o), w[k] << 8));
             }
-            out[i] = ((acc as u32 + 128) >> 8) as u8;
+            out[i] = ((acc as u32 + 64) >> 7) as u8;
             i += 1;
         }
     }

@@ -22,7 +22,7 @@
 //! Strength: the strength of a pixel is the largest `high` at which it is still an edge when
 //! `low = ratio * high` (`ratio = low / high` of the call): thresholding the strength map at
 //! any `t` gives exactly the Canny edges for `(ratio * t, t)`. It lies between `m` and
-//! `m / ratio`, and is computed as a widest-path (bottleneck) search from every pixel.
+//! `m / ratio`; `strength.rs` computes it in one sweep per connected edge.
 //!
 //! Automatic thresholds (when none are given), MATLAB's rule: `high` is the 70th percentile of
 //! the gradient magnitude over all pixels, `low = 0.4 high`, with `high` at least one Sobel
@@ -30,10 +30,10 @@
 
 use super::blur::{band_rows, blur_row, check_image, reflect101, BlurScratch, Kernel};
 use super::simd::multiversion;
+use super::strength::strength_map;
 use super::sobel::{deinterleave, magnitude_row, sobel_row, SobelScratch, SOBEL_UNIT};
 use crate::error::{KernelError, Result};
 use rayon::prelude::*;
-use std::collections::BinaryHeap;
 
 /// `low = AUTO_LOW_RATIO * high` when `low` is not given.
 pub const AUTO_LOW_RATIO: f32 = 0.4;
@@ -75,7 +75,7 @@ const HIST_BINS: usize = 1444; // ceil(1020 * sqrt(2)) + 1
 const NONE: u8 = 0;
 const WEAK: u8 = 1;
 const STRONG: u8 = 2;
-const EDGE: u8 = 4; // its own bit, so that an OR over a run of states tells if STRONG is there
+pub(super) const EDGE: u8 = 4; // its own bit, so that an OR over a run of states tells if STRONG is there
 
 /// What the streaming pass writes for its band of rows. Both maps are padded: one extra
 /// pixel on each side of every row (and one extra row above and below the image, not part of
@@ -294,7 +294,7 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
             let edges = unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 });
             let strength = if opts.strength {
                 let ratio = low / high;
-                let s = strength_map(&suppressed, &states, pw, ratio);
+                let s = strength_map(&suppressed, &mut states, pw, ratio);
                 unpad(&s, width, height, |v| (v / SOBEL_UNIT).min(1.0))
             } else {
                 Vec::new()
@@ -349,7 +349,7 @@ fn thresholds(low: Option<f32>, high: Option<f32>, hists: &[u32], npx: usize) ->
 
 /// Offsets of the 8 neighbours in a padded map with rows of `pw`.
 #[inline(always)]
-fn neighbour_offsets(pw: usize) -> [isize; 8] {
+pub(super) fn neighbour_offsets(pw: usize) -> [isize; 8] {
     let p = pw as isize;
     [-p - 1, -p, -p + 1, -1, 1, p - 1, p, p + 1]
 }
@@ -428,42 +428,4 @@ fn hysteresis(states: &mut [u8], pw: usize, height: usize, rows: usize) {
             }
         }
     }
-}
-
-/// Strength (Sobel units) of every EDGE pixel of a padded state map; 0 elsewhere. Widest
-/// path: `s(p) = max over strong pixels q and 8-connected paths q -> p of min(m(q), min over
-/// the path (q excluded) of m / ratio)`. Only EDGE pixels can reach `s >= high` (every path
-/// pixel needs `m >= ratio * high = low`), so the search starts at the STRONG ones and stays
-/// inside the EDGE set.
-fn strength_map(m: &[f32], states: &[u8], pw: usize, ratio: f32) -> Vec<f32> {
-    let offsets = neighbour_offsets(pw);
-    let mut s = vec![0f32; m.len()];
-    // Max-heap of (strength bits, pixel): for non-negative floats the bit patterns order like
-    // the values.
-    let mut heap: BinaryHeap<u64> = BinaryHeap::new();
-    let hi = |q: usize| states[q] == EDGE;
-    let strong = m.iter().zip(states).enumerate().filter(|(_, (_, &st))| st == EDGE);
-    for (i, (&v, _)) in strong {
-        // Seeds: every EDGE pixel with its own magnitude (only the strong ones can matter,
-        // the others are overtaken by their paths).
-        s[i] = v;
-        heap.push((v.to_bits() as u64) << 32 | i as u64);
-    }
-    while let Some(top) = heap.pop() {
-        let (sv, p) = (f32::from_bits((top >> 32) as u32), (top & 0xFFFF_FFFF) as usize);
-        if sv < s[p] {
-            continue; // stale
-        }
-        for &o in &offsets {
-            let q = p.wrapping_add_signed(o);
-            if hi(q) {
-                let cand = if ratio > 0.0 { sv.min(m[q] / ratio) } else { sv };
-                if cand > s[q] {
-                    s[q] = cand;
-                    heap.push((cand.to_bits() as u64) << 32 | q as u64);
-                }
-            }
-        }
-    }
-    s
 }

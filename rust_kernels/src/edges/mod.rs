@@ -9,6 +9,7 @@ pub mod blur;
 pub mod canny;
 pub(crate) mod simd;
 pub mod sobel;
+mod strength;
 
 pub use blur::{gaussian_blur, Kernel};
 pub use canny::{canny, CannyOptions, CannyResult};

@@ -21,6 +21,37 @@ pub(crate) struct SobelScratch {
     vs: Vec<i16>,
     vd: Vec<i16>,
     best: Vec<i32>,
+    /// RGB: gx of the three channels, then gy of the three.
+    planes: Vec<i16>,
+}
+
+/// Sobel gradient of one plane's row (rows `a` above, `b`, `c` below), `left`/`right`: the
+/// reflected columns -1 and w; `vs`, `vd`: scratch.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn sobel_plane(a: &[u8], b: &[u8], c: &[u8], w: usize, left: usize, right: usize, vs: &mut Vec<i16>, vd: &mut Vec<i16>, gx: &mut [i16], gy: &mut [i16]) {
+    vs.resize(w + 2, 0);
+    vd.resize(w + 2, 0);
+    {
+        let (vsm, vdm) = (&mut vs[1..w + 1], &mut vd[1..w + 1]);
+        let (a, b, c) = (&a[..w], &b[..w], &c[..w]);
+        for i in 0..w {
+            let (a, b, c) = (a[i] as i16, b[i] as i16, c[i] as i16);
+            vsm[i] = a + 2 * b + c;
+            vdm[i] = c - a;
+        }
+    }
+    vs[0] = vs[left + 1];
+    vd[0] = vd[left + 1];
+    vs[w + 1] = vs[right + 1];
+    vd[w + 1] = vd[right + 1];
+    let (vs0, vs2) = (&vs[..w], &vs[2..w + 2]);
+    let (vd0, vd1, vd2) = (&vd[..w], &vd[1..w + 1], &vd[2..w + 2]);
+    let (gx, gy) = (&mut gx[..w], &mut gy[..w]);
+    for i in 0..w {
+        gx[i] = vs2[i] - vs0[i];
+        gy[i] = vd0[i] + 2 * vd1[i] + vd2[i];
+    }
 }
 
 /// Split an interleaved row (`channels` values per pixel) into planes: channel `ch` of pixel
@@ -61,6 +92,31 @@ pub(crate) fn sobel_row(r0: &[u8], r1: &[u8], r2: &[u8], width: usize, channels:
         s.best.resize(w, 0);
     }
     let (left, right) = (reflect101(-1, w), reflect101(w as isize, w));
+    if channels == 3 {
+        // RGB: the three channels' gradients side by side, then one branch-free selection
+        // pass (vectorises; the general loop below does not).
+        s.planes.resize(6 * w, 0);
+        for ch in 0..3 {
+            let plane = ch * w..(ch + 1) * w;
+            let (px, rest) = s.planes.split_at_mut(3 * w);
+            sobel_plane(&r0[plane.clone()], &r1[plane.clone()], &r2[plane], w, left, right, &mut s.vs, &mut s.vd, &mut px[ch * w..(ch + 1) * w], &mut rest[ch * w..(ch + 1) * w]);
+        }
+        let (px, py) = s.planes.split_at(3 * w);
+        let (x0, x1, x2) = (&px[..w], &px[w..2 * w], &px[2 * w..3 * w]);
+        let (y0, y1, y2) = (&py[..w], &py[w..2 * w], &py[2 * w..3 * w]);
+        let (gx, gy) = (&mut gx[..w], &mut gy[..w]);
+        for i in 0..w {
+            let (a, b, c) = (x0[i] as i32, x1[i] as i32, x2[i] as i32);
+            let (d, e, f) = (y0[i] as i32, y1[i] as i32, y2[i] as i32);
+            let (m0, m1, m2) = (a * a + d * d, b * b + e * e, c * c + f * f);
+            let t1 = m1 > m0;
+            let (bx, by, bm) = (if t1 { b } else { a }, if t1 { e } else { d }, if t1 { m1 } else { m0 });
+            let t2 = m2 > bm;
+            gx[i] = (if t2 { c } else { bx }) as i16;
+            gy[i] = (if t2 { f } else { by }) as i16;
+        }
+        return;
+    }
     for ch in 0..channels {
         let plane = ch * w..(ch + 1) * w;
         {

@@ -310,3 +310,21 @@ fn portable_and_avx2_versions_agree() {
     super::simd::FORCE_PORTABLE.store(false, Ordering::Relaxed);
     assert!(fast == portable);
 }
+
+#[test]
+fn tiny_images() {
+    for (w, h) in [(1, 1), (1, 7), (7, 1), (2, 2), (3, 2)] {
+        for c in [1usize, 3] {
+            let img = noise(w, h, c, 2);
+            assert_eq!(gaussian_blur(&img, w, h, c, 4.0).unwrap().len(), w * h * c);
+            assert_eq!(sobel(&img, w, h, c).unwrap().0.len(), w * h);
+            for strength in [false, true] {
+                for high in [None, Some(0.05)] {
+                    let r = canny(&img, w, h, c, &CannyOptions { sigma: 1.4, low: None, high, strength }).unwrap();
+                    assert_eq!(r.edges.len(), w * h);
+                    assert_eq!(r.strength.len(), if strength { w * h } else { 0 });
+                }
+            }
+        }
+    }
+}
