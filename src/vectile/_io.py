@@ -344,8 +344,8 @@ def _pixel_limit(label: str, max_pixels: int, path: str | None) -> Iterator[None
         _scope.limit = previous
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically: a uniquely named temporary file in the
+def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
+    """Write ``text`` (str as UTF-8, or bytes) to ``path`` atomically: a uniquely named temporary file in the
     same folder, created with the permissions of any new file (0o666 minus the umask), is
     renamed over ``path``. Readers never see a partial file; on failure nothing is left.
     """
@@ -361,8 +361,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
     else:
         raise FileExistsError(f"no free temporary file name next to '{target}'")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8") if isinstance(text, str) else text)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):

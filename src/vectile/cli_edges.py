@@ -8,17 +8,16 @@ a temporary file next to the output and renamed, so no partial file is ever left
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import math
 import os
-import secrets
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
+from vectile._io import write_atomic
 from vectile.cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _pixel_count
 from vectile.errors import OptionError, VectileError
 
@@ -106,28 +105,6 @@ def _output_path(source: str, given: str | None) -> Path:
     return output
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Like ``vectile._io.write_atomic``, for bytes: temporary file in the same folder, then
-    rename; on failure nothing is left behind."""
-    for _ in range(100):
-        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-        try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        break
-    else:
-        raise FileExistsError(f"no free temporary file name next to '{path}'")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 def _png_bytes(edge_map: Any, binary: bool) -> bytes:
     import numpy as np
     from PIL import Image
@@ -167,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         else:
             try:
-                _write_bytes_atomic(output, data)
+                write_atomic(output, data)
             except OSError as exc:
                 return _fail(EXIT_FAILURE, f"cannot write '{output}': {exc.strerror or exc}")
         seconds = time.perf_counter() - started
