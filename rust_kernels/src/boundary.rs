@@ -635,7 +635,8 @@ mod tests {
         let areas: Vec<i64> = g.opaque.iter().map(|c| cycle_area2(&g.edges, c)).collect();
         // One outer boundary (13 pixels + the enclosed hole = 14) and one hole of 1 pixel.
         assert_eq!(areas, vec![-28, 2]);
-        let g = graph(&[0, 1, 1, 0], 2, 2);
+        // Four regions meeting at a saddle point: one outline around all of them.
+        let g = graph(&[0, 1, 2, 3], 2, 2);
         assert_eq!(g.opaque.iter().map(|c| cycle_area2(&g.edges, c)).collect::<Vec<_>>(), vec![-8]);
     }
 
