@@ -38,10 +38,12 @@ pytest.importorskip("skimage")
 
 import vectile  # noqa: E402
 from bench.metrics import composite_on_white, fidelity, render_svg  # noqa: E402
+from bench.run import default_corpus  # noqa: E402
 from skimage.measure import label as connected_components  # noqa: E402
 from vectile import load_image  # noqa: E402
 
-BENCH = Path("/work/shared/bench")
+# The benchmark corpus: ../shared/bench beside the checkout (as CI lays it out).
+BENCH = default_corpus()
 ICONS = BENCH / "icons"
 PHOTOS = BENCH / "photos"
 
