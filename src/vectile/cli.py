@@ -98,16 +98,28 @@ def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def _tolerance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= 100:  # also rejects NaN
-        raise argparse.ArgumentTypeError(
-            f"expected a number greater than 0 and at most 100, got {text!r}"
-        )
-    return value
+def _number(
+    low: float, high: float, *, low_inclusive: bool = True, unit: str = ""
+) -> Callable[[str], float]:
+    """argparse type: a number in [low, high], or (low, high] when ``low_inclusive`` is false."""
+    bound = f"from {low:g} to {high:g}" if low_inclusive else f"greater than {low:g} and at most {high:g}"
+    if unit:
+        bound += f" ({unit})"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        inside = (low <= value if low_inclusive else low < value) and value <= high  # NaN: False
+        if not inside:
+            raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}")
+        return value
+
+    return parse
+
+
+_tolerance = _number(0, 100, low_inclusive=False)
 
 
 _SI_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import os
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vectile._io import write_atomic
-from vectile.cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _pixel_count
+from vectile.cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _number, _pixel_count
 from vectile.errors import OptionError, VectileError
 
 __all__ = ["add_parser"]
@@ -37,24 +36,8 @@ Exit status: 0 ok, 2 usage error or bad input, 1 unexpected failure.
 """
 
 
-def _unit_interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:  # also rejects NaN
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
-    return value
-
-
-def _sigma(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 256 (pixels), got {text!r}")
-    return value
+_unit_interval = _number(0, 1)
+_sigma = _number(0, 256, unit="pixels")
 
 
 def add_parser(commands: Any) -> None:
