@@ -97,14 +97,8 @@ fn trace<'py>(
 ) -> PyResult<(String, Bound<'py, PyDict>)> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
-    let wdata = match &weights {
-        Some(a) => Some(contiguous(a, "weights")?),
-        None => None,
-    };
-    let edata = match &edges {
-        Some(a) => Some(contiguous(a, "edges")?),
-        None => None,
-    };
+    let wdata = weights.as_ref().map(|a| contiguous(a, "weights")).transpose()?;
+    let edata = edges.as_ref().map(|a| contiguous(a, "edges")).transpose()?;
     let mode = match mode {
         "color" => Mode::Color,
         "binary" => Mode::Binary,
@@ -140,10 +134,7 @@ fn quantize<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
-    let wdata = match &weights {
-        Some(a) => Some(contiguous(a, "weights")?),
-        None => None,
-    };
+    let wdata = weights.as_ref().map(|a| contiguous(a, "weights")).transpose()?;
     let q = run(py, || {
         let img = ImageView::new(data, w, h, c)?;
         quantize_kernel(&img, wdata, &QuantizeOptions { colors, seed, ..Default::default() })
