@@ -117,6 +117,10 @@ class Detector:
     #: Divide each map by its maximum (per-image thresholds, as MATLAB's ``edge`` scales
     #: gradients by their maximum).
     normalize: bool = False
+    #: ``blend``: weight of the learned map (None: the library's default).
+    alpha: float | None = None
+    #: ``learned`` / ``blend``: digest of the model file, so a new model gets a new cache.
+    model: str = ""
 
     @property
     def apply_nms(self) -> bool:
@@ -133,6 +137,10 @@ class Detector:
                                             low=0.4 * eps, high=eps)
         elif self.method == "sobel":
             edge_map = vectile.detect_edges(image_path, "sobel", sigma=self.sigma)
+        elif self.method == "learned":
+            edge_map = vectile.detect_edges(image_path, "learned")
+        elif self.method == "blend":
+            edge_map = vectile.detect_edges(image_path, "blend", sigma=self.sigma, alpha=self.alpha)
         else:
             raise ValueError(f"unknown method {self.method!r}")
         edge_map = np.clip(edge_map.astype(np.float64), 0.0, 1.0)
@@ -368,9 +376,11 @@ def _init_worker() -> None:
 
 def evaluate(detector: Detector, data: Path, split: str, *, limit: int | None = None,
              n_levels: int = 99, max_dist: float = MAX_DIST, workers: int = 2,
-             cache: Path | None = None, progress: bool = True) -> tuple[dict[str, float], list[str]]:
-    """Evaluate ``detector`` on a split; returns (scores, image ids)."""
-    ids = image_ids(data, split)[:limit] if limit else image_ids(data, split)
+             cache: Path | None = None, progress: bool = True,
+             only: list[str] | None = None) -> tuple[dict[str, float], list[str]]:
+    """Evaluate ``detector`` on a split (or the images ``only`` of it); returns (scores, image ids)."""
+    ids = only if only is not None else image_ids(data, split)
+    ids = ids[:limit] if limit else ids
     folder = cache / _cache_key(detector, split, n_levels, max_dist) if cache else None
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
@@ -433,17 +443,26 @@ def crosscheck(detector: Detector, data: Path, split: str, ids: list[str], n_lev
 def _table(rows: list[tuple[str, dict[str, float]]]) -> str:
     lines = ["| | ODS | OIS | AP |", "| --- | --- | --- | --- |"]
     for name, s in rows:
-        lines.append(f"| {name} | {s['ods']:.3f} | {s['ois']:.3f} | {s['ap']:.3f} |")
+        cells = ["n/a" if s[k] != s[k] else f"{s[k]:.3f}" for k in ("ods", "ois", "ap")]  # nan: n/a
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench bsds", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--method", choices=("canny", "sobel"), default="canny")
+    parser.add_argument("--method", choices=("canny", "sobel", "learned", "blend"), default="canny")
     parser.add_argument("--sigma", type=float, default=None,
-                        help="blur sigma in pixels (default: canny 2.8, chosen on 24 val images; sobel 1.0)")
+                        help="blur sigma in pixels (default: canny 2.8, chosen on 24 val images; sobel 1.0; "
+                        "blend: the library's 1.4)")
+    parser.add_argument("--alpha", type=float, default=None,
+                        help="blend: weight of the learned map (default: the library's BLEND_ALPHA)")
     parser.add_argument("--split", choices=("train", "val", "test"), default="test")
+    parser.add_argument("--held-out", action="store_true",
+                        help="only the val images kept out of the edge model's training (implies --split val)")
+    parser.add_argument("--choose-alpha", action="store_true",
+                        help="evaluate blend for alpha 0, 0.1, ..., 1 on the held-out val images and "
+                        "print the best")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument("--thresholds", type=int, default=99, help="number of thresholds (99)")
     parser.add_argument("--nms", choices=("auto", "on", "off"), default="auto",
@@ -460,27 +479,72 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DEFAULT_SIGMA = {"canny": 2.8, "sobel": 1.0}
+DEFAULT_SIGMA = {"canny": 2.8, "sobel": 1.0, "learned": 0.0, "blend": 1.4}
+#: Published BSDS500 test ODS / OIS / AP of reference detectors (as the issue lists them).
+PUBLISHED = {
+    "Canny": PUBLISHED_CANNY,
+    "HED": {"ods": 0.788, "ois": 0.808, "ap": 0.840},
+    "PiDiNet-Tiny (84K params)": {"ods": 0.789, "ois": 0.803, "ap": float("nan")},
+    "human": {"ods": 0.803, "ois": 0.803, "ap": float("nan")},
+}
+
+
+def _choose_alpha(args: argparse.Namespace, data: Path, cache: Path | None) -> int:
+    from vectile.models import edge_model_digest, held_out_ids
+
+    ids = held_out_ids(image_ids(data, "val"))
+    sigma = args.sigma if args.sigma is not None else DEFAULT_SIGMA["blend"]
+    rows, best = [], (-1.0, 0.0)
+    for alpha in [round(a * 0.1, 1) for a in range(11)]:
+        detector = Detector("blend", sigma, alpha=alpha, model=edge_model_digest())
+        result, _ = evaluate(detector, data, "val", n_levels=args.thresholds, workers=args.workers,
+                             cache=cache, only=ids)
+        rows.append((f"blend alpha {alpha:.1f}", result))
+        best = max(best, (result["ods"], alpha))
+    print(_table(rows))
+    print(f"\nbest alpha on {len(ids)} held-out val images: {best[1]:.1f} (ODS {best[0]:.3f})")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data = args.data or default_data()
+    cache = None if args.no_cache else args.out / "bsds-cache"
+    if args.choose_alpha:
+        return _choose_alpha(args, data, cache)
     sigma = args.sigma if args.sigma is not None else DEFAULT_SIGMA[args.method]
     nms = {"auto": None, "on": True, "off": False}[args.nms]
-    detector = Detector(args.method, sigma, quantize=args.crosscheck, nms=nms, normalize=args.normalize)
-    cache = None if args.no_cache else args.out / "bsds-cache"
+    model = ""
+    if args.method in ("learned", "blend"):
+        from vectile._edges import BLEND_ALPHA
+        from vectile.models import edge_model_digest
+
+        model = edge_model_digest()
+        if args.method == "blend" and args.alpha is None:
+            args.alpha = BLEND_ALPHA
+    detector = Detector(args.method, sigma, quantize=args.crosscheck, nms=nms, normalize=args.normalize,
+                        alpha=args.alpha, model=model)
+    split = "val" if args.held_out else args.split
+    only = None
+    if args.held_out:
+        from vectile.models import held_out_ids
+
+        only = held_out_ids(image_ids(data, "val"))
     started = time.perf_counter()
     try:
-        result, ids = evaluate(detector, data, args.split, limit=args.limit,
-                               n_levels=args.thresholds, workers=args.workers, cache=cache)
+        result, ids = evaluate(detector, data, split, limit=args.limit,
+                               n_levels=args.thresholds, workers=args.workers, cache=cache, only=only)
     except DataMissing as exc:
         print(f"bsds: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - started
-    rows = [(f"vectile {args.method} (sigma {sigma:g}), {args.split}, {len(ids)} images", result)]
-    if args.method == "canny" and args.split == "test" and len(ids) == 200:
-        rows.append(("Canny, published (BSDS500 test)", PUBLISHED_CANNY))
+    args.split = split
+    label = f"sigma {sigma:g}" if args.method != "learned" else f"model {model}"
+    if args.method == "blend":
+        label += f", alpha {args.alpha:g}"
+    rows = [(f"vectile {args.method} ({label}), {args.split}, {len(ids)} images", result)]
+    if args.split == "test" and len(ids) == 200:
+        rows += [(f"{name}, published (BSDS500 test)", s) for name, s in PUBLISHED.items()]
     report: dict[str, Any] = {"detector": asdict(detector), "split": args.split, "images": len(ids),
                               "thresholds": args.thresholds, "seconds": seconds, "scores": result}
     if args.crosscheck:

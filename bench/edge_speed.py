@@ -136,6 +136,31 @@ def run(repeat: int) -> dict[str, Any]:
     }
 
 
+def learned_speed(repeat: int) -> dict[str, Any]:
+    """The learned edge model on a 481x321 BSDS-sized image: whole ``detect_edges`` calls
+    (input conversion, padding, ONNX Runtime, crop) for ``learned`` and ``blend``, and Canny
+    in the same loop for scale. Threads: ONNX Runtime's session default (every CPU)."""
+    import vectile
+    from vectile import models
+
+    img = np.ascontiguousarray(mosaic(484, 324)[:321, :481])
+    calls = {
+        "learned": lambda: vectile.detect_edges(img, "learned"),
+        "blend": lambda: vectile.detect_edges(img, "blend"),
+        "canny": lambda: vectile.detect_edges(img, "canny"),
+    }
+    for fn in calls.values():
+        fn()  # warm-up (the session is created here)
+    times: dict[str, list[float]] = {k: [] for k in calls}
+    for _ in range(repeat):
+        for name, fn in calls.items():
+            times[name] += _time(fn, 1)
+    return {"image": [481, 321], "threads": models.session_info()["threads"],
+            "providers": models.session_info()["providers"],
+            **{f"{k}_ms": statistics.median(v) * 1e3 for k, v in times.items()},
+            **{f"{k}_best_ms": min(v) * 1e3 for k, v in times.items()}}
+
+
 def table(result: dict[str, Any]) -> str:
     lines = [
         f"Edge kernels on {result['image'][0]}x{result['image'][1]}, median of {result['repeat']} "
@@ -151,6 +176,13 @@ def table(result: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"Canny (no blur, L2) edge maps agree with OpenCV's on "
                  f"{100 * result['pixel_agreement_with_cv2_canny']:.2f} % of pixels.")
+    if "learned" in result:
+        r = result["learned"]
+        lines += ["", f"Learned edges, detect_edges on {r['image'][0]}x{r['image'][1]}, "
+                  f"{r['threads']} ONNX Runtime threads ({', '.join(r['providers'])}), median / best:", "",
+                  "| method | ms |", "| --- | --- |"]
+        for k in ("learned", "blend", "canny"):
+            lines.append(f"| {k} | {r[k + '_ms']:.1f} / {r[k + '_best_ms']:.1f} |")
     return "\n".join(lines)
 
 
@@ -167,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     result = run(max(1, args.repeat))
+    result["learned"] = learned_speed(max(1, args.repeat))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "edge_speed.json").write_text(json.dumps(result, indent=1))
     print(table(result))

@@ -166,7 +166,8 @@ def test_grey_and_transparent_inputs() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "option"),
     [
-        ({"method": "learned"}, "method"),
+        ({"method": "deep"}, "method"),
+        ({"method": "learned", "alpha": 0.5}, "alpha"),
         ({"sigma": -1.0}, "sigma"),
         ({"sigma": float("nan")}, "sigma"),
         ({"sigma": True}, "sigma"),
@@ -234,7 +235,9 @@ def test_cli_stdout(photo: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> 
         ["--sigma", "-1"],
         ["--high", "2"],
         ["--low", "nan"],
-        ["--method", "learned"],
+        ["--method", "deep"],
+        ["--method", "canny", "--alpha", "0.5"],
+        ["--method", "blend", "--alpha", "2"],
         ["--method", "sobel", "--low", "0.1"],
         ["--low", "0.5", "--high", "0.2"],
     ],

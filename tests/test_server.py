@@ -206,13 +206,44 @@ def test_missing_image_field(client: httpx.Client) -> None:
     assert r.json()["detail"][0]["loc"] == ["body", "image"]
 
 
-def test_ai_quality_needs_the_model(client: httpx.Client) -> None:
+def test_ai_quality_uses_the_learned_edge_model(client: httpx.Client) -> None:
+    caps = client.get("/v1/capabilities").json()
+    ai = next(q for q in caps["qualities"] if q["name"] == "ai")
+    assert ai == {**ai, "available": True, "reason": None}
+    r = client.post("/v1/vectorize", files={"image": ("a.png", encode(logo()))},
+                    data={"quality": "ai"}, headers={"Accept": "application/json"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["stats"]["quality"] == "ai"
+    parse_svg(body["svg"])
+    # The same trace as vectorize(edges="learned") with the balanced options.
+    import vectile
+    from vectile.server.safety import sanitize_svg
+
+    expected = vectile.vectorize(logo(), edges="learned", preset=body["stats"]["preset"])
+    assert body["svg"] == sanitize_svg(str(expected))
+    # Flat art has an exact palette either way; a photo-like image gets another palette.
+    r = client.post("/v1/vectorize", files={"image": ("g.png", encode(gradient()))},
+                    data={"quality": "ai"})
+    assert r.status_code == 200
+    assert r.text != sanitize_svg(str(vectile.vectorize(gradient())))
+    assert r.text == sanitize_svg(str(vectile.vectorize(gradient(), edges="learned")))
+
+
+def test_ai_quality_needs_the_model(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vectile.server.app as app_module
+    import vectile.server.tracing as tracing
+
+    monkeypatch.setattr(tracing, "learned_edges_available", lambda: False)
+    monkeypatch.setattr(app_module, "learned_edges_available", lambda: False)
     r = vectorize(client, encode(logo()), quality="ai")
     assert r.status_code == 422
     assert "learned edge model" in r.json()["detail"]
     caps = client.get("/v1/capabilities").json()
     ai = next(q for q in caps["qualities"] if q["name"] == "ai")
     assert ai == {**ai, "available": False, "reason": "needs the learned edge model"}
+    r = client.post("/v1/jobs", files={"images": ("a.png", encode(logo()))}, data={"quality": "ai"})
+    assert r.status_code == 422
 
 
 def test_client_file_names_never_become_paths(client: httpx.Client, data_dir: Path) -> None:
@@ -384,8 +415,6 @@ def test_job_refusals(client: httpx.Client) -> None:
     assert r.status_code == 413 and "Maximum number of files is 4" in r.json()["detail"]
     r = client.post("/v1/jobs", files={"images": ("a.png", bytes(2 * UPLOAD_LIMIT))})
     assert r.status_code == 413
-    r = client.post("/v1/jobs", files={"images": ("a.png", encode(logo()))}, data={"quality": "ai"})
-    assert r.status_code == 422
 
 
 def test_jobs_on_an_external_scheduler(tmp_path: Path) -> None:

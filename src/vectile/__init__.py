@@ -5,7 +5,7 @@
 >>> svg.save("logo.svg")                            # doctest: +SKIP
 """
 
-from vectile._api import PRESETS, Svg, generate_paths, quantize_colors, vectorize
+from vectile._api import PRESETS, Svg, generate_paths, optimize_palette, quantize_colors, vectorize
 from vectile._edges import detect_edges
 from vectile._io import load_image
 from vectile._kernels import __version__
@@ -22,6 +22,7 @@ __all__ = [
     "detect_edges",
     "generate_paths",
     "load_image",
+    "optimize_palette",
     "quantize_colors",
     "vectorize",
 ]

@@ -23,7 +23,10 @@ from vectile.errors import InputError, OptionError
 __all__ = ["EDGE_METHODS", "detect_edges", "edge_pixels"]
 
 #: Methods ``detect_edges`` knows.
-EDGE_METHODS = ("canny", "sobel")
+EDGE_METHODS = ("canny", "sobel", "learned", "blend")
+#: ``method="blend"``: weight of the learned map against Canny's strength map, chosen by ODS
+#: on the 25 held-out BSDS500 val images (``python -m bench bsds --choose-alpha``).
+BLEND_ALPHA = 0.8
 DEFAULT_SIGMA = 1.4
 _MAX_SIGMA = 256.0
 
@@ -59,11 +62,12 @@ def edge_pixels(image: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
 
 def detect_edges(
     image: Any,
-    method: Literal["canny", "sobel"] = "canny",
+    method: Literal["canny", "sobel", "learned", "blend"] = "canny",
     *,
     sigma: float = DEFAULT_SIGMA,
     low: float | None = None,
     high: float | None = None,
+    alpha: float | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
     """Edge strength of an image: a float32 (H, W) map with values in [0, 1].
@@ -82,6 +86,15 @@ def detect_edges(
     ``method="sobel"``: the gradient magnitude after the blur, no suppression, clipped to 1
     (``low`` and ``high`` must not be given).
 
+    ``method="learned"``: the edge probability of vectile's own network
+    (``vectile.models``, ONNX Runtime; see ``models/edge/MODEL_CARD.md``). A soft map, a few
+    pixels wide across an edge: apply non-maximum suppression for one-pixel lines
+    (``bench.bsds.edge_nms``). ``sigma``, ``low`` and ``high`` do not apply.
+
+    ``method="blend"``: ``alpha x learned + (1 - alpha) x canny``, where the Canny map keeps
+    every suppressed maximum (``low``/``high`` default to one Sobel unit instead of the
+    automatic thresholds); ``alpha`` defaults to :data:`BLEND_ALPHA`, chosen on BSDS500 val.
+
     >>> import numpy as np, vectile
     >>> img = np.zeros((8, 8), np.uint8); img[:, 4:] = 255
     >>> edges = vectile.detect_edges(img, sigma=0)
@@ -96,15 +109,28 @@ def detect_edges(
     high_v = None if high is None else _number("high", high, 0.0, 1.0, lo_open=True)
     if low_v is not None and high_v is not None and low_v > high_v:
         raise OptionError(f"low ({low_v:g}) must not be above high ({high_v:g})", option="low")
-    if method == "sobel" and (low_v is not None or high_v is not None):
-        raise OptionError("low and high apply to method='canny' only", option="low")
+    if method in ("sobel", "learned") and (low_v is not None or high_v is not None):
+        raise OptionError("low and high apply to method='canny' and 'blend' only", option="low")
+    if alpha is not None and method != "blend":
+        raise OptionError("alpha applies to method='blend' only", option="alpha")
+    alpha_v = BLEND_ALPHA if alpha is None else _number("alpha", alpha, 0.0, 1.0)
     pixels = edge_pixels(image, max_pixels=max_pixels)
     name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else f"<{type(image).__name__}>"
+    if method in ("learned", "blend"):
+        learned = _learned(pixels)
+        if method == "learned":
+            return learned
+        if low_v is None and high_v is None:
+            high_v = 1.0 / 1020.0
+            low_v = 0.4 * high_v
     try:
-        if method == "canny":
+        if method in ("canny", "blend"):
             _edges, strength, _lo, _hi = _kernels.canny(pixels, sigma=sigma_v, low=low_v, high=high_v,
                                                        strength=True)
             assert strength is not None
+            if method == "blend":
+                blend = np.float32(alpha_v) * learned + np.float32(1.0 - alpha_v) * strength
+                return np.clip(blend, 0.0, 1.0, out=blend)
             return strength
         blurred = pixels if sigma_v == 0 else _kernels.gaussian_blur(pixels, sigma=sigma_v)
         _gx, _gy, magnitude, _direction = _kernels.sobel(blurred, polar=True)
@@ -113,6 +139,17 @@ def detect_edges(
         raise OptionError(f"{name}: {exc}") from exc
     except _kernels.KernelInputError as exc:
         raise InputError(f"{name}: {exc}") from exc
+
+
+def _learned(pixels: np.ndarray) -> np.ndarray:
+    """The learned edge map of ``edge_pixels``' output (grey runs as three equal channels)."""
+    from vectile import models
+
+    rgb = pixels if pixels.shape[2] == 3 else np.repeat(pixels, 3, axis=2)
+    try:
+        return models.learned_edges(np.ascontiguousarray(rgb))
+    except models.ModelUnavailable as exc:
+        raise OptionError(f"method='learned' is not available here: {exc}", option="method") from exc
 
 
 #: Palette importance next to edges: weight ``1 + gain x strength`` within one pixel of an
@@ -129,6 +166,44 @@ PALETTE_EDGE_GAIN = 8.0
 GUIDE_MERGING = False
 
 
+#: Methods ``vectorize(edges=...)`` and ``optimize_palette`` take.
+GUIDE_METHODS = ("canny", "learned", "blend")
+#: Palette importance from the learned (or blended) map: weight ``1 + gain x probability``.
+#: Measured on the bench photos and icons (see ``models/edge/MODEL_CARD.md``).
+LEARNED_PALETTE_GAIN = 4.0
+#: Whether ``edges="learned"|"blend"`` also guides speckle merging with the learned map.
+LEARNED_GUIDE_MERGING = True
+
+
+def edge_importance(pixels: np.ndarray, method: str) -> np.ndarray:
+    """Per-pixel edge importance in [0, 1] for palette weighting.
+
+    ``canny``: the strength map widened by one pixel (both sides of a thin outline count);
+    ``learned`` / ``blend``: the map of :func:`detect_edges`, already a few pixels wide.
+    """
+    if method not in GUIDE_METHODS:
+        raise OptionError(f"edges must be None or one of {', '.join(GUIDE_METHODS)}; got {method!r}",
+                          option="edges")
+    if method != "canny":
+        return detect_edges(pixels, method)  # type: ignore[arg-type]
+    strength = detect_edges(pixels, "canny")
+    near = strength.copy()
+    near[1:] = np.maximum(near[1:], strength[:-1])
+    near[:-1] = np.maximum(near[:-1], strength[1:])
+    wide = near.copy()
+    wide[:, 1:] = np.maximum(wide[:, 1:], near[:, :-1])
+    wide[:, :-1] = np.maximum(wide[:, :-1], near[:, 1:])
+    return wide
+
+
+def palette_weights(importance: np.ndarray, gain: float, weights: np.ndarray | None) -> np.ndarray:
+    """``(1 + gain x importance) x weights`` as C-contiguous float32."""
+    palette = np.float32(1.0) + np.float32(gain) * importance.astype(np.float32, copy=False)
+    if weights is not None:
+        palette *= weights
+    return np.ascontiguousarray(palette, dtype=np.float32)
+
+
 def tracer_guides(
     pixels: np.ndarray, method: str | None, weights: np.ndarray | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -139,19 +214,13 @@ def tracer_guides(
     """
     if method is None:
         return weights, None
-    if method != "canny":
-        raise OptionError(f"edges must be None or 'canny'; got {method!r}", option="edges")
-    strength = detect_edges(pixels, "canny")
-    guide = strength if GUIDE_MERGING else None
-    if PALETTE_EDGE_GAIN <= 0:
+    importance = edge_importance(pixels, method)
+    if method == "canny":
+        guide = detect_edges(pixels, "canny") if GUIDE_MERGING else None
+        gain = PALETTE_EDGE_GAIN
+    else:
+        guide = np.ascontiguousarray(importance, dtype=np.float32) if LEARNED_GUIDE_MERGING else None
+        gain = LEARNED_PALETTE_GAIN
+    if gain <= 0:
         return weights, guide
-    near = strength.copy()
-    near[1:] = np.maximum(near[1:], strength[:-1])
-    near[:-1] = np.maximum(near[:-1], strength[1:])
-    wide = near.copy()
-    wide[:, 1:] = np.maximum(wide[:, 1:], near[:, :-1])
-    wide[:, :-1] = np.maximum(wide[:, :-1], near[:, 1:])
-    palette = np.float32(1.0) + np.float32(PALETTE_EDGE_GAIN) * wide
-    if weights is not None:
-        palette *= weights
-    return np.ascontiguousarray(palette, dtype=np.float32), guide
+    return palette_weights(importance, gain, weights), guide

@@ -65,6 +65,7 @@ _TRACER_OPTIONS = (
     ("min_area", "min_area"),
     ("precision", "precision"),
     ("seed", "seed"),
+    ("edges", "edges"),
 )
 
 
@@ -200,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     tracing.add_argument(
         "--seed", type=_integer(0, 2**64 - 1), metavar="N",
         help="seed for the colour clustering (same seed, same output)",
+    )
+    tracing.add_argument(
+        "--edges", choices=("canny", "learned", "blend"), default=None,
+        help="weight the palette by edge importance; learned and blend also keep speckle "
+        "merging from crossing learned edges (default: off)",
     )
     other = convert.add_argument_group("input and output")
     other.add_argument(

@@ -28,9 +28,12 @@ examples:
   vectile edges photo.jpg -o edges.png --sigma 2 --low 0.04 --high 0.1
   vectile edges logo.png -o outline.png --binary
   vectile edges scan.png -o grad.png --method sobel
+  vectile edges photo.jpg -o learned.png --method learned
+  vectile edges photo.jpg -o blend.png --method blend --alpha 0.7
 
 The PNG is 8-bit grey: round(255 x strength) (canny: edge strength, 0 off edges; sobel:
-gradient magnitude), or 0/255 with --binary. Thresholds are gradient magnitudes where 1 is a
+gradient magnitude; learned: edge probability of vectile's own network; blend: alpha x
+learned + (1 - alpha) x canny), or 0/255 with --binary. Thresholds are gradient magnitudes where 1 is a
 full black-to-white step; left out, they are chosen from the image.
 Exit status: 0 ok, 2 usage error or bad input, 1 unexpected failure.
 """
@@ -45,8 +48,8 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "edges",
         help="write the edge map of an image as a PNG",
-        description="Detect edges (Canny, or Sobel gradient magnitude) and write them as an "
-        "8-bit grey PNG.",
+        description="Detect edges (Canny, Sobel gradient magnitude, the learned edge model or "
+        "its blend with Canny) and write them as an 8-bit grey PNG.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
@@ -56,8 +59,11 @@ def add_parser(commands: Any) -> None:
         "-o", "--output", metavar="OUT.png",
         help="output PNG file ('-' for standard output); default: IN with the suffix .edges.png",
     )
-    parser.add_argument("--method", choices=("canny", "sobel"), default="canny",
-                        help="canny (thin edges, default) or sobel (gradient magnitude)")
+    parser.add_argument("--method", choices=("canny", "sobel", "learned", "blend"), default="canny",
+                        help="canny (thin edges, default), sobel (gradient magnitude), learned "
+                        "(vectile's edge network) or blend (learned + canny)")
+    parser.add_argument("--alpha", type=_unit_interval, metavar="A",
+                        help="blend: weight of the learned map (default: chosen on BSDS500 val)")
     parser.add_argument("--sigma", type=_sigma, default=1.4, metavar="PX",
                         help="Gaussian blur before the gradient, pixels (default 1.4; 0: none)")
     parser.add_argument("--low", type=_unit_interval, metavar="T",
@@ -114,11 +120,13 @@ def _run(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     try:
         started = time.perf_counter()
-        if args.method == "sobel" and (args.low is not None or args.high is not None):
-            raise OptionError("--low and --high apply to --method canny only")
+        if args.method in ("sobel", "learned") and (args.low is not None or args.high is not None):
+            raise OptionError("--low and --high apply to --method canny and blend only")
+        if args.alpha is not None and args.method != "blend":
+            raise OptionError("--alpha applies to --method blend only")
         output = None if to_stdout else _output_path(source, args.output)
         edge_map = detect_edges(
-            source, args.method, sigma=args.sigma, low=args.low, high=args.high,
+            source, args.method, sigma=args.sigma, low=args.low, high=args.high, alpha=args.alpha,
             max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         )
         data = _png_bytes(edge_map, args.binary)

@@ -34,7 +34,7 @@ QUALITIES: Final[dict[str, str]] = {
     "fast": "8 colours at most, curves within 1 px: smallest files, quickest",
     "balanced": "the preset's defaults",
     "high": "twice the colours, curves within 0.25 px, half the smallest region: most detail",
-    "ai": "balanced, with the palette weighted by the learned edge model (needs the model)",
+    "ai": "balanced, with the palette and region cleanup guided by the learned edge model",
 }
 
 
@@ -99,10 +99,10 @@ def trace_bytes(data: bytes, name: str, request: TraceRequest, max_pixels: int) 
         "min_area": request.min_area, "precision": request.precision,
     }
     options.update({k: v for k, v in given.items() if v is not None})
-    weights = _learned_edge_weights(pixels) if request.quality == "ai" else None
+    edges = "learned" if request.quality == "ai" and request.mode == "color" else None
     svg = vectile.vectorize(
         pixels, preset=preset, mode=request.mode, layers=request.layers, seed=request.seed,
-        weights=weights, max_pixels=max_pixels, **options,
+        edges=edges, max_pixels=max_pixels, **options,
     )
     svg.stats["quality"] = request.quality
     svg.stats["seconds"] = round(time.perf_counter() - start, 6)
@@ -127,9 +127,9 @@ def is_pixel_limit(exc: InputError) -> bool:
 
 
 # --- AI-enhanced edges ------------------------------------------------------------------------
-# The seam for the learned edge model: quality "ai" turns on when vectile.detect_edges exists
-# and its "learned" method runs (the model is installed). Edge strength in [0, 1] then weights
-# the palette: pixels on edges count up to 5 times as much, so thin details keep their colours.
+# Quality "ai" turns on when detect_edges(method="learned") runs here (the shipped model and
+# onnxruntime are installed). It traces with vectorize(edges="learned"): the learned edge
+# map weights the palette (optimize_palette) and guides speckle merging.
 
 
 @functools.cache
@@ -144,8 +144,3 @@ def learned_edges_available() -> bool:
         return False
     return edges.shape[:2] == (16, 16)
 
-
-def _learned_edge_weights(pixels: np.ndarray) -> np.ndarray:
-    edges = np.asarray(vectile.detect_edges(pixels, method="learned"), dtype=np.float32)  # type: ignore[attr-defined]
-    edges = edges.reshape(pixels.shape[:2])
-    return 1.0 + 4.0 * np.clip(edges, 0.0, 1.0)
