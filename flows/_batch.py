@@ -40,7 +40,7 @@ __all__ = ["TRACER_OPTIONS", "batch"]
 
 #: ``vectorize`` keywords a batch passes through to every file.
 TRACER_OPTIONS = ("colors", "preset", "mode", "layers", "tolerance", "min_area", "corner_run",
-                  "precision", "seed", "threshold")
+                  "precision", "seed", "threshold", "edges")
 
 # write_atomic's temporary files: ".<name>.<8 hex>.tmp" next to the output.
 _TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
@@ -176,6 +176,10 @@ def batch(
                 dask_client, info = stack.enter_context(connect(
                     client=client, scheduler=scheduler, scheduler_file=scheduler_file,
                     workers=workers, threads_per_worker=threads_per_worker))
+                if options.get("edges") in ("learned", "blend"):
+                    from vectile.flows._cluster import EdgeModel
+
+                    dask_client.register_plugin(EdgeModel())  # one model session per worker, loaded once
                 report.dashboard = info.dashboard
                 report.cluster = (f"{info.kind} cluster {info.address}: {info.workers} workers, "
                                   f"{info.threads} threads")

@@ -32,7 +32,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from vectile.errors import OptionError
 
-__all__ = ["MALLOC_ENVIRON", "ClusterInfo", "IgnoreInterrupts", "RayonThreads", "connect", "local_size", "pre_spawn_environ"]
+__all__ = ["MALLOC_ENVIRON", "ClusterInfo", "EdgeModel", "IgnoreInterrupts", "RayonThreads", "connect", "local_size", "pre_spawn_environ"]
 
 _DASHBOARD_PORT = 8787
 
@@ -64,6 +64,20 @@ class RayonThreads(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, int(worker.state.nthreads))))
+
+
+class EdgeModel(WorkerPlugin):
+    """Loads the learned edge model's ONNX Runtime session once in each worker process, before
+    its first task (``vectile.models.edge_session``; its threads follow ``RAYON_NUM_THREADS``,
+    so it shares the worker's cores rather than adding to them)."""
+
+    name = "vectile-edge-model"
+    idempotent = True
+
+    def setup(self, worker: Any) -> None:
+        from vectile import models
+
+        models.edge_session()
 
 
 class IgnoreInterrupts(WorkerPlugin):

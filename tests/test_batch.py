@@ -138,6 +138,24 @@ def test_all_good_exits_zero_and_sets_rayon_threads(client: Any, tmp_path: Path,
     assert set(client.run(lambda: os.environ.get("RAYON_NUM_THREADS")).values()) == {"1"}
 
 
+def test_learned_edges_load_the_model_once_per_worker(client: Any, tmp_path: Path,
+                                                      photos: dict[str, bytes]) -> None:
+    report = batch([tmp_path / "photos" / "sub"], tmp_path / "out", client=client, quiet=True,
+                   edges="learned")
+    assert (report.ok, report.failed) == (12, 0)
+    for name, data in photos.items():
+        if "/sub/" in name:
+            svg = (tmp_path / "out" / Path(name).with_suffix(".svg").name).read_bytes()
+            assert svg == _reference(data, edges="learned")
+
+    def session_threads() -> Any:
+        from vectile import models
+
+        return models._session is not None, models.session_info()["threads"]
+
+    assert set(client.run(session_threads).values()) == {(True, 1)}
+
+
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
         client: Any, tmp_path: Path, photos: dict[str, bytes]) -> None:
     pids = client.run(os.getpid)

@@ -265,21 +265,24 @@ def quantize_colors(
 
 def optimize_palette(
     image: Any, k: int = 16, *, method: Literal["learned", "blend", "canny"] = "learned",
-    gain: float = LEARNED_PALETTE_GAIN, seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`quantize_colors` with pixels weighted by edge and detail importance.
+    gain: float = LEARNED_PALETTE_GAIN, seed: int = 0, return_labels: bool = False,
+) -> Any:
+    """A palette of at most ``k`` colours chosen with pixels weighted by edge and detail
+    importance (:func:`quantize_colors` with weights).
 
     Each pixel counts ``1 + gain x importance``, where importance is the learned edge map
-    (``method="learned"``, the default; ``"blend"`` adds Canny's map, ``"canny"`` uses
+    (``method="learned"``, the default; ``"blend"`` mixes in Canny's map, ``"canny"`` uses
     Canny alone): pixels on salient edges and fine details weigh more, so small details keep
-    their own colours instead of being absorbed by large flat areas. Returns ``(palette,
+    their own colours instead of being absorbed by large smooth areas. Returns the palette
+    (n, 3) uint8, most frequent colour first; with ``return_labels=True``, ``(palette,
     labels)`` as :func:`quantize_colors` does.
     """
     pixels = load_image(image)
     gain_v = _check_float("gain", gain, 0.0, 1000.0)
     importance = edge_importance(pixels, method)
     weights = palette_weights(importance, gain_v, None)
-    return quantize_colors(pixels, k, weights=weights, seed=seed)
+    palette, labels = quantize_colors(pixels, k, weights=weights, seed=seed)
+    return (palette, labels) if return_labels else palette
 
 
 def generate_paths(

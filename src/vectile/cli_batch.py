@@ -80,6 +80,9 @@ def add_parser(commands: Any) -> None:
                          help="decimal digits of coordinates in path data (0 to 4)")
     tracing.add_argument("--seed", type=_integer(0, 2**64 - 1), metavar="N",
                          help="seed for the colour clustering (same seed, same output)")
+    tracing.add_argument("--edges", choices=("canny", "learned", "blend"),
+                         help="weight the palette by edge importance (learned/blend: the edge model, "
+                         "loaded once per worker)")
     tracing.add_argument("--max-pixels", type=_pixel_count, default=DEFAULT_MAX_PIXELS,
                          metavar="N", help=f"record images with more pixels than this as "
                          f"failed (default {DEFAULT_MAX_PIXELS}; suffixes k, M, G allowed)")
@@ -115,7 +118,7 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=_run)
 
 
-_TRACER_DESTS = ("colors", "preset", "mode", "layers", "tolerance", "min_area", "precision", "seed")
+_TRACER_DESTS = ("colors", "preset", "mode", "layers", "tolerance", "min_area", "precision", "seed", "edges")
 
 
 def _run(args: argparse.Namespace) -> int:
