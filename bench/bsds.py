@@ -121,6 +121,8 @@ class Detector:
     alpha: float | None = None
     #: ``learned`` / ``blend``: digest of the model file, so a new model gets a new cache.
     model: str = ""
+    #: ``learned`` / ``blend``: network scales (None: the library's default).
+    scales: tuple[float, ...] | None = None
 
     @property
     def apply_nms(self) -> bool:
@@ -138,9 +140,10 @@ class Detector:
         elif self.method == "sobel":
             edge_map = vectile.detect_edges(image_path, "sobel", sigma=self.sigma)
         elif self.method == "learned":
-            edge_map = vectile.detect_edges(image_path, "learned")
+            edge_map = vectile.detect_edges(image_path, "learned", scales=self.scales)
         elif self.method == "blend":
-            edge_map = vectile.detect_edges(image_path, "blend", sigma=self.sigma, alpha=self.alpha)
+            edge_map = vectile.detect_edges(image_path, "blend", sigma=self.sigma, alpha=self.alpha,
+                                            scales=self.scales)
         else:
             raise ValueError(f"unknown method {self.method!r}")
         edge_map = np.clip(edge_map.astype(np.float64), 0.0, 1.0)
@@ -356,7 +359,11 @@ def scores(levels: np.ndarray, per_image: list[dict[str, list[float]]]) -> dict[
 
 
 def _cache_key(detector: Detector, split: str, n_levels: int, max_dist: float) -> str:
-    spec = {"detector": asdict(detector), "nms": detector.apply_nms, "split": split,
+    fields = asdict(detector)
+    for name in ("alpha", "model", "scales"):  # added later: absent at their defaults, so old keys stay
+        if fields[name] in (None, ""):
+            del fields[name]
+    spec = {"detector": fields, "nms": detector.apply_nms, "split": split,
             "thresholds": n_levels, "max_dist": max_dist, "protocol": PROTOCOL_VERSION}
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
     return f"{detector.method}-{split}-{digest}"
@@ -457,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "blend: the library's 1.4)")
     parser.add_argument("--alpha", type=float, default=None,
                         help="blend: weight of the learned map (default: the library's BLEND_ALPHA)")
+    parser.add_argument("--scales", type=lambda t: tuple(float(v) for v in t.split(",")), default=None,
+                        help="learned/blend: network scales, e.g. 0.5,1,1.5 (default: the library's)")
     parser.add_argument("--split", choices=("train", "val", "test"), default="test")
     parser.add_argument("--held-out", action="store_true",
                         help="only the val images kept out of the edge model's training (implies --split val)")
@@ -490,13 +499,14 @@ PUBLISHED = {
 
 
 def _choose_alpha(args: argparse.Namespace, data: Path, cache: Path | None) -> int:
+    from vectile._edges import LEARNED_SCALES
     from vectile.models import edge_model_digest, held_out_ids
 
     ids = held_out_ids(image_ids(data, "val"))
     sigma = args.sigma if args.sigma is not None else DEFAULT_SIGMA["blend"]
     rows, best = [], (-1.0, 0.0)
     for alpha in [round(a * 0.1, 1) for a in range(11)]:
-        detector = Detector("blend", sigma, alpha=alpha, model=edge_model_digest())
+        detector = Detector("blend", sigma, alpha=alpha, model=edge_model_digest(), scales=args.scales or LEARNED_SCALES)
         result, _ = evaluate(detector, data, "val", n_levels=args.thresholds, workers=args.workers,
                              cache=cache, only=ids)
         rows.append((f"blend alpha {alpha:.1f}", result))
@@ -516,14 +526,16 @@ def main(argv: list[str] | None = None) -> int:
     nms = {"auto": None, "on": True, "off": False}[args.nms]
     model = ""
     if args.method in ("learned", "blend"):
-        from vectile._edges import BLEND_ALPHA
+        from vectile._edges import BLEND_ALPHA, LEARNED_SCALES
         from vectile.models import edge_model_digest
 
         model = edge_model_digest()
+        if args.scales is None:
+            args.scales = LEARNED_SCALES
         if args.method == "blend" and args.alpha is None:
             args.alpha = BLEND_ALPHA
     detector = Detector(args.method, sigma, quantize=args.crosscheck, nms=nms, normalize=args.normalize,
-                        alpha=args.alpha, model=model)
+                        alpha=args.alpha, model=model, scales=args.scales)
     split = "val" if args.held_out else args.split
     only = None
     if args.held_out:
@@ -540,6 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     args.split = split
     label = f"sigma {sigma:g}" if args.method != "learned" else f"model {model}"
+    if args.scales:
+        label += f", scales {','.join(f'{v:g}' for v in args.scales)}"
     if args.method == "blend":
         label += f", alpha {args.alpha:g}"
     rows = [(f"vectile {args.method} ({label}), {args.split}, {len(ids)} images", result)]

@@ -148,6 +148,18 @@ def test_windows_on_a_fixed_grid_give_tile_independent_maps(monkeypatch: pytest.
         models.learned_edges_tile(lambda a, b, c, d: img[a:b, c:d], (150, 210), (0, 151, 0, 10))
 
 
+def test_multi_scale_averages_resized_runs() -> None:
+    img = shapes_image(97, 131)
+    single = vectile.detect_edges(img, "learned", scales=(1.0,))
+    assert np.array_equal(single, vectile.detect_edges(img, "learned"))
+    multi = vectile.detect_edges(img, "learned", scales=(0.5, 1.0, 1.5))
+    assert multi.shape == img.shape[:2] and multi.min() >= 0 and multi.max() <= 1
+    assert np.array_equal(multi, vectile.detect_edges(img, "learned", scales=(0.5, 1.0, 1.5)))
+    half = models._resize(models._run(models._resize(img, 48, 66)), 97, 131)
+    np.testing.assert_allclose(vectile.detect_edges(img, "learned", scales=(0.5, 1.0)),
+                               (half + single) / 2, atol=1e-6)
+
+
 def test_blend_combines_learned_and_canny() -> None:
     img = shapes_image()
     learned = vectile.detect_edges(img, "learned")
@@ -167,6 +179,9 @@ def test_blend_combines_learned_and_canny() -> None:
     ({"method": "blend", "alpha": 1.5}, "alpha must be in"),
     ({"method": "blend", "alpha": "x"}, "alpha must be a number"),
     ({"method": "deep"}, "method must be one of"),
+    ({"method": "learned", "scales": (0.0,)}, "scales must be"),
+    ({"method": "learned", "scales": ()}, "scales must be"),
+    ({"method": "canny", "scales": (1.0,)}, "scales apply"),
 ])
 def test_bad_options(kwargs: dict[str, object], words: str) -> None:
     with pytest.raises(OptionError, match=words):

@@ -24,6 +24,8 @@ __all__ = ["EDGE_METHODS", "detect_edges", "edge_pixels"]
 
 #: Methods ``detect_edges`` knows.
 EDGE_METHODS = ("canny", "sobel", "learned", "blend")
+#: ``method="learned"|"blend"``: scales the network runs at by default (averaged).
+LEARNED_SCALES: tuple[float, ...] = (1.0,)
 #: ``method="blend"``: weight of the learned map against Canny's strength map, chosen by ODS
 #: on the 25 held-out BSDS500 val images (``python -m bench bsds --choose-alpha``).
 BLEND_ALPHA = 0.8
@@ -68,6 +70,7 @@ def detect_edges(
     low: float | None = None,
     high: float | None = None,
     alpha: float | None = None,
+    scales: tuple[float, ...] | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
     """Edge strength of an image: a float32 (H, W) map with values in [0, 1].
@@ -113,11 +116,19 @@ def detect_edges(
         raise OptionError("low and high apply to method='canny' and 'blend' only", option="low")
     if alpha is not None and method != "blend":
         raise OptionError("alpha applies to method='blend' only", option="alpha")
+    if scales is not None and method not in ("learned", "blend"):
+        raise OptionError("scales apply to method='learned' and 'blend' only", option="scales")
+    try:
+        from vectile.models import _check_scales
+
+        scales_v = _check_scales(LEARNED_SCALES if scales is None else scales)
+    except ValueError as exc:
+        raise OptionError(str(exc), option="scales") from exc
     alpha_v = BLEND_ALPHA if alpha is None else _number("alpha", alpha, 0.0, 1.0)
     pixels = edge_pixels(image, max_pixels=max_pixels)
     name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else f"<{type(image).__name__}>"
     if method in ("learned", "blend"):
-        learned = _learned(pixels)
+        learned = _learned(pixels, scales_v)
         if method == "learned":
             return learned
         if low_v is None and high_v is None:
@@ -141,13 +152,13 @@ def detect_edges(
         raise InputError(f"{name}: {exc}") from exc
 
 
-def _learned(pixels: np.ndarray) -> np.ndarray:
+def _learned(pixels: np.ndarray, scales: tuple[float, ...]) -> np.ndarray:
     """The learned edge map of ``edge_pixels``' output (grey runs as three equal channels)."""
     from vectile import models
 
     rgb = pixels if pixels.shape[2] == 3 else np.repeat(pixels, 3, axis=2)
     try:
-        return models.learned_edges(np.ascontiguousarray(rgb))
+        return models.learned_edges(np.ascontiguousarray(rgb), scales)
     except models.ModelUnavailable as exc:
         raise OptionError(f"method='learned' is not available here: {exc}", option="method") from exc
 
