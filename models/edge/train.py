@@ -107,7 +107,7 @@ def augment_batch(samples: list[tuple[torch.Tensor, torch.Tensor]], crop: int,
         cos, sin = math.cos(theta), math.sin(theta)
         sx, sy = crop / scale / w, crop / scale / h
         mat = torch.tensor([[cos * sx, -sin * sx, 2.0 * cx / w - 1.0],
-                            [sin * sy, cos * sy, 2.0 * cy / h - 1.0]], dtype=torch.float32)
+                            [sin * sy, cos * sy, 2.0 * cy / h - 1.0]], dtype=torch.float32, device=x.device)
         grid = F.affine_grid(mat[None], [1, 5, crop, crop], align_corners=False)
         out = F.grid_sample(x[None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0]
         if rng.random() < 0.5:  # mild photometric jitter
@@ -184,8 +184,9 @@ def train(args: argparse.Namespace) -> None:
     samples = []
     for split, i in ids:
         rgb, frac, _maps = load_sample(data, split, i)
-        samples.append((torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0,
-                        torch.from_numpy(frac)[None]))
+        # Kept on the training device: augmentation runs there too (no CPU bottleneck on a GPU).
+        samples.append(((torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0).to(device),
+                        torch.from_numpy(frac)[None].to(device)))
     val = [(lambda s: (s[0], s[2]))(load_sample(data, "val", i)) for i in sorted(hold)]
     print(f"{len(samples)} training images, {len(val)} held out; loaded in {time.time() - t0:.1f} s "
           f"on {device}", flush=True)
