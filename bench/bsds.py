@@ -470,8 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--held-out", action="store_true",
                         help="only the val images kept out of the edge model's training (implies --split val)")
     parser.add_argument("--choose-alpha", action="store_true",
-                        help="evaluate blend for alpha 0, 0.1, ..., 1 on the held-out val images and "
+                        help="evaluate blend for each of --alphas on the held-out val images and "
                         "print the best")
+    parser.add_argument("--alphas", type=lambda t: [float(v) for v in t.split(",")],
+                        default=[round(a * 0.1, 1) for a in range(11)],
+                        help="--choose-alpha candidates (default 0,0.1,...,1)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument("--thresholds", type=int, default=99, help="number of thresholds (99)")
     parser.add_argument("--nms", choices=("auto", "on", "off"), default="auto",
@@ -505,7 +508,7 @@ def _choose_alpha(args: argparse.Namespace, data: Path, cache: Path | None) -> i
     ids = held_out_ids(image_ids(data, "val"))
     sigma = args.sigma if args.sigma is not None else DEFAULT_SIGMA["blend"]
     rows, best = [], (-1.0, 0.0)
-    for alpha in [round(a * 0.1, 1) for a in range(11)]:
+    for alpha in args.alphas:
         detector = Detector("blend", sigma, alpha=alpha, model=edge_model_digest(), scales=args.scales or LEARNED_SCALES)
         result, _ = evaluate(detector, data, "val", n_levels=args.thresholds, workers=args.workers,
                              cache=cache, only=ids)

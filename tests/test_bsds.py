@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,22 @@ def test_tiny_real_subset() -> None:
                                  n_levels=5, workers=1, cache=None, progress=False)
     assert used == ids[:1]
     assert 0.3 < result["ods"] < 0.95 and 0.3 < result["ois"] < 0.95
+
+
+def test_learned_detector_on_a_held_out_image(tmp_path: Path) -> None:
+    """The learned model on one held-out val image: better than chance, cached under a key
+    that names the model file's digest (a retrained model never reuses old counts)."""
+    from vectile.models import edge_model_digest, held_out_ids
+
+    data = bsds.default_data()
+    only = held_out_ids(bsds.image_ids(data, "val"))[:1]
+    detector = bsds.Detector("learned", 0.0, model=edge_model_digest())
+    assert detector.apply_nms
+    result, used = bsds.evaluate(detector, data, "val", n_levels=5, workers=1, cache=tmp_path,
+                                 progress=False, only=only)
+    assert used == only and 0.4 < result["ods"] < 0.95
+    key = bsds._cache_key(detector, "val", 5, bsds.MAX_DIST)
+    assert (tmp_path / key / f"{only[0]}.json").is_file()
+    assert key != bsds._cache_key(bsds.Detector("learned", 0.0, model="0" * 12), "val", 5, bsds.MAX_DIST)
+    # Fields added for learned maps leave the keys of older detectors unchanged.
+    assert bsds._cache_key(bsds.Detector("canny", 2.8), "test", 99, bsds.MAX_DIST) == "canny-test-efea6810c578"
