@@ -51,6 +51,8 @@ VARIANTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "learned": ("learned", {}),
     "learned, palette only": ("learned", {"LEARNED_GUIDE_MERGING": False}),
     "learned, merging only": ("learned", {"LEARNED_PALETTE_GAIN": 0.0}),
+    "learned, merge scale 0.25": ("learned", {"LEARNED_GUIDE_SCALE": 0.25}),
+    "learned, palette gain 8": ("learned", {"LEARNED_PALETTE_GAIN": 8.0}),
     "blend": ("blend", {}),
 }
 

@@ -184,6 +184,9 @@ GUIDE_METHODS = ("canny", "learned", "blend")
 LEARNED_PALETTE_GAIN = 4.0
 #: Whether ``edges="learned"|"blend"`` also guides speckle merging with the learned map.
 LEARNED_GUIDE_MERGING = True
+#: The learned map is scaled by this before it guides merging: a speckle's cost of joining a
+#: neighbour is its LAB distance + 100 x this x the mean probability along their boundary.
+LEARNED_GUIDE_SCALE = 1.0
 
 
 def edge_importance(pixels: np.ndarray, method: str) -> np.ndarray:
@@ -230,7 +233,8 @@ def tracer_guides(
         guide = detect_edges(pixels, "canny") if GUIDE_MERGING else None
         gain = PALETTE_EDGE_GAIN
     else:
-        guide = np.ascontiguousarray(importance, dtype=np.float32) if LEARNED_GUIDE_MERGING else None
+        guide = (np.ascontiguousarray(importance * np.float32(LEARNED_GUIDE_SCALE), dtype=np.float32)
+                 if LEARNED_GUIDE_MERGING else None)
         gain = LEARNED_PALETTE_GAIN
     if gain <= 0:
         return weights, guide
