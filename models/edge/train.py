@@ -192,6 +192,10 @@ def train(args: argparse.Namespace) -> None:
           f"on {device}", flush=True)
 
     model = VEdge().to(device)
+    if args.init:
+        # Start from given weights (e.g. the shipped vedge.pt) with a fresh optimiser and schedule.
+        model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True))
+        print(f"initialised from {args.init}", flush=True)
     print(f"parameters: {parameter_count(model)}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     step = 0
@@ -283,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-every", type=int, default=400, help="held-out ODS every N steps (0: never)")
     p.add_argument("--val-images", type=int, default=25)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
+                   help="start from these weights (a state dict such as models/edge/vedge.pt)")
     p.add_argument("--export", type=Path, default=None, metavar="CKPT",
                    help="export this checkpoint to ONNX and exit")
     p.add_argument("--onnx", type=Path, default=ONNX_PATH)
