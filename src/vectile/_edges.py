@@ -27,7 +27,8 @@ EDGE_METHODS = ("canny", "sobel", "learned", "blend")
 #: ``method="learned"|"blend"``: scales the network runs at by default (averaged).
 LEARNED_SCALES: tuple[float, ...] = (1.0,)
 #: ``method="blend"``: weight of the learned map against Canny's strength map, chosen by ODS
-#: on the 25 held-out BSDS500 val images (``python -m bench bsds --choose-alpha``).
+#: on the 25 held-out BSDS500 val images (``python -m bench bsds --choose-alpha --alphas
+#: 0.5,0.6,0.7,0.8,0.9,1 --thresholds 33``: ODS .689 .697 .700 .702 .701 .700).
 BLEND_ALPHA = 0.8
 DEFAULT_SIGMA = 1.4
 _MAX_SIGMA = 256.0
@@ -180,13 +181,17 @@ GUIDE_MERGING = False
 #: Methods ``vectorize(edges=...)`` and ``optimize_palette`` take.
 GUIDE_METHODS = ("canny", "learned", "blend")
 #: Palette importance from the learned (or blended) map: weight ``1 + gain x probability``.
-#: Measured on the bench photos and icons (see ``models/edge/MODEL_CARD.md``).
+#: Measured with ``python -m bench tracer-edges`` (median per-image dB against the plain
+#: tracer, photos / icons): gain 4 alone +0.008 / +0.025; gain 8 -0.060 / +0.022 (with full
+#: merge guidance). See ``models/edge/MODEL_CARD.md``.
 LEARNED_PALETTE_GAIN = 4.0
 #: Whether ``edges="learned"|"blend"`` also guides speckle merging with the learned map.
 LEARNED_GUIDE_MERGING = True
 #: The learned map is scaled by this before it guides merging: a speckle's cost of joining a
 #: neighbour is its LAB distance + 100 x this x the mean probability along their boundary.
-LEARNED_GUIDE_SCALE = 1.0
+#: Measured (median dB vs plain, photos / icons, with gain 4): scale 1 -0.071 / -0.022,
+#: 0.25 -0.007 / +0.041 at 3.4 % / 1.8 % smaller files.
+LEARNED_GUIDE_SCALE = 0.25
 
 
 def edge_importance(pixels: np.ndarray, method: str) -> np.ndarray:
