@@ -187,41 +187,14 @@ def test_a_handful_of_flat_colours_plus_anti_aliasing(whole: np.ndarray) -> None
 
 _MEMORY_SCRIPT = textwrap.dedent(
     """
-    import sys, threading
+    import sys
+    sys.path.insert(0, sys.argv[2])
+    from peak_rss import peak_growth
     from bench.huge import generate
 
     folder = sys.argv[1]
-
-    def status(field):
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-        raise LookupError(field)
-
-    # Warm up: resvg, Pillow's PNG decoder, zarr's codecs and their thread pools.
-    generate(folder + "/warm.zarr", 600, 600, tile_size=512)
-    before = status("VmRSS")
-    try:  # reset the peak (VmHWM) to the current RSS: imports and warm-up peaked higher
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        sampler = None
-    except OSError:  # not allowed here: sample the RSS instead
-        peak, done = [before], threading.Event()
-
-        def sample():
-            while not done.wait(0.002):
-                peak[0] = max(peak[0], status("VmRSS"))
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-    generate(folder + "/big.zarr", 4000, 4000, tile_size=512)
-    if sampler is None:
-        print(status("VmHWM") - before)
-    else:
-        done.set()
-        sampler.join()
-        print(max(peak[0], status("VmRSS")) - before)
+    print(peak_growth(lambda: generate(folder + "/warm.zarr", 600, 600, tile_size=512),
+                      lambda: generate(folder + "/big.zarr", 4000, 4000, tile_size=512)))
     """
 )
 
@@ -230,7 +203,7 @@ def test_memory_stays_far_below_the_decoded_image(tmp_path: Path) -> None:
     """A 4000 x 4000 image (48 MB decoded) is generated in 512 px tiles: the peak RSS grows
     by a small fraction of the decoded size (one tile canvas and one shard's buffers)."""
     done = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, str(tmp_path)],
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(tmp_path), str(Path(__file__).parent)],
         capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr

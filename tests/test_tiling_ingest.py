@@ -543,41 +543,14 @@ def test_threshold_default_matches_the_batch_route() -> None:
 
 _MEMORY_SCRIPT = textwrap.dedent(
     """
-    import os, sys, threading
+    import sys
+    sys.path.insert(0, sys.argv[2])
+    from peak_rss import peak_growth
     from vectile.tiling.ingest import ingest
 
     folder = sys.argv[1]
-
-    def status(field):
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-        raise LookupError(field)
-
-    # Warm up: load libvips' PNG code, zarr's codecs and their thread pools once.
-    ingest(folder + "/warm.png", folder + "/warm.zarr", tile_size=256)
-    before = status("VmRSS")
-    try:  # reset the peak (VmHWM) to the current RSS: imports and warm-up peaked higher
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        sampler = None
-    except OSError:  # not allowed here: sample the RSS instead
-        peak, done = [before], threading.Event()
-
-        def sample():
-            while not done.wait(0.002):
-                peak[0] = max(peak[0], status("VmRSS"))
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-    ingest(folder + "/big.png", folder + "/big.zarr", tile_size=256)
-    if sampler is None:
-        print(status("VmHWM") - before)
-    else:
-        done.set()
-        sampler.join()
-        print(max(peak[0], status("VmRSS")) - before)
+    print(peak_growth(lambda: ingest(folder + "/warm.png", folder + "/warm.zarr", tile_size=256),
+                      lambda: ingest(folder + "/big.png", folder + "/big.zarr", tile_size=256)))
     """
 )
 
@@ -592,7 +565,7 @@ def test_streaming_memory_stays_well_below_the_decoded_image(tmp_path: Path) -> 
     pattern.cast("uchar").pngsave(str(tmp_path / "big.png"), compression=1)
     pattern.crop(0, 0, 300, 200).cast("uchar").pngsave(str(tmp_path / "warm.png"))
     done = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, str(tmp_path)],
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(tmp_path), str(Path(__file__).parent)],
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert done.returncode == 0, done.stderr
