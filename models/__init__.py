@@ -145,6 +145,8 @@ def _resize(array: np.ndarray, h: int, w: int) -> np.ndarray:
 
 def _run_scales(rgb: np.ndarray, scales: tuple[float, ...]) -> np.ndarray:
     """The network at each scale (resized input, output resized back), averaged in order."""
+    if scales == (1.0,):  # the default: one run, no accumulation buffer
+        return _run(rgb)
     h, w = rgb.shape[:2]
     total = np.zeros((h, w), np.float32)
     for scale in scales:

@@ -119,12 +119,14 @@ def detect_edges(
         raise OptionError("alpha applies to method='blend' only", option="alpha")
     if scales is not None and method not in ("learned", "blend"):
         raise OptionError("scales apply to method='learned' and 'blend' only", option="scales")
-    try:
+    scales_v = LEARNED_SCALES
+    if scales is not None:  # checked before the image is decoded, like every option
         from vectile.models import _check_scales
 
-        scales_v = _check_scales(LEARNED_SCALES if scales is None else scales)
-    except ValueError as exc:
-        raise OptionError(str(exc), option="scales") from exc
+        try:
+            scales_v = _check_scales(scales)
+        except ValueError as exc:
+            raise OptionError(str(exc), option="scales") from exc
     alpha_v = BLEND_ALPHA if alpha is None else _number("alpha", alpha, 0.0, 1.0)
     pixels = edge_pixels(image, max_pixels=max_pixels)
     name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else f"<{type(image).__name__}>"
