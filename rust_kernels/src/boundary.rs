@@ -21,8 +21,8 @@ use crate::regions::NONE;
 use std::collections::HashMap;
 
 /// Directions: east, south, west, north (clockwise on screen).
-const DX: [i32; 4] = [1, 0, -1, 0];
-const DY: [i32; 4] = [0, 1, 0, -1];
+pub(crate) const DX: [i32; 4] = [1, 0, -1, 0];
+pub(crate) const DY: [i32; 4] = [0, 1, 0, -1];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Edge {
@@ -63,15 +63,22 @@ pub struct BoundaryGraph {
 }
 
 /// The region map with a one-pixel border of NONE, so lookups need no bounds checks.
-struct Lattice {
-    pad: Vec<u32>,
+pub(crate) struct Lattice {
+    pub pad: Vec<u32>,
     /// Padded row stride (width + 2).
-    stride: usize,
-    w: i32,
-    h: i32,
+    pub stride: usize,
+    pub w: i32,
+    pub h: i32,
 }
 
 impl Lattice {
+    /// A lattice over an already padded map: `(width + 2) x (height + 2)` values, the outer
+    /// ring holding the neighbours' regions (or NONE outside the image).
+    pub(crate) fn from_padded(pad: Vec<u32>, width: usize, height: usize) -> Self {
+        debug_assert_eq!(pad.len(), (width + 2) * (height + 2));
+        Lattice { pad, stride: width + 2, w: width as i32, h: height as i32 }
+    }
+
     fn new(map: &[u32], width: usize, height: usize) -> Self {
         let stride = width + 2;
         let mut pad = vec![NONE; stride * (height + 2)];
@@ -83,13 +90,13 @@ impl Lattice {
 
     /// Region of pixel (x, y); NONE outside the image. Valid for -1 <= x <= w, -1 <= y <= h.
     #[inline]
-    fn region(&self, x: i32, y: i32) -> u32 {
+    pub(crate) fn region(&self, x: i32, y: i32) -> u32 {
         self.pad[(y + 1) as usize * self.stride + (x + 1) as usize]
     }
 
     /// (left, right) regions of the crack leaving `(x, y)` in direction `d`.
     #[inline]
-    fn sides(&self, x: i32, y: i32, d: usize) -> (u32, u32) {
+    pub(crate) fn sides(&self, x: i32, y: i32, d: usize) -> (u32, u32) {
         match d {
             0 => (self.region(x, y - 1), self.region(x, y)),
             1 => (self.region(x, y), self.region(x - 1, y)),
@@ -99,13 +106,13 @@ impl Lattice {
     }
 
     #[inline]
-    fn active(&self, x: i32, y: i32, d: usize) -> bool {
+    pub(crate) fn active(&self, x: i32, y: i32, d: usize) -> bool {
         let (l, r) = self.sides(x, y, d);
         l != r
     }
 
     #[inline]
-    fn degree(&self, x: i32, y: i32) -> u32 {
+    pub(crate) fn degree(&self, x: i32, y: i32) -> u32 {
         let nw = self.region(x - 1, y - 1);
         let ne = self.region(x, y - 1);
         let sw = self.region(x - 1, y);
@@ -114,14 +121,14 @@ impl Lattice {
     }
 
     #[inline]
-    fn is_junction(&self, x: i32, y: i32) -> bool {
+    pub(crate) fn is_junction(&self, x: i32, y: i32) -> bool {
         self.degree(x, y) >= 3
     }
 
     /// Index of the crack leaving `(x, y)` in direction `d` in the visited bitset:
     /// horizontal cracks first (W x (H+1)), then vertical ((W+1) x H).
     #[inline]
-    fn crack_index(&self, x: i32, y: i32, d: usize) -> usize {
+    pub(crate) fn crack_index(&self, x: i32, y: i32, d: usize) -> usize {
         let (w, h) = (self.w as usize, self.h as usize);
         match d {
             0 => y as usize * w + x as usize,
@@ -132,24 +139,24 @@ impl Lattice {
     }
 }
 
-struct Bits(Vec<u64>);
+pub(crate) struct Bits(Vec<u64>);
 
 impl Bits {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Bits(vec![0; n.div_ceil(64)])
     }
     #[inline]
-    fn get(&self, i: usize) -> bool {
+    pub(crate) fn get(&self, i: usize) -> bool {
         self.0[i >> 6] >> (i & 63) & 1 == 1
     }
     #[inline]
-    fn set(&mut self, i: usize) {
+    pub(crate) fn set(&mut self, i: usize) {
         self.0[i >> 6] |= 1 << (i & 63);
     }
 }
 
 #[inline]
-fn key(w: i32, x: i32, y: i32, d: usize) -> u64 {
+pub(crate) fn key(w: i32, x: i32, y: i32, d: usize) -> u64 {
     ((y as u64) * (w as u64 + 1) + x as u64) * 4 + d as u64
 }
 

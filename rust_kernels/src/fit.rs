@@ -14,7 +14,7 @@
 
 use crate::boundary::Edge;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pt {
     pub x: f64,
     pub y: f64,
@@ -56,7 +56,7 @@ impl Pt {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Seg {
     Line(Pt),
     /// Control point 1, control point 2, end point.
@@ -72,7 +72,7 @@ impl Seg {
 }
 
 /// A fitted edge: a start point and segments. For closed edges the last segment ends at the start.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Curve {
     pub start: Pt,
     pub segs: Vec<Seg>,

@@ -71,7 +71,7 @@ impl Hasher for FxHasher {
 pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
 #[inline]
-fn pack(c: [u8; 3]) -> u32 {
+pub(crate) fn pack(c: [u8; 3]) -> u32 {
     (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32
 }
 
@@ -329,39 +329,41 @@ pub(crate) fn cluster_means(colors: &[[u8; 3]], counts: &[u64], assign: &[u32], 
     (means, n)
 }
 
-pub fn quantize(img: &ImageView, weights: Option<&[f32]>, opts: &QuantizeOptions) -> Result<Quantized> {
-    if opts.colors == 0 || opts.colors > 4096 {
-        return Err(KernelError::InvalidOption(format!("colors must be in 1..=4096, got {}", opts.colors)));
-    }
-    if let Some(w) = weights {
-        if w.len() != img.len() {
-            return Err(KernelError::InvalidInput(format!(
-                "weights have {} values, expected one per pixel ({})",
-                w.len(),
-                img.len()
-            )));
-        }
-        if w.iter().any(|x| !x.is_finite() || *x < 0.0) {
-            return Err(KernelError::InvalidInput("weights must be finite and >= 0".into()));
-        }
-    }
-    let hist = histogram(img, weights);
-    let ncol = hist.colors.len();
-    if ncol == 0 {
-        // Fully transparent image.
-        return Ok(Quantized { palette: vec![], counts: vec![], labels: vec![TRANSPARENT; img.len()] });
-    }
+/// A palette chosen from a colour histogram, and the rule that labels any colour.
+#[derive(Clone, Debug)]
+pub(crate) struct PaletteFit {
+    pub palette: Vec<[u8; 3]>,
+    pub counts: Vec<u64>,
+    /// Label of each histogram colour.
+    pub colour_label: Vec<i32>,
+    /// k-means centres (LAB) when clustering ran: a colour's label is `remap[nearest centre]`.
+    /// None when the palette is exact (every colour its own entry).
+    pub centres: Option<Vec<[f32; 3]>>,
+    pub remap: Vec<i32>,
+}
 
+/// Label of a colour under k-means `centres` and their `remap` to palette order (what
+/// `quantize` assigns to a colour that was in its histogram).
+pub(crate) fn nearest_label(centres: &[[f32; 3]], remap: &[i32], c: [u8; 3]) -> i32 {
+    remap[nearest(centres, rgb_to_lab(c)).0]
+}
+
+/// The palette of a histogram: `colors` in order of first appearance (raster order), their
+/// pixel `counts` and k-means `weights`. Shared by `quantize` and the tiled tracer, which
+/// sums per-tile histograms into the same one.
+pub(crate) fn fit_palette(colors: &[[u8; 3]], counts: &[u64], weights: &[f64], opts: &QuantizeOptions) -> PaletteFit {
+    let ncol = colors.len();
+    let mut centres_used = None;
     // Cluster of every distinct colour.
     let assign: Vec<u32> = if ncol <= opts.colors {
         (0..ncol as u32).collect()
     } else {
         // k-means points: distinct colours, or 15-bit bins of them when there are many.
         let (points, pw): (Vec<[f32; 3]>, Vec<f64>) = if ncol <= MAX_KMEANS_POINTS {
-            (hist.colors.iter().map(|c| rgb_to_lab(*c)).collect(), hist.weights.clone())
+            (colors.iter().map(|c| rgb_to_lab(*c)).collect(), weights.to_vec())
         } else {
             let mut bins: HashMap<u32, ([f64; 3], f64), FxBuild> = HashMap::default();
-            for (c, &w) in hist.colors.iter().zip(&hist.weights) {
+            for (c, &w) in colors.iter().zip(weights) {
                 let key = (c[0] as u32 >> 3) << 10 | (c[1] as u32 >> 3) << 5 | c[2] as u32 >> 3;
                 let e = bins.entry(key).or_insert(([0.0; 3], 0.0));
                 for ch in 0..3 {
@@ -381,11 +383,13 @@ pub fn quantize(img: &ImageView, weights: Option<&[f32]>, opts: &QuantizeOptions
         let mut rng = SplitMix64::new(opts.seed);
         let centres = seed_centres(&points, &pw, opts.colors, &mut rng);
         let centres = lloyd(&points, &pw, centres, opts);
-        hist.colors.par_iter().map(|c| nearest(&centres, rgb_to_lab(*c)).0 as u32).collect()
+        let assign = colors.par_iter().map(|c| nearest(&centres, rgb_to_lab(*c)).0 as u32).collect();
+        centres_used = Some(centres);
+        assign
     };
 
     let k = assign.iter().map(|&a| a as usize + 1).max().unwrap_or(0);
-    let (means, n) = cluster_means(&hist.colors, &hist.counts, &assign, k);
+    let (means, n) = cluster_means(colors, counts, &assign, k);
     // Palette order: most pixels first, ties by colour; drop empty clusters.
     let mut order: Vec<usize> = (0..k).filter(|&j| n[j] > 0).collect();
     let rounded: Vec<[u8; 3]> = means.iter().map(|m| [m[0].round() as u8, m[1].round() as u8, m[2].round() as u8]).collect();
@@ -397,13 +401,40 @@ pub fn quantize(img: &ImageView, weights: Option<&[f32]>, opts: &QuantizeOptions
     let palette = order.iter().map(|&j| rounded[j]).collect();
     let counts = order.iter().map(|&j| n[j]).collect();
     let colour_label: Vec<i32> = assign.iter().map(|&a| remap[a as usize]).collect();
+    PaletteFit { palette, counts, colour_label, centres: centres_used, remap }
+}
+
+pub fn quantize(img: &ImageView, weights: Option<&[f32]>, opts: &QuantizeOptions) -> Result<Quantized> {
+    if opts.colors == 0 || opts.colors > 4096 {
+        return Err(KernelError::InvalidOption(format!("colors must be in 1..=4096, got {}", opts.colors)));
+    }
+    if let Some(w) = weights {
+        if w.len() != img.len() {
+            return Err(KernelError::InvalidInput(format!(
+                "weights have {} values, expected one per pixel ({})",
+                w.len(),
+                img.len()
+            )));
+        }
+        if w.iter().any(|x| !x.is_finite() || *x < 0.0) {
+            return Err(KernelError::InvalidInput("weights must be finite and >= 0".into()));
+        }
+    }
+    let hist = histogram(img, weights);
+    if hist.colors.is_empty() {
+        // Fully transparent image.
+        return Ok(Quantized { palette: vec![], counts: vec![], labels: vec![TRANSPARENT; img.len()] });
+    }
+    let fit = fit_palette(&hist.colors, &hist.counts, &hist.weights, opts);
+    let colour_label = &fit.colour_label;
     let labels = hist
         .index
         .par_iter()
         .map(|&i| if i == u32::MAX { TRANSPARENT } else { colour_label[i as usize] })
         .collect();
-    Ok(Quantized { palette, counts, labels })
+    Ok(Quantized { palette: fit.palette, counts: fit.counts, labels })
 }
+
 
 #[allow(dead_code)]
 pub(crate) fn unpack_colour(k: u32) -> [u8; 3] {

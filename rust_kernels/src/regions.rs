@@ -29,7 +29,7 @@ pub struct Regions {
 }
 
 #[inline]
-fn find(parent: &mut [u32], mut i: u32) -> u32 {
+pub(crate) fn find(parent: &mut [u32], mut i: u32) -> u32 {
     while parent[i as usize] != i {
         let p = parent[i as usize];
         parent[i as usize] = parent[p as usize];
@@ -40,15 +40,15 @@ fn find(parent: &mut [u32], mut i: u32) -> u32 {
 
 /// A horizontal run of equal labels in one row: pixels `x0..x1` of row `y`.
 #[derive(Clone, Copy)]
-struct Run {
-    y: u32,
-    x0: u32,
-    x1: u32,
-    label: i32,
+pub(crate) struct Run {
+    pub y: u32,
+    pub x0: u32,
+    pub x1: u32,
+    pub label: i32,
 }
 
 /// Runs of equal, non-negative labels in raster order, and the index of each row's first run.
-fn runs(labels: &[i32], width: usize, height: usize) -> (Vec<Run>, Vec<usize>) {
+pub(crate) fn runs(labels: &[i32], width: usize, height: usize) -> (Vec<Run>, Vec<usize>) {
     let mut out = Vec::new();
     let mut row_start = Vec::with_capacity(height + 1);
     for y in 0..height {
@@ -71,7 +71,7 @@ fn runs(labels: &[i32], width: usize, height: usize) -> (Vec<Run>, Vec<usize>) {
 }
 
 /// Call `f(a, b)` for every pair of runs in consecutive rows that overlap horizontally.
-fn for_each_vertical_contact(runs: &[Run], row_start: &[usize], mut f: impl FnMut(usize, usize)) {
+pub(crate) fn for_each_vertical_contact(runs: &[Run], row_start: &[usize], mut f: impl FnMut(usize, usize)) {
     for y in 1..row_start.len() - 1 {
         let (mut i, ie) = (row_start[y - 1], row_start[y]);
         let (mut j, je) = (row_start[y], row_start[y + 1]);
@@ -91,7 +91,7 @@ fn for_each_vertical_contact(runs: &[Run], row_start: &[usize], mut f: impl FnMu
 
 /// Connected components (4-connectivity) of runs; returns the component of every run,
 /// numbered in raster order of each component's first pixel, and the component count.
-fn components(runs: &[Run], row_start: &[usize]) -> (Vec<u32>, usize) {
+pub(crate) fn components(runs: &[Run], row_start: &[usize]) -> (Vec<u32>, usize) {
     let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
     for_each_vertical_contact(runs, row_start, |i, j| {
         if runs[i].label == runs[j].label {
@@ -175,15 +175,20 @@ pub fn find_regions_guided(img: &ImageView, labels: &[i32], min_area: u64, edges
         let base = run.y as usize * width;
         map[base + run.x0 as usize..base + run.x1 as usize].fill(c);
     }
-    let colors = areas
+    let colors = mean_colours(&areas, &sums);
+    Ok(Regions { width, height, map, areas, colors, labels: region_label })
+}
+
+/// Mean sRGB colour of each region from exact channel sums.
+pub(crate) fn mean_colours(areas: &[u64], sums: &[[u64; 3]]) -> Vec<[u8; 3]> {
+    areas
         .iter()
-        .zip(&sums)
+        .zip(sums)
         .map(|(&a, s)| {
             let a = a.max(1);
             [((s[0] + a / 2) / a) as u8, ((s[1] + a / 2) / a) as u8, ((s[2] + a / 2) / a) as u8]
         })
-        .collect();
-    Ok(Regions { width, height, map, areas, colors, labels: region_label })
+        .collect()
 }
 
 /// LAB of a region's mean colour, rounded to 8 bits first (table lookup instead of powf;
@@ -200,7 +205,7 @@ fn mean_lab(sum: &[u64; 3], area: u64) -> [f32; 3] {
 pub const EDGE_PENALTY: f32 = 100.0;
 
 /// (sum of crack strengths, crack count) per pair of regions, key (smaller id, larger id).
-type PairStrengths = HashMap<(u32, u32), (f32, u32), FxBuild>;
+pub(crate) type PairStrengths = HashMap<(u32, u32), (f32, u32), FxBuild>;
 
 #[inline]
 fn pair(a: u32, b: u32) -> (u32, u32) {
@@ -250,10 +255,15 @@ fn merge_speckles(
     sums: &mut Vec<[u64; 3]>,
     labels: &mut Vec<i32>,
     min_area: u64,
-    mut guide: Option<PairStrengths>,
+    guide: Option<PairStrengths>,
 ) -> Vec<u32> {
-    let count = areas.len();
-    // Region adjacency: neighbouring runs in a row, overlapping runs in consecutive rows.
+    let pairs = region_pairs(runs, row_start, comp);
+    merge_graph(&pairs, areas, sums, labels, min_area, guide)
+}
+
+/// Adjacent pairs of different components (smaller id first), sorted and distinct: neighbouring
+/// runs in a row, overlapping runs in consecutive rows.
+pub(crate) fn region_pairs(runs: &[Run], row_start: &[usize], comp: &[u32]) -> Vec<(u32, u32)> {
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     let mut push = |a: u32, b: u32| {
         if a != b {
@@ -272,12 +282,27 @@ fn merge_speckles(
     for_each_vertical_contact(runs, row_start, |i, j| push(comp[i], comp[j]));
     pairs.sort_unstable();
     pairs.dedup();
+    pairs
+}
+
+/// Speckle merging on the region graph: `pairs` (sorted, distinct, smaller id first) are the
+/// adjacencies of regions numbered in first-pixel order. The statistics vectors are replaced
+/// by the survivors' (renumbered in first-pixel order) and the old-to-new id map is returned.
+/// Also used by the tiled tracer on the graph stitched from all tiles.
+pub(crate) fn merge_graph(
+    pairs: &[(u32, u32)],
+    areas: &mut Vec<u64>,
+    sums: &mut Vec<[u64; 3]>,
+    labels: &mut Vec<i32>,
+    min_area: u64,
+    mut guide: Option<PairStrengths>,
+) -> Vec<u32> {
+    let count = areas.len();
     let mut adj: Vec<Vec<u32>> = vec![Vec::new(); count];
-    for &(a, b) in &pairs {
+    for &(a, b) in pairs {
         adj[a as usize].push(b);
         adj[b as usize].push(a);
     }
-    drop(pairs);
 
     let mut parent: Vec<u32> = (0..count as u32).collect();
     let mut lab: Vec<[f32; 3]> = (0..count).map(|r| mean_lab(&sums[r], areas[r])).collect();

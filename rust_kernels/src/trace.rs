@@ -78,10 +78,16 @@ impl TraceOptions {
     }
 }
 
+/// Luma (Rec. 601 weights) of an sRGB colour, rounded.
+#[inline]
+pub(crate) fn luma(c: [u8; 3]) -> u8 {
+    ((c[0] as u32 * 299 + c[1] as u32 * 587 + c[2] as u32 * 114 + 500) / 1000) as u8
+}
+
 /// Binary labels: 0 = dark, 1 = light, TRANSPARENT for transparent pixels.
 fn binary_labels(img: &ImageView, threshold: Option<u8>) -> Vec<i32> {
     let luma: Vec<Option<u8>> = (0..img.len())
-        .map(|i| img.rgb(i).map(|c| ((c[0] as u32 * 299 + c[1] as u32 * 587 + c[2] as u32 * 114 + 500) / 1000) as u8))
+        .map(|i| img.rgb(i).map(luma))
         .collect();
     let t = threshold.unwrap_or_else(|| {
         let mut hist = [0u64; 256];
@@ -127,6 +133,15 @@ pub fn fit_all(graph: &BoundaryGraph, fit: &FitOptions) -> Vec<Curve> {
 /// apart could cross, so cutout layers fit with at most this tolerance.
 pub const CUTOUT_MAX_TOLERANCE: f64 = 0.5;
 
+/// The fitting options a trace uses (cutout layers cap the tolerance).
+pub fn effective_fit(opts: &TraceOptions) -> FitOptions {
+    let mut fit = opts.fit.clone();
+    if opts.layers == Layers::Cutout {
+        fit.tolerance = fit.tolerance.min(CUTOUT_MAX_TOLERANCE);
+    }
+    fit
+}
+
 /// Shapes in paint order for the chosen layer style (stacked: largest filled area first, a
 /// region inside another's hole is always smaller). `open_holes` (per region, per hole) marks
 /// holes that contain transparent pixels: stacked layers keep those open instead of filling them.
@@ -170,10 +185,7 @@ pub fn shapes(graph: &BoundaryGraph, colours: &[[u8; 3]], layers: Layers, opaque
 /// Regions -> SVG text and stats.
 pub fn regions_to_svg(img_w: usize, img_h: usize, regions: &Regions, colours: &[[u8; 3]], opaque: bool, opts: &TraceOptions) -> (String, TraceStats) {
     let graph = boundary::build(&regions.map, img_w, img_h, regions.areas.len());
-    let mut fit = opts.fit.clone();
-    if opts.layers == Layers::Cutout {
-        fit.tolerance = fit.tolerance.min(CUTOUT_MAX_TOLERANCE);
-    }
+    let fit = effective_fit(opts);
     let curves = fit_all(&graph, &fit);
     let open_holes = (!opaque && opts.layers == Layers::Stacked).then(|| boundary::transparent_holes(&graph, &regions.map));
     let shapes = shapes(&graph, colours, opts.layers, opaque, open_holes.as_deref());
