@@ -22,5 +22,7 @@ pub mod trace;
 mod py;
 #[cfg(feature = "python")]
 mod py_edges;
+#[cfg(feature = "python")]
+mod py_tiled;
 
 pub use error::{KernelError, Result};

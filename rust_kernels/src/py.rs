@@ -64,7 +64,7 @@ fn parse_layers(s: &str) -> PyResult<Layers> {
     }
 }
 
-fn stats_dict<'py>(py: Python<'py>, s: &TraceStats) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn stats_dict<'py>(py: Python<'py>, s: &TraceStats) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("palette", s.palette)?;
     d.set_item("regions", s.regions)?;
@@ -236,5 +236,6 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(generate_paths, m)?)?;
     m.add_function(wrap_pyfunction!(fit_polyline, m)?)?;
     crate::py_edges::register(m)?;
+    crate::py_tiled::register(m)?;
     Ok(())
 }

@@ -846,8 +846,9 @@ pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &
     }
     let fit = effective_fit(opts);
     let (gw, gh) = (g.width, g.height);
-    let mut edges: Vec<ArcEdge> = complete.into_par_iter().map(|p| finish_open(p, gw, gh, &fit)).collect();
-    edges.extend(loops.into_par_iter().map(|p| finish(p.points, 0, p.d1, p.left, p.right, true, gw, gh, &fit)).collect::<Vec<_>>());
+    // Sequential: tiles already run in parallel (Dask tasks), rayon here would oversubscribe.
+    let mut edges: Vec<ArcEdge> = complete.into_iter().map(|p| finish_open(p, gw, gh, &fit)).collect();
+    edges.extend(loops.into_iter().map(|p| finish(p.points, 0, p.d1, p.left, p.right, true, gw, gh, &fit)));
     Ok(TileArcs { edges, pieces })
 }
 

@@ -1,0 +1,163 @@
+//! Python bindings of the tiled tracer (`vectile._kernels.tile_*`), one per stage of
+//! `tiled.rs`. Stage results cross Python as opaque `bytes` (bincode), so Dask moves them
+//! between tasks without knowing their shape. Every call goes through `py::run`.
+
+use crate::fit::FitOptions;
+use crate::image::ImageView;
+use crate::py::{contiguous, image_dims, run, stats_dict, KernelOptionError};
+use crate::svg::Layers;
+use crate::tiled::{self, decode, encode, Grid, TileGeom};
+use crate::trace::{Mode, TraceOptions};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+fn parse_mode(mode: &str) -> PyResult<Mode> {
+    match mode {
+        "color" => Ok(Mode::Color),
+        "binary" => Ok(Mode::Binary),
+        _ => Err(KernelOptionError::new_err(format!("mode must be 'color' or 'binary', got {mode:?}"))),
+    }
+}
+
+fn parse_layers(s: &str) -> PyResult<Layers> {
+    match s {
+        "stacked" => Ok(Layers::Stacked),
+        "cutout" => Ok(Layers::Cutout),
+        _ => Err(KernelOptionError::new_err(format!("layers must be 'stacked' or 'cutout', got {s:?}"))),
+    }
+}
+
+fn bytes<'py>(py: Python<'py>, v: &[u8]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, v)
+}
+
+fn geom(x0: usize, y0: usize, width: usize, height: usize) -> TileGeom {
+    TileGeom { x0, y0, width, height }
+}
+
+/// Pass 0: histogram of one (h, w, 3|4) tile at (x0, y0) of a width x height image.
+#[pyfunction]
+#[pyo3(signature = (image, *, x0, y0, width, height, mode))]
+fn tile_histogram<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, x0: usize, y0: usize, width: usize, height: usize, mode: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let (h, w, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    let mode = parse_mode(mode)?;
+    let out = run(py, || Ok(encode(&tiled::tile_histogram(&ImageView::new(data, w, h, c)?, &geom(x0, y0, width, height), mode)?)))?;
+    Ok(bytes(py, &out))
+}
+
+/// The global palette from all tiles' histograms. Returns (palette state, palette (n, 3) uint8).
+#[pyfunction]
+#[pyo3(signature = (hists, *, colors, seed, mode, threshold=None))]
+fn tile_palette<'py>(py: Python<'py>, hists: Vec<Vec<u8>>, colors: usize, seed: u64, mode: &str, threshold: Option<u8>) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyAny>)> {
+    let opts = TraceOptions { colors, seed, mode: parse_mode(mode)?, threshold, ..Default::default() };
+    let (state, palette) = run(py, || {
+        let hs = hists.iter().map(|b| decode(b, "a tile histogram")).collect::<crate::Result<Vec<tiled::TileHistogram>>>()?;
+        let p = tiled::palette_from_histograms(&hs, &opts)?;
+        Ok((encode(&p), p.palette))
+    })?;
+    let k = palette.len();
+    let flat: Vec<u8> = palette.into_iter().flatten().collect();
+    Ok((bytes(py, &state), PyArray1::from_vec(py, flat).reshape([k, 3])?.into_any()))
+}
+
+/// Pass 1: local regions of one tile. Returns (regions, border).
+#[pyfunction]
+#[pyo3(signature = (image, *, x0, y0, width, height, palette))]
+#[allow(clippy::too_many_arguments)]
+fn tile_regions<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, x0: usize, y0: usize, width: usize, height: usize, palette: &[u8]) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let (h, w, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    let (r, b) = run(py, || {
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let (r, b) = tiled::tile_regions(&ImageView::new(data, w, h, c)?, &geom(x0, y0, width, height), &p)?;
+        Ok((encode(&r), encode(&b)))
+    })?;
+    Ok((bytes(py, &r), bytes(py, &b)))
+}
+
+/// Links across the seam between two tiles' borders (`b` right of `a` when `vertical`, else below).
+#[pyfunction]
+#[pyo3(signature = (a, b, *, vertical))]
+fn tile_seam<'py>(py: Python<'py>, a: &[u8], b: &[u8], vertical: bool) -> PyResult<Bound<'py, PyBytes>> {
+    let out = run(py, || {
+        let (a, b): (tiled::TileBorder, tiled::TileBorder) = (decode(a, "a tile border")?, decode(b, "a tile border")?);
+        Ok(encode(&tiled::seam_links(&a, &b, vertical)?))
+    })?;
+    Ok(bytes(py, &out))
+}
+
+/// The seams of a grid in stitch order: [(tile a, tile b, vertical), ...].
+#[pyfunction]
+#[pyo3(signature = (*, width, height, tile))]
+fn tile_seams(width: usize, height: usize, tile: usize) -> PyResult<Vec<(usize, usize, bool)>> {
+    Ok(Grid::new(width, height, tile)?.seams())
+}
+
+/// Global regions from all tiles (grid order) and seams (`tile_seams` order). Returns
+/// (per-tile links, region table).
+#[pyfunction]
+#[pyo3(signature = (regions, borders, seams, *, width, height, tile, palette, min_area))]
+#[allow(clippy::too_many_arguments)]
+fn tile_stitch<'py>(py: Python<'py>, regions: Vec<Vec<u8>>, borders: Vec<Vec<u8>>, seams: Vec<Vec<u8>>, width: usize, height: usize, tile: usize, palette: &[u8], min_area: u64) -> PyResult<(Vec<Bound<'py, PyBytes>>, Bound<'py, PyBytes>)> {
+    let opts = TraceOptions { min_area, ..Default::default() };
+    let (links, table) = run(py, || {
+        let grid = Grid::new(width, height, tile)?;
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let r = regions.iter().map(|b| decode(b, "tile regions")).collect::<crate::Result<Vec<_>>>()?;
+        drop(regions);
+        let bo = borders.iter().map(|b| decode(b, "a tile border")).collect::<crate::Result<Vec<_>>>()?;
+        let s = seams.iter().map(|b| decode(b, "seam links")).collect::<crate::Result<Vec<_>>>()?;
+        let (links, table) = tiled::stitch(&grid, &r, &bo, &s, &p, &opts)?;
+        Ok((links.iter().map(encode).collect::<Vec<_>>(), encode(&table)))
+    })?;
+    Ok((links.iter().map(|l| bytes(py, l)).collect(), bytes(py, &table)))
+}
+
+/// Pass 2: the boundary edges one tile owns (complete edges fitted, border pieces raw).
+#[pyfunction]
+#[pyo3(signature = (image, *, x0, y0, width, height, palette, links, tolerance, corner_run, layers))]
+#[allow(clippy::too_many_arguments)]
+fn tile_arcs<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, x0: usize, y0: usize, width: usize, height: usize, palette: &[u8], links: &[u8], tolerance: f64, corner_run: u32, layers: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let (h, w, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    let opts = TraceOptions { fit: FitOptions { tolerance, corner_run }, layers: parse_layers(layers)?, ..Default::default() };
+    let out = run(py, || {
+        opts.validate()?;
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let l: tiled::TileLinks = decode(links, "tile links")?;
+        Ok(encode(&tiled::tile_arcs(&ImageView::new(data, w, h, c)?, &geom(x0, y0, width, height), &p, &l, &opts)?))
+    })?;
+    Ok(bytes(py, &out))
+}
+
+/// Join, order, outline and write: returns (svg_text, stats) exactly as `trace` would.
+#[pyfunction]
+#[pyo3(signature = (arcs, table, *, width, height, tolerance, corner_run, precision, layers))]
+#[allow(clippy::too_many_arguments)]
+fn tile_assemble<'py>(py: Python<'py>, arcs: Vec<Vec<u8>>, table: &[u8], width: usize, height: usize, tolerance: f64, corner_run: u32, precision: u32, layers: &str) -> PyResult<(String, Bound<'py, PyDict>)> {
+    let opts = TraceOptions { fit: FitOptions { tolerance, corner_run }, precision, layers: parse_layers(layers)?, ..Default::default() };
+    let (svg, stats) = run(py, || {
+        let t: tiled::RegionTable = decode(table, "the region table")?;
+        let mut a = Vec::with_capacity(arcs.len());
+        for b in &arcs {
+            a.push(decode(b, "tile arcs")?);
+        }
+        drop(arcs);
+        tiled::assemble(a, &t, width, height, &opts)
+    })?;
+    Ok((svg, stats_dict(py, &stats)?))
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(tile_histogram, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_palette, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_regions, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_seam, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_seams, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_stitch, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_arcs, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_assemble, m)?)?;
+    Ok(())
+}

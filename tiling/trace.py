@@ -1,0 +1,403 @@
+"""Tiled tracing: one image, any size, traced tile by tile on Dask, same SVG as untiled.
+
+The stages (DESIGN.md section 2; the kernels are ``rust_kernels/src/tiled.rs``):
+
+1. per tile: colour (or luma) histogram, and the pixels the preset chooser samples;
+2. one task: the global palette from the summed histograms (exactly ``quantize``'s);
+3. per tile: local regions (labels, 4-connected components, areas, colour sums, adjacency)
+   and the component ids along the tile's border;
+4. per seam: which components continue across the seam and which touch it;
+5. one task: union-find over the seams gives global region ids (first-pixel order), speckle
+   merging runs on the global region graph;
+6. per tile: the boundary edges through the cracks the tile owns; edges wholly inside are
+   fitted there, pieces cut by the tile border are kept for joining;
+7. one task on a worker: pieces joined at their integer end points, each fitted once, the
+   outlines walked and the SVG written (atomically) to the output file.
+
+Tiles are read on the workers (from the Zarr store, the tiled TIFF, or an in-memory array
+for small images), never gathered in one process; tasks pass compact ``bytes`` between
+them, and the client receives only the statistics. The output is byte-identical to
+:func:`vectile.vectorize` on the whole image, for every tile size.
+
+Limits: opaque images only, no ``weights`` and no ``edges`` guidance (their float sums
+depend on the order of addition); each raises an :class:`~vectile.errors.OptionError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vectile import _kernels
+from vectile.errors import InputError, OptionError, VectileError
+
+__all__ = ["DEFAULT_TILE_SIZE", "TileError", "TileReader", "trace_tiled"]
+
+#: Tile side used when tiling is automatic: the Zarr shard size of ingested images.
+DEFAULT_TILE_SIZE = 2048
+
+#: Number of pixels the preset chooser samples (``vectile._api.choose_preset``).
+_PRESET_SAMPLE = 8192
+
+
+class TileError(VectileError, RuntimeError):
+    """A tile (or seam, or the assembly) failed; the message names which and why."""
+
+
+@dataclass(frozen=True)
+class TileReader:
+    """Reads the pixels of one rectangle, on whichever worker runs the task.
+
+    ``store``: a Zarr store written by :func:`vectile.tiling.ingest.ingest`; ``array``: an
+    in-memory (H, W, C) uint8 array (small images, shipped with the task); ``lazy``: any
+    other lazy array with numpy slicing (a tiled TIFF read in place), computed per tile.
+    """
+
+    width: int
+    height: int
+    bands: int
+    store: str | None = None
+    array: np.ndarray | None = None
+    lazy: Any = None
+
+    def __call__(self, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+        if self.store is not None:
+            block = _zarr_array(self.store)[y0:y0 + h, x0:x0 + w]
+        elif self.array is not None:
+            block = self.array[y0:y0 + h, x0:x0 + w]
+        else:
+            block = self.lazy[y0:y0 + h, x0:x0 + w]
+            if hasattr(block, "compute"):
+                block = block.compute(scheduler="sync")
+        out = np.ascontiguousarray(np.asarray(block), dtype=np.uint8)
+        if out.ndim != 3 or out.shape[:2] != (h, w) or out.shape[2] not in (3, 4):
+            raise InputError(f"tile read at ({x0}, {y0}) gave shape {out.shape}, expected ({h}, {w}, 3|4)")
+        return out
+
+    @classmethod
+    def of(cls, image: Any) -> TileReader:
+        """A reader for a numpy array, or for the DataArray :mod:`vectile.tiling.ingest` returns."""
+        if isinstance(image, np.ndarray):
+            a = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+            if a.dtype != np.uint8 or a.shape[2] not in (3, 4):
+                raise InputError(f"tiled tracing needs (H, W, 3|4) uint8 pixels, got {image.dtype} {image.shape}")
+            return cls(width=a.shape[1], height=a.shape[0], bands=a.shape[2], array=np.ascontiguousarray(a))
+        shape = tuple(int(s) for s in image.shape)
+        if len(shape) != 3 or shape[2] not in (3, 4):
+            raise InputError(f"tiled tracing needs (H, W, 3|4) pixels, got shape {shape}")
+        store = getattr(image, "attrs", {}).get("store")
+        if store and Path(store).is_dir():
+            return cls(width=shape[1], height=shape[0], bands=shape[2], store=str(store))
+        data = getattr(image, "data", image)
+        return cls(width=shape[1], height=shape[0], bands=shape[2], lazy=data)
+
+
+_ZARR_CACHE: dict[str, Any] = {}
+
+
+def _zarr_array(store: str) -> Any:
+    """The store's array, opened once per process."""
+    array = _ZARR_CACHE.get(store)
+    if array is None:
+        import zarr
+
+        array = zarr.open_array(store, mode="r")
+        _ZARR_CACHE[store] = array
+    return array
+
+
+@dataclass(frozen=True)
+class _Grid:
+    width: int
+    height: int
+    tile: int
+
+    @property
+    def cols(self) -> int:
+        return -(-self.width // self.tile)
+
+    @property
+    def rows(self) -> int:
+        return -(-self.height // self.tile)
+
+    def __len__(self) -> int:
+        return self.cols * self.rows
+
+    def rect(self, i: int) -> tuple[int, int, int, int]:
+        r, c = divmod(i, self.cols)
+        x0, y0 = c * self.tile, r * self.tile
+        return x0, y0, min(self.tile, self.width - x0), min(self.tile, self.height - y0)
+
+    def name(self, i: int) -> str:
+        x0, y0, w, h = self.rect(i)
+        r, c = divmod(i, self.cols)
+        return f"tile {i} (row {r}, column {c}: x {x0}..{x0 + w}, y {y0}..{y0 + h})"
+
+
+def _named(what: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn``; any failure becomes a TileError that names ``what``."""
+    try:
+        return fn(*args)
+    except TileError:
+        raise
+    except Exception as exc:
+        raise TileError(f"{what} failed: {type(exc).__name__}: {exc}") from None
+
+
+# --- task bodies (module level, so workers can unpickle them) ---------------------------------
+
+
+def _hist_task(reader: TileReader, grid: _Grid, i: int, mode: str, sample_step: int) -> tuple[bytes, np.ndarray]:
+    def work() -> tuple[bytes, np.ndarray]:
+        x0, y0, w, h = grid.rect(i)
+        px = reader(x0, y0, w, h)
+        hist = _kernels.tile_histogram(px, x0=x0, y0=y0, width=grid.width, height=grid.height, mode=mode)
+        sample = np.empty((0, 2), np.int64)
+        if sample_step:
+            # Pixels whose global raster index is a multiple of the step (choose_preset's sample).
+            idx = (np.arange(y0, y0 + h, dtype=np.int64)[:, None] * grid.width
+                   + np.arange(x0, x0 + w, dtype=np.int64)[None, :])
+            ys, xs = np.nonzero(idx % sample_step == 0)
+            rgb = px[ys, xs, :3].astype(np.int64)
+            packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+            sample = np.stack([idx[ys, xs], packed], axis=1)
+        return hist, sample
+
+    return _named(grid.name(i), work)
+
+
+def _palette_task(hists: list[tuple[bytes, np.ndarray]], colors: int, seed: int, mode: str,
+                  threshold: int | None) -> tuple[bytes, int]:
+    def work() -> tuple[bytes, int]:
+        state, palette = _kernels.tile_palette([h[0] for h in hists], colors=colors, seed=seed, mode=mode,
+                                               threshold=threshold)
+        return state, int(palette.shape[0])
+
+    return _named("the palette", work)
+
+
+def _regions_task(reader: TileReader, grid: _Grid, i: int, palette: tuple[bytes, int]) -> tuple[bytes, bytes]:
+    def work() -> tuple[bytes, bytes]:
+        x0, y0, w, h = grid.rect(i)
+        return _kernels.tile_regions(reader(x0, y0, w, h), x0=x0, y0=y0, width=grid.width,
+                                     height=grid.height, palette=palette[0])
+
+    return _named(grid.name(i), work)
+
+
+def _seam_task(a: tuple[bytes, bytes], b: tuple[bytes, bytes], vertical: bool, name: str) -> bytes:
+    return _named(name, lambda: _kernels.tile_seam(a[1], b[1], vertical=vertical))
+
+
+def _stitch_task(regions: list[tuple[bytes, bytes]], seams: list[bytes], grid: _Grid,
+                 palette: tuple[bytes, int], min_area: int) -> tuple[list[bytes], bytes]:
+    def work() -> tuple[list[bytes], bytes]:
+        return _kernels.tile_stitch([r[0] for r in regions], [r[1] for r in regions], seams,
+                                    width=grid.width, height=grid.height, tile=grid.tile,
+                                    palette=palette[0], min_area=min_area)
+
+    return _named("the region stitch", work)
+
+
+def _pick(stitched: tuple[list[bytes], bytes], i: int) -> bytes:
+    return stitched[0][i]
+
+
+def _arcs_task(reader: TileReader, grid: _Grid, i: int, palette: tuple[bytes, int], links: bytes,
+               opts: dict[str, Any]) -> bytes:
+    def work() -> bytes:
+        x0, y0, w, h = grid.rect(i)
+        return _kernels.tile_arcs(reader(x0, y0, w, h), x0=x0, y0=y0, width=grid.width,
+                                  height=grid.height, palette=palette[0], links=links,
+                                  tolerance=opts["tolerance"], corner_run=opts["corner_run"],
+                                  layers=opts["layers"])
+
+    return _named(grid.name(i), work)
+
+
+def _assemble_task(arcs: list[bytes], stitched: tuple[list[bytes], bytes], grid: _Grid,
+                   opts: dict[str, Any], output: str | None) -> tuple[str | None, dict[str, Any]]:
+    def work() -> tuple[str | None, dict[str, Any]]:
+        text, stats = _kernels.tile_assemble(arcs, stitched[1], width=grid.width, height=grid.height,
+                                             tolerance=opts["tolerance"], corner_run=opts["corner_run"],
+                                             precision=opts["precision"], layers=opts["layers"])
+        if output is None:
+            return text, dict(stats)
+        from vectile._io import write_atomic
+
+        write_atomic(output, text)
+        return None, dict(stats)
+
+    return _named("the assembly", work)
+
+
+# --- drivers ------------------------------------------------------------------------------------
+
+
+class _Local:
+    """In-process executor with the client's ``submit`` shape: runs each call at once."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str | None = None, **kw: Any) -> Any:
+        return fn(*args)
+
+
+def _preset_from_samples(samples: Sequence[np.ndarray]) -> str:
+    """``choose_preset`` on the gathered sample (global raster order)."""
+    allv = np.concatenate([s for s in samples if len(s)]) if any(len(s) for s in samples) else np.empty((0, 2), np.int64)
+    if allv.shape[0] == 0:
+        return "icon"
+    packed = allv[np.argsort(allv[:, 0], kind="stable"), 1]
+    _, counts = np.unique(packed, return_counts=True)
+    top = np.sort(counts)[::-1][:16].sum() / packed.shape[0]
+    return "icon" if top >= 0.6 else "photo"
+
+
+def trace_tiled(
+    image: Any,
+    *,
+    tile_size: int,
+    options: dict[str, Any],
+    client: Any = None,
+    output: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> tuple[str | None, dict[str, Any]]:
+    """Trace ``image`` (numpy array, or the DataArray of :mod:`vectile.tiling.ingest`) in
+    tiles of ``tile_size`` pixels; ``options`` are :func:`vectile.vectorize`'s keywords.
+
+    Runs on the Dask ``client`` when given (one task per tile and stage, one per seam), else
+    in this process. With ``output`` the SVG is written there (atomically, by the worker that
+    assembles it) and the text returned is None; without, the text comes back. Returns
+    ``(text, stats)``.
+    """
+    from vectile._api import PRESETS, _check_choice, _check_float, _check_int
+
+    if isinstance(tile_size, bool) or not isinstance(tile_size, (int, np.integer)) or not 1 <= int(tile_size) <= 1 << 20:
+        raise OptionError(f"tile_size must be an integer in 1..{1 << 20}, got {tile_size!r}", option="tile_size")
+    opts = dict(options)
+    for unsupported in ("weights", "edges"):
+        if opts.get(unsupported) is not None:
+            raise OptionError(f"{unsupported} cannot be combined with tiled tracing (tile_size); "
+                              "trace the image untiled", option=unsupported)
+        opts.pop(unsupported, None)
+    opts.pop("max_pixels", None)
+    start = time.perf_counter()
+    reader = TileReader.of(image)
+    grid = _Grid(reader.width, reader.height, int(tile_size))
+    mode = _check_choice("mode", opts.get("mode", "color"), ("color", "binary"))
+    layers = _check_choice("layers", opts.get("layers", "stacked"), ("stacked", "cutout"))
+    preset = opts.get("preset")
+    if preset is not None:
+        preset = _check_choice("preset", preset, tuple(PRESETS))
+    elif mode == "binary":
+        preset = "lineart"
+    n_pixels = grid.width * grid.height
+    sample_step = max(1, n_pixels // _PRESET_SAMPLE) if preset is None else 0
+    seed = _check_int("seed", opts.get("seed", 0), 0, (1 << 64) - 1)
+    threshold = opts.get("threshold")
+    threshold = None if threshold is None else _check_int("threshold", threshold, 0, 255)
+    # Options that do not depend on the preset are checked before any work.
+    for name in ("colors", "tolerance", "min_area", "corner_run", "precision"):
+        if opts.get(name) is not None:
+            if name == "tolerance":
+                _check_float(name, opts[name], 0.0, 100.0)
+            else:
+                lo, hi = {"colors": (1, 256), "min_area": (1, 1 << 40), "corner_run": (1, 1 << 20),
+                          "precision": (0, 4)}[name]
+                _check_int(name, opts[name], lo, hi)
+    unknown = set(opts) - {"colors", "preset", "mode", "layers", "tolerance", "min_area", "corner_run",
+                           "precision", "seed", "threshold"}
+    if unknown:
+        raise OptionError(f"unknown option(s) for tiled tracing: {', '.join(sorted(unknown))}")
+
+    ex = client if client is not None else _Local()
+    run = uuid.uuid4().hex[:12]
+    tiles = range(len(grid))
+    with _progress_bar(progress, len(grid)) as advance:
+        hists = [ex.submit(_hist_task, reader, grid, i, mode, sample_step, key=f"vectile-hist-{run}-{i}")
+                 for i in tiles]
+        watched: list[Any] = []
+        if preset is None:
+            # The preset decides the palette size: wait for the histograms (and their small
+            # samples) first.
+            samples = [h[1] for h in _gather(client, hists, advance)]
+            preset = _preset_from_samples(samples)
+        else:
+            watched = hists
+        p = PRESETS[preset]
+        p = replace(p, **{k: opts[k] for k in ("colors", "tolerance", "min_area", "corner_run", "precision")
+                          if opts.get(k) is not None})
+        tracer = {"tolerance": float(p.tolerance), "corner_run": int(p.corner_run),
+                  "precision": int(p.precision), "layers": layers}
+        palette = ex.submit(_palette_task, hists, int(p.colors), seed, mode, threshold, key=f"vectile-palette-{run}")
+        regions = [ex.submit(_regions_task, reader, grid, i, palette, key=f"vectile-regions-{run}-{i}")
+                   for i in tiles]
+        seam_list = _kernels.tile_seams(width=grid.width, height=grid.height, tile=grid.tile)
+        seams = [ex.submit(_seam_task, regions[a], regions[b], vertical,
+                           f"seam between {grid.name(a)} and {grid.name(b)}", key=f"vectile-seam-{run}-{k}")
+                 for k, (a, b, vertical) in enumerate(seam_list)]
+        stitched = ex.submit(_stitch_task, regions, seams, grid, palette, int(p.min_area), key=f"vectile-stitch-{run}")
+        links = [ex.submit(_pick, stitched, i, key=f"vectile-links-{run}-{i}") for i in tiles]
+        arcs = [ex.submit(_arcs_task, reader, grid, i, palette, links[i], tracer, key=f"vectile-arcs-{run}-{i}")
+                for i in tiles]
+        out = None if output is None else os.fspath(Path(output).absolute())
+        done = ex.submit(_assemble_task, arcs, stitched, grid, tracer, out, key=f"vectile-assemble-{run}")
+        _watch(client, watched + regions + arcs, advance)
+        text, kstats = _result(client, done)
+    stats = {"width": grid.width, "height": grid.height, "preset": preset, "mode": mode, "layers": layers,
+             **kstats, "tiles": len(grid), "tile_size": grid.tile,
+             "seconds": round(time.perf_counter() - start, 6)}
+    return text, stats
+
+
+def _result(client: Any, future: Any) -> Any:
+    if client is None:
+        return future
+    return future.result()
+
+
+def _gather(client: Any, futures: list[Any], advance: Callable[[int], None]) -> list[Any]:
+    if client is None:
+        advance(len(futures))
+        return futures
+    from distributed import as_completed
+
+    for _ in as_completed(futures):
+        advance(1)
+    return client.gather(futures)
+
+
+def _watch(client: Any, futures: list[Any], advance: Callable[[int], None]) -> None:
+    """Advance the bar as tile tasks finish (errors surface from the final result)."""
+    if client is None:
+        advance(len(futures))
+        return
+    from distributed import as_completed
+
+    for f in as_completed(futures):
+        if f.status == "error":
+            f.result()  # raises the TileError naming the tile
+        advance(1)
+
+
+@contextlib.contextmanager
+def _progress_bar(show: bool, tiles: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar over the three passes of tile tasks (rich, on stderr)."""
+    if not show:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(file=sys.stderr), transient=True) as bar:
+        task = bar.add_task("tiles", total=3 * tiles)
+        yield lambda n: bar.advance(task, n)
