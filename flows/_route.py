@@ -1,16 +1,16 @@
 """Where one file of a batch is traced: whole, in one task, or by the tiled flow.
 
-This is the single routing point of the batch flow. The tiled flow for huge images
-(``vectile.tiling``, DESIGN.md section 2) does not exist yet, so :func:`trace_huge` still
-traces the whole image with :func:`vectile.vectorize` inside the file's task; the manifest
-records such files with ``"flow": "huge"`` so they are easy to find. The tiling issue replaces
-:func:`trace_huge` (and nothing else here): it runs on a worker, inside the file's task, so it
-can hand tiles to the cluster with ``distributed.worker_client()`` and write the SVG itself.
+This is the single routing point of the batch flow. Files over :data:`HUGE_PIXELS` take
+:func:`trace_huge`, the tiled flow of :mod:`vectile.tiling.trace` (DESIGN.md section 2): it
+runs inside the file's task on a worker and hands the tiles to the same cluster with
+``distributed.worker_client()``. The manifest records such files with ``"flow": "huge"``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import vectile
@@ -40,8 +40,37 @@ def trace_whole(source: str | os.PathLike[str] | BinaryIO, options: dict[str, An
 
 def trace_huge(source: str | os.PathLike[str] | BinaryIO, options: dict[str, Any],
                max_pixels: int) -> vectile.Svg:
-    """Trace an image over :data:`HUGE_PIXELS` pixels.
+    """Trace an image over :data:`HUGE_PIXELS` pixels in tiles (:mod:`vectile.tiling.trace`).
 
-    Placeholder until the tiled flow exists: traces the whole image like :func:`trace_whole`.
+    Runs inside the file's task: the tiles go to the same cluster through
+    ``distributed.worker_client()`` (outside a worker, they run in this process). A path is
+    streamed into a temporary Zarr store, never decoded whole. The SVG is byte-identical to
+    :func:`trace_whole`'s. Images the tiled flow cannot take (transparent pixels, ``edges``
+    or ``weights`` options) are traced whole.
     """
-    return vectile.vectorize(source, max_pixels=max_pixels, **options)
+    from vectile.tiling.trace import DEFAULT_TILE_SIZE, NotTileable, open_source, trace_tiled
+
+    if options.get("edges") is not None or options.get("weights") is not None:
+        return trace_whole(source, options, max_pixels)
+    try:
+        with open_source(source, max_pixels=max_pixels) as pixels:
+            with _tile_client() as client:
+                text, stats = trace_tiled(pixels, tile_size=DEFAULT_TILE_SIZE, options=options, client=client)
+    except NotTileable:
+        return trace_whole(source, options, max_pixels)
+    assert text is not None
+    return vectile.Svg(text, stats)
+
+
+@contextlib.contextmanager
+def _tile_client() -> Iterator[Any]:
+    """The cluster's client when running in a Dask worker task, else None (this process)."""
+    try:
+        from distributed import get_worker, worker_client
+
+        get_worker()
+    except (ImportError, ValueError):
+        yield None
+        return
+    with worker_client() as client:
+        yield client

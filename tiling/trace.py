@@ -40,10 +40,11 @@ import numpy as np
 from vectile import _kernels
 from vectile.errors import InputError, OptionError, VectileError
 
-__all__ = ["DEFAULT_TILE_SIZE", "TileError", "TileReader", "trace_tiled"]
+__all__ = ["DEFAULT_TILE_SIZE", "NotTileable", "TileError", "TileReader", "open_source", "trace_tiled"]
 
-#: Tile side used when tiling is automatic: the Zarr shard size of ingested images.
-DEFAULT_TILE_SIZE = 2048
+#: Tile side used when tiling is automatic: the Zarr shard size of ingested images, so one
+#: task reads one shard.
+DEFAULT_TILE_SIZE = 1024
 
 #: Number of pixels the preset chooser samples (``vectile._api.choose_preset``).
 _PRESET_SAMPLE = 8192
@@ -51,6 +52,10 @@ _PRESET_SAMPLE = 8192
 
 class TileError(VectileError, RuntimeError):
     """A tile (or seam, or the assembly) failed; the message names which and why."""
+
+
+class NotTileable(InputError):
+    """The image cannot be traced in tiles (it has transparent pixels); trace it whole."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,7 @@ def _named(what: str, fn: Callable[..., Any], *args: Any) -> Any:
     """Run ``fn``; any failure becomes a TileError that names ``what``."""
     try:
         return fn(*args)
-    except TileError:
+    except (TileError, NotTileable):
         raise
     except Exception as exc:
         raise TileError(f"{what} failed: {type(exc).__name__}: {exc}") from None
@@ -178,8 +183,13 @@ def _hist_task(reader: TileReader, grid: _Grid, i: int, mode: str, sample_step: 
 def _palette_task(hists: list[tuple[bytes, np.ndarray]], colors: int, seed: int, mode: str,
                   threshold: int | None) -> tuple[bytes, int]:
     def work() -> tuple[bytes, int]:
-        state, palette = _kernels.tile_palette([h[0] for h in hists], colors=colors, seed=seed, mode=mode,
-                                               threshold=threshold)
+        try:
+            state, palette = _kernels.tile_palette([h[0] for h in hists], colors=colors, seed=seed, mode=mode,
+                                                   threshold=threshold)
+        except _kernels.KernelInputError as exc:
+            if "opaque" in str(exc):
+                raise NotTileable(str(exc)) from None
+            raise
         return state, int(palette.shape[0])
 
     return _named("the palette", work)
@@ -370,7 +380,7 @@ def _gather(client: Any, futures: list[Any], advance: Callable[[int], None]) -> 
         return futures
     from distributed import as_completed
 
-    for _ in as_completed(futures):
+    for _ in as_completed(futures, loop=client.loop):
         advance(1)
     return client.gather(futures)
 
@@ -382,7 +392,7 @@ def _watch(client: Any, futures: list[Any], advance: Callable[[int], None]) -> N
         return
     from distributed import as_completed
 
-    for f in as_completed(futures):
+    for f in as_completed(futures, loop=client.loop):
         if f.status == "error":
             f.result()  # raises the TileError naming the tile
         advance(1)
@@ -401,3 +411,32 @@ def _progress_bar(show: bool, tiles: int) -> Iterator[Callable[[int], None]]:
                   console=Console(file=sys.stderr), transient=True) as bar:
         task = bar.add_task("tiles", total=3 * tiles)
         yield lambda n: bar.advance(task, n)
+
+
+@contextlib.contextmanager
+def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = None,
+                store_dir: str | os.PathLike[str] | None = None) -> Iterator[Any]:
+    """The pixels of ``image`` for :func:`trace_tiled`, without decoding a huge file whole.
+
+    Paths of images over ``threshold_pixels`` (default: ``vectile.flows._route.HUGE_PIXELS``)
+    are streamed into a temporary Zarr store (in ``store_dir``, default the system's
+    temporary folder; removed on exit), tiled TIFFs are read in place; smaller files are
+    decoded in memory. Arrays and DataArrays pass through.
+    """
+    import tempfile
+
+    from vectile._io import load_image
+
+    if not isinstance(image, (str, os.PathLike)):
+        if hasattr(image, "attrs") and hasattr(image, "dims"):  # an xarray DataArray
+            yield image
+        else:
+            yield load_image(image, max_pixels=max_pixels)
+        return
+    from vectile.flows._route import HUGE_PIXELS
+    from vectile.tiling.ingest import load_or_ingest
+
+    limit = HUGE_PIXELS if threshold_pixels is None else threshold_pixels
+    with tempfile.TemporaryDirectory(prefix="vectile-tiles-", dir=store_dir) as tmp:
+        yield load_or_ingest(image, tmp, tile_size=DEFAULT_TILE_SIZE, threshold_pixels=limit,
+                             max_pixels=max_pixels)

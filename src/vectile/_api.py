@@ -175,6 +175,8 @@ def vectorize(
     weights: np.ndarray | None = None,
     edges: Literal["canny", "learned", "blend"] | None = None,
     max_pixels: int = 1 << 30,
+    tile_size: int | None = None,
+    client: Any = None,
 ) -> Svg:
     """Trace a raster image into a compact, gap-free SVG.
 
@@ -193,12 +195,23 @@ def vectorize(
     ``edges="learned"`` or ``"blend"``: weight the palette by the learned edge map (as
     :func:`optimize_palette`) and make speckle merging avoid crossing learned edges.
 
+    ``tile_size``: trace in tiles of this many pixels a side (``vectile.tiling.trace``): the
+    SVG is byte-identical to the untiled one, memory is bounded by the tile size, and a path
+    to a huge image is streamed into a temporary Zarr store instead of being decoded whole.
+    Runs on the Dask ``client`` when given (one task per tile and stage), else in this
+    process. Tiling needs an opaque image and no ``weights`` or ``edges``.
+
     >>> import numpy as np, vectile
     >>> img = np.zeros((8, 8, 3), np.uint8); img[2:6, 2:6] = 255
     >>> svg = vectile.vectorize(img, preset="icon")
     >>> 'fill="#fff"' in str(svg)
     True
     """
+    if tile_size is not None:
+        return _vectorize_tiled(image, tile_size, client, max_pixels, dict(
+            colors=colors, preset=preset, mode=mode, layers=layers, tolerance=tolerance,
+            min_area=min_area, corner_run=corner_run, precision=precision, seed=seed,
+            threshold=threshold, weights=weights, edges=edges))
     start = time.perf_counter()
     pixels = load_image(image, max_pixels=max_pixels)
     name = _image_name(image)
@@ -232,6 +245,20 @@ def vectorize(
     stats = {"width": int(pixels.shape[1]), "height": int(pixels.shape[0]), "preset": preset_name,
              "mode": mode_v, "layers": layers_v, **kstats,
              "seconds": round(time.perf_counter() - start, 6)}
+    return Svg(text, stats)
+
+
+def _vectorize_tiled(image: Any, tile_size: int, client: Any, max_pixels: int,
+                     options: dict[str, Any]) -> Svg:
+    from vectile.tiling.trace import open_source, trace_tiled
+
+    options = {k: v for k, v in options.items() if v is not None}
+    with open_source(image, max_pixels=max_pixels) as source:
+        try:
+            text, stats = trace_tiled(source, tile_size=tile_size, options=options, client=client)
+        except ValueError as exc:
+            raise _kernel_errors(exc, _image_name(image)) from exc
+    assert text is not None
     return Svg(text, stats)
 
 

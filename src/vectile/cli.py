@@ -207,6 +207,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight the palette by edge importance; learned and blend also keep speckle "
         "merging from crossing learned edges (default: off)",
     )
+    tiles = convert.add_argument_group(
+        "huge images",
+        "Images over --tile-above pixels are traced in tiles on Dask (the SVG is the same as "
+        "untiled, memory stays bounded): streamed into a temporary Zarr store, one task per "
+        "tile, on an embedded local cluster unless --scheduler or DASK_SCHEDULER_ADDRESS "
+        "names one (its workers must see the output folder).")
+    tiles.add_argument(
+        "--tile-size", type=_integer(1, 1 << 20), metavar="PX",
+        help="trace in tiles of PX x PX pixels, whatever the image size "
+        "(default for huge images: 1024)",
+    )
+    tiles.add_argument(
+        "--tile-above", type=_pixel_count, default=None, metavar="N",
+        help="tile images with more than N pixels (default 64M; suffixes k, M, G allowed)",
+    )
+    tiles.add_argument(
+        "--scheduler", metavar="ADDR",
+        help="run the tiles on the Dask scheduler at ADDR (default: DASK_SCHEDULER_ADDRESS, "
+        "else a local cluster)",
+    )
     other = convert.add_argument_group("input and output")
     other.add_argument(
         "--max-pixels", type=_pixel_count, default=DEFAULT_MAX_PIXELS, metavar="N",
@@ -243,19 +263,22 @@ def _convert(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     try:
         started = time.perf_counter()
-        image = load_image(source, max_pixels=args.max_pixels)
         output = None if to_stdout else _output_path(source, args.output)
         options = {
             keyword: getattr(args, dest)
             for dest, keyword in _TRACER_OPTIONS
             if getattr(args, dest) is not None
         }
-        svg = _vectorize()(image, **options)
+        if _tiled(args, source):
+            svg = _convert_tiled(args, source, output, options)
+        else:
+            image = load_image(source, max_pixels=args.max_pixels)
+            svg = _vectorize()(image, **options)
+            if output is not None:
+                _save_atomically(svg, output)
         if output is None:
             sys.stdout.write(str(svg))
             sys.stdout.flush()
-        else:
-            _save_atomically(svg, output)
         seconds = time.perf_counter() - started
     except VectileError as exc:
         return _fail(EXIT_USAGE, _naming(str(exc), source))
@@ -278,6 +301,51 @@ def _convert(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _tile_threshold(args: argparse.Namespace) -> int:
+    from vectile.flows._route import HUGE_PIXELS
+
+    return HUGE_PIXELS if args.tile_above is None else int(args.tile_above)
+
+
+def _tiled(args: argparse.Namespace, source: str) -> bool:
+    """Whether to trace in tiles: forced by --tile-size, else by the size in the header."""
+    if args.tile_size is not None:
+        return True
+    from vectile.errors import PixelLimitError
+    from vectile.tiling.ingest import probe
+
+    try:
+        info = probe(source, max_pixels=args.max_pixels)
+    except PixelLimitError:
+        raise
+    except VectileError:
+        return False  # a format the header probe does not read, or a bad file: load_image says
+    return info.pixels > _tile_threshold(args)
+
+
+class _TiledSvg:
+    """What the tiled flow returns when the SVG was written by a worker: stats only."""
+
+    def __init__(self, text: str | None, stats: dict[str, Any]) -> None:
+        self._text, self.stats = text, stats
+
+    def __str__(self) -> str:
+        return self._text or ""
+
+
+def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
+                   options: dict[str, Any]) -> _TiledSvg:
+    from vectile.flows._cluster import connect
+    from vectile.tiling.trace import DEFAULT_TILE_SIZE, open_source, trace_tiled
+
+    show = not args.quiet and sys.stderr.isatty()
+    with open_source(source, max_pixels=args.max_pixels, threshold_pixels=_tile_threshold(args)) as pixels:
+        with connect(scheduler=args.scheduler, dashboard=False) as (client, _info):
+            text, stats = trace_tiled(pixels, tile_size=args.tile_size or DEFAULT_TILE_SIZE, options=options,
+                                      client=client, output=output, progress=show)
+    return _TiledSvg(text, stats)
 
 
 def _vectorize() -> Callable[..., Any]:
