@@ -63,7 +63,8 @@ class TileReader:
     """Reads the pixels of one rectangle, on whichever worker runs the task.
 
     ``store``: a Zarr store written by :func:`vectile.tiling.ingest.ingest`; ``array``: an
-    in-memory (H, W, C) uint8 array (small images, shipped with the task); ``lazy``: any
+    in-memory (H, W, C) uint8 array (on a cluster it is scattered once and passed to the
+    tasks as ``pixels``, never pickled into each task); ``lazy``: any
     other lazy array with numpy slicing (a tiled TIFF read in place), computed per tile.
     """
 
@@ -74,11 +75,11 @@ class TileReader:
     array: np.ndarray | None = None
     lazy: Any = None
 
-    def __call__(self, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+    def __call__(self, x0: int, y0: int, w: int, h: int, pixels: np.ndarray | None = None) -> np.ndarray:
         if self.store is not None:
             block = _zarr_array(self.store)[y0:y0 + h, x0:x0 + w]
-        elif self.array is not None:
-            block = self.array[y0:y0 + h, x0:x0 + w]
+        elif pixels is not None or self.array is not None:
+            block = (self.array if pixels is None else pixels)[y0:y0 + h, x0:x0 + w]
         else:
             block = self.lazy[y0:y0 + h, x0:x0 + w]
             if hasattr(block, "compute"):
@@ -161,10 +162,10 @@ def _named(what: str, fn: Callable[..., Any], *args: Any) -> Any:
 # --- task bodies (module level, so workers can unpickle them) ---------------------------------
 
 
-def _hist_task(reader: TileReader, grid: _Grid, i: int, mode: str, sample_step: int) -> tuple[bytes, np.ndarray]:
+def _hist_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, mode: str, sample_step: int) -> tuple[bytes, np.ndarray]:
     def work() -> tuple[bytes, np.ndarray]:
         x0, y0, w, h = grid.rect(i)
-        px = reader(x0, y0, w, h)
+        px = reader(x0, y0, w, h, pixels)
         hist = _kernels.tile_histogram(px, x0=x0, y0=y0, width=grid.width, height=grid.height, mode=mode)
         sample = np.empty((0, 2), np.int64)
         if sample_step:
@@ -195,10 +196,10 @@ def _palette_task(hists: list[tuple[bytes, np.ndarray]], colors: int, seed: int,
     return _named("the palette", work)
 
 
-def _regions_task(reader: TileReader, grid: _Grid, i: int, palette: tuple[bytes, int]) -> tuple[bytes, bytes]:
+def _regions_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, palette: tuple[bytes, int]) -> tuple[bytes, bytes]:
     def work() -> tuple[bytes, bytes]:
         x0, y0, w, h = grid.rect(i)
-        return _kernels.tile_regions(reader(x0, y0, w, h), x0=x0, y0=y0, width=grid.width,
+        return _kernels.tile_regions(reader(x0, y0, w, h, pixels), x0=x0, y0=y0, width=grid.width,
                                      height=grid.height, palette=palette[0])
 
     return _named(grid.name(i), work)
@@ -222,11 +223,11 @@ def _pick(stitched: tuple[list[bytes], bytes], i: int) -> bytes:
     return stitched[0][i]
 
 
-def _arcs_task(reader: TileReader, grid: _Grid, i: int, palette: tuple[bytes, int], links: bytes,
+def _arcs_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, palette: tuple[bytes, int], links: bytes,
                opts: dict[str, Any]) -> bytes:
     def work() -> bytes:
         x0, y0, w, h = grid.rect(i)
-        return _kernels.tile_arcs(reader(x0, y0, w, h), x0=x0, y0=y0, width=grid.width,
+        return _kernels.tile_arcs(reader(x0, y0, w, h, pixels), x0=x0, y0=y0, width=grid.width,
                                   height=grid.height, palette=palette[0], links=links,
                                   tolerance=opts["tolerance"], corner_run=opts["corner_run"],
                                   layers=opts["layers"])
@@ -330,9 +331,14 @@ def trace_tiled(
 
     ex = client if client is not None else _Local()
     run = uuid.uuid4().hex[:12]
+    pixels: Any = None
+    if client is not None and reader.array is not None:
+        # One copy per worker, fetched on first use, instead of one inside every task.
+        pixels = client.scatter(reader.array, broadcast=False, hash=False)
+        reader = replace(reader, array=None)
     tiles = range(len(grid))
     with _progress_bar(progress, len(grid)) as advance:
-        hists = [ex.submit(_hist_task, reader, grid, i, mode, sample_step, key=f"vectile-hist-{run}-{i}")
+        hists = [ex.submit(_hist_task, reader, pixels, grid, i, mode, sample_step, key=f"vectile-hist-{run}-{i}")
                  for i in tiles]
         watched: list[Any] = []
         if preset is None:
@@ -348,7 +354,7 @@ def trace_tiled(
         tracer = {"tolerance": float(p.tolerance), "corner_run": int(p.corner_run),
                   "precision": int(p.precision), "layers": layers}
         palette = ex.submit(_palette_task, hists, int(p.colors), seed, mode, threshold, key=f"vectile-palette-{run}")
-        regions = [ex.submit(_regions_task, reader, grid, i, palette, key=f"vectile-regions-{run}-{i}")
+        regions = [ex.submit(_regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}")
                    for i in tiles]
         seam_list = _kernels.tile_seams(width=grid.width, height=grid.height, tile=grid.tile)
         seams = [ex.submit(_seam_task, regions[a], regions[b], vertical,
@@ -356,7 +362,7 @@ def trace_tiled(
                  for k, (a, b, vertical) in enumerate(seam_list)]
         stitched = ex.submit(_stitch_task, regions, seams, grid, palette, int(p.min_area), key=f"vectile-stitch-{run}")
         links = [ex.submit(_pick, stitched, i, key=f"vectile-links-{run}-{i}") for i in tiles]
-        arcs = [ex.submit(_arcs_task, reader, grid, i, palette, links[i], tracer, key=f"vectile-arcs-{run}-{i}")
+        arcs = [ex.submit(_arcs_task, reader, pixels, grid, i, palette, links[i], tracer, key=f"vectile-arcs-{run}-{i}")
                 for i in tiles]
         out = None if output is None else os.fspath(Path(output).absolute())
         done = ex.submit(_assemble_task, arcs, stitched, grid, tracer, out, key=f"vectile-assemble-{run}")

@@ -341,7 +341,8 @@ def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
     from vectile.tiling.trace import DEFAULT_TILE_SIZE, open_source, trace_tiled
 
     show = not args.quiet and sys.stderr.isatty()
-    with open_source(source, max_pixels=args.max_pixels, threshold_pixels=_tile_threshold(args)) as pixels:
+    # Streamed into a Zarr store whatever its size: this process never decodes it whole.
+    with open_source(source, max_pixels=args.max_pixels, threshold_pixels=0) as pixels:
         with connect(scheduler=args.scheduler, dashboard=False) as (client, _info):
             text, stats = trace_tiled(pixels, tile_size=args.tile_size or DEFAULT_TILE_SIZE, options=options,
                                       client=client, output=output, progress=show)
