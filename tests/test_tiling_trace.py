@@ -1,0 +1,223 @@
+"""Tiled tracing (vectile.tiling.trace): the SVG must be byte-identical to the untiled one for
+every tile size, on a multi-process LocalCluster, through worker loss, and failures must name
+the tile. Real images: a bench icon (flat art), a bench photo and a map rendered by the huge
+benchmark's generator (Zarr store, the way huge scans arrive)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cloudpickle
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+from PIL import Image
+
+import vectile
+from vectile.cli import main as cli_main
+from vectile.errors import InputError, OptionError
+from vectile.flows import _route
+from vectile.tiling.trace import NotTileable, TileError, trace_tiled
+
+BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+TILES = (37, 64, 100, 256)
+
+# Workers unpickle the test's helper classes by value (they cannot import this module).
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+def _bench(name: str) -> np.ndarray:
+    path = BENCH / name
+    assert path.is_file(), f"benchmark image {path} is missing (../shared/bench)"
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def images() -> dict[str, np.ndarray]:
+    from bench.huge import map_scene, render_window
+
+    return {
+        "flat-art": _bench("icons/qprompt.png"),
+        "photo": _bench("photos/100007.png"),
+        "map": render_window(map_scene(520, 410, seed=3), 0, 0, 520, 410),
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                      env={"RAYON_NUM_THREADS": "1"}) as cluster, Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+@pytest.mark.parametrize("layers", ["stacked", "cutout"])
+@pytest.mark.parametrize("name", ["flat-art", "photo", "map"])
+def test_tiled_equals_untiled_on_a_cluster(images, cluster_client, name, layers):
+    image = images[name]
+    want = vectile.vectorize(image, layers=layers)
+    for tile in TILES:
+        got = vectile.vectorize(image, layers=layers, tile_size=tile, client=cluster_client)
+        assert str(got) == str(want), f"{name} {layers} tile {tile}: tiled SVG differs"
+        assert got.stats["tiles"] == -(-image.shape[0] // tile) * -(-image.shape[1] // tile)
+        for k in ("preset", "palette", "regions", "edges", "paths", "commands", "bytes"):
+            assert got.stats[k] == want.stats[k], (k, tile)
+
+
+@pytest.mark.parametrize("options", [
+    {"mode": "binary"},
+    {"preset": "pixel", "colors": 40},
+    {"colors": 5, "min_area": 30, "tolerance": 2.0, "precision": 2, "seed": 7},
+])
+def test_tiled_options_in_process(images, options):
+    image = images["map"]
+    want = str(vectile.vectorize(image, **options))
+    for tile in (1 if options.get("mode") == "binary" else 19, 128):
+        got = vectile.vectorize(image[:90, :120] if tile == 1 else image, tile_size=tile, **options)
+        ref = want if tile != 1 else str(vectile.vectorize(image[:90, :120], **options))
+        assert str(got) == ref, (options, tile)
+
+
+def test_zarr_store_input_matches(tmp_path, images):
+    from bench.huge import generate
+    from vectile.tiling.ingest import open_tiles
+
+    store = tmp_path / "map.zarr"
+    generate(store, 700, 500, tile_size=256, seed=5)
+    tiles = open_tiles(store)
+    whole = np.asarray(tiles.data.compute())
+    want = str(vectile.vectorize(whole))
+    for tile in (100, 256):
+        text, stats = trace_tiled(tiles, tile_size=tile, options={})
+        assert text == want, tile
+        assert stats["width"] == 700 and stats["height"] == 500
+
+
+def test_killed_worker_still_gives_identical_output(tmp_path, images):
+    image = np.concatenate([images["map"]] * 2, axis=1)  # 1040 x 410
+    want = str(vectile.vectorize(image))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        pids = list(client.run(os.getpid).values())
+        out = tmp_path / "out.svg"
+        result: dict = {}
+
+        def run() -> None:
+            try:
+                result["value"] = trace_tiled(image, tile_size=20, options={}, client=client, output=out)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                result["error"] = exc
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(1.5)
+        assert worker.is_alive(), "the run ended before a worker could be killed: make it longer"
+        os.kill(pids[0], signal.SIGKILL)
+        worker.join(timeout=300)
+        assert not worker.is_alive()
+        assert "error" not in result, result.get("error")
+        assert result["value"][0] is None  # written by the worker, not returned
+        assert out.read_text() == want
+
+
+class BrokenStore:
+    """A lazy (H, W, 3) array whose reads fail for the tile at rows 64.., columns 0.."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = image
+        self.shape = image.shape
+
+    def __getitem__(self, key):
+        rows, cols = key[0], key[1]
+        if rows.start == 64 and cols.start == 0:
+            raise OSError("read error on the storage device")
+        return self.image[key]
+
+
+def test_failing_tile_is_named_in_process(images):
+    with pytest.raises(TileError, match=r"tile \d+ \(row 1, column 0: x 0\.\.64, y 64\.\.128\).*storage device"):
+        trace_tiled(BrokenStore(images["map"]), tile_size=64, options={})
+
+
+def test_failing_tile_is_named_on_a_cluster(images, cluster_client):
+    started = time.perf_counter()
+    with pytest.raises(TileError, match=r"row 1, column 0.*storage device"):
+        trace_tiled(BrokenStore(images["map"]), tile_size=64, options={}, client=cluster_client)
+    assert time.perf_counter() - started < 60
+
+
+def test_bad_options_and_inputs(images):
+    image = images["map"]
+    for bad in (0, -3, 1.5, "64", True):
+        with pytest.raises(OptionError, match="tile_size"):
+            vectile.vectorize(image, tile_size=bad)
+    with pytest.raises(OptionError, match="edges"):
+        vectile.vectorize(image, tile_size=64, edges="canny")
+    with pytest.raises(OptionError, match="weights"):
+        vectile.vectorize(image, tile_size=64, weights=np.ones(image.shape[:2], np.float32))
+    with pytest.raises(OptionError, match="colors"):
+        vectile.vectorize(image, tile_size=64, colors=0)
+    rgba = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+    rgba[5, 5, 3] = 0
+    with pytest.raises(NotTileable, match="opaque"):
+        vectile.vectorize(rgba, tile_size=64)
+    # Fully opaque RGBA is fine.
+    rgba[5, 5, 3] = 255
+    assert str(vectile.vectorize(rgba, tile_size=64)) == str(vectile.vectorize(rgba))
+
+
+def test_huge_route_traces_in_tiles_and_falls_back(tmp_path, images, monkeypatch):
+    path = tmp_path / "map.png"
+    Image.fromarray(images["map"]).save(path)
+    calls = []
+    real = _route.trace_whole
+    monkeypatch.setattr(_route, "trace_whole", lambda *a: calls.append(a) or real(*a))
+    got = _route.trace_huge(str(path), {"colors": 8}, 1 << 30)
+    assert str(got) == str(vectile.vectorize(str(path), colors=8))
+    assert got.stats["tiles"] >= 1 and not calls
+    rgba = np.dstack([images["map"], np.full(images["map"].shape[:2], 255, np.uint8)])
+    rgba[:3, :3, 3] = 0
+    Image.fromarray(rgba).save(tmp_path / "alpha.png")
+    got = _route.trace_huge(str(tmp_path / "alpha.png"), {}, 1 << 30)
+    assert len(calls) == 1 and str(got) == str(vectile.vectorize(str(tmp_path / "alpha.png")))
+
+
+def test_cli_tiles_forced_and_automatic(tmp_path, images, capsys):
+    src = tmp_path / "map.png"
+    Image.fromarray(images["map"]).save(src)
+    assert cli_main(["convert", str(src), "-o", str(tmp_path / "whole.svg"), "-q"]) == 0
+    assert cli_main(["convert", str(src), "-o", str(tmp_path / "forced.svg"), "-q", "--tile-size", "100",
+                     "--stats"]) == 0
+    err = capsys.readouterr().err
+    assert '"tiles": 30' in err and '"tile_size": 100' in err
+    assert cli_main(["convert", str(src), "-o", str(tmp_path / "auto.svg"), "-q", "--tile-above", "100k"]) == 0
+    err = capsys.readouterr().err
+    whole = (tmp_path / "whole.svg").read_bytes()
+    assert (tmp_path / "forced.svg").read_bytes() == whole
+    assert (tmp_path / "auto.svg").read_bytes() == whole
+    # Bad option combination: clear error, exit 2, no output.
+    assert cli_main(["convert", str(src), "-o", str(tmp_path / "bad.svg"), "--tile-size", "64",
+                     "--edges", "canny"]) == 2
+    assert "edges cannot be combined with tiled tracing" in capsys.readouterr().err
+    assert not (tmp_path / "bad.svg").exists()
+    assert cli_main(["convert", str(src), "--tile-size", "0"]) == 2
+
+
+def test_cli_tiled_transparent_image_fails_cleanly(tmp_path, images, capsys):
+    rgba = np.dstack([images["map"], np.full(images["map"].shape[:2], 255, np.uint8)])
+    rgba[:3, :3, 3] = 0
+    src = tmp_path / "alpha.png"
+    Image.fromarray(rgba).save(src)
+    out = tmp_path / "alpha.svg"
+    assert cli_main(["convert", str(src), "-o", str(out), "--tile-size", "64"]) != 0
+    assert "opaque" in capsys.readouterr().err
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_input_error_type_is_kept():
+    assert issubclass(NotTileable, InputError)
