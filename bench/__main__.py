@@ -6,7 +6,7 @@ from bench.run import main
 
 # Subcommands in their own modules (argv[1] -> module with main(argv)); more are listed in
 # EXTRA_COMMANDS in bench/run.py (edge-speed, batch).
-_MODULES = {"bsds": "bench.bsds", "tracer-edges": "bench.tracer_edges", "huge": "bench.huge"}
+_MODULES = {"bsds": "bench.bsds", "tracer-edges": "bench.tracer_edges", "huge": "bench.huge", "tiled": "bench.tiled"}
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in _MODULES:

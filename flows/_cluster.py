@@ -172,8 +172,14 @@ def connect(
     workers: int | None = None,
     threads_per_worker: int | None = None,
     dashboard: bool = True,
+    processes: bool = True,
 ) -> Iterator[tuple[Client, ClusterInfo]]:
     """Yield a connected client (see the module docstring for which one) and what it runs on.
+
+    ``processes=False`` makes the embedded cluster one in-process worker with a thread per
+    core (``workers`` and ``threads_per_worker`` then default to 1 and the core count): for
+    flows whose tasks spend their time in Rust with the GIL released (the tiled tracer), it
+    saves the worker processes' memory and start-up.
 
     A client passed in is left open; clients and clusters made here are closed on exit.
     """
@@ -207,7 +213,10 @@ def connect(
             remote.register_plugin(RayonThreads())
             yield remote, _info("scheduler", remote)
         return
-    n_workers, threads = local_size(workers, threads_per_worker)
+    if processes:
+        n_workers, threads = local_size(workers, threads_per_worker)
+    else:
+        n_workers, threads = workers or 1, threads_per_worker or _cpu_count()
     env = {"RAYON_NUM_THREADS": str(threads)}
     with dask.config.set({
         # Set in each worker process before it starts (glibc reads them only then).
@@ -224,11 +233,12 @@ def connect(
             cluster = LocalCluster(
                 n_workers=n_workers,
                 threads_per_worker=threads,
-                processes=True,
-                host="127.0.0.1",
+                processes=processes,
+                **({"host": "127.0.0.1"} if processes else {}),
                 dashboard_address=_dashboard_address() if dashboard else None,
-                env=env,
+                **({"env": env} if processes else {}),
             )
         with cluster, Client(cluster, set_as_default=False, direct_to_workers=True) as local:
-            local.register_plugin(IgnoreInterrupts())
+            if processes:  # in-process workers share this process's signal handlers
+                local.register_plugin(IgnoreInterrupts())
             yield local, _info("local", local)

@@ -343,7 +343,9 @@ def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
     show = not args.quiet and sys.stderr.isatty()
     # Streamed into a Zarr store whatever its size: this process never decodes it whole.
     with open_source(source, max_pixels=args.max_pixels, threshold_pixels=0) as pixels:
-        with connect(scheduler=args.scheduler, dashboard=False) as (client, _info):
+        # Tile tasks run in Rust with the GIL released: threads in this process parallelise
+        # them without the memory and start-up of worker processes.
+        with connect(scheduler=args.scheduler, dashboard=False, processes=False) as (client, _info):
             text, stats = trace_tiled(pixels, tile_size=args.tile_size or DEFAULT_TILE_SIZE, options=options,
                                       client=client, output=output, progress=show)
     return _TiledSvg(text, stats)

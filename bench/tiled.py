@@ -1,0 +1,182 @@
+"""Huge images, traced in tiles, side by side with VTracer: ``python -m bench tiled``.
+
+``large``: the ../shared/bench ``large`` group (lines-8k 47 MP, world-map-12k 144 MP). Each
+tracer runs as its own command in a fresh process tree: vectile as ``vectile convert IN -o
+OUT --tile-size 1024`` (PNG streamed into Zarr, a 2-process LocalCluster, the SVG written
+by a worker), VTracer 0.6.15 with its defaults through its Python binding. Memory is the
+peak of the RSS *summed over the whole process tree* (client, scheduler, nannies, workers),
+sampled every 20 ms with psutil; time is the command's wall time, decoding included.
+Fidelity (PSNR, SSIM on the centred 4000x4000 crop) and SVG size as bench/metrics.py.
+
+``scaling``: map images of 16, 64, 256 (and with ``--sizes`` more) megapixels generated
+tile by tile straight into Zarr (bench/huge.py), traced with ``trace_tiled`` on the same kind
+of cluster; time and summed peak memory per size, and the least-squares slope in s/MP.
+
+Results go to ``bench/out/tiled-<kind>.json`` and a Markdown table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT.parent / "shared" / "bench"
+OUT = ROOT / "bench" / "out"
+
+
+def run_measured(cmd: list[str]) -> dict[str, Any]:
+    """Run ``cmd``; wall seconds and the peak of the RSS summed over its process tree."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        try:
+            root = psutil.Process(proc.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not stop.is_set():
+            total = 0
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+            except psutil.NoSuchProcess:
+                break
+            peak = max(peak, total)
+            stop.wait(0.02)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    stop.set()
+    t.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return {"seconds": seconds, "peak_mb": peak / 1e6, "stderr": err.decode()[-4000:]}
+
+
+def _vtracer_cmd(src: Path, out: Path) -> list[str]:
+    code = "import sys, vtracer; vtracer.convert_image_to_svg_py(sys.argv[1], sys.argv[2])"
+    return [sys.executable, "-c", code, str(src), str(out)]
+
+
+def _vectile_cmd(src: Path, out: Path) -> list[str]:
+    vectile = str(Path(sys.executable).with_name("vectile"))
+    return [vectile, "convert", str(src), "-o", str(out), "-q", "--stats", "--tile-size", "1024"]
+
+
+def large(images: list[str]) -> list[dict[str, Any]]:
+    from PIL import Image
+
+    from bench.metrics import fidelity
+
+    Image.MAX_IMAGE_PIXELS = None
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vectile-bench-tiled-") as tmp:
+        for name in images:
+            src = BENCH / "large" / f"{name}.png"
+            original = np.asarray(Image.open(src).convert("RGB"))
+            for tracer, make in (("vectile", _vectile_cmd), ("vtracer", _vtracer_cmd)):
+                out = Path(tmp) / f"{name}-{tracer}.svg"
+                m = run_measured(make(src, out))
+                text = out.read_text()
+                fid = fidelity(original, text)
+                row = {"image": name, "tracer": tracer, "megapixels": original.shape[0] * original.shape[1] / 1e6,
+                       "seconds": m["seconds"], "peak_mb": m["peak_mb"], "kb": len(text.encode()) / 1000,
+                       "psnr": fid["psnr"], "ssim": fid["ssim"], "gaps": fid["gaps"]}
+                rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+                out.unlink()
+    return rows
+
+
+_SCALING_SCRIPT = """
+import sys, time, json
+from distributed import Client, LocalCluster
+from vectile.tiling.ingest import open_tiles
+from vectile.tiling.trace import trace_tiled
+store, out = sys.argv[1], sys.argv[2]
+if __name__ == "__main__":
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, env={"RAYON_NUM_THREADS": "1"}) as c, Client(c) as client:
+        t = time.perf_counter()
+        _, stats = trace_tiled(open_tiles(store), tile_size=1024, options={}, client=client, output=out)
+        print(json.dumps({"trace_seconds": time.perf_counter() - t, **stats}))
+"""
+
+
+def scaling(sizes: list[int]) -> list[dict[str, Any]]:
+    from bench.huge import generate
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vectile-bench-scaling-") as tmp:
+        for mp in sizes:
+            side = int(round((mp * 1e6) ** 0.5))
+            store = Path(tmp) / f"map-{mp}.zarr"
+            generate(store, side, side, tile_size=1024, seed=0)
+            out = Path(tmp) / f"map-{mp}.svg"
+            m = run_measured([sys.executable, "-c", _SCALING_SCRIPT, str(store), str(out)])
+            row = {"megapixels": side * side / 1e6, "side": side, "seconds": m["seconds"], "peak_mb": m["peak_mb"],
+                   "svg_kb": out.stat().st_size / 1000}
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+            out.unlink()
+            import shutil
+
+            shutil.rmtree(store)
+    if len(rows) >= 2:
+        x = np.array([r["megapixels"] for r in rows])
+        y = np.array([r["seconds"] for r in rows])
+        slope, intercept = np.polyfit(x, y, 1)
+        for r in rows:
+            r["fit_slope_s_per_mp"] = float(slope)
+            r["fit_intercept_s"] = float(intercept)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench tiled", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="kind", required=True)
+    lg = sub.add_parser("large", help="the large group against VTracer")
+    lg.add_argument("--images", nargs="+", default=["lines-8k", "world-map-12k"])
+    sc = sub.add_parser("scaling", help="generated maps of growing size")
+    sc.add_argument("--sizes", nargs="+", type=int, default=[16, 64, 256], metavar="MP")
+    args = ap.parse_args(argv)
+    rows = large(args.images) if args.kind == "large" else scaling(args.sizes)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"tiled-{args.kind}.json").write_text(json.dumps(rows, indent=1))
+    if args.kind == "large":
+        print("| image | tracer | s | peak MB (all processes) | KB | PSNR dB | SSIM |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for r in rows:
+            print(f"| {r['image']} | {r['tracer']} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['kb']:.0f} | "
+                  f"{r['psnr']:.2f} | {r['ssim']:.3f} |")
+    else:
+        print("| MP | s | peak MB (all processes) | SVG KB |")
+        print("| --- | --- | --- | --- |")
+        for r in rows:
+            print(f"| {r['megapixels']:.0f} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['svg_kb']:.0f} |")
+        if rows and "fit_slope_s_per_mp" in rows[0]:
+            print(f"\nslope {rows[0]['fit_slope_s_per_mp']:.4f} s/MP, intercept {rows[0]['fit_intercept_s']:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
