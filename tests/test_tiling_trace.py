@@ -19,12 +19,13 @@ from distributed import Client, LocalCluster
 from PIL import Image
 
 import vectile
+from bench.run import default_corpus
 from vectile.cli import main as cli_main
 from vectile.errors import InputError, OptionError
 from vectile.flows import _route
 from vectile.tiling.trace import NotTileable, TileError, trace_tiled
 
-BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+BENCH = default_corpus()  # ../shared/bench beside the checkout (as CI lays it out)
 TILES = (37, 64, 100, 256)
 
 # Workers unpickle the test's helper classes by value (they cannot import this module).
