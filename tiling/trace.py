@@ -30,7 +30,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,10 +45,6 @@ __all__ = ["DEFAULT_TILE_SIZE", "NotTileable", "TileError", "TileReader", "open_
 #: Tile side used when tiling is automatic: the Zarr shard size of ingested images, so one
 #: task reads one shard.
 DEFAULT_TILE_SIZE = 1024
-
-#: Number of pixels the preset chooser samples (``vectile._api.choose_preset``).
-_PRESET_SAMPLE = 8192
-
 
 class TileError(VectileError, RuntimeError):
     """A tile (or seam, or the assembly) failed; the message names which and why."""
@@ -162,20 +158,20 @@ def _named(what: str, fn: Callable[..., Any], *args: Any) -> Any:
 # --- task bodies (module level, so workers can unpickle them) ---------------------------------
 
 
-def _hist_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, mode: str, sample_step: int) -> tuple[bytes, np.ndarray]:
+def _hist_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, mode: str,
+               sample_step: int) -> tuple[bytes, np.ndarray]:
+    """The tile's histogram, and the packed colours of its pixels in ``choose_preset``'s
+    sample (global raster index a multiple of ``sample_step``; none when 0)."""
     def work() -> tuple[bytes, np.ndarray]:
         x0, y0, w, h = grid.rect(i)
         px = reader(x0, y0, w, h, pixels)
         hist = _kernels.tile_histogram(px, x0=x0, y0=y0, width=grid.width, height=grid.height, mode=mode)
-        sample = np.empty((0, 2), np.int64)
+        sample = np.empty(0, np.uint32)
         if sample_step:
-            # Pixels whose global raster index is a multiple of the step (choose_preset's sample).
             idx = (np.arange(y0, y0 + h, dtype=np.int64)[:, None] * grid.width
                    + np.arange(x0, x0 + w, dtype=np.int64)[None, :])
-            ys, xs = np.nonzero(idx % sample_step == 0)
-            rgb = px[ys, xs, :3].astype(np.int64)
-            packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
-            sample = np.stack([idx[ys, xs], packed], axis=1)
+            rgb = px[idx % sample_step == 0][:, :3].astype(np.uint32)
+            sample = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
         return hist, sample
 
     return _named(grid.name(i), work)
@@ -205,8 +201,8 @@ def _regions_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, palette:
     return _named(grid.name(i), work)
 
 
-def _seam_task(a: tuple[bytes, bytes], b: tuple[bytes, bytes], vertical: bool, name: str) -> bytes:
-    return _named(name, lambda: _kernels.tile_seam(a[1], b[1], vertical=vertical))
+def _seam_task(a: bytes, b: bytes, vertical: bool, name: str) -> bytes:
+    return _named(name, lambda: _kernels.tile_seam(a, b, vertical=vertical))
 
 
 def _stitch_task(regions: list[tuple[bytes, bytes]], seams: list[bytes], grid: _Grid,
@@ -219,8 +215,12 @@ def _stitch_task(regions: list[tuple[bytes, bytes]], seams: list[bytes], grid: _
     return _named("the region stitch", work)
 
 
-def _pick(stitched: tuple[list[bytes], bytes], i: int) -> bytes:
-    return stitched[0][i]
+def _item(value: Any, *path: int) -> Any:
+    """``value[path[0]][path[1]]...``: one part of another task's result, as its own task, so
+    the tasks that need only that part fetch only that part."""
+    for i in path:
+        value = value[i]
+    return value
 
 
 def _arcs_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, palette: tuple[bytes, int], links: bytes,
@@ -261,17 +261,6 @@ class _Local:
         return fn(*args)
 
 
-def _preset_from_samples(samples: Sequence[np.ndarray]) -> str:
-    """``choose_preset`` on the gathered sample (global raster order)."""
-    allv = np.concatenate([s for s in samples if len(s)]) if any(len(s) for s in samples) else np.empty((0, 2), np.int64)
-    if allv.shape[0] == 0:
-        return "icon"
-    packed = allv[np.argsort(allv[:, 0], kind="stable"), 1]
-    _, counts = np.unique(packed, return_counts=True)
-    top = np.sort(counts)[::-1][:16].sum() / packed.shape[0]
-    return "icon" if top >= 0.6 else "photo"
-
-
 def trace_tiled(
     image: Any,
     *,
@@ -289,45 +278,34 @@ def trace_tiled(
     assembles it) and the text returned is None; without, the text comes back. Returns
     ``(text, stats)``.
     """
-    from vectile._api import PRESETS, _check_choice, _check_float, _check_int
+    from vectile._api import PRESET_SAMPLE, PRESETS, _check_choice, _check_int, preset_of_sample, settings
 
     if isinstance(tile_size, bool) or not isinstance(tile_size, (int, np.integer)) or not 1 <= int(tile_size) <= 1 << 20:
         raise OptionError(f"tile_size must be an integer in 1..{1 << 20}, got {tile_size!r}", option="tile_size")
     opts = dict(options)
     for unsupported in ("weights", "edges"):
-        if opts.get(unsupported) is not None:
+        if opts.pop(unsupported, None) is not None:
             raise OptionError(f"{unsupported} cannot be combined with tiled tracing (tile_size); "
                               "trace the image untiled", option=unsupported)
-        opts.pop(unsupported, None)
     opts.pop("max_pixels", None)
-    start = time.perf_counter()
-    reader = TileReader.of(image)
-    grid = _Grid(reader.width, reader.height, int(tile_size))
-    mode = _check_choice("mode", opts.get("mode", "color"), ("color", "binary"))
-    layers = _check_choice("layers", opts.get("layers", "stacked"), ("stacked", "cutout"))
-    preset = opts.get("preset")
+    tuned = {k: opts.pop(k, None) for k in ("colors", "tolerance", "min_area", "corner_run", "precision")}
+    mode = _check_choice("mode", opts.pop("mode", "color"), ("color", "binary"))
+    layers = _check_choice("layers", opts.pop("layers", "stacked"), ("stacked", "cutout"))
+    preset = opts.pop("preset", None)
     if preset is not None:
         preset = _check_choice("preset", preset, tuple(PRESETS))
     elif mode == "binary":
         preset = "lineart"
-    n_pixels = grid.width * grid.height
-    sample_step = max(1, n_pixels // _PRESET_SAMPLE) if preset is None else 0
-    seed = _check_int("seed", opts.get("seed", 0), 0, (1 << 64) - 1)
-    threshold = opts.get("threshold")
+    seed = _check_int("seed", opts.pop("seed", 0), 0, (1 << 64) - 1)
+    threshold = opts.pop("threshold", None)
     threshold = None if threshold is None else _check_int("threshold", threshold, 0, 255)
-    # Options that do not depend on the preset are checked before any work.
-    for name in ("colors", "tolerance", "min_area", "corner_run", "precision"):
-        if opts.get(name) is not None:
-            if name == "tolerance":
-                _check_float(name, opts[name], 0.0, 100.0)
-            else:
-                lo, hi = {"colors": (1, 256), "min_area": (1, 1 << 40), "corner_run": (1, 1 << 20),
-                          "precision": (0, 4)}[name]
-                _check_int(name, opts[name], lo, hi)
-    unknown = set(opts) - {"colors", "preset", "mode", "layers", "tolerance", "min_area", "corner_run",
-                           "precision", "seed", "threshold"}
-    if unknown:
-        raise OptionError(f"unknown option(s) for tiled tracing: {', '.join(sorted(unknown))}")
+    if opts:
+        raise OptionError(f"unknown option(s) for tiled tracing: {', '.join(sorted(opts))}")
+    settings(preset or "photo", **tuned)  # bad values fail now, before any work
+    start = time.perf_counter()
+    reader = TileReader.of(image)
+    grid = _Grid(reader.width, reader.height, int(tile_size))
+    sample_step = max(1, grid.width * grid.height // PRESET_SAMPLE) if preset is None else 0
 
     ex = client if client is not None else _Local()
     run = uuid.uuid4().hex[:12]
@@ -342,26 +320,24 @@ def trace_tiled(
                  for i in tiles]
         watched: list[Any] = []
         if preset is None:
-            # The preset decides the palette size: wait for the histograms (and their small
-            # samples) first.
-            samples = [h[1] for h in _gather(client, hists, advance)]
-            preset = _preset_from_samples(samples)
+            # The preset decides the palette size: gather the small samples (only) first.
+            samples = [ex.submit(_item, h, 1, key=f"vectile-sample-{run}-{i}") for i, h in enumerate(hists)]
+            preset = preset_of_sample(np.concatenate(_gather(client, samples, advance)))
         else:
             watched = hists
-        p = PRESETS[preset]
-        p = replace(p, **{k: opts[k] for k in ("colors", "tolerance", "min_area", "corner_run", "precision")
-                          if opts.get(k) is not None})
+        p = settings(preset, **tuned)
         tracer = {"tolerance": float(p.tolerance), "corner_run": int(p.corner_run),
                   "precision": int(p.precision), "layers": layers}
         palette = ex.submit(_palette_task, hists, int(p.colors), seed, mode, threshold, key=f"vectile-palette-{run}")
         regions = [ex.submit(_regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}")
                    for i in tiles]
         seam_list = _kernels.tile_seams(width=grid.width, height=grid.height, tile=grid.tile)
-        seams = [ex.submit(_seam_task, regions[a], regions[b], vertical,
+        borders = [ex.submit(_item, r, 1, key=f"vectile-border-{run}-{i}") for i, r in enumerate(regions)]
+        seams = [ex.submit(_seam_task, borders[a], borders[b], vertical,
                            f"seam between {grid.name(a)} and {grid.name(b)}", key=f"vectile-seam-{run}-{k}")
                  for k, (a, b, vertical) in enumerate(seam_list)]
         stitched = ex.submit(_stitch_task, regions, seams, grid, palette, int(p.min_area), key=f"vectile-stitch-{run}")
-        links = [ex.submit(_pick, stitched, i, key=f"vectile-links-{run}-{i}") for i in tiles]
+        links = [ex.submit(_item, stitched, 0, i, key=f"vectile-links-{run}-{i}") for i in tiles]
         arcs = [ex.submit(_arcs_task, reader, pixels, grid, i, palette, links[i], tracer, key=f"vectile-arcs-{run}-{i}")
                 for i in tiles]
         out = None if output is None else os.fspath(Path(output).absolute())

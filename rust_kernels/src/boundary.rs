@@ -178,27 +178,66 @@ struct Starts {
     w: i32,
 }
 
-/// Walk the cycle of half-edges that keeps the pixel set `inside` on its left, starting
-/// with `first`; marks the half-edges used.
-fn walk_cycle(edges: &[Edge], starts: &Starts, lat: &Lattice, first: HalfEdge, inside: &dyn Fn(u32) -> bool, used: &mut Bits) -> Vec<HalfEdge> {
-    let mut cycle = Vec::new();
-    let mut he = first;
-    loop {
-        used.set(he.edge as usize * 2 + (!he.forward) as usize);
-        cycle.push(he);
-        let edge = &edges[he.edge as usize];
-        if edge.closed {
-            break;
+/// Steps 3 and 4 of `build`, on any list of edges: every region's outline (outer cycle
+/// counter-clockwise, holes clockwise, in the order of their first edge) and the cycles
+/// around all regions together. `sides[i]` is edge i's (left, right); `step(he, inside)`
+/// is the half-edge that follows `he` on the cycle keeping the pixel set `inside` on its
+/// left, or None where the cycle ends with `he` (closed edges); `area2` is a cycle's doubled
+/// signed area. Shared with the tiled tracer's assembly, which has no lattice.
+pub(crate) fn outlines(
+    sides: &[(u32, u32)],
+    region_count: usize,
+    step: impl Fn(HalfEdge, &dyn Fn(u32) -> bool) -> Option<HalfEdge>,
+    area2: impl Fn(&[HalfEdge]) -> i64,
+) -> (Vec<Outline>, Vec<Vec<HalfEdge>>) {
+    let walk = |first: HalfEdge, inside: &dyn Fn(u32) -> bool, used: &mut Bits| {
+        let mut cycle = Vec::new();
+        let mut he = first;
+        loop {
+            used.set(he.edge as usize * 2 + (!he.forward) as usize);
+            cycle.push(he);
+            match step(he, inside) {
+                Some(next) if next != first => he = next,
+                _ => break,
+            }
         }
-        let (d0, d1) = starts.dirs[he.edge as usize];
-        let ((vx, vy), arriving) = if he.forward { (*edge.points.last().unwrap(), d1) } else { (edge.points[0], (d0 + 2) % 4) };
-        let nd = next_direction(lat, vx, vy, arriving, inside).expect("outline continues");
-        he = starts.map[&key(starts.w, vx, vy, nd)];
-        if he == first {
-            break;
+        cycle
+    };
+    let mut used = Bits::new(sides.len() * 2);
+    let mut outlines: Vec<Outline> = vec![Outline::default(); region_count];
+    let mut found_outer = vec![false; region_count];
+    for (i, &(left, right)) in sides.iter().enumerate() {
+        for forward in [true, false] {
+            let region = if forward { left } else { right };
+            if region == NONE || used.get(i * 2 + (!forward) as usize) {
+                continue;
+            }
+            let cycle = walk(HalfEdge { edge: i as u32, forward }, &|r| r == region, &mut used);
+            let a2 = area2(&cycle);
+            let outline = &mut outlines[region as usize];
+            if a2 < 0 && !found_outer[region as usize] {
+                found_outer[region as usize] = true;
+                outline.outer = cycle;
+                outline.filled_area = (-a2 / 2) as u64;
+            } else {
+                debug_assert!(a2 > 0, "a region has a single outer boundary");
+                outline.holes.push(cycle);
+            }
         }
     }
-    cycle
+    // The outline of all regions together (every pixel that belongs to some region).
+    let mut used = Bits::new(sides.len() * 2);
+    let mut opaque = Vec::new();
+    for (i, &(left, right)) in sides.iter().enumerate() {
+        for forward in [true, false] {
+            let (inner, outer) = if forward { (left, right) } else { (right, left) };
+            if inner == NONE || outer != NONE || used.get(i * 2 + (!forward) as usize) {
+                continue;
+            }
+            opaque.push(walk(HalfEdge { edge: i as u32, forward }, &|r| r != NONE, &mut used));
+        }
+    }
+    (outlines, opaque)
 }
 
 /// Build the boundary graph of a region map (`map[y * width + x]`, NONE = no region) with
@@ -310,43 +349,18 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
         starts.map.insert(key(w, sx, sy, d0), HalfEdge { edge: i as u32, forward: true });
         starts.map.insert(key(w, ex, ey, (d1 + 2) % 4), HalfEdge { edge: i as u32, forward: false });
     }
-    let mut used = Bits::new(edges.len() * 2);
-    let mut outlines: Vec<Outline> = vec![Outline::default(); region_count];
-    let mut found_outer = vec![false; region_count];
-    for (i, e) in edges.iter().enumerate() {
-        for forward in [true, false] {
-            let region = if forward { e.left } else { e.right };
-            if region == NONE || used.get(i * 2 + (!forward) as usize) {
-                continue;
-            }
-            let first = HalfEdge { edge: i as u32, forward };
-            let cycle = walk_cycle(&edges, &starts, &lat, first, &|r| r == region, &mut used);
-            let area2 = cycle_area2(&edges, &cycle);
-            let outline = &mut outlines[region as usize];
-            if area2 < 0 && !found_outer[region as usize] {
-                found_outer[region as usize] = true;
-                outline.outer = cycle;
-                outline.filled_area = (-area2 / 2) as u64;
-            } else {
-                debug_assert!(area2 > 0, "a region has a single outer boundary");
-                outline.holes.push(cycle);
-            }
+    let sides: Vec<(u32, u32)> = edges.iter().map(|e| (e.left, e.right)).collect();
+    let step = |he: HalfEdge, inside: &dyn Fn(u32) -> bool| {
+        let edge = &edges[he.edge as usize];
+        if edge.closed {
+            return None;
         }
-    }
-
-    // 4. The outline of all regions together (every pixel that belongs to some region).
-    let mut used = Bits::new(edges.len() * 2);
-    let mut opaque = Vec::new();
-    for (i, e) in edges.iter().enumerate() {
-        for forward in [true, false] {
-            let (inner, outer) = if forward { (e.left, e.right) } else { (e.right, e.left) };
-            if inner == NONE || outer != NONE || used.get(i * 2 + (!forward) as usize) {
-                continue;
-            }
-            let first = HalfEdge { edge: i as u32, forward };
-            opaque.push(walk_cycle(&edges, &starts, &lat, first, &|r| r != NONE, &mut used));
-        }
-    }
+        let (d0, d1) = starts.dirs[he.edge as usize];
+        let ((vx, vy), arriving) = if he.forward { (*edge.points.last().unwrap(), d1) } else { (edge.points[0], (d0 + 2) % 4) };
+        let nd = next_direction(&lat, vx, vy, arriving, inside).expect("outline continues");
+        Some(starts.map[&key(starts.w, vx, vy, nd)])
+    };
+    let (outlines, opaque) = outlines(&sides, region_count, step, |c| cycle_area2(&edges, c));
     BoundaryGraph { width, height, edges, outlines, opaque }
 }
 

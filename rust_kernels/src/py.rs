@@ -56,11 +56,19 @@ pub(crate) fn image_dims(image: &PyReadonlyArray3<'_, u8>) -> (usize, usize, usi
     (s[0], s[1], s[2])
 }
 
-fn parse_layers(s: &str) -> PyResult<Layers> {
+pub(crate) fn parse_layers(s: &str) -> PyResult<Layers> {
     match s {
         "stacked" => Ok(Layers::Stacked),
         "cutout" => Ok(Layers::Cutout),
         _ => Err(KernelOptionError::new_err(format!("layers must be 'stacked' or 'cutout', got {s:?}"))),
+    }
+}
+
+pub(crate) fn parse_mode(mode: &str) -> PyResult<Mode> {
+    match mode {
+        "color" => Ok(Mode::Color),
+        "binary" => Ok(Mode::Binary),
+        _ => Err(KernelOptionError::new_err(format!("mode must be 'color' or 'binary', got {mode:?}"))),
     }
 }
 
@@ -99,11 +107,7 @@ fn trace<'py>(
     let data = contiguous(&image, "image")?;
     let wdata = weights.as_ref().map(|a| contiguous(a, "weights")).transpose()?;
     let edata = edges.as_ref().map(|a| contiguous(a, "edges")).transpose()?;
-    let mode = match mode {
-        "color" => Mode::Color,
-        "binary" => Mode::Binary,
-        _ => return Err(KernelOptionError::new_err(format!("mode must be 'color' or 'binary', got {mode:?}"))),
-    };
+    let mode = parse_mode(mode)?;
     let opts = TraceOptions {
         colors,
         seed,

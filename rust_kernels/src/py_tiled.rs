@@ -4,29 +4,12 @@
 
 use crate::fit::FitOptions;
 use crate::image::ImageView;
-use crate::py::{contiguous, image_dims, run, stats_dict, KernelOptionError};
-use crate::svg::Layers;
+use crate::py::{contiguous, image_dims, parse_layers, parse_mode, run, stats_dict};
 use crate::tiled::{self, decode, encode, Grid, TileGeom};
-use crate::trace::{Mode, TraceOptions};
+use crate::trace::TraceOptions;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-
-fn parse_mode(mode: &str) -> PyResult<Mode> {
-    match mode {
-        "color" => Ok(Mode::Color),
-        "binary" => Ok(Mode::Binary),
-        _ => Err(KernelOptionError::new_err(format!("mode must be 'color' or 'binary', got {mode:?}"))),
-    }
-}
-
-fn parse_layers(s: &str) -> PyResult<Layers> {
-    match s {
-        "stacked" => Ok(Layers::Stacked),
-        "cutout" => Ok(Layers::Cutout),
-        _ => Err(KernelOptionError::new_err(format!("layers must be 'stacked' or 'cutout', got {s:?}"))),
-    }
-}
 
 fn bytes<'py>(py: Python<'py>, v: &[u8]) -> Bound<'py, PyBytes> {
     PyBytes::new(py, v)

@@ -27,7 +27,7 @@
 //! whole outlines), no importance weights and no edge guidance (their float sums depend on
 //! the order of addition).
 
-use crate::boundary::{key, Bits, Edge, HalfEdge, Lattice, Outline, BoundaryGraph, DX, DY};
+use crate::boundary::{key, outlines, Bits, BoundaryGraph, Edge, HalfEdge, Lattice, DX, DY};
 use crate::error::{KernelError, Result};
 use crate::fit::{fit_edge_in_frame, Curve, FitOptions};
 use crate::image::ImageView;
@@ -264,6 +264,7 @@ const RIGHT: usize = 3;
 
 struct Local {
     runs: Vec<Run>,
+    row_start: Vec<usize>,
     comp: Vec<u32>,
     count: usize,
 }
@@ -273,7 +274,7 @@ fn local_components(img: &ImageView, palette: &TiledPalette) -> Result<Local> {
     let (runs, row_start) = runs(&labels, img.width, img.height);
     drop(labels);
     let (comp, count) = components(&runs, &row_start);
-    Ok(Local { runs, comp, count })
+    Ok(Local { runs, row_start, comp, count })
 }
 
 fn border_of(local: &Local, w: usize, h: usize) -> TileBorder {
@@ -327,19 +328,7 @@ pub fn tile_regions(img: &ImageView, g: &TileGeom, palette: &TiledPalette) -> Re
             s[2] += px[2] as u64;
         }
     }
-    // Row starts again (runs are in raster order).
-    let mut row_start = vec![0usize; img.height + 1];
-    {
-        let mut k = 0;
-        for (y, rs) in row_start.iter_mut().enumerate().take(img.height) {
-            while k < local.runs.len() && (local.runs[k].y as usize) < y {
-                k += 1;
-            }
-            *rs = k;
-        }
-        row_start[img.height] = local.runs.len();
-    }
-    r.pairs = crate::regions::region_pairs(&local.runs, &row_start, &local.comp);
+    r.pairs = crate::regions::region_pairs(&local.runs, &local.row_start, &local.comp);
     let border = border_of(&local, img.width, img.height);
     Ok((r, border))
 }
@@ -918,7 +907,6 @@ fn join_pieces(pieces: Vec<Piece>, width: usize) -> Result<(Vec<Piece>, Vec<Piec
         used[i] = true;
         let mut chain = pieces[i].clone();
         let mut last = (i as u32, true);
-        let start = chain.points[0];
         loop {
             let k = pkey(*chain.points.last().unwrap());
             let &next = at[&k].iter().find(|&&e| e != last).unwrap();
@@ -932,7 +920,6 @@ fn join_pieces(pieces: Vec<Piece>, width: usize) -> Result<(Vec<Piece>, Vec<Piec
         if chain.d1 == chain.d0 {
             chain.points.remove(0);
         }
-        debug_assert!(chain.points.iter().all(|&p| p != start) || chain.d1 != chain.d0);
         closed.push(normalize_loop(chain));
     }
     Ok((open, closed))
@@ -988,73 +975,27 @@ pub fn assemble(arcs: Vec<TileArcs>, regions: &RegionTable, width: usize, height
         starts.insert(key(w, e.start.0, e.start.1, e.d0 as usize), HalfEdge { edge: i as u32, forward: true });
         starts.insert(key(w, e.end.0, e.end.1, ((e.d1 + 2) % 4) as usize), HalfEdge { edge: i as u32, forward: false });
     }
-    let sides = |he: &HalfEdge| {
+    let sides: Vec<(u32, u32)> = edges.iter().map(|e| (e.left, e.right)).collect();
+    // The next half-edge at a junction, from the half-edges that start there (no lattice here):
+    // turning left first, the first whose crack has `inside` on its left and not on its right.
+    let step = |he: HalfEdge, inside: &dyn Fn(u32) -> bool| {
         let e = &edges[he.edge as usize];
-        if he.forward {
-            (e.left, e.right)
-        } else {
-            (e.right, e.left)
+        if e.closed {
+            return None;
         }
-    };
-    let walk = |first: HalfEdge, inside: &dyn Fn(u32) -> bool, used: &mut Bits| -> Vec<HalfEdge> {
-        let mut cycle = Vec::new();
-        let mut he = first;
-        loop {
-            used.set(he.edge as usize * 2 + (!he.forward) as usize);
-            cycle.push(he);
-            let e = &edges[he.edge as usize];
-            if e.closed {
-                break;
-            }
-            let ((vx, vy), arriving) = if he.forward { (e.end, e.d1 as usize) } else { (e.start, ((e.d0 + 2) % 4) as usize) };
-            let next = [(arriving + 3) % 4, arriving, (arriving + 1) % 4]
-                .into_iter()
-                .filter_map(|d| starts.get(&key(w, vx, vy, d)))
-                .find(|h| {
-                    let (l, r) = sides(h);
-                    inside(l) && !inside(r)
-                })
-                .expect("outline continues");
-            he = *next;
-            if he == first {
-                break;
-            }
-        }
-        cycle
+        let ((vx, vy), arriving) = if he.forward { (e.end, e.d1 as usize) } else { (e.start, ((e.d0 + 2) % 4) as usize) };
+        let next = [(arriving + 3) % 4, arriving, (arriving + 1) % 4]
+            .into_iter()
+            .filter_map(|d| starts.get(&key(w, vx, vy, d)).copied())
+            .find(|h| {
+                let (l, r) = if h.forward { sides[h.edge as usize] } else { (sides[h.edge as usize].1, sides[h.edge as usize].0) };
+                inside(l) && !inside(r)
+            })
+            .expect("outline continues");
+        Some(next)
     };
     let area2 = |cycle: &[HalfEdge]| -> i64 { cycle.iter().map(|he| if he.forward { edges[he.edge as usize].area2 } else { -edges[he.edge as usize].area2 }).sum() };
-    let mut used = Bits::new(edges.len() * 2);
-    let mut outlines: Vec<Outline> = vec![Outline::default(); region_count];
-    let mut found_outer = vec![false; region_count];
-    for i in 0..edges.len() {
-        for forward in [true, false] {
-            let region = if forward { edges[i].left } else { edges[i].right };
-            if region == NONE || used.get(i * 2 + (!forward) as usize) {
-                continue;
-            }
-            let cycle = walk(HalfEdge { edge: i as u32, forward }, &|r| r == region, &mut used);
-            let a2 = area2(&cycle);
-            let outline = &mut outlines[region as usize];
-            if a2 < 0 && !found_outer[region as usize] {
-                found_outer[region as usize] = true;
-                outline.outer = cycle;
-                outline.filled_area = (-a2 / 2) as u64;
-            } else {
-                outline.holes.push(cycle);
-            }
-        }
-    }
-    let mut used = Bits::new(edges.len() * 2);
-    let mut opaque = Vec::new();
-    for i in 0..edges.len() {
-        for forward in [true, false] {
-            let (inner, outer) = if forward { (edges[i].left, edges[i].right) } else { (edges[i].right, edges[i].left) };
-            if inner == NONE || outer != NONE || used.get(i * 2 + (!forward) as usize) {
-                continue;
-            }
-            opaque.push(walk(HalfEdge { edge: i as u32, forward }, &|r| r != NONE, &mut used));
-        }
-    }
+    let (outlines, opaque) = outlines(&sides, region_count, step, area2);
     drop(starts);
     let edge_count = edges.len();
     let curves: Vec<Curve> = edges.into_iter().map(|e| e.curve).collect();

@@ -121,12 +121,37 @@ def choose_preset(pixels: np.ndarray) -> str:
     flat = rgb.reshape(-1, 3)
     if flat.shape[0] == 0:
         return "icon"
-    step = max(1, flat.shape[0] // 8192)
+    step = max(1, flat.shape[0] // PRESET_SAMPLE)
     sample = flat[::step]
     packed = (sample[:, 0].astype(np.uint32) << 16) | (sample[:, 1].astype(np.uint32) << 8) | sample[:, 2]
+    return preset_of_sample(packed)
+
+
+#: ``choose_preset`` looks at every ``max(1, pixels // PRESET_SAMPLE)``-th opaque pixel.
+PRESET_SAMPLE = 8192
+
+
+def preset_of_sample(packed: np.ndarray) -> str:
+    """The preset for a sample of packed RGB values (``R << 16 | G << 8 | B``): ``icon`` when
+    the 16 most common colours cover at least 60 % of it (shared with the tiled tracer, which
+    gathers the same sample from its tiles)."""
+    if packed.shape[0] == 0:
+        return "icon"
     _, counts = np.unique(packed, return_counts=True)
     top = np.sort(counts)[::-1][:16].sum() / packed.shape[0]
     return "icon" if top >= 0.6 else "photo"
+
+
+def settings(preset_name: str, **overrides: Any) -> Preset:
+    """The preset's parameters with the given ``overrides`` (None = keep), checked."""
+    p = replace(PRESETS[preset_name], **{k: v for k, v in overrides.items() if v is not None})
+    return Preset(
+        colors=_check_int("colors", p.colors, 1, 256),
+        min_area=_check_int("min_area", p.min_area, 1, 1 << 40),
+        tolerance=_check_float("tolerance", p.tolerance, 0.0, 100.0),
+        corner_run=_check_int("corner_run", p.corner_run, 1, 1 << 20),
+        precision=_check_int("precision", p.precision, 0, 4),
+    )
 
 
 def _check_weights(weights: Any, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -219,15 +244,10 @@ def vectorize(
         preset_name = "lineart" if mode == "binary" else choose_preset(pixels)
     else:
         preset_name = _check_choice("preset", preset, tuple(PRESETS))
-    p = PRESETS[preset_name]
-    overrides = {k: v for k, v in dict(colors=colors, tolerance=tolerance, min_area=min_area,
-                                       corner_run=corner_run, precision=precision).items() if v is not None}
-    p = replace(p, **overrides)
-    colors_v = _check_int("colors", p.colors, 1, 256)
-    min_area_v = _check_int("min_area", p.min_area, 1, 1 << 40)
-    tolerance_v = _check_float("tolerance", p.tolerance, 0.0, 100.0)
-    corner_run_v = _check_int("corner_run", p.corner_run, 1, 1 << 20)
-    precision_v = _check_int("precision", p.precision, 0, 4)
+    p = settings(preset_name, colors=colors, tolerance=tolerance, min_area=min_area,
+                 corner_run=corner_run, precision=precision)
+    colors_v, min_area_v, tolerance_v, corner_run_v, precision_v = (
+        p.colors, p.min_area, p.tolerance, p.corner_run, p.precision)
     seed_v = _check_int("seed", seed, 0, (1 << 64) - 1)
     mode_v = _check_choice("mode", mode, _MODES)
     layers_v = _check_choice("layers", layers, _LAYERS)
