@@ -2,15 +2,17 @@
 
 ``large``: the ../shared/bench ``large`` group (lines-8k 47 MP, world-map-12k 144 MP). Each
 tracer runs as its own command in a fresh process tree: vectile as ``vectile convert IN -o
-OUT --tile-size 1024`` (PNG streamed into Zarr, a 2-process LocalCluster, the SVG written
-by a worker), VTracer 0.6.15 with its defaults through its Python binding. Memory is the
+OUT --tile-size 2048`` (the default tile; forced because lines-8k is under the 64 MP
+automatic threshold: PNG streamed into Zarr, the embedded in-process LocalCluster, the SVG
+written by a worker), VTracer 0.6.15 with its defaults through its Python binding. Memory is the
 peak of the RSS *summed over the whole process tree* (client, scheduler, nannies, workers),
 sampled every 20 ms with psutil; time is the command's wall time, decoding included.
 Fidelity (PSNR, SSIM on the centred 4000x4000 crop) and SVG size as bench/metrics.py.
 
 ``scaling``: map images of 16, 64, 256 (and with ``--sizes`` more) megapixels generated
-tile by tile straight into Zarr (bench/huge.py), traced with ``trace_tiled`` on the same kind
-of cluster; time and summed peak memory per size, and the least-squares slope in s/MP.
+tile by tile straight into Zarr (bench/huge.py, not timed), traced with ``trace_tiled`` on
+the same kind of in-process cluster the CLI embeds, the SVG written to a file; time (process
+start included) and summed peak memory per size, and the least-squares slope in s/MP.
 
 Results go to ``bench/out/tiled-<kind>.json`` and a Markdown table on stdout.
 """
@@ -29,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import psutil
+
+from vectile.tiling.trace import DEFAULT_TILE_SIZE
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "bench"
@@ -79,7 +83,7 @@ def _vtracer_cmd(src: Path, out: Path) -> list[str]:
 
 def _vectile_cmd(src: Path, out: Path) -> list[str]:
     vectile = str(Path(sys.executable).with_name("vectile"))
-    return [vectile, "convert", str(src), "-o", str(out), "-q", "--stats", "--tile-size", "1024"]
+    return [vectile, "convert", str(src), "-o", str(out), "-q", "--stats", "--tile-size", str(DEFAULT_TILE_SIZE)]
 
 
 def large(images: list[str]) -> list[dict[str, Any]]:
@@ -111,13 +115,13 @@ _SCALING_SCRIPT = """
 import sys, time, json
 from distributed import Client, LocalCluster
 from vectile.tiling.ingest import open_tiles
-from vectile.tiling.trace import trace_tiled
+from vectile.tiling.trace import DEFAULT_TILE_SIZE, trace_tiled
 store, out = sys.argv[1], sys.argv[2]
 if __name__ == "__main__":
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, env={"RAYON_NUM_THREADS": "1"}) as c, Client(c) as client:
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as c, \
+            Client(c) as client:
         t = time.perf_counter()
-        _, stats = trace_tiled(open_tiles(store), tile_size=1024, options={}, client=client, output=out)
+        _, stats = trace_tiled(open_tiles(store), tile_size=DEFAULT_TILE_SIZE, options={}, client=client, output=out)
         print(json.dumps({"trace_seconds": time.perf_counter() - t, **stats}))
 """
 
@@ -130,7 +134,7 @@ def scaling(sizes: list[int]) -> list[dict[str, Any]]:
         for mp in sizes:
             side = int(round((mp * 1e6) ** 0.5))
             store = Path(tmp) / f"map-{mp}.zarr"
-            generate(store, side, side, tile_size=1024, seed=0)
+            generate(store, side, side, tile_size=DEFAULT_TILE_SIZE, seed=0)
             out = Path(tmp) / f"map-{mp}.svg"
             m = run_measured([sys.executable, "-c", _SCALING_SCRIPT, str(store), str(out)])
             row = {"megapixels": side * side / 1e6, "side": side, "seconds": m["seconds"], "peak_mb": m["peak_mb"],

@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     tiles.add_argument(
         "--tile-size", type=_integer(1, 1 << 20), metavar="PX",
         help="trace in tiles of PX x PX pixels, whatever the image size "
-        "(default for huge images: 1024)",
+        "(default for huge images: 2048)",
     )
     tiles.add_argument(
         "--tile-above", type=_pixel_count, default=None, metavar="N",
