@@ -191,7 +191,10 @@ def test_interrupted_batch_resumes_and_redoes_nothing_done(
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     process = subprocess.Popen(
         [sys.executable, "-m", "vectile", "batch", str(tmp_path / "photos"), "-o", str(out),
-         "--workers", "2", "--no-progress"],
+         "--workers", "2", "--no-progress",
+         # One file per task: files finish one by one, so the interrupt lands mid-batch
+         # (in groups, the 36 small files could all finish before SIGINT arrives).
+         "--files-per-task", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
         deadline = time.monotonic() + 60
