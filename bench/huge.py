@@ -507,7 +507,8 @@ _WORKER: dict[str, object] = {}
 
 def _init_worker(scene: Scene, directory: str) -> None:
     _WORKER["scene"] = scene
-    _WORKER["array"] = zarr.open_array(directory, mode="r+")
+    with _ingest.rust_codecs(threads=1):
+        _WORKER["array"] = zarr.open_array(directory, mode="r+")
 
 
 def _worker_tile(tile: _Tile) -> None:

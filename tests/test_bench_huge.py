@@ -143,7 +143,7 @@ def test_store_layout_and_attrs(tmp_path: Path) -> None:
     array = zarr.open_array(store, mode="r")
     assert array.shape == (HEIGHT, WIDTH, 3) and array.dtype == np.uint8
     assert array.shards == (512, 512, 3)
-    assert array.chunks == (256, 256, 3)  # inner chunks, as tiling.ingest chooses them
+    assert array.chunks == (512, 512, 3)  # inner chunks, as tiling.ingest chooses them (the tile up to 1024)
     assert array.metadata.zarr_format == 3
     assert getattr(array.metadata, "dimension_names", None) == ("y", "x", "band")
     attrs = array.attrs.asdict()

@@ -197,7 +197,7 @@ def _check_store(store: Path, result: xr.DataArray, tile: int) -> None:
     assert array.shape == result.shape and array.dtype == np.uint8
     assert array.shards == (tile, tile, bands)
     inner = array.chunks
-    assert inner[2] == bands and inner[0] == inner[1] <= min(tile, 256) and tile % inner[0] == 0
+    assert inner[2] == bands and inner[0] == inner[1] <= min(tile, 1024) and tile % inner[0] == 0
     assert array.metadata.dimension_names == ("y", "x", "band")
     codecs = json.dumps(array.metadata.to_dict()["codecs"])
     assert "sharding_indexed" in codecs and "zstd" in codecs

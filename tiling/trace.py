@@ -109,12 +109,13 @@ _ZARR_CACHE: dict[str, Any] = {}
 
 
 def _zarr_array(store: str) -> Any:
-    """The store's array, opened once per process."""
+    """The store's array, opened once per process; each read decodes in the calling task's
+    thread only (tasks already run one per core)."""
     array = _ZARR_CACHE.get(store)
     if array is None:
-        import zarr
+        from vectile.tiling.ingest import open_store
 
-        array = zarr.open_array(store, mode="r")
+        array = open_store(store, threads=1)
         _ZARR_CACHE[store] = array
     return array
 
