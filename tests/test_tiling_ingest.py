@@ -512,6 +512,21 @@ def test_big_images_are_ingested_once(tmp_path: Path, monkeypatch: pytest.Monkey
     assert [p.name for p in stores.iterdir()] == [store.name]
 
 
+def test_load_or_store_gives_the_store_path(tmp_path: Path) -> None:
+    """The tracer's entry: a streamed image comes back as its store's path, opened with the
+    Rust (zarrs) codec pipeline, same pixels as the DataArray; small images stay arrays."""
+    source = STREAMED["png_rgb.png"](tmp_path / "a.png")
+    stores = tmp_path / "stores"
+    small = ig.load_or_store(source, stores, tile_size=64, threshold_pixels=WIDTH * HEIGHT)
+    assert isinstance(small, np.ndarray)
+    found = ig.load_or_store(source, stores, tile_size=64, threshold_pixels=1000)
+    assert isinstance(found, Path) and found.parent == stores and found.name.endswith("-t64.zarr")
+    array = ig.open_store(found, threads=1)
+    assert type(array._async_array.codec_pipeline).__name__ == "ZarrsCodecPipeline"
+    np.testing.assert_array_equal(array[:], load_image(source))
+    assert ig.load_or_store(source, stores, tile_size=64, threshold_pixels=1000) == found  # reused
+
+
 def test_big_tiled_tiff_is_read_in_place(tmp_path: Path) -> None:
     source = IN_PLACE["tiled_rgba.tif"](tmp_path / "t.tif")
     stores = tmp_path / "stores"

@@ -98,6 +98,30 @@ def test_zarr_store_input_matches(tmp_path, images):
         assert stats["width"] == 700 and stats["height"] == 500
 
 
+def test_store_path_input_matches_and_the_cli_path_imports_no_xarray(tmp_path, images):
+    """open_source streams a huge PNG into a store and hands the tracer its path: same SVG,
+    and neither xarray nor dask.array is imported on the way (they cost ~1 s per run)."""
+    import subprocess
+
+    source = tmp_path / "map.png"
+    Image.fromarray(images["map"]).save(source)
+    want = str(vectile.vectorize(images["map"]))
+    script = (
+        "import sys\n"
+        "from vectile.tiling.trace import open_source, trace_tiled\n"
+        f"with open_source({str(source)!r}, max_pixels=10**9, threshold_pixels=0) as px:\n"
+        "    text, stats = trace_tiled(px, tile_size=128, options={})\n"
+        "assert type(px).__name__ == 'TileReader' and px.store, px\n"
+        "print(sorted(m for m in ('xarray', 'dask.array', 'pandas') if m in sys.modules))\n"
+        "sys.stdout.write(text)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    imported, text = done.stdout.split("\n", 1)
+    assert imported == "[]"
+    assert text == want
+
+
 def test_killed_worker_still_gives_identical_output(tmp_path, images):
     image = np.concatenate([images["map"]] * 2, axis=1)  # 1040 x 410
     want = str(vectile.vectorize(image))

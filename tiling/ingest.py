@@ -78,19 +78,24 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import dask.array as da
 import numpy as np
 import pyvips  # type: ignore[import-untyped]  # ships .pyi stubs but no py.typed
-import tifffile
-import xarray as xr
 import zarr
 import zarr.codecs
 import zarr.errors
 
 from vectile._io import DEFAULT_MAX_PIXELS, _check_size, load_image
 from vectile.errors import InputError, OptionError, PixelLimitError
+
+if TYPE_CHECKING:
+    import dask.array as da
+    import xarray as xr
+
+# dask.array, xarray and tifffile are imported where needed: together they take ~1 s to
+# import, and the command line's tiled path (load_or_store, a PNG streamed into a store)
+# uses none of them.
 
 __all__ = [
     "DEFAULT_THRESHOLD_PIXELS",
@@ -99,6 +104,7 @@ __all__ = [
     "ImageInfo",
     "ingest",
     "load_or_ingest",
+    "load_or_store",
     "open_store",
     "open_tiles",
     "probe",
@@ -223,6 +229,8 @@ def probe(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS)
     _check_size(label, width, height, max_pixels, name)
     tiled, tile_shape = False, None
     if fmt == "tiff":
+        import tifffile
+
         try:
             with tifffile.TiffFile(name) as tif:
                 page = tif.pages[0]
@@ -282,7 +290,7 @@ def ingest(
         return _open_tiff(info, layout, tile_size)
     target = Path(store_path)
     _check_target(target, overwrite)
-    return _stream(info, target, tile_size, overwrite)
+    return open_tiles(_stream(info, target, tile_size, overwrite))
 
 
 def open_tiles(store_path: str | os.PathLike[str]) -> xr.DataArray:
@@ -291,6 +299,8 @@ def open_tiles(store_path: str | os.PathLike[str]) -> xr.DataArray:
     Raises :class:`~vectile.errors.InputError` when ``store_path`` is missing or is not a
     vectile tile store.
     """
+    import dask.array as da
+
     name = _path_str(store_path)
     array = _open_store(name)
     if array is None:
@@ -326,6 +336,22 @@ def load_or_ingest(
     threshold they raise :class:`~vectile.errors.InputError` asking for PNG or TIFF.
     Errors as :func:`ingest` and :func:`vectile.load_image`.
     """
+    found = load_or_store(path, store_dir, tile_size=tile_size, threshold_pixels=threshold_pixels,
+                          max_pixels=max_pixels)
+    return open_tiles(found) if isinstance(found, Path) else found
+
+
+def load_or_store(
+    path: str | os.PathLike[str],
+    store_dir: str | os.PathLike[str],
+    *,
+    tile_size: int = DEFAULT_TILE_SIZE,
+    threshold_pixels: int = DEFAULT_THRESHOLD_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> np.ndarray | xr.DataArray | Path:
+    """:func:`load_or_ingest`, except that a streamed (or reused) store comes back as its
+    path, for readers that open it themselves (:func:`open_store`) without the ~1 s of
+    importing xarray and dask.array that a DataArray costs."""
     _check_tile_size(tile_size)
     _check_max_pixels(max_pixels)
     if isinstance(threshold_pixels, bool) or not isinstance(threshold_pixels, int):
@@ -342,7 +368,7 @@ def load_or_ingest(
         return _open_tiff(info, layout, tile_size)
     target = Path(store_dir) / _store_name(name, tile_size)
     if _is_current(target, name, tile_size):
-        return open_tiles(target)
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     _check_target(target, overwrite=True)
     return _stream(info, target, tile_size, overwrite=True)
@@ -351,7 +377,8 @@ def load_or_ingest(
 # --- streaming into Zarr --------------------------------------------------------------------
 
 
-def _stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool) -> xr.DataArray:
+def _stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool) -> Path:
+    """Stream the image into a new store at ``target``; returns ``target``."""
     name, label = info.path, f"'{info.path}'"
     stat = os.stat(name)
     image = _open_vips(name, info.format, label)
@@ -384,7 +411,7 @@ def _stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool) -> x
     finally:
         for directory in temporaries:
             shutil.rmtree(directory, ignore_errors=True)
-    return open_tiles(target)
+    return target
 
 
 def _write_strips(
@@ -490,6 +517,8 @@ def _reorient(raw: zarr.Array, final_dir: Path, orientation: int, bands: int,
     The source is read with Dask chunks chosen so that, after the transform, every chunk is
     exactly one output tile; each output shard is then written once, by one task.
     """
+    import dask.array as da
+
     tile = int(attrs["tile_size"])
     height, width = int(attrs["height"]), int(attrs["width"])
     rows, cols = _source_chunks(orientation, height, width, tile)
@@ -652,6 +681,8 @@ class _TiffPage:
         self.ndim = len(shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        import tifffile
+
         with tifffile.imread(self.path, aszarr=True, key=0) as store:
             return np.asarray(zarr.open_array(store, mode="r")[key])
 
@@ -660,6 +691,8 @@ def _tiff_layout(info: ImageInfo) -> _TiffLayout | None:
     """How to read ``info``'s tiled TIFF in place, or None when it must be streamed instead
     (tifffile cannot decode its compression, or its samples are not 8/16-bit unsigned grey,
     RGB or CMYK with at most one unassociated alpha)."""
+    import tifffile
+
     try:
         with tifffile.TiffFile(info.path) as tif:
             page = tif.pages[0]
@@ -707,6 +740,8 @@ def _open_tiff(info: ImageInfo, layout: _TiffLayout, tile_size: int) -> xr.DataA
     token = hashlib.sha256(
         f"{os.path.abspath(info.path)}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
     ).hexdigest()[:16]
+    import dask.array as da
+
     samples = da.from_array(
         page, chunks=chunks, name=f"vectile-tiff-{token}-{tile_size}", lock=False,
         asarray=True, fancy=False, meta=np.empty((0,) * page.ndim, dtype=layout.dtype),
@@ -815,6 +850,8 @@ def _grid(length: int, tile_size: int) -> tuple[int, ...]:
 
 
 def _data_array(data: da.Array, attrs: dict[str, Any], *, store: str) -> xr.DataArray:
+    import xarray as xr
+
     keys = ("tile_size", "source", "format", "width", "height")
     return xr.DataArray(
         data,

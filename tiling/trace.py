@@ -89,7 +89,16 @@ class TileReader:
 
     @classmethod
     def of(cls, image: Any) -> TileReader:
-        """A reader for a numpy array, or for the DataArray :mod:`vectile.tiling.ingest` returns."""
+        """A reader for a numpy array, the DataArray :mod:`vectile.tiling.ingest` returns, or
+        the path (:class:`~pathlib.Path`) of a tile store; a reader passes through."""
+        if isinstance(image, TileReader):
+            return image
+        if isinstance(image, Path):
+            try:
+                height, width, bands = _zarr_array(os.fspath(image.absolute())).shape
+            except Exception as exc:
+                raise InputError(f"cannot open the tile store '{image}': {exc}", path=str(image)) from None
+            return cls(width=width, height=height, bands=bands, store=os.fspath(image.absolute()))
         if isinstance(image, np.ndarray):
             a = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
             if a.dtype != np.uint8 or a.shape[2] not in (3, 4):
@@ -105,18 +114,24 @@ class TileReader:
         return cls(width=shape[1], height=shape[0], bands=shape[2], lazy=data)
 
 
-_ZARR_CACHE: dict[str, Any] = {}
+_ZARR_CACHE: dict[tuple[str, int], Any] = {}
 
 
 def _zarr_array(store: str) -> Any:
-    """The store's array, opened once per process; each read decodes in the calling task's
-    thread only (tasks already run one per core)."""
-    array = _ZARR_CACHE.get(store)
+    """The store's array, opened once per process (again when the store was rewritten);
+    each read decodes in the calling task's thread only (tasks already run one per core)."""
+    try:
+        key = (store, os.stat(os.path.join(store, "zarr.json")).st_mtime_ns)
+    except OSError:
+        key = (store, 0)
+    array = _ZARR_CACHE.get(key)
     if array is None:
         from vectile.tiling.ingest import open_store
 
         array = open_store(store, threads=1)
-        _ZARR_CACHE[store] = array
+        if len(_ZARR_CACHE) >= 8:  # bounded: drop the store opened first
+            del _ZARR_CACHE[next(iter(_ZARR_CACHE))]
+        _ZARR_CACHE[key] = array
     return array
 
 
@@ -409,9 +424,11 @@ def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = N
             yield load_image(image, max_pixels=max_pixels)
         return
     from vectile.flows._route import HUGE_PIXELS
-    from vectile.tiling.ingest import load_or_ingest
+    from vectile.tiling.ingest import load_or_store
 
     limit = HUGE_PIXELS if threshold_pixels is None else threshold_pixels
     with tempfile.TemporaryDirectory(prefix="vectile-tiles-", dir=store_dir) as tmp:
-        yield load_or_ingest(image, tmp, tile_size=DEFAULT_TILE_SIZE, threshold_pixels=limit,
-                             max_pixels=max_pixels)
+        found = load_or_store(image, tmp, tile_size=DEFAULT_TILE_SIZE, threshold_pixels=limit,
+                              max_pixels=max_pixels)
+        # A streamed store is read by path (no DataArray: importing xarray costs ~1 s).
+        yield TileReader.of(found) if isinstance(found, Path) else found
