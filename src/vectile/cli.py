@@ -18,6 +18,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -337,12 +338,18 @@ class _TiledSvg:
 
 def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
                    options: dict[str, Any]) -> _TiledSvg:
-    from vectile.flows._cluster import connect
     from vectile.tiling.trace import DEFAULT_TILE_SIZE, open_source, trace_tiled
 
     show = not args.quiet and sys.stderr.isatty()
+    # Importing dask.distributed takes ~0.4 s of Python; streaming the image spends its time in
+    # libvips and zarrs with the GIL released, so the two overlap.
+    preload = threading.Thread(target=importlib.import_module, args=("vectile.flows._cluster",), daemon=True)
+    preload.start()
     # Streamed into a Zarr store whatever its size: this process never decodes it whole.
     with open_source(source, max_pixels=args.max_pixels, threshold_pixels=0) as pixels:
+        preload.join()
+        from vectile.flows._cluster import connect
+
         # Tile tasks run in Rust with the GIL released: threads in this process parallelise
         # them without the memory and start-up of worker processes.
         with connect(scheduler=args.scheduler, dashboard=False, processes=False) as (client, _info):
