@@ -30,9 +30,9 @@
 use crate::boundary::{key, outlines, Bits, BoundaryGraph, Edge, HalfEdge, Lattice, DX, DY};
 use crate::error::{KernelError, Result};
 use crate::fit::{fit_edge_in_frame, Curve, FitOptions};
-use crate::image::ImageView;
+use crate::image::{ImageView, ALPHA_OPAQUE_MIN};
 use crate::quantize::{fit_palette, nearest_label, pack, FxBuild, QuantizeOptions, TRANSPARENT};
-use crate::regions::{components, find, mean_colours, merge_graph, runs, Run, NONE};
+use crate::regions::{components, find, mean_colours, merge_graph, Run, NONE};
 use crate::svg::write_svg;
 use crate::trace::{effective_fit, luma, otsu, shapes, Mode, TraceOptions, TraceStats};
 use rayon::prelude::*;
@@ -83,7 +83,8 @@ pub struct TileHistogram {
     pub transparent: u64,
 }
 
-/// Histogram of one tile: colours (colour mode) or luma (binary mode).
+/// Histogram of one tile: colours (colour mode) or luma (binary mode). Counted per run of
+/// identical pixels (see [`pixel_runs`]), not per pixel.
 pub fn tile_histogram(img: &ImageView, g: &TileGeom, mode: Mode) -> Result<TileHistogram> {
     check_geom(img, g)?;
     let mut out = TileHistogram::default();
@@ -91,34 +92,57 @@ pub fn tile_histogram(img: &ImageView, g: &TileGeom, mode: Mode) -> Result<TileH
     if mode == Mode::Binary {
         out.luma = vec![0; 256];
     }
-    let (mut last_key, mut last_idx) = (u32::MAX, 0usize);
+    let ch = img.channels;
     for y in 0..img.height {
         let row_base = ((g.y0 + y) * g.width + g.x0) as u64;
-        for x in 0..img.width {
-            let Some(c) = img.rgb(y * img.width + x) else {
-                out.transparent += 1;
-                continue;
-            };
+        pixel_runs(img, y, |x0, x1| {
+            let p = &img.data[(y * img.width + x0) * ch..][..ch];
+            let n = (x1 - x0) as u64;
+            if ch == 4 && p[3] < ALPHA_OPAQUE_MIN {
+                out.transparent += n;
+                return Ok(());
+            }
+            let c = [p[0], p[1], p[2]];
             if mode == Mode::Binary {
-                out.luma[luma(c) as usize] += 1;
-                continue;
+                out.luma[luma(c) as usize] += n;
+                return Ok(());
             }
             let k = pack(c);
-            if k != last_key {
-                let next = out.keys.len() as u32;
-                let idx = *map.entry(k).or_insert(next);
-                if idx == next {
-                    out.keys.push(k);
-                    out.counts.push(0);
-                    out.first.push(row_base + x as u64);
-                }
-                last_key = k;
-                last_idx = idx as usize;
+            let next = out.keys.len() as u32;
+            let idx = *map.entry(k).or_insert(next) as usize;
+            if idx == next as usize {
+                out.keys.push(k);
+                out.counts.push(0);
+                out.first.push(row_base + x0 as u64);
             }
-            out.counts[last_idx] += 1;
-        }
+            out.counts[idx] += n;
+            Ok(())
+        })?;
     }
     Ok(out)
+}
+
+/// Call `f(x0, x1)` for each maximal run of byte-identical pixels of row `y`, left to right,
+/// stopping at the first error. Runs are extended 16 pixels at a time by comparing the row
+/// with itself shifted by one pixel (a memcmp), so flat areas cost little.
+#[inline]
+fn pixel_runs(img: &ImageView, y: usize, mut f: impl FnMut(usize, usize) -> Result<()>) -> Result<()> {
+    let (w, ch) = (img.width, img.channels);
+    let row = &img.data[y * w * ch..(y + 1) * w * ch];
+    let mut x = 0;
+    while x < w {
+        let start = x;
+        let px = &row[x * ch..(x + 1) * ch];
+        x += 1;
+        while x + 16 <= w && row[(x - 1) * ch..(x + 15) * ch] == row[x * ch..(x + 16) * ch] {
+            x += 16;
+        }
+        while x < w && row[x * ch..(x + 1) * ch] == *px {
+            x += 1;
+        }
+        f(start, x)?;
+    }
+    Ok(())
 }
 
 /// How a pixel gets its palette label.
@@ -193,43 +217,52 @@ pub fn palette_from_histograms(hists: &[TileHistogram], opts: &TraceOptions) -> 
     Ok(TiledPalette { rule, palette: fit.palette, binary: false })
 }
 
-/// Palette label of every pixel of a tile.
-fn tile_labels(img: &ImageView, rule: &LabelRule) -> Result<Vec<i32>> {
-    let n = img.len();
-    let mut out = vec![TRANSPARENT; n];
-    match rule {
-        LabelRule::Threshold(t) => {
-            for (i, o) in out.iter_mut().enumerate() {
-                if let Some(c) = img.rgb(i) {
-                    *o = (luma(c) > *t) as i32;
-                }
-            }
+/// Runs of equal, non-negative palette labels of a tile, in raster order, and each row's
+/// first run: what `regions::runs` makes of the tile's label map, without the map. Labels
+/// are looked up once per run of identical pixels ([`pixel_runs`]), not once per pixel.
+fn label_runs(img: &ImageView, rule: &LabelRule) -> Result<(Vec<Run>, Vec<usize>)> {
+    let (w, h, ch) = (img.width, img.height, img.channels);
+    let table: HashMap<u32, i32, FxBuild> = match rule {
+        LabelRule::Table(t) => t.iter().copied().collect(),
+        _ => HashMap::default(),
+    };
+    let mut cache: HashMap<u32, i32, FxBuild> = HashMap::default();
+    let mut label_of = |p: &[u8]| -> Result<i32> {
+        if ch == 4 && p[3] < ALPHA_OPAQUE_MIN {
+            return Ok(TRANSPARENT);
         }
-        LabelRule::Table(_) | LabelRule::Nearest { .. } => {
-            let table: HashMap<u32, i32, FxBuild> = match rule {
-                LabelRule::Table(t) => t.iter().copied().collect(),
-                _ => HashMap::default(),
-            };
-            let mut cache: HashMap<u32, i32, FxBuild> = HashMap::default();
-            let (mut last_key, mut last) = (u32::MAX, 0i32);
-            for (i, o) in out.iter_mut().enumerate() {
-                let Some(c) = img.rgb(i) else { continue };
-                let k = pack(c);
-                if k != last_key {
-                    last = match rule {
-                        LabelRule::Table(_) => *table.get(&k).ok_or_else(|| {
-                            KernelError::InvalidInput(format!("colour #{k:06x} is not in the palette's histogram (the tile changed?)"))
-                        })?,
-                        LabelRule::Nearest { centres, remap } => *cache.entry(k).or_insert_with(|| nearest_label(centres, remap, c)),
-                        LabelRule::Threshold(_) => unreachable!(),
-                    };
-                    last_key = k;
+        let c = [p[0], p[1], p[2]];
+        Ok(match rule {
+            LabelRule::Threshold(t) => (luma(c) > *t) as i32,
+            LabelRule::Table(_) => *table.get(&pack(c)).ok_or_else(|| {
+                KernelError::InvalidInput(format!("colour #{:06x} is not in the palette's histogram (the tile changed?)", pack(c)))
+            })?,
+            LabelRule::Nearest { centres, remap } => *cache.entry(pack(c)).or_insert_with(|| nearest_label(centres, remap, c)),
+        })
+    };
+    let mut out: Vec<Run> = Vec::new();
+    let mut row_start = Vec::with_capacity(h + 1);
+    for y in 0..h {
+        row_start.push(out.len());
+        let row = &img.data[y * w * ch..(y + 1) * w * ch];
+        // The run being built: (label, first x).
+        let (mut label, mut x0) = (TRANSPARENT, 0usize);
+        pixel_runs(img, y, |start, _| {
+            let l = label_of(&row[start * ch..(start + 1) * ch])?;
+            if l != label {
+                if label >= 0 && start > x0 {
+                    out.push(Run { y: y as u32, x0: x0 as u32, x1: start as u32, label });
                 }
-                *o = last;
+                (label, x0) = (l, start);
             }
+            Ok(())
+        })?;
+        if label >= 0 && w > x0 {
+            out.push(Run { y: y as u32, x0: x0 as u32, x1: w as u32, label });
         }
     }
-    Ok(out)
+    row_start.push(out.len());
+    Ok((out, row_start))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,9 +303,7 @@ struct Local {
 }
 
 fn local_components(img: &ImageView, palette: &TiledPalette) -> Result<Local> {
-    let labels = tile_labels(img, &palette.rule)?;
-    let (runs, row_start) = runs(&labels, img.width, img.height);
-    drop(labels);
+    let (runs, row_start) = label_runs(img, &palette.rule)?;
     let (comp, count) = components(&runs, &row_start);
     Ok(Local { runs, row_start, comp, count })
 }
@@ -785,9 +816,20 @@ pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &
             pieces.push(p);
         }
     };
-    // 1. From junctions.
+    // 1. From junctions (skipping runs of lattice points as `boundary::build` does).
     for y in 0..=hi {
-        for x in 0..=wi {
+        let up = &lat.pad[y as usize * stride..(y as usize + 1) * stride];
+        let down = &lat.pad[(y as usize + 1) * stride..(y as usize + 2) * stride];
+        let mut x = 0;
+        while x <= wi {
+            let xi = x as usize;
+            // 16 lattice points at once where neither pixel row changes region: no junction.
+            if xi + 17 <= stride && up[xi..xi + 16] == up[xi + 1..xi + 17] && down[xi..xi + 16] == down[xi + 1..xi + 17] {
+                x += 16;
+                continue;
+            }
+            x += 1;
+            let x = x - 1;
             if !lat.is_junction(x, y) {
                 continue;
             }
@@ -823,8 +865,19 @@ pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &
     }
     // 3. Closed loops wholly inside the tile, found at their top-left crack, walked east.
     for y in 0..=hi {
-        for x in 0..wi {
-            if !own.h_crack(x, y) || !lat.active(x, y, 0) || visited.get(lat.crack_index(x, y, 0)) {
+        let up = &lat.pad[y as usize * stride + 1..][..w];
+        let down = &lat.pad[(y as usize + 1) * stride + 1..][..w];
+        let mut x = 0;
+        while x < wi {
+            let xi = x as usize;
+            // 16 cracks at once with the same region above and below: none is active.
+            if xi + 16 <= w && up[xi..xi + 16] == down[xi..xi + 16] {
+                x += 16;
+                continue;
+            }
+            x += 1;
+            let x = x - 1;
+            if up[xi] == down[xi] || !own.h_crack(x, y) || visited.get(lat.crack_index(x, y, 0)) {
                 continue;
             }
             let (left, right) = lat.sides(x, y, 0);
@@ -1160,6 +1213,67 @@ mod tests {
                 check(&px, w, h, &opts, &[1, 2, 3, 4, 6, 9]);
             }
         }
+    }
+
+    #[test]
+    fn run_based_histogram_and_labels_match_per_pixel_counts() {
+        // RGBA rows of runs 1..40 pixels long (the 16-pixel skip and its tail), some runs
+        // transparent (alpha 0 or 127 with varying colour), some differing only in alpha.
+        let (w, h) = (97, 9);
+        let mut s = 5u64;
+        let mut px = Vec::with_capacity(w * h * 4);
+        let mut left = 0;
+        let mut c = [0u8; 4];
+        for _ in 0..w * h {
+            if left == 0 {
+                left = 1 + lcg(&mut s) % 40;
+                let k = lcg(&mut s) % 5;
+                c = [(k * 60) as u8, 10, (k * 30) as u8, [255, 255, 200, 127, 0][(lcg(&mut s) % 5) as usize]];
+            }
+            left -= 1;
+            let mut p = c;
+            if p[3] < ALPHA_OPAQUE_MIN {
+                p[0] = (lcg(&mut s) % 256) as u8;
+            }
+            px.extend_from_slice(&p);
+        }
+        let img = ImageView::new(&px, w, h, 4).unwrap();
+        let g = TileGeom { x0: 3, y0: 5, width: 200, height: 50 };
+        // Per pixel: colours in first-appearance order with counts and first global index.
+        let (mut keys, mut counts, mut first, mut luma_h, mut transparent) = (vec![], vec![], vec![], vec![0u64; 256], 0u64);
+        let mut labels = vec![TRANSPARENT; w * h];
+        for i in 0..w * h {
+            let Some(c) = img.rgb(i) else {
+                transparent += 1;
+                continue;
+            };
+            luma_h[luma(c) as usize] += 1;
+            let k = pack(c);
+            match keys.iter().position(|&q| q == k) {
+                Some(j) => counts[j] += 1,
+                None => {
+                    keys.push(k);
+                    counts.push(1);
+                    first.push(((g.y0 + i / w) * g.width + g.x0 + i % w) as u64);
+                }
+            }
+            labels[i] = (k % 3) as i32;
+        }
+        let got = tile_histogram(&img, &g, Mode::Color).unwrap();
+        assert_eq!((got.keys, got.counts, got.first, got.transparent), (keys.clone(), counts, first, transparent));
+        let got = tile_histogram(&img, &g, Mode::Binary).unwrap();
+        assert_eq!((got.luma, got.transparent), (luma_h, transparent));
+        // Label runs equal the runs of the per-pixel label map (runs of different colours with
+        // one label merge; transparent pixels make no run).
+        let rule = LabelRule::Table(keys.iter().map(|&k| (k, (k % 3) as i32)).collect());
+        let (want, want_rows) = crate::regions::runs(&labels, w, h);
+        let (runs, rows) = label_runs(&img, &rule).unwrap();
+        assert_eq!(rows, want_rows);
+        let flat = |r: &[Run]| r.iter().map(|r| (r.y, r.x0, r.x1, r.label)).collect::<Vec<_>>();
+        assert_eq!(flat(&runs), flat(&want));
+        let missing = LabelRule::Table(vec![]);
+        let err = label_runs(&img, &missing).err().expect("a colour outside the table is an error");
+        assert!(err.to_string().contains("not in the palette"), "{err}");
     }
 
     #[test]
