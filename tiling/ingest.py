@@ -85,6 +85,7 @@ import pyvips  # type: ignore[import-untyped]  # ships .pyi stubs but no py.type
 import zarr
 import zarr.codecs
 import zarr.errors
+import zarrs  # noqa: F401  (rust_codecs names its pipeline; imported here, not mid-stream)
 
 from vectile._io import DEFAULT_MAX_PIXELS, _check_size, load_image
 from vectile.errors import InputError, OptionError, PixelLimitError

@@ -408,7 +408,8 @@ def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = N
                 store_dir: str | os.PathLike[str] | None = None) -> Iterator[Any]:
     """The pixels of ``image`` for :func:`trace_tiled`, without decoding a huge file whole.
 
-    Paths of images over ``threshold_pixels`` (default: ``vectile.flows._route.HUGE_PIXELS``)
+    Paths of images over ``threshold_pixels`` (default: ``DEFAULT_THRESHOLD_PIXELS`` of
+    :mod:`vectile.tiling.ingest`, the batch's ``HUGE_PIXELS``)
     are streamed into a temporary Zarr store (in ``store_dir``, default the system's
     temporary folder; removed on exit), tiled TIFFs are read in place; smaller files are
     decoded in memory. Arrays and DataArrays pass through.
@@ -423,10 +424,9 @@ def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = N
         else:
             yield load_image(image, max_pixels=max_pixels)
         return
-    from vectile.flows._route import HUGE_PIXELS
-    from vectile.tiling.ingest import load_or_store
+    from vectile.tiling.ingest import DEFAULT_THRESHOLD_PIXELS, load_or_store
 
-    limit = HUGE_PIXELS if threshold_pixels is None else threshold_pixels
+    limit = DEFAULT_THRESHOLD_PIXELS if threshold_pixels is None else threshold_pixels
     with tempfile.TemporaryDirectory(prefix="vectile-tiles-", dir=store_dir) as tmp:
         found = load_or_store(image, tmp, tile_size=DEFAULT_TILE_SIZE, threshold_pixels=limit,
                               max_pixels=max_pixels)

@@ -1,6 +1,6 @@
 """``python -m vectile ...``: the same as the ``vectile`` command."""
 
-from vectile.cli import main
+from vectile.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()
