@@ -384,3 +384,17 @@ def test_python_m_vectile_converts(png_file: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert _view_box(output.read_text(encoding="utf-8")) == [0, 0, 24, 16]
     assert isinstance(json.loads(result.stderr.splitlines()[0]), dict)
+
+
+def test_console_exit_flushes_stdout_and_keeps_the_status(png_file: Path, tmp_path: Path) -> None:
+    """``python -m vectile`` leaves with os._exit (cli.run): the SVG written to a pipe must
+    arrive whole, and a failure's status must survive."""
+    result = subprocess.run([sys.executable, "-m", "vectile", "convert", str(png_file), "-o", "-"],
+                            capture_output=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    want = tmp_path / "want.svg"
+    assert main(["convert", str(png_file), "-o", str(want), "-q"]) == 0
+    assert result.stdout == want.read_bytes()
+    bad = subprocess.run([sys.executable, "-m", "vectile", "convert", str(png_file), "--colors", "0"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert bad.returncode == 2 and "colors" in bad.stderr
