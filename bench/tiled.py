@@ -113,15 +113,15 @@ def large(images: list[str]) -> list[dict[str, Any]]:
 
 _SCALING_SCRIPT = """
 import sys, time, json
+from pathlib import Path
 from distributed import Client, LocalCluster
-from vectile.tiling.ingest import open_tiles
 from vectile.tiling.trace import DEFAULT_TILE_SIZE, trace_tiled
 store, out = sys.argv[1], sys.argv[2]
 if __name__ == "__main__":
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as c, \
             Client(c) as client:
         t = time.perf_counter()
-        _, stats = trace_tiled(open_tiles(store), tile_size=DEFAULT_TILE_SIZE, options={}, client=client, output=out)
+        _, stats = trace_tiled(Path(store), tile_size=DEFAULT_TILE_SIZE, options={}, client=client, output=out)
         print(json.dumps({"trace_seconds": time.perf_counter() - t, **stats}))
 """
 

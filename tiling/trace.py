@@ -299,8 +299,8 @@ def trace_tiled(
     output: str | os.PathLike[str] | None = None,
     progress: bool = False,
 ) -> tuple[str | None, dict[str, Any]]:
-    """Trace ``image`` (numpy array, or the DataArray of :mod:`vectile.tiling.ingest`) in
-    tiles of ``tile_size`` pixels; ``options`` are :func:`vectile.vectorize`'s keywords.
+    """Trace ``image`` (numpy array, the DataArray of :mod:`vectile.tiling.ingest`, or the
+    :class:`~pathlib.Path` of a tile store it wrote) in tiles of ``tile_size`` pixels; ``options`` are :func:`vectile.vectorize`'s keywords.
 
     Runs on the Dask ``client`` when given (one task per tile and stage, one per seam), else
     in this process. With ``output`` the SVG is written there (atomically, by the worker that
