@@ -125,6 +125,46 @@ impl Lattice {
         self.degree(x, y) >= 3
     }
 
+    /// Call `f(x)` for every junction (degree >= 3) of lattice row `y`, left to right. Runs
+    /// of 16 points where neither pixel row changes region (no junction) are skipped at once.
+    pub(crate) fn junctions_in_row(&self, y: i32, mut f: impl FnMut(i32)) {
+        let (s, yu) = (self.stride, y as usize);
+        // Pixel rows above (y-1) and below (y) the lattice row, padded: index x+1 is pixel x.
+        let up = &self.pad[yu * s..(yu + 1) * s];
+        let down = &self.pad[(yu + 1) * s..(yu + 2) * s];
+        let mut x = 0;
+        while x <= self.w as usize {
+            if x + 17 <= s && up[x..x + 16] == up[x + 1..x + 17] && down[x..x + 16] == down[x + 1..x + 17] {
+                x += 16;
+                continue;
+            }
+            let (nw, ne, sw, se) = (up[x], up[x + 1], down[x], down[x + 1]);
+            if (nw != ne) as u32 + (ne != se) as u32 + (sw != se) as u32 + (nw != sw) as u32 >= 3 {
+                f(x as i32);
+            }
+            x += 1;
+        }
+    }
+
+    /// Call `f(x)` for every active horizontal crack from `(x, y)` east (`x` in `0..w`), left
+    /// to right. Runs of 16 cracks with the same region above and below are skipped at once.
+    pub(crate) fn h_cracks_in_row(&self, y: i32, mut f: impl FnMut(i32)) {
+        let (w, s, yu) = (self.w as usize, self.stride, y as usize);
+        let up = &self.pad[yu * s + 1..][..w];
+        let down = &self.pad[(yu + 1) * s + 1..][..w];
+        let mut x = 0;
+        while x < w {
+            if x + 16 <= w && up[x..x + 16] == down[x..x + 16] {
+                x += 16;
+                continue;
+            }
+            if up[x] != down[x] {
+                f(x as i32);
+            }
+            x += 1;
+        }
+    }
+
     /// Index of the crack leaving `(x, y)` in direction `d` in the visited bitset:
     /// horizontal cracks first (W x (H+1)), then vertical ((W+1) x H).
     #[inline]
@@ -252,26 +292,7 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
 
     // 1. Edges between junctions, in raster order of their start junction.
     for y in 0..=h {
-        // Pixel rows above (y-1) and below (y) the lattice row, padded: index x+1 is pixel x.
-        let up = &lat.pad[y as usize * lat.stride..(y as usize + 1) * lat.stride];
-        let down = &lat.pad[(y as usize + 1) * lat.stride..(y as usize + 2) * lat.stride];
-        let mut x = 0;
-        while x <= w {
-            let xi = x as usize;
-            // Skip 16 lattice points at once where neither pixel row changes colour.
-            if xi + 17 <= up.len() && up[xi..xi + 16] == up[xi + 1..xi + 17] && down[xi..xi + 16] == down[xi + 1..xi + 17] {
-                x += 16;
-                continue;
-            }
-            x += 1;
-            let x = x - 1;
-            let (nw, ne, sw, se) = (up[xi], up[xi + 1], down[xi], down[xi + 1]);
-            if nw == ne && sw == se {
-                continue; // degree 0 or 2: not a junction
-            }
-            if ((nw != ne) as u32 + (ne != se) as u32 + (sw != se) as u32 + (nw != sw) as u32) < 3 {
-                continue;
-            }
+        lat.junctions_in_row(y, |x| {
             for d0 in 0..4 {
                 if !lat.active(x, y, d0) || visited.get(lat.crack_index(x, y, d0)) {
                     continue;
@@ -298,25 +319,15 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
                 edges.push(Edge { points, left, right, closed: false });
                 dirs.push((d0, d));
             }
-        }
+        });
     }
     let open_edges = edges.len();
 
     // 2. Closed loops (islands without junctions), found at their top-left crack.
     for y in 0..=h {
-        let up = &lat.pad[y as usize * lat.stride + 1..][..width];
-        let down = &lat.pad[(y as usize + 1) * lat.stride + 1..][..width];
-        let mut x = 0;
-        while x < w {
-            let xi = x as usize;
-            if xi + 16 <= width && up[xi..xi + 16] == down[xi..xi + 16] {
-                x += 16;
-                continue;
-            }
-            x += 1;
-            let x = x - 1;
-            if up[xi] == down[xi] || visited.get(lat.crack_index(x, y, 0)) {
-                continue;
+        lat.h_cracks_in_row(y, |x| {
+            if visited.get(lat.crack_index(x, y, 0)) {
+                return;
             }
             let (left, right) = lat.sides(x, y, 0);
             let mut points = vec![(x, y)];
@@ -337,7 +348,7 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
                 (cx, cy, d) = (nx, ny, nd);
             }
             edges.push(Edge { points, left, right, closed: true });
-        }
+        });
     }
 
     // 3. Outlines: chain half-edges with the region on their left.

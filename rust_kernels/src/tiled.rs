@@ -816,29 +816,15 @@ pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &
             pieces.push(p);
         }
     };
-    // 1. From junctions (skipping runs of lattice points as `boundary::build` does).
+    // 1. From junctions.
     for y in 0..=hi {
-        let up = &lat.pad[y as usize * stride..(y as usize + 1) * stride];
-        let down = &lat.pad[(y as usize + 1) * stride..(y as usize + 2) * stride];
-        let mut x = 0;
-        while x <= wi {
-            let xi = x as usize;
-            // 16 lattice points at once where neither pixel row changes region: no junction.
-            if xi + 17 <= stride && up[xi..xi + 16] == up[xi + 1..xi + 17] && down[xi..xi + 16] == down[xi + 1..xi + 17] {
-                x += 16;
-                continue;
-            }
-            x += 1;
-            let x = x - 1;
-            if !lat.is_junction(x, y) {
-                continue;
-            }
+        lat.junctions_in_row(y, |x| {
             for d in 0..4 {
                 if own.owns(x, y, d) && lat.active(x, y, d) && !visited.get(lat.crack_index(x, y, d)) {
                     emit(x, y, d, true, &mut visited, &mut complete, &mut pieces);
                 }
             }
-        }
+        });
     }
     // 2. From cut points: border points where an owned crack continues into one the tile
     // does not own.
@@ -865,26 +851,15 @@ pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &
     }
     // 3. Closed loops wholly inside the tile, found at their top-left crack, walked east.
     for y in 0..=hi {
-        let up = &lat.pad[y as usize * stride + 1..][..w];
-        let down = &lat.pad[(y as usize + 1) * stride + 1..][..w];
-        let mut x = 0;
-        while x < wi {
-            let xi = x as usize;
-            // 16 cracks at once with the same region above and below: none is active.
-            if xi + 16 <= w && up[xi..xi + 16] == down[xi..xi + 16] {
-                x += 16;
-                continue;
-            }
-            x += 1;
-            let x = x - 1;
-            if up[xi] == down[xi] || !own.h_crack(x, y) || visited.get(lat.crack_index(x, y, 0)) {
-                continue;
+        lat.h_cracks_in_row(y, |x| {
+            if !own.h_crack(x, y) || visited.get(lat.crack_index(x, y, 0)) {
+                return;
             }
             let (left, right) = lat.sides(x, y, 0);
             let (points, d1, end) = follow(&lat, &own, &mut visited, x, y, 0, true);
             debug_assert!(matches!(end, End::Loop));
             loops.push(Piece { points: glob(points), d0: 0, d1: d1 as u8, j0: false, j1: false, left, right });
-        }
+        });
     }
     let fit = effective_fit(opts);
     let (gw, gh) = (g.width, g.height);
