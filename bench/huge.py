@@ -473,7 +473,9 @@ def generate(
     }
     directory = _ingest._temporary_dir(target)
     try:
-        array = _ingest._create_store(directory, (height, width, 3), tile_size, attrs)
+        # One encoding thread: tiles are written one at a time here (or one per worker
+        # process), and more threads only spread buffers over more allocator arenas.
+        array = _ingest._create_store(directory, (height, width, 3), tile_size, attrs, threads=1)
         tiles = list(_tiles(width, height, tile_size))
         if workers is None or workers == 1:
             for tile in tiles:

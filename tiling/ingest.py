@@ -530,10 +530,12 @@ def _reorient(raw: zarr.Array, final_dir: Path, orientation: int, bands: int,
 
 
 def _create_store(directory: Path, shape: tuple[int, int, int], tile_size: int,
-                  attrs: dict[str, Any]) -> zarr.Array:
+                  attrs: dict[str, Any], *, threads: int | None = None) -> zarr.Array:
+    """A new, empty store array; its shards are encoded in ``threads`` threads (default one
+    per core, see :func:`rust_codecs`)."""
     inner = _inner_chunk(tile_size)
     bands = shape[2]
-    with rust_codecs():
+    with rust_codecs(threads):
         return zarr.create_array(
             store=str(directory),
             shape=shape,
