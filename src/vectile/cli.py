@@ -18,7 +18,6 @@ import json
 import math
 import os
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -353,15 +352,13 @@ class _TiledSvg:
 
 def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
                    options: dict[str, Any]) -> _TiledSvg:
-    import vectile.tiling.ingest  # noqa: F401  (before the preload thread starts: see _preload)
     from vectile.tiling.trace import DEFAULT_TILE_SIZE, open_source, trace_tiled
 
     show = not args.quiet and sys.stderr.isatty()
-    preload = threading.Thread(target=_preload, args=("vectile.flows._cluster",), daemon=True)
-    preload.start()
     # Streamed into a Zarr store whatever its size: this process never decodes it whole.
+    # (Importing dask.distributed in a thread meanwhile gained nothing: the import holds the
+    # GIL that the stream's Python callbacks need; measured on lines-8k and world-map-12k.)
     with open_source(source, max_pixels=args.max_pixels, threshold_pixels=0) as pixels:
-        preload.join()
         from vectile.flows._cluster import connect
 
         # Tile tasks run in Rust with the GIL released: threads in this process parallelise
@@ -370,17 +367,6 @@ def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
             text, stats = trace_tiled(pixels, tile_size=args.tile_size or DEFAULT_TILE_SIZE, options=options,
                                       client=client, output=output, progress=show)
     return _TiledSvg(text, stats)
-
-
-def _preload(module: str) -> None:
-    """Import ``module`` (in a thread, while the main thread streams the image into Zarr:
-    importing dask.distributed takes ~0.4 s of Python, streaming spends its time in libvips
-    and zarrs with the GIL released, so the two overlap).  The main thread has imported what
-    streaming needs beforehand: two threads importing one module can deadlock, which Python
-    breaks by failing one of them.  Any failure here is left for the main thread's own
-    import to report."""
-    with contextlib.suppress(BaseException):
-        importlib.import_module(module)
 
 
 def _vectorize() -> Callable[..., Any]:
