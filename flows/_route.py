@@ -48,14 +48,16 @@ def trace_huge(source: str | os.PathLike[str] | BinaryIO, options: dict[str, Any
     :func:`trace_whole`'s. Images the tiled flow cannot take (transparent pixels, ``edges``
     or ``weights`` options) are traced whole.
     """
-    from vectile.tiling.trace import DEFAULT_TILE_SIZE, NotTileable, open_source, trace_tiled
+    from vectile.tiling.trace import DEFAULT_TILE_SIZE, NotTileable, Prepass, open_source, trace_tiled
 
     if options.get("edges") is not None or options.get("weights") is not None:
         return trace_whole(source, options, max_pixels)
     try:
-        with open_source(source, max_pixels=max_pixels) as pixels:
+        prepass = Prepass(options)
+        with open_source(source, max_pixels=max_pixels, prepass=prepass) as pixels:
             with _tile_client() as client:
-                text, stats = trace_tiled(pixels, tile_size=DEFAULT_TILE_SIZE, options=options, client=client)
+                text, stats = trace_tiled(pixels, tile_size=DEFAULT_TILE_SIZE, options=options, client=client,
+                                          prepass=prepass)
     except NotTileable:
         return trace_whole(source, options, max_pixels)
     assert text is not None

@@ -122,6 +122,64 @@ def test_store_path_input_matches_and_the_cli_path_imports_no_xarray(tmp_path, i
     assert text == want
 
 
+@pytest.fixture(scope="module")
+def wide_map() -> np.ndarray:
+    """A map two ingest shards wide (the store's tiles are 2048 pixels)."""
+    from bench.huge import map_scene, render_window
+
+    return render_window(map_scene(2300, 180, seed=4), 0, 0, 2300, 180)
+
+
+@pytest.mark.parametrize("options", [{}, {"mode": "binary"}, {"preset": "pixel", "layers": "cutout"}])
+def test_prepass_replaces_the_histogram_pass(tmp_path, wide_map, options):
+    """The histograms taken while the PNG streams into Zarr (one per 2048-pixel shard) give
+    the SVG of the tile-by-tile pass, whatever the trace's tile size."""
+    from vectile.tiling.trace import Prepass, open_source
+
+    source = tmp_path / "wide.png"
+    Image.fromarray(wide_map).save(source)
+    want = str(vectile.vectorize(wide_map, **options))
+    prepass = Prepass(options)
+    with open_source(source, max_pixels=10**8, threshold_pixels=0, prepass=prepass) as pixels:
+        assert prepass.complete(2300, 180) and len(prepass.hists) == 2
+        for tile in (100, 2048):
+            text, stats = trace_tiled(pixels, tile_size=tile, options=options, prepass=prepass)
+            assert stats["prepass"] is True
+            assert text == want, tile
+        _, stats = trace_tiled(pixels, tile_size=256, options=options)
+        assert stats["prepass"] is False
+
+
+def test_prepass_is_skipped_when_it_cannot_serve(tmp_path, wide_map):
+    """Rotated by EXIF (streamed in stored order), or traced with other options than it was
+    made for: the tiles' own histogram pass runs, and the SVG is the same."""
+    from vectile.tiling.trace import Prepass, open_source
+
+    rotated = tmp_path / "rotated.png"
+    with Image.fromarray(wide_map) as image:
+        exif = image.getexif()
+        exif[0x0112] = 6
+        image.save(rotated, exif=exif)
+    prepass = Prepass({})
+    with open_source(rotated, max_pixels=10**8, threshold_pixels=0, prepass=prepass) as pixels:
+        assert not prepass.hists and not prepass.complete(180, 2300)
+        text, stats = trace_tiled(pixels, tile_size=512, options={}, prepass=prepass)
+    assert stats["prepass"] is False and (stats["width"], stats["height"]) == (180, 2300)
+    assert text == str(vectile.vectorize(vectile.load_image(rotated)))
+
+    source = tmp_path / "wide.png"
+    Image.fromarray(wide_map).save(source)
+    colour = Prepass({})
+    with open_source(source, max_pixels=10**8, threshold_pixels=0, prepass=colour) as pixels:
+        text, stats = trace_tiled(pixels, tile_size=512, options={"mode": "binary"}, prepass=colour)
+        assert stats["prepass"] is False and text == str(vectile.vectorize(wide_map, mode="binary"))
+    # A mode the tracer refuses is reported by the tracer, not by the ingest.
+    bogus = Prepass({"mode": "sepia"})
+    with open_source(source, max_pixels=10**8, threshold_pixels=0, prepass=bogus) as pixels:
+        with pytest.raises(OptionError, match="mode"):
+            trace_tiled(pixels, tile_size=512, options={"mode": "sepia"}, prepass=bogus)
+
+
 def test_killed_worker_still_gives_identical_output(tmp_path, images):
     image = np.concatenate([images["map"]] * 2, axis=1)  # 1040 x 410
     want = str(vectile.vectorize(image))
@@ -219,6 +277,7 @@ def test_cli_tiles_forced_and_automatic(tmp_path, images, capsys):
                      "--stats"]) == 0
     err = capsys.readouterr().err
     assert '"tiles": 30' in err and '"tile_size": 100' in err
+    assert '"prepass": true' in err  # histograms taken while the PNG streamed into Zarr
     assert cli_main(["convert", str(src), "-o", str(tmp_path / "auto.svg"), "-q", "--tile-above", "100k"]) == 0
     err = capsys.readouterr().err
     whole = (tmp_path / "whole.svg").read_bytes()

@@ -78,6 +78,7 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
@@ -103,6 +104,7 @@ __all__ = [
     "DEFAULT_TILE_SIZE",
     "STREAM_FORMATS",
     "ImageInfo",
+    "TileHook",
     "ingest",
     "load_or_ingest",
     "load_or_store",
@@ -119,6 +121,11 @@ DEFAULT_TILE_SIZE: Final = 1024
 #: in memory.  Same number as ``vectile.flows._route.HUGE_PIXELS`` (the batch flow's route to
 #: the tiled flow); a test keeps the two equal.
 DEFAULT_THRESHOLD_PIXELS: Final = 64_000_000
+
+#: ``on_tile(pixels, x0, y0, width, height)``: called by :func:`load_or_store` with each
+#: processing tile of a streamed image as it is written (its (h, w, 3|4) uint8 pixels, its
+#: top-left corner, and the image's size), while the tile is still in memory.
+TileHook = Callable[[np.ndarray, int, int, int, int], None]
 
 #: Formats :func:`ingest` can stream (libvips decodes them top to bottom).
 STREAM_FORMATS: Final = frozenset({"png", "jpeg", "webp", "tiff"})
@@ -349,10 +356,17 @@ def load_or_store(
     tile_size: int = DEFAULT_TILE_SIZE,
     threshold_pixels: int = DEFAULT_THRESHOLD_PIXELS,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    on_tile: TileHook | None = None,
 ) -> np.ndarray | xr.DataArray | Path:
     """:func:`load_or_ingest`, except that a streamed (or reused) store comes back as its
     path, for readers that open it themselves (:func:`open_store`) without the ~1 s of
-    importing xarray and dask.array that a DataArray costs."""
+    importing xarray and dask.array that a DataArray costs.
+
+    ``on_tile`` (a :data:`TileHook`) sees every tile of an image streamed now, in the
+    image's final layout, so a first pass over the pixels needs no read of the store.  It is
+    not called for a reused store, an image loaded whole or read in place, or an image whose
+    stored order is not its displayed order (EXIF orientation); a caller counts the pixels
+    it was shown to know whether it saw them all.  What it raises aborts the ingest."""
     _check_tile_size(tile_size)
     _check_max_pixels(max_pixels)
     if isinstance(threshold_pixels, bool) or not isinstance(threshold_pixels, int):
@@ -372,14 +386,16 @@ def load_or_store(
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     _check_target(target, overwrite=True)
-    return _stream(info, target, tile_size, overwrite=True)
+    return _stream(info, target, tile_size, overwrite=True, on_tile=on_tile)
 
 
 # --- streaming into Zarr --------------------------------------------------------------------
 
 
-def _stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool) -> Path:
-    """Stream the image into a new store at ``target``; returns ``target``."""
+def _stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool,
+            on_tile: TileHook | None = None) -> Path:
+    """Stream the image into a new store at ``target``; returns ``target``.  ``on_tile``
+    sees each written tile when the stored order is the displayed one."""
     name, label = info.path, f"'{info.path}'"
     stat = os.stat(name)
     image = _open_vips(name, info.format, label)
@@ -400,7 +416,8 @@ def _stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool) -> P
         raw_dir = _temporary_dir(target)
         temporaries.append(raw_dir)
         raw = _create_store(raw_dir, (image.height, image.width, bands), tile_size, attrs)
-        opaque = _write_strips(image, kind, raw, tile_size, label, name)
+        opaque = _write_strips(image, kind, raw, tile_size, label, name,
+                               on_tile if info.orientation == 1 else None)
         drop_alpha = bands == 4 and opaque
         final_dir = raw_dir
         if info.orientation != 1 or drop_alpha:
@@ -416,7 +433,8 @@ def _stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool) -> P
 
 
 def _write_strips(
-    image: pyvips.Image, kind: _Kind, array: zarr.Array, tile_size: int, label: str, path: str
+    image: pyvips.Image, kind: _Kind, array: zarr.Array, tile_size: int, label: str, path: str,
+    on_tile: TileHook | None = None,
 ) -> bool:
     """Decode ``image`` top to bottom into ``array``, ``tile_size`` rows at a time.
 
@@ -431,7 +449,7 @@ def _write_strips(
     ``crop()`` pipeline per strip can make a sequential loader refuse rows it has already
     read past, an "out of order read".)
     """
-    sink = _StripSink(image, kind, array, tile_size)
+    sink = _StripSink(image, kind, array, tile_size, on_tile)
     target = pyvips.TargetCustom()
     target.on_write(sink.write)
     try:
@@ -457,8 +475,11 @@ class _StripSink:
     normalised strip into the Zarr array.  Errors inside :meth:`write` (a full disk, an
     interrupt) are kept in :attr:`error` and make libvips stop, then re-raised."""
 
-    def __init__(self, image: pyvips.Image, kind: _Kind, array: zarr.Array, tile_size: int) -> None:
+    def __init__(self, image: pyvips.Image, kind: _Kind, array: zarr.Array, tile_size: int,
+                 on_tile: TileHook | None = None) -> None:
         self.kind = kind
+        self.on_tile = on_tile
+        self.height = image.height
         self.array = array
         self.tile_size = tile_size
         self.width, self.bands = image.width, image.bands
@@ -504,9 +525,10 @@ class _StripSink:
         # One shard per write: zarr encodes a shard's inner chunks in parallel, and memory
         # holds one shard's encoding buffers, not a whole strip's.
         for left in range(0, self.width, self.tile_size):
-            self.array[top : top + rows, left : left + self.tile_size] = (
-                strip[:, left : left + self.tile_size]
-            )
+            tile = strip[:, left : left + self.tile_size]
+            self.array[top : top + rows, left : left + self.tile_size] = tile
+            if self.on_tile is not None:
+                self.on_tile(np.ascontiguousarray(tile), left, top, self.width, self.height)
         self.rows_written += rows
         self.filled = 0
 

@@ -40,7 +40,7 @@ import numpy as np
 from vectile import _kernels
 from vectile.errors import InputError, OptionError, VectileError
 
-__all__ = ["DEFAULT_TILE_SIZE", "NotTileable", "TileError", "TileReader", "open_source", "trace_tiled"]
+__all__ = ["DEFAULT_TILE_SIZE", "NotTileable", "Prepass", "TileError", "TileReader", "open_source", "trace_tiled"]
 
 #: Tile side used when tiling is automatic, and the Zarr shard size :func:`open_source` ingests
 #: with, so one task reads one shard. Measured on world-map-12k (2 cores, in-process cluster):
@@ -176,26 +176,64 @@ def _named(what: str, fn: Callable[..., Any], *args: Any) -> Any:
 # --- task bodies (module level, so workers can unpickle them) ---------------------------------
 
 
+def _histogram(px: np.ndarray, x0: int, y0: int, width: int, height: int, mode: str,
+               sample_step: int) -> tuple[bytes, np.ndarray]:
+    """The histogram of the block ``px`` at (x0, y0) of a width x height image, and the
+    packed colours of its pixels in ``choose_preset``'s sample (global raster index a
+    multiple of ``sample_step``; none when 0).  Summed over any blocks that cover the image
+    once, both are the same: blocks need not be the trace's tiles."""
+    h, w = px.shape[:2]
+    hist = _kernels.tile_histogram(px, x0=x0, y0=y0, width=width, height=height, mode=mode)
+    sample = np.empty(0, np.uint32)
+    if sample_step:
+        # Per row: the first sampled column, then every sample_step-th (no per-pixel work).
+        first = -(np.arange(y0, y0 + h, dtype=np.int64) * width + x0) % sample_step
+        count = np.maximum(0, (w - first + sample_step - 1) // sample_step)
+        rows = np.repeat(np.arange(h), count)
+        within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        rgb = px[rows, np.repeat(first, count) + within * sample_step, :3].astype(np.uint32)
+        sample = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    return hist, sample
+
+
 def _hist_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, mode: str,
                sample_step: int) -> tuple[bytes, np.ndarray]:
-    """The tile's histogram, and the packed colours of its pixels in ``choose_preset``'s
-    sample (global raster index a multiple of ``sample_step``; none when 0)."""
     def work() -> tuple[bytes, np.ndarray]:
         x0, y0, w, h = grid.rect(i)
-        px = reader(x0, y0, w, h, pixels)
-        hist = _kernels.tile_histogram(px, x0=x0, y0=y0, width=grid.width, height=grid.height, mode=mode)
-        sample = np.empty(0, np.uint32)
-        if sample_step:
-            # Per row: the first sampled column, then every sample_step-th (no per-pixel work).
-            first = -(np.arange(y0, y0 + h, dtype=np.int64) * grid.width + x0) % sample_step
-            count = np.maximum(0, (w - first + sample_step - 1) // sample_step)
-            rows = np.repeat(np.arange(h), count)
-            within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-            rgb = px[rows, np.repeat(first, count) + within * sample_step, :3].astype(np.uint32)
-            sample = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
-        return hist, sample
+        return _histogram(reader(x0, y0, w, h, pixels), x0, y0, grid.width, grid.height, mode, sample_step)
 
     return _named(grid.name(i), work)
+
+
+class Prepass:
+    """The histogram pass done while the image streams into Zarr: a
+    :data:`~vectile.tiling.ingest.TileHook` for :func:`open_source` that keeps each streamed
+    tile's histogram and preset sample, so :func:`trace_tiled` (``prepass=``) skips reading
+    every tile once more.  ``options`` are the trace's (only ``mode`` and ``preset`` matter
+    here).  Used only when it saw every pixel (:attr:`complete`)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        mode = options.get("mode") or "color"
+        # A mode trace_tiled will refuse: do nothing here, let it report the option.
+        self.mode = mode if mode in ("color", "binary") else None
+        self.sampled = options.get("preset") is None and self.mode != "binary"
+        self.hists: list[tuple[bytes, np.ndarray]] = []
+        self.pixels = 0
+        self.size: tuple[int, int] | None = None
+
+    def __call__(self, px: np.ndarray, x0: int, y0: int, width: int, height: int) -> None:
+        from vectile._api import PRESET_SAMPLE
+
+        if self.mode is None:
+            return
+        self.size = (width, height)
+        step = max(1, width * height // PRESET_SAMPLE) if self.sampled else 0
+        self.hists.append(_histogram(px, x0, y0, width, height, self.mode, step))
+        self.pixels += px.shape[0] * px.shape[1]
+
+    def complete(self, width: int, height: int) -> bool:
+        """Whether it saw every pixel of a width x height image, once."""
+        return self.size == (width, height) and self.pixels == width * height
 
 
 def _palette_task(hists: list[tuple[bytes, np.ndarray]], preset: str | None, tuned: dict[str, Any], seed: int,
@@ -298,14 +336,17 @@ def trace_tiled(
     client: Any = None,
     output: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    prepass: Prepass | None = None,
 ) -> tuple[str | None, dict[str, Any]]:
     """Trace ``image`` (numpy array, the DataArray of :mod:`vectile.tiling.ingest`, or the
-    :class:`~pathlib.Path` of a tile store it wrote) in tiles of ``tile_size`` pixels; ``options`` are :func:`vectile.vectorize`'s keywords.
+    :class:`~pathlib.Path` of a tile store it wrote) in tiles of ``tile_size`` pixels;
+    ``options`` are :func:`vectile.vectorize`'s keywords.
 
     Runs on the Dask ``client`` when given (one task per tile and stage, one per seam), else
     in this process. With ``output`` the SVG is written there (atomically, by the worker that
-    assembles it) and the text returned is None; without, the text comes back. Returns
-    ``(text, stats)``.
+    assembles it) and the text returned is None; without, the text comes back. A
+    :class:`Prepass` that saw the whole image while it streamed replaces the histogram pass
+    (stats ``"prepass": True``); the SVG is the same either way. Returns ``(text, stats)``.
     """
     from vectile._api import PRESET_SAMPLE, PRESETS, _check_choice, _check_int, settings
 
@@ -344,9 +385,15 @@ def trace_tiled(
         pixels = client.scatter(reader.array, broadcast=False, hash=False)
         reader = replace(reader, array=None)
     tiles = range(len(grid))
-    with _progress_bar(progress, len(grid)) as advance:
-        hists = [ex.submit(_hist_task, reader, pixels, grid, i, mode, sample_step, key=f"vectile-hist-{run}-{i}")
-                 for i in tiles]
+    pre = prepass if (prepass is not None and prepass.complete(grid.width, grid.height) and prepass.mode == mode
+                      and (preset is not None or prepass.sampled)) else None
+    with _progress_bar(progress, len(grid), 2 if pre else 3) as advance:
+        if pre is not None:
+            hists = client.scatter(pre.hists, hash=False) if client is not None else list(pre.hists)
+            watched = []
+        else:
+            hists = watched = [ex.submit(_hist_task, reader, pixels, grid, i, mode, sample_step,
+                                         key=f"vectile-hist-{run}-{i}") for i in tiles]
         palette = ex.submit(_palette_task, hists, preset, tuned, seed, mode, threshold, layers,
                             key=f"vectile-palette-{run}")
         regions = [ex.submit(_regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}")
@@ -361,10 +408,10 @@ def trace_tiled(
                 for i in tiles]
         out = None if output is None else os.fspath(Path(output).absolute())
         done = ex.submit(_assemble_task, arcs, stitched, grid, palette, out, key=f"vectile-assemble-{run}")
-        _watch(client, hists + regions + arcs, advance)
+        _watch(client, watched + regions + arcs, advance)
         text, kstats = _result(client, done)
     stats = {"width": grid.width, "height": grid.height, "mode": mode, "layers": layers,
-             **kstats, "tiles": len(grid), "tile_size": grid.tile,
+             **kstats, "tiles": len(grid), "tile_size": grid.tile, "prepass": pre is not None,
              "seconds": round(time.perf_counter() - start, 6)}
     return text, stats
 
@@ -389,8 +436,8 @@ def _watch(client: Any, futures: list[Any], advance: Callable[[int], None]) -> N
 
 
 @contextlib.contextmanager
-def _progress_bar(show: bool, tiles: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar over the three passes of tile tasks (rich, on stderr)."""
+def _progress_bar(show: bool, tiles: int, passes: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar over the ``passes`` passes of tile tasks (rich, on stderr)."""
     if not show:
         yield lambda n: None
         return
@@ -399,20 +446,21 @@ def _progress_bar(show: bool, tiles: int) -> Iterator[Callable[[int], None]]:
 
     with Progress(TextColumn("tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(file=sys.stderr), transient=True) as bar:
-        task = bar.add_task("tiles", total=3 * tiles)
+        task = bar.add_task("tiles", total=passes * tiles)
         yield lambda n: bar.advance(task, n)
 
 
 @contextlib.contextmanager
 def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = None,
-                store_dir: str | os.PathLike[str] | None = None) -> Iterator[Any]:
+                store_dir: str | os.PathLike[str] | None = None, prepass: Prepass | None = None) -> Iterator[Any]:
     """The pixels of ``image`` for :func:`trace_tiled`, without decoding a huge file whole.
 
     Paths of images over ``threshold_pixels`` (default: ``DEFAULT_THRESHOLD_PIXELS`` of
     :mod:`vectile.tiling.ingest`, the batch's ``HUGE_PIXELS``)
     are streamed into a temporary Zarr store (in ``store_dir``, default the system's
     temporary folder; removed on exit), tiled TIFFs are read in place; smaller files are
-    decoded in memory. Arrays and DataArrays pass through.
+    decoded in memory. Arrays and DataArrays pass through. A :class:`Prepass` given here
+    sees the tiles as they stream; hand it to :func:`trace_tiled` too.
     """
     import tempfile
 
@@ -429,6 +477,6 @@ def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = N
     limit = DEFAULT_THRESHOLD_PIXELS if threshold_pixels is None else threshold_pixels
     with tempfile.TemporaryDirectory(prefix="vectile-tiles-", dir=store_dir) as tmp:
         found = load_or_store(image, tmp, tile_size=DEFAULT_TILE_SIZE, threshold_pixels=limit,
-                              max_pixels=max_pixels)
+                              max_pixels=max_pixels, on_tile=prepass)
         # A streamed store is read by path (no DataArray: importing xarray costs ~1 s).
         yield TileReader.of(found) if isinstance(found, Path) else found

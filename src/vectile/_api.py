@@ -270,12 +270,13 @@ def vectorize(
 
 def _vectorize_tiled(image: Any, tile_size: int, client: Any, max_pixels: int,
                      options: dict[str, Any]) -> Svg:
-    from vectile.tiling.trace import open_source, trace_tiled
+    from vectile.tiling.trace import Prepass, open_source, trace_tiled
 
     options = {k: v for k, v in options.items() if v is not None}
-    with open_source(image, max_pixels=max_pixels) as source:
+    prepass = Prepass(options)
+    with open_source(image, max_pixels=max_pixels, prepass=prepass) as source:
         try:
-            text, stats = trace_tiled(source, tile_size=tile_size, options=options, client=client)
+            text, stats = trace_tiled(source, tile_size=tile_size, options=options, client=client, prepass=prepass)
         except ValueError as exc:
             raise _kernel_errors(exc, _image_name(image)) from exc
     assert text is not None

@@ -352,20 +352,21 @@ class _TiledSvg:
 
 def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
                    options: dict[str, Any]) -> _TiledSvg:
-    from vectile.tiling.trace import DEFAULT_TILE_SIZE, open_source, trace_tiled
+    from vectile.tiling.trace import DEFAULT_TILE_SIZE, Prepass, open_source, trace_tiled
 
     show = not args.quiet and sys.stderr.isatty()
+    prepass = Prepass(options)  # the histogram pass, done while the image streams
     # Streamed into a Zarr store whatever its size: this process never decodes it whole.
     # (Importing dask.distributed in a thread meanwhile gained nothing: the import holds the
     # GIL that the stream's Python callbacks need; measured on lines-8k and world-map-12k.)
-    with open_source(source, max_pixels=args.max_pixels, threshold_pixels=0) as pixels:
+    with open_source(source, max_pixels=args.max_pixels, threshold_pixels=0, prepass=prepass) as pixels:
         from vectile.flows._cluster import connect
 
         # Tile tasks run in Rust with the GIL released: threads in this process parallelise
         # them without the memory and start-up of worker processes.
         with connect(scheduler=args.scheduler, dashboard=False, processes=False) as (client, _info):
             text, stats = trace_tiled(pixels, tile_size=args.tile_size or DEFAULT_TILE_SIZE, options=options,
-                                      client=client, output=output, progress=show)
+                                      client=client, output=output, progress=show, prepass=prepass)
     return _TiledSvg(text, stats)
 
 
