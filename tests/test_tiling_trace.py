@@ -150,6 +150,19 @@ def test_prepass_replaces_the_histogram_pass(tmp_path, wide_map, options):
         assert stats["prepass"] is False
 
 
+def test_prepass_on_a_cluster(tmp_path, wide_map, cluster_client):
+    """On worker processes the prepass histograms are scattered to the cluster once."""
+    from vectile.tiling.trace import Prepass, open_source
+
+    source = tmp_path / "wide.png"
+    Image.fromarray(wide_map).save(source)
+    prepass = Prepass({})
+    with open_source(source, max_pixels=10**8, threshold_pixels=0, prepass=prepass) as pixels:
+        text, stats = trace_tiled(pixels, tile_size=300, options={}, client=cluster_client, prepass=prepass)
+    assert stats["prepass"] is True
+    assert text == str(vectile.vectorize(wide_map))
+
+
 def test_prepass_is_skipped_when_it_cannot_serve(tmp_path, wide_map):
     """Rotated by EXIF (streamed in stored order), or traced with other options than it was
     made for: the tiles' own histogram pass runs, and the SVG is the same."""
