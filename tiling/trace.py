@@ -205,6 +205,25 @@ def _hist_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, mode: str,
     return _named(grid.name(i), work)
 
 
+#: Tile histograms are merged this many at a time before the palette task (and the
+#: :class:`Prepass` merges what it holds at this count), so memory holds the distinct colours
+#: of a few tiles at once, not of every tile: a 2048-pixel tile of a noisy photo has a 2-5 MB
+#: histogram, which over a gigapixel's 240 tiles would be 0.5-1.2 GB.
+_MERGE_GROUP = 8
+
+
+def _merge(parts: list[tuple[bytes, np.ndarray]]) -> tuple[bytes, np.ndarray]:
+    """Histograms and preset samples of several blocks as one (same palette, same preset)."""
+    if len(parts) == 1:
+        return parts[0]
+    return (_kernels.tile_histogram_merge([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]))
+
+
+def _merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes, np.ndarray]:
+    return _named(name, _merge, parts)
+
+
 class Prepass:
     """The histogram pass done while the image streams into Zarr: a
     :data:`~vectile.tiling.ingest.TileHook` for :func:`open_source` that keeps each streamed
@@ -229,6 +248,8 @@ class Prepass:
         self.size = (width, height)
         step = max(1, width * height // PRESET_SAMPLE) if self.sampled else 0
         self.hists.append(_histogram(px, x0, y0, width, height, self.mode, step))
+        if len(self.hists) >= _MERGE_GROUP:
+            self.hists = [_merge(self.hists)]
         self.pixels += px.shape[0] * px.shape[1]
 
     def complete(self, width: int, height: int) -> bool:
@@ -392,8 +413,16 @@ def trace_tiled(
             hists = client.scatter(pre.hists, hash=False) if client is not None else list(pre.hists)
             watched = []
         else:
-            hists = watched = [ex.submit(_hist_task, reader, pixels, grid, i, mode, sample_step,
-                                         key=f"vectile-hist-{run}-{i}") for i in tiles]
+            # Each group's merge is submitted right after its tiles, so it runs (and frees
+            # their histograms) before later groups' tiles.
+            watched, hists = [], []
+            for g0 in range(0, len(grid), _MERGE_GROUP):
+                group = [ex.submit(_hist_task, reader, pixels, grid, i, mode, sample_step,
+                                   key=f"vectile-hist-{run}-{i}") for i in tiles[g0:g0 + _MERGE_GROUP]]
+                watched += group
+                hists.append(group[0] if len(group) == 1 else
+                             ex.submit(_merge_task, group, f"merging the histograms of tiles {g0}..{g0 + len(group) - 1}",
+                                       key=f"vectile-merge-{run}-{g0}"))
         palette = ex.submit(_palette_task, hists, preset, tuned, seed, mode, threshold, layers,
                             key=f"vectile-palette-{run}")
         regions = [ex.submit(_regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}")

@@ -30,6 +30,18 @@ fn tile_histogram<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, x0: us
     Ok(bytes(py, &out))
 }
 
+/// Several histograms (from `tile_histogram` or earlier merges) as one; see
+/// `tiled::merge_histograms`.
+#[pyfunction]
+#[pyo3(signature = (hists))]
+fn tile_histogram_merge<'py>(py: Python<'py>, hists: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyBytes>> {
+    let out = run(py, || {
+        let hs = hists.iter().map(|b| decode(b, "a tile histogram")).collect::<crate::Result<Vec<tiled::TileHistogram>>>()?;
+        Ok(encode(&tiled::merge_histograms(&hs)?))
+    })?;
+    Ok(bytes(py, &out))
+}
+
 /// The global palette from all tiles' histograms. Returns (palette state, palette (n, 3) uint8).
 #[pyfunction]
 #[pyo3(signature = (hists, *, colors, seed, mode, threshold=None))]
@@ -135,6 +147,7 @@ fn tile_assemble<'py>(py: Python<'py>, arcs: Vec<Vec<u8>>, table: &[u8], width: 
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_histogram, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_histogram_merge, m)?)?;
     m.add_function(wrap_pyfunction!(tile_palette, m)?)?;
     m.add_function(wrap_pyfunction!(tile_regions, m)?)?;
     m.add_function(wrap_pyfunction!(tile_seam, m)?)?;

@@ -145,6 +145,47 @@ fn pixel_runs(img: &ImageView, y: usize, mut f: impl FnMut(usize, usize) -> Resu
     Ok(())
 }
 
+/// One histogram holding several tiles' (in any order): counts and transparent pixels
+/// summed, each colour's first raster index the smallest, colours in first-index order.
+/// The palette made from the merged histogram is the palette made from its parts, so
+/// histograms can be merged as they arrive and the memory is that of the distinct colours,
+/// not of the tiles.
+pub fn merge_histograms(hists: &[TileHistogram]) -> Result<TileHistogram> {
+    let mut out = TileHistogram { transparent: hists.iter().map(|h| h.transparent).sum(), ..Default::default() };
+    let binary = hists.iter().filter(|h| !h.luma.is_empty()).count();
+    if binary != 0 && binary != hists.len() {
+        return Err(KernelError::InvalidInput("cannot merge colour and binary-mode histograms".into()));
+    }
+    if binary != 0 {
+        out.luma = vec![0; 256];
+        for h in hists {
+            if h.luma.len() != 256 {
+                return Err(KernelError::InvalidInput("a binary-mode histogram needs 256 luma bins".into()));
+            }
+            for (a, b) in out.luma.iter_mut().zip(&h.luma) {
+                *a += b;
+            }
+        }
+    }
+    let mut merged: HashMap<u32, (u64, u64), FxBuild> = HashMap::default();
+    for h in hists {
+        if h.keys.len() != h.counts.len() || h.keys.len() != h.first.len() {
+            return Err(KernelError::InvalidInput("histogram arrays differ in length".into()));
+        }
+        for ((&k, &n), &f) in h.keys.iter().zip(&h.counts).zip(&h.first) {
+            let e = merged.entry(k).or_insert((0, u64::MAX));
+            e.0 += n;
+            e.1 = e.1.min(f);
+        }
+    }
+    let mut entries: Vec<(u64, u32, u64)> = merged.into_iter().map(|(k, (n, f))| (f, k, n)).collect();
+    entries.sort_unstable();
+    out.keys = entries.iter().map(|e| e.1).collect();
+    out.counts = entries.iter().map(|e| e.2).collect();
+    out.first = entries.iter().map(|e| e.0).collect();
+    Ok(out)
+}
+
 /// How a pixel gets its palette label.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum LabelRule {
@@ -1249,6 +1290,34 @@ mod tests {
         let missing = LabelRule::Table(vec![]);
         let err = label_runs(&img, &missing).err().expect("a colour outside the table is an error");
         assert!(err.to_string().contains("not in the palette"), "{err}");
+    }
+
+    #[test]
+    fn merged_histograms_make_the_same_palette() {
+        let (w, h) = (53, 40);
+        let px = blobs(w, h, 11, true);
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let grid = Grid::new(w, h, 9).unwrap();
+        for mode in [Mode::Color, Mode::Binary] {
+            let parts: Vec<TileHistogram> = (0..grid.len())
+                .map(|i| {
+                    let (x0, y0, tw, th) = grid.rect(i);
+                    let tile: Vec<u8> = (y0..y0 + th).flat_map(|y| px[(y * w + x0) * 3..(y * w + x0 + tw) * 3].to_vec()).collect();
+                    tile_histogram(&ImageView::new(&tile, tw, th, 3).unwrap(), &TileGeom { x0, y0, width: w, height: h }, mode).unwrap()
+                })
+                .collect();
+            let whole = tile_histogram(&img, &TileGeom { x0: 0, y0: 0, width: w, height: h }, mode).unwrap();
+            // Merged in uneven groups, then the groups merged: the whole image's histogram.
+            let groups: Vec<TileHistogram> = parts.chunks(7).map(|c| merge_histograms(c).unwrap()).collect();
+            let merged = merge_histograms(&groups).unwrap();
+            assert_eq!((&merged.keys, &merged.counts, &merged.first, &merged.luma), (&whole.keys, &whole.counts, &whole.first, &whole.luma));
+            let opts = TraceOptions { mode, colors: 6, ..Default::default() };
+            let a = palette_from_histograms(&parts, &opts).unwrap();
+            let b = palette_from_histograms(&[merged], &opts).unwrap();
+            assert_eq!(encode(&a), encode(&b));
+        }
+        let mixed = [TileHistogram::default(), TileHistogram { luma: vec![0; 256], ..Default::default() }];
+        assert!(merge_histograms(&mixed).is_err());
     }
 
     #[test]
