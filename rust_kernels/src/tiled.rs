@@ -207,50 +207,29 @@ pub struct TiledPalette {
 /// The global palette from every tile's histogram (the order of `hists` does not matter).
 pub fn palette_from_histograms(hists: &[TileHistogram], opts: &TraceOptions) -> Result<TiledPalette> {
     opts.validate()?;
-    let transparent: u64 = hists.iter().map(|h| h.transparent).sum();
-    if transparent > 0 {
+    let merged = merge_histograms(hists)?;
+    if merged.transparent > 0 {
         return Err(KernelError::InvalidInput(format!(
-            "tiled tracing needs an opaque image, this one has {transparent} transparent pixels (trace it untiled)"
+            "tiled tracing needs an opaque image, this one has {} transparent pixels (trace it untiled)",
+            merged.transparent
         )));
     }
     if opts.mode == Mode::Binary {
-        let mut hist = [0u64; 256];
-        for h in hists {
-            if h.luma.len() != 256 {
-                return Err(KernelError::InvalidInput("histogram was not made in binary mode".into()));
-            }
-            for (a, b) in hist.iter_mut().zip(&h.luma) {
-                *a += b;
-            }
-        }
+        let hist: [u64; 256] = merged.luma.as_slice().try_into().map_err(|_| KernelError::InvalidInput("histogram was not made in binary mode".into()))?;
         let t = opts.threshold.unwrap_or_else(|| otsu(&hist));
         return Ok(TiledPalette { rule: LabelRule::Threshold(t), palette: vec![[0, 0, 0], [255, 255, 255]], binary: true });
     }
-    let mut merged: HashMap<u32, (u64, u64), FxBuild> = HashMap::default();
-    for h in hists {
-        if h.keys.len() != h.counts.len() || h.keys.len() != h.first.len() {
-            return Err(KernelError::InvalidInput("histogram arrays differ in length".into()));
-        }
-        for ((&k, &n), &f) in h.keys.iter().zip(&h.counts).zip(&h.first) {
-            let e = merged.entry(k).or_insert((0, u64::MAX));
-            e.0 += n;
-            e.1 = e.1.min(f);
-        }
-    }
-    if merged.is_empty() {
+    if merged.keys.is_empty() {
         return Err(KernelError::InvalidInput("the image has no pixels".into()));
     }
-    // The order `quantize`'s histogram has: first appearance in raster order.
-    let mut entries: Vec<(u64, u32, u64)> = merged.into_iter().map(|(k, (n, f))| (f, k, n)).collect();
-    entries.sort_unstable();
-    let colors: Vec<[u8; 3]> = entries.iter().map(|e| [(e.1 >> 16) as u8, (e.1 >> 8) as u8, e.1 as u8]).collect();
-    let counts: Vec<u64> = entries.iter().map(|e| e.2).collect();
-    let weights: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
-    let fit = fit_palette(&colors, &counts, &weights, &QuantizeOptions { colors: opts.colors, seed: opts.seed, ..Default::default() });
+    // Merged histograms are in first-index order: the order `quantize`'s histogram has.
+    let colors: Vec<[u8; 3]> = merged.keys.iter().map(|&k| [(k >> 16) as u8, (k >> 8) as u8, k as u8]).collect();
+    let weights: Vec<f64> = merged.counts.iter().map(|&c| c as f64).collect();
+    let fit = fit_palette(&colors, &merged.counts, &weights, &QuantizeOptions { colors: opts.colors, seed: opts.seed, ..Default::default() });
     let rule = match fit.centres {
         Some(centres) => LabelRule::Nearest { centres, remap: fit.remap },
         None => {
-            let mut t: Vec<(u32, i32)> = entries.iter().map(|e| e.1).zip(fit.colour_label.iter().copied()).collect();
+            let mut t: Vec<(u32, i32)> = merged.keys.iter().copied().zip(fit.colour_label.iter().copied()).collect();
             t.sort_unstable();
             LabelRule::Table(t)
         }
