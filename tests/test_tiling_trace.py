@@ -208,9 +208,17 @@ def test_killed_worker_still_gives_identical_output(tmp_path, images):
             except BaseException as exc:  # noqa: BLE001 - reported below
                 result["error"] = exc
 
+        def regions_done(dask_scheduler) -> int:
+            return sum(1 for key, ts in dask_scheduler.tasks.items()
+                       if str(key).startswith("vectile-regions-") and ts.state == "memory")
+
         worker = threading.Thread(target=run)
         worker.start()
-        time.sleep(1.5)
+        # Kill when the run is mid-way (the palette is done, the region pass has begun),
+        # however fast the machine: not after a fixed sleep.
+        deadline = time.monotonic() + 120
+        while client.run_on_scheduler(regions_done) == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert worker.is_alive(), "the run ended before a worker could be killed: make it longer"
         os.kill(pids[0], signal.SIGKILL)
         worker.join(timeout=300)
