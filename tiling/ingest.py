@@ -76,17 +76,13 @@ import hashlib
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import pyvips  # type: ignore[import-untyped]  # ships .pyi stubs but no py.typed
-import zarr
-import zarr.codecs
-import zarr.errors
-import zarrs  # noqa: F401  (rust_codecs names its pipeline; imported here, not mid-stream)
 
 from vectile._io import DEFAULT_MAX_PIXELS, _check_size, load_image
 from vectile.errors import InputError, OptionError, PixelLimitError
@@ -94,10 +90,12 @@ from vectile.errors import InputError, OptionError, PixelLimitError
 if TYPE_CHECKING:
     import dask.array as da
     import xarray as xr
+    import zarr
 
-# dask.array, xarray and tifffile are imported where needed: together they take ~1 s to
-# import, and the command line's tiled path (load_or_store, a PNG streamed into a store)
-# uses none of them.
+# zarr, dask.array, xarray and tifffile are imported where needed: :func:`probe`, which the
+# command line runs on every input to decide whether to tile, needs none of them (zarr alone
+# takes ~0.16 s to import), and the command line's tiled path (load_or_store, a PNG streamed
+# into a store) needs only zarr.
 
 __all__ = [
     "DEFAULT_THRESHOLD_PIXELS",
@@ -555,6 +553,8 @@ def _create_store(directory: Path, shape: tuple[int, int, int], tile_size: int,
                   attrs: dict[str, Any], *, threads: int | None = None) -> zarr.Array:
     """A new, empty store array; its shards are encoded in ``threads`` threads (default one
     per core, see :func:`rust_codecs`)."""
+    import zarr.codecs
+
     inner = _inner_chunk(tile_size)
     bands = shape[2]
     with rust_codecs(threads):
@@ -594,6 +594,9 @@ def rust_codecs(threads: int | None = None) -> Any:
     one per core; give 1 inside a task that already runs in parallel with others).  An array
     keeps its pipeline after the block.  Measured on world-map-12k's 2048-pixel tiles: write
     7 ms and read ~4 ms per tile, against 28 ms and 11 ms with zarr's own pipeline."""
+    import zarr
+    import zarrs  # noqa: F401  (the pipeline named below; imported here, not mid-stream)
+
     settings: dict[str, Any] = {"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"}
     if threads is not None:
         settings["threading.max_workers"] = threads
@@ -602,12 +605,16 @@ def rust_codecs(threads: int | None = None) -> Any:
 
 def open_store(name: str | os.PathLike[str], *, threads: int | None = None) -> zarr.Array:
     """A tile store's array, read-only, decoded with :func:`rust_codecs` (``threads``)."""
+    import zarr
+
     with rust_codecs(threads):
         return zarr.open_array(os.fspath(name), mode="r")
 
 
 def _open_store(name: str) -> zarr.Array | None:
     """The store's array when ``name`` is a vectile tile store, else None."""
+    import zarr.errors
+
     if not os.path.isdir(name):
         return None
     try:
@@ -707,6 +714,7 @@ class _TiffPage:
 
     def __getitem__(self, key: Any) -> np.ndarray:
         import tifffile
+        import zarr
 
         with tifffile.imread(self.path, aszarr=True, key=0) as store:
             return np.asarray(zarr.open_array(store, mode="r")[key])

@@ -319,9 +319,11 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _tile_threshold(args: argparse.Namespace) -> int:
-    from vectile.flows._route import HUGE_PIXELS
+    # The batch's HUGE_PIXELS too (a test keeps them equal); vectile.flows is not imported
+    # for a single file.
+    from vectile.tiling.ingest import DEFAULT_THRESHOLD_PIXELS
 
-    return HUGE_PIXELS if args.tile_above is None else int(args.tile_above)
+    return DEFAULT_THRESHOLD_PIXELS if args.tile_above is None else int(args.tile_above)
 
 
 def _tiled(args: argparse.Namespace, source: str) -> bool:
