@@ -524,9 +524,11 @@ class _StripSink:
         # holds one shard's encoding buffers, not a whole strip's.
         for left in range(0, self.width, self.tile_size):
             tile = strip[:, left : left + self.tile_size]
+            if self.on_tile is not None:
+                tile = np.ascontiguousarray(tile)  # one copy, for the store and the hook
             self.array[top : top + rows, left : left + self.tile_size] = tile
             if self.on_tile is not None:
-                self.on_tile(np.ascontiguousarray(tile), left, top, self.width, self.height)
+                self.on_tile(tile, left, top, self.width, self.height)
         self.rows_written += rows
         self.filled = 0
 

@@ -94,11 +94,12 @@ class TileReader:
         if isinstance(image, TileReader):
             return image
         if isinstance(image, Path):
+            store = os.fspath(image.absolute())
             try:
-                height, width, bands = _zarr_array(os.fspath(image.absolute())).shape
+                height, width, bands = _zarr_array(store).shape
             except Exception as exc:
                 raise InputError(f"cannot open the tile store '{image}': {exc}", path=str(image)) from None
-            return cls(width=width, height=height, bands=bands, store=os.fspath(image.absolute()))
+            return cls(width=width, height=height, bands=bands, store=store)
         if isinstance(image, np.ndarray):
             a = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
             if a.dtype != np.uint8 or a.shape[2] not in (3, 4):
@@ -288,8 +289,9 @@ def _regions_task(reader: TileReader, pixels: Any, grid: _Grid, i: int, palette:
     return _named(grid.name(i), work)
 
 
-def _seam_task(a: tuple[bytes, bytes], b: tuple[bytes, bytes], vertical: bool, name: str) -> bytes:
-    return _named(name, lambda: _kernels.tile_seam(a[1], b[1], vertical=vertical))
+def _seam_task(a: bytes, b: bytes, vertical: bool, name: str) -> bytes:
+    """Links across one seam, from the borders of the tiles on either side."""
+    return _named(name, lambda: _kernels.tile_seam(a, b, vertical=vertical))
 
 
 def _stitch_task(regions: list[tuple[bytes, bytes]], seams: list[bytes], grid: _Grid,
@@ -427,7 +429,9 @@ def trace_tiled(
                             key=f"vectile-palette-{run}")
         regions = [ex.submit(_regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}")
                    for i in tiles]
-        seams = [ex.submit(_seam_task, regions[a], regions[b], vertical,
+        # Seams need only the tiles' borders, not their region tables (tens of MB on photos).
+        borders = [ex.submit(_item, regions[i], 1, key=f"vectile-border-{run}-{i}") for i in tiles]
+        seams = [ex.submit(_seam_task, borders[a], borders[b], vertical,
                            f"seam between {grid.name(a)} and {grid.name(b)}", key=f"vectile-seam-{run}-{k}")
                  for k, (a, b, vertical) in enumerate(_kernels.tile_seams(width=grid.width, height=grid.height,
                                                                           tile=grid.tile))]

@@ -435,7 +435,6 @@ pub fn quantize(img: &ImageView, weights: Option<&[f32]>, opts: &QuantizeOptions
     Ok(Quantized { palette: fit.palette, counts: fit.counts, labels })
 }
 
-
 #[allow(dead_code)]
 pub(crate) fn unpack_colour(k: u32) -> [u8; 3] {
     unpack(k)
