@@ -117,7 +117,7 @@ impl Lattice {
         let ne = self.region(x, y - 1);
         let sw = self.region(x - 1, y);
         let se = self.region(x, y);
-        (nw != ne) as u32 + (ne != se) as u32 + (sw != se) as u32 + (nw != sw) as u32
+        degree_of(nw, ne, sw, se)
     }
 
     #[inline]
@@ -138,8 +138,7 @@ impl Lattice {
                 x += 16;
                 continue;
             }
-            let (nw, ne, sw, se) = (up[x], up[x + 1], down[x], down[x + 1]);
-            if (nw != ne) as u32 + (ne != se) as u32 + (sw != se) as u32 + (nw != sw) as u32 >= 3 {
+            if degree_of(up[x], up[x + 1], down[x], down[x + 1]) >= 3 {
                 f(x as i32);
             }
             x += 1;
@@ -165,6 +164,46 @@ impl Lattice {
         }
     }
 
+    /// Follow active cracks from `(x, y)` in direction `d0`, marking them in `visited`, until
+    /// a junction, a crack `owned` refuses (a cut: the tiled tracer's tile border), or, for a
+    /// `closed` loop, the start again. Returns the points (start, turns, end), the direction
+    /// of the last crack and how the walk ended.
+    pub(crate) fn follow(
+        &self,
+        visited: &mut Bits,
+        x: i32,
+        y: i32,
+        d0: usize,
+        closed: bool,
+        owned: impl Fn(i32, i32, usize) -> bool,
+    ) -> (Vec<(i32, i32)>, usize, WalkEnd) {
+        let mut points = vec![(x, y)];
+        let (mut cx, mut cy, mut d) = (x, y, d0);
+        loop {
+            visited.set(self.crack_index(cx, cy, d));
+            let (nx, ny) = (cx + DX[d], cy + DY[d]);
+            if closed && (nx, ny) == (x, y) {
+                return (points, d, WalkEnd::Loop);
+            }
+            if self.is_junction(nx, ny) {
+                points.push((nx, ny));
+                return (points, d, WalkEnd::Junction);
+            }
+            let nd = [(d + 3) % 4, d, (d + 1) % 4]
+                .into_iter()
+                .find(|&nd| self.active(nx, ny, nd))
+                .expect("a degree-2 lattice point continues");
+            if !owned(nx, ny, nd) {
+                points.push((nx, ny));
+                return (points, d, WalkEnd::Cut);
+            }
+            if nd != d {
+                points.push((nx, ny));
+            }
+            (cx, cy, d) = (nx, ny, nd);
+        }
+    }
+
     /// Index of the crack leaving `(x, y)` in direction `d` in the visited bitset:
     /// horizontal cracks first (W x (H+1)), then vertical ((W+1) x H).
     #[inline]
@@ -177,6 +216,19 @@ impl Lattice {
             _ => w * (h + 1) + (y - 1) as usize * (w + 1) + x as usize,
         }
     }
+}
+
+/// Active cracks at a lattice point whose four pixels hold these regions.
+#[inline]
+fn degree_of(nw: u32, ne: u32, sw: u32, se: u32) -> u32 {
+    (nw != ne) as u32 + (ne != se) as u32 + (sw != se) as u32 + (nw != sw) as u32
+}
+
+/// How [`Lattice::follow`] ended.
+pub(crate) enum WalkEnd {
+    Junction,
+    Cut,
+    Loop,
 }
 
 pub(crate) struct Bits(Vec<u64>);
@@ -298,24 +350,7 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
                     continue;
                 }
                 let (left, right) = lat.sides(x, y, d0);
-                let mut points = vec![(x, y)];
-                let (mut cx, mut cy, mut d) = (x, y, d0);
-                loop {
-                    visited.set(lat.crack_index(cx, cy, d));
-                    let (nx, ny) = (cx + DX[d], cy + DY[d]);
-                    if lat.is_junction(nx, ny) {
-                        points.push((nx, ny));
-                        break;
-                    }
-                    let nd = [(d + 3) % 4, d, (d + 1) % 4]
-                        .into_iter()
-                        .find(|&nd| lat.active(nx, ny, nd))
-                        .expect("a degree-2 lattice point continues");
-                    if nd != d {
-                        points.push((nx, ny));
-                    }
-                    (cx, cy, d) = (nx, ny, nd);
-                }
+                let (points, d, _) = lat.follow(&mut visited, x, y, d0, false, |_, _, _| true);
                 edges.push(Edge { points, left, right, closed: false });
                 dirs.push((d0, d));
             }
@@ -330,23 +365,7 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
                 return;
             }
             let (left, right) = lat.sides(x, y, 0);
-            let mut points = vec![(x, y)];
-            let (mut cx, mut cy, mut d) = (x, y, 0usize);
-            loop {
-                visited.set(lat.crack_index(cx, cy, d));
-                let (nx, ny) = (cx + DX[d], cy + DY[d]);
-                if (nx, ny) == (x, y) {
-                    break;
-                }
-                let nd = [(d + 3) % 4, d, (d + 1) % 4]
-                    .into_iter()
-                    .find(|&nd| lat.active(nx, ny, nd))
-                    .expect("a loop continues");
-                if nd != d {
-                    points.push((nx, ny));
-                }
-                (cx, cy, d) = (nx, ny, nd);
-            }
+            let (points, _, _) = lat.follow(&mut visited, x, y, 0, true, |_, _, _| true);
             edges.push(Edge { points, left, right, closed: true });
         });
     }

@@ -19,6 +19,11 @@ fn geom(x0: usize, y0: usize, width: usize, height: usize) -> TileGeom {
     TileGeom { x0, y0, width, height }
 }
 
+/// Every blob of a list decoded (`what` names one in the error).
+fn decode_all<T: for<'de> serde::Deserialize<'de>>(blobs: &[Vec<u8>], what: &str) -> crate::Result<Vec<T>> {
+    blobs.iter().map(|b| decode(b, what)).collect()
+}
+
 /// Pass 0: histogram of one (h, w, 3|4) tile at (x0, y0) of a width x height image.
 #[pyfunction]
 #[pyo3(signature = (image, *, x0, y0, width, height, mode))]
@@ -36,7 +41,7 @@ fn tile_histogram<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, x0: us
 #[pyo3(signature = (hists))]
 fn tile_histogram_merge<'py>(py: Python<'py>, hists: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyBytes>> {
     let out = run(py, || {
-        let hs = hists.iter().map(|b| decode(b, "a tile histogram")).collect::<crate::Result<Vec<tiled::TileHistogram>>>()?;
+        let hs: Vec<tiled::TileHistogram> = decode_all(&hists, "a tile histogram")?;
         Ok(encode(&tiled::merge_histograms(&hs)?))
     })?;
     Ok(bytes(py, &out))
@@ -48,7 +53,7 @@ fn tile_histogram_merge<'py>(py: Python<'py>, hists: Vec<Vec<u8>>) -> PyResult<B
 fn tile_palette<'py>(py: Python<'py>, hists: Vec<Vec<u8>>, colors: usize, seed: u64, mode: &str, threshold: Option<u8>) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyAny>)> {
     let opts = TraceOptions { colors, seed, mode: parse_mode(mode)?, threshold, ..Default::default() };
     let (state, palette) = run(py, || {
-        let hs = hists.iter().map(|b| decode(b, "a tile histogram")).collect::<crate::Result<Vec<tiled::TileHistogram>>>()?;
+        let hs: Vec<tiled::TileHistogram> = decode_all(&hists, "a tile histogram")?;
         let p = tiled::palette_from_histograms(&hs, &opts)?;
         Ok((encode(&p), p.palette))
     })?;
@@ -100,10 +105,10 @@ fn tile_stitch<'py>(py: Python<'py>, regions: Vec<Vec<u8>>, borders: Vec<Vec<u8>
     let (links, table) = run(py, || {
         let grid = Grid::new(width, height, tile)?;
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
-        let r = regions.iter().map(|b| decode(b, "tile regions")).collect::<crate::Result<Vec<_>>>()?;
+        let r: Vec<tiled::TileRegions> = decode_all(&regions, "tile regions")?;
         drop(regions);
-        let bo = borders.iter().map(|b| decode(b, "a tile border")).collect::<crate::Result<Vec<_>>>()?;
-        let s = seams.iter().map(|b| decode(b, "seam links")).collect::<crate::Result<Vec<_>>>()?;
+        let bo: Vec<tiled::TileBorder> = decode_all(&borders, "a tile border")?;
+        let s: Vec<tiled::SeamLinks> = decode_all(&seams, "seam links")?;
         let (links, table) = tiled::stitch(&grid, &r, &bo, &s, &p, &opts)?;
         Ok((links.iter().map(encode).collect::<Vec<_>>(), encode(&table)))
     })?;
@@ -135,10 +140,7 @@ fn tile_assemble<'py>(py: Python<'py>, arcs: Vec<Vec<u8>>, table: &[u8], width: 
     let opts = TraceOptions { fit: FitOptions { tolerance, corner_run }, precision, layers: parse_layers(layers)?, ..Default::default() };
     let (svg, stats) = run(py, || {
         let t: tiled::RegionTable = decode(table, "the region table")?;
-        let mut a = Vec::with_capacity(arcs.len());
-        for b in &arcs {
-            a.push(decode(b, "tile arcs")?);
-        }
+        let a: Vec<tiled::TileArcs> = decode_all(&arcs, "tile arcs")?;
         drop(arcs);
         tiled::assemble(a, &t, width, height, &opts)
     })?;

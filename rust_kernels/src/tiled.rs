@@ -27,7 +27,7 @@
 //! whole outlines), no importance weights and no edge guidance (their float sums depend on
 //! the order of addition).
 
-use crate::boundary::{key, outlines, Bits, BoundaryGraph, Edge, HalfEdge, Lattice, DX, DY};
+use crate::boundary::{key, outlines, Bits, BoundaryGraph, Edge, HalfEdge, Lattice, WalkEnd};
 use crate::error::{KernelError, Result};
 use crate::fit::{fit_edge_in_frame, Curve, FitOptions};
 use crate::image::{ImageView, ALPHA_OPAQUE_MIN};
@@ -754,40 +754,6 @@ impl Owner {
     }
 }
 
-enum End {
-    Junction,
-    Cut,
-    Loop,
-}
-
-/// Follow owned cracks from `(x, y)` in direction `d0` until a junction, a crack the tile does
-/// not own, or (for loops) the start. Returns points (start, turns, end), the arriving
-/// direction and how it ended.
-fn follow(lat: &Lattice, own: &Owner, visited: &mut Bits, x: i32, y: i32, d0: usize, lp: bool) -> (Vec<(i32, i32)>, usize, End) {
-    let mut points = vec![(x, y)];
-    let (mut cx, mut cy, mut d) = (x, y, d0);
-    loop {
-        visited.set(lat.crack_index(cx, cy, d));
-        let (nx, ny) = (cx + DX[d], cy + DY[d]);
-        if lp && (nx, ny) == (x, y) {
-            return (points, d, End::Loop);
-        }
-        if lat.is_junction(nx, ny) {
-            points.push((nx, ny));
-            return (points, d, End::Junction);
-        }
-        let nd = [(d + 3) % 4, d, (d + 1) % 4].into_iter().find(|&nd| lat.active(nx, ny, nd)).expect("a degree-2 lattice point continues");
-        if !own.owns(nx, ny, nd) {
-            points.push((nx, ny));
-            return (points, d, End::Cut);
-        }
-        if nd != d {
-            points.push((nx, ny));
-        }
-        (cx, cy, d) = (nx, ny, nd);
-    }
-}
-
 /// Pass 2 for one tile: the boundary edges through the cracks the tile owns. Complete edges
 /// are fitted here; pieces cut by the tile border are returned for joining.
 pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &TileLinks, opts: &TraceOptions) -> Result<TileArcs> {
@@ -828,8 +794,8 @@ pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &
     let mut pieces: Vec<Piece> = Vec::new();
     let emit = |x: i32, y: i32, d0: usize, start_junction: bool, visited: &mut Bits, complete: &mut Vec<Piece>, pieces: &mut Vec<Piece>| {
         let (left, right) = lat.sides(x, y, d0);
-        let (points, d1, end) = follow(&lat, &own, visited, x, y, d0, false);
-        let p = Piece { points: glob(points), d0: d0 as u8, d1: d1 as u8, j0: start_junction, j1: matches!(end, End::Junction), left, right };
+        let (points, d1, end) = lat.follow(visited, x, y, d0, false, |x, y, d| own.owns(x, y, d));
+        let p = Piece { points: glob(points), d0: d0 as u8, d1: d1 as u8, j0: start_junction, j1: matches!(end, WalkEnd::Junction), left, right };
         if p.j0 && p.j1 {
             complete.push(p);
         } else {
@@ -876,8 +842,8 @@ pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &
                 return;
             }
             let (left, right) = lat.sides(x, y, 0);
-            let (points, d1, end) = follow(&lat, &own, &mut visited, x, y, 0, true);
-            debug_assert!(matches!(end, End::Loop));
+            let (points, d1, end) = lat.follow(&mut visited, x, y, 0, true, |x, y, d| own.owns(x, y, d));
+            debug_assert!(matches!(end, WalkEnd::Loop));
             loops.push(Piece { points: glob(points), d0: 0, d1: d1 as u8, j0: false, j1: false, left, right });
         });
     }
