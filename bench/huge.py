@@ -110,6 +110,7 @@ import zarr
 from PIL import Image
 
 from vectile.errors import OptionError
+from vectile.options import DEFAULT_TILE_SIZE
 from vectile.tiling import ingest as _ingest
 
 __all__ = [
@@ -429,7 +430,7 @@ def generate(
     width: int,
     height: int,
     *,
-    tile_size: int = _ingest.DEFAULT_TILE_SIZE,
+    tile_size: int = DEFAULT_TILE_SIZE,
     seed: int = 0,
     workers: int | None = None,
     overwrite: bool = False,
@@ -565,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("--megapixels", type=float, help="a square image of about this many MP")
     size.add_argument("--size", help="WIDTHxHEIGHT in pixels, e.g. 8000x6000")
-    parser.add_argument("--tile-size", type=int, default=_ingest.DEFAULT_TILE_SIZE,
+    parser.add_argument("--tile-size", type=int, default=DEFAULT_TILE_SIZE,
                         help="edge of a tile and a shard (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
     parser.add_argument("--workers", type=int, default=None,

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from vectile.tiling.trace import DEFAULT_TILE_SIZE
+from vectile.options import DEFAULT_TILE_SIZE
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "bench"
@@ -124,7 +124,8 @@ _SCALING_SCRIPT = """
 import sys, time, json
 from pathlib import Path
 from distributed import Client, LocalCluster
-from vectile.tiling.trace import DEFAULT_TILE_SIZE, trace_tiled
+from vectile.options import DEFAULT_TILE_SIZE
+from vectile.tiling.trace import trace_tiled
 store, out = sys.argv[1], sys.argv[2]
 if __name__ == "__main__":
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as c, \

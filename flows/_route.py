@@ -14,14 +14,9 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import vectile
+from vectile.options import HUGE_PIXELS
 
 __all__ = ["HUGE_PIXELS", "route", "trace_huge", "trace_whole"]
-
-#: Images with more pixels than this (width x height) take the huge-file route. 64 MP is
-#: about 200 MB of RGB pixels plus label and region arrays: past that one task per file
-#: holds too much memory per worker thread.
-HUGE_PIXELS = 64_000_000
-
 
 def route(width: int, height: int) -> str:
     """``"huge"`` for images over :data:`HUGE_PIXELS` pixels, else ``"whole"``.
@@ -48,18 +43,10 @@ def trace_huge(source: str | os.PathLike[str] | BinaryIO, options: dict[str, Any
     :func:`trace_whole`'s. Images the tiled flow cannot take (transparent pixels, ``edges``
     or ``weights`` options) are traced whole.
     """
-    from vectile.tiling.trace import DEFAULT_TILE_SIZE, NotTileable, Prepass, open_source, trace_tiled
+    from vectile.tiling import trace_image
 
-    if options.get("edges") is not None or options.get("weights") is not None:
-        return trace_whole(source, options, max_pixels)
-    try:
-        prepass = Prepass(options)
-        with open_source(source, max_pixels=max_pixels, prepass=prepass) as pixels:
-            with _tile_client() as client:
-                text, stats = trace_tiled(pixels, tile_size=DEFAULT_TILE_SIZE, options=options, client=client,
-                                          prepass=prepass)
-    except NotTileable:
-        return trace_whole(source, options, max_pixels)
+    with _tile_client() as client:
+        text, stats = trace_image(source, options, client=client, max_pixels=max_pixels)
     assert text is not None
     return vectile.Svg(text, stats)
 

@@ -86,6 +86,7 @@ import pyvips  # type: ignore[import-untyped]  # ships .pyi stubs but no py.type
 
 from vectile._io import DEFAULT_MAX_PIXELS, _check_size, load_image
 from vectile.errors import InputError, OptionError, PixelLimitError
+from vectile.options import DEFAULT_TILE_SIZE, HUGE_PIXELS
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -98,8 +99,6 @@ if TYPE_CHECKING:
 # into a store) needs only zarr.
 
 __all__ = [
-    "DEFAULT_THRESHOLD_PIXELS",
-    "DEFAULT_TILE_SIZE",
     "STREAM_FORMATS",
     "ImageInfo",
     "TileHook",
@@ -112,13 +111,6 @@ __all__ = [
     "rust_codecs",
 ]
 
-#: Edge of a processing tile (and of a Zarr shard), in pixels.
-DEFAULT_TILE_SIZE: Final = 1024
-
-#: Images with more pixels than this are tiled by :func:`load_or_ingest`; the rest decode whole
-#: in memory.  Same number as ``vectile.flows._route.HUGE_PIXELS`` (the batch flow's route to
-#: the tiled flow); a test keeps the two equal.
-DEFAULT_THRESHOLD_PIXELS: Final = 64_000_000
 
 #: ``on_tile(pixels, x0, y0, width, height)``: called by :func:`load_or_store` with each
 #: processing tile of a streamed image as it is written (its (h, w, 3|4) uint8 pixels, its
@@ -325,7 +317,7 @@ def load_or_ingest(
     store_dir: str | os.PathLike[str],
     *,
     tile_size: int = DEFAULT_TILE_SIZE,
-    threshold_pixels: int = DEFAULT_THRESHOLD_PIXELS,
+    threshold_pixels: int = HUGE_PIXELS,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray | xr.DataArray:
     """The image at ``path`` in memory when small, in tiles when huge.
@@ -352,7 +344,7 @@ def load_or_store(
     store_dir: str | os.PathLike[str],
     *,
     tile_size: int = DEFAULT_TILE_SIZE,
-    threshold_pixels: int = DEFAULT_THRESHOLD_PIXELS,
+    threshold_pixels: int = HUGE_PIXELS,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     on_tile: TileHook | None = None,
 ) -> np.ndarray | xr.DataArray | Path:

@@ -39,14 +39,9 @@ import numpy as np
 
 from vectile import _kernels
 from vectile.errors import InputError, OptionError, VectileError
+from vectile.options import DEFAULT_TILE_SIZE, HUGE_PIXELS, PRESET_SAMPLE, check_tile_size, preset_of_sample, resolve, settings
 
-__all__ = ["DEFAULT_TILE_SIZE", "NotTileable", "Prepass", "TileError", "TileReader", "open_source", "trace_tiled"]
-
-#: Tile side used when tiling is automatic, and the Zarr shard size :func:`open_source` ingests
-#: with, so one task reads one shard. Measured on world-map-12k (2 cores, in-process cluster):
-#: 1024-pixel tiles trace in 7.3 s, 2048 in 4.6 s (a quarter of the tasks, each read costs
-#: ~3-6 ms of zarr's Python, which threads cannot overlap); peak memory grows ~100 MB.
-DEFAULT_TILE_SIZE = 2048
+__all__ = ["NotTileable", "Prepass", "TileError", "TileReader", "open_source", "trace_image", "trace_tiled"]
 
 class TileError(VectileError, RuntimeError):
     """A tile (or seam, or the assembly) failed; the message names which and why."""
@@ -242,8 +237,6 @@ class Prepass:
         self.size: tuple[int, int] | None = None
 
     def __call__(self, px: np.ndarray, x0: int, y0: int, width: int, height: int) -> None:
-        from vectile._api import PRESET_SAMPLE
-
         if self.mode is None:
             return
         self.size = (width, height)
@@ -262,8 +255,6 @@ def _palette_task(hists: list[tuple[bytes, np.ndarray]], preset: str | None, tun
                   mode: str, threshold: int | None, layers: str) -> dict[str, Any]:
     """The preset (from the tiles' samples when not given), its settings and the global
     palette: everything later tasks need, decided on a worker without a client round trip."""
-    from vectile._api import preset_of_sample, settings
-
     def work() -> dict[str, Any]:
         name = preset or preset_of_sample(np.concatenate([h[1] for h in hists]))
         p = settings(name, **tuned)
@@ -371,30 +362,17 @@ def trace_tiled(
     :class:`Prepass` that saw the whole image while it streamed replaces the histogram pass
     (stats ``"prepass": True``); the SVG is the same either way. Returns ``(text, stats)``.
     """
-    from vectile._api import PRESET_SAMPLE, PRESETS, _check_choice, _check_int, settings
-
-    if isinstance(tile_size, bool) or not isinstance(tile_size, (int, np.integer)) or not 1 <= int(tile_size) <= 1 << 20:
-        raise OptionError(f"tile_size must be an integer in 1..{1 << 20}, got {tile_size!r}", option="tile_size")
+    tile_size = check_tile_size(tile_size)
     opts = dict(options)
     for unsupported in ("weights", "edges"):
         if opts.pop(unsupported, None) is not None:
             raise OptionError(f"{unsupported} cannot be combined with tiled tracing (tile_size); "
                               "trace the image untiled", option=unsupported)
     opts.pop("max_pixels", None)
-    tuned = {k: opts.pop(k, None) for k in ("colors", "tolerance", "min_area", "corner_run", "precision")}
-    mode = _check_choice("mode", opts.pop("mode", "color"), ("color", "binary"))
-    layers = _check_choice("layers", opts.pop("layers", "stacked"), ("stacked", "cutout"))
-    preset = opts.pop("preset", None)
-    if preset is not None:
-        preset = _check_choice("preset", preset, tuple(PRESETS))
-    elif mode == "binary":
-        preset = "lineart"
-    seed = _check_int("seed", opts.pop("seed", 0), 0, (1 << 64) - 1)
-    threshold = opts.pop("threshold", None)
-    threshold = None if threshold is None else _check_int("threshold", threshold, 0, 255)
-    if opts:
-        raise OptionError(f"unknown option(s) for tiled tracing: {', '.join(sorted(opts))}")
-    settings(preset or "photo", **tuned)  # bad values fail now, before any work
+    checked = resolve(opts)
+    tuned = dict(checked.tuned)
+    mode, layers, preset, seed, threshold = (checked.mode, checked.layers, checked.preset, checked.seed,
+                                             checked.threshold)
     start = time.perf_counter()
     reader = TileReader.of(image)
     grid = _Grid(reader.width, reader.height, int(tile_size))
@@ -488,8 +466,7 @@ def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = N
                 store_dir: str | os.PathLike[str] | None = None, prepass: Prepass | None = None) -> Iterator[Any]:
     """The pixels of ``image`` for :func:`trace_tiled`, without decoding a huge file whole.
 
-    Paths of images over ``threshold_pixels`` (default: ``DEFAULT_THRESHOLD_PIXELS`` of
-    :mod:`vectile.tiling.ingest`, the batch's ``HUGE_PIXELS``)
+    Paths of images over ``threshold_pixels`` (default :data:`~vectile.options.HUGE_PIXELS`)
     are streamed into a temporary Zarr store (in ``store_dir``, default the system's
     temporary folder; removed on exit), tiled TIFFs are read in place; smaller files are
     decoded in memory. Arrays and DataArrays pass through. A :class:`Prepass` given here
@@ -505,11 +482,62 @@ def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = N
         else:
             yield load_image(image, max_pixels=max_pixels)
         return
-    from vectile.tiling.ingest import DEFAULT_THRESHOLD_PIXELS, load_or_store
+    from vectile.tiling.ingest import load_or_store
 
-    limit = DEFAULT_THRESHOLD_PIXELS if threshold_pixels is None else threshold_pixels
+    limit = HUGE_PIXELS if threshold_pixels is None else threshold_pixels
     with tempfile.TemporaryDirectory(prefix="vectile-tiles-", dir=store_dir) as tmp:
         found = load_or_store(image, tmp, tile_size=DEFAULT_TILE_SIZE, threshold_pixels=limit,
                               max_pixels=max_pixels, on_tile=prepass)
         # A streamed store is read by path (no DataArray: importing xarray costs ~1 s).
         yield TileReader.of(found) if isinstance(found, Path) else found
+
+
+def trace_image(
+    image: Any,
+    options: dict[str, Any],
+    *,
+    tile_size: int | None = None,
+    client: Any = None,
+    output: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    max_pixels: int,
+    stream_above: int | None = None,
+) -> tuple[str | None, dict[str, Any]]:
+    """The one tiled entry point, used by ``vectorize(tile_size=)``, ``vectile convert`` and
+    the batch: trace ``image`` (a path, array, PIL image, or tile store) in tiles.
+
+    ``options``: :func:`vectile.vectorize`'s keywords (None = default).  A path to an image
+    over ``stream_above`` pixels (default :data:`~vectile.options.HUGE_PIXELS`; 0 streams
+    every file) is streamed into a temporary Zarr store, never decoded whole, and its
+    histograms are taken while it streams (:class:`Prepass`).  Tiles run on the Dask
+    ``client`` when given, else in this process.  With ``output`` the SVG is written there
+    atomically (by the worker that assembles it) and the text returned is None.
+
+    Images the tiled tracer cannot take (transparent pixels, ``weights`` or ``edges``
+    options) are traced whole instead, in this process; ``stats["tiled"]`` says which
+    happened and ``stats["untiled_because"]`` why.  Returns ``(text, stats)``.
+    """
+    from vectile._api import trace_whole
+
+    tile = DEFAULT_TILE_SIZE if tile_size is None else check_tile_size(tile_size)
+    opts = {k: v for k, v in options.items() if v is not None}
+    why = next((f"the {k} option needs the whole image" for k in ("weights", "edges") if k in opts), None)
+    if why is None:
+        resolve({k: v for k, v in opts.items()})  # bad options fail before any streaming
+        prepass = Prepass(opts)
+        try:
+            with open_source(image, max_pixels=max_pixels, threshold_pixels=stream_above,
+                             prepass=prepass) as pixels:
+                text, stats = trace_tiled(pixels, tile_size=tile, options=opts, client=client,
+                                          output=output, progress=progress, prepass=prepass)
+            return text, {**stats, "tiled": True}
+        except NotTileable as exc:
+            why = str(exc)
+    svg = trace_whole(image, opts, max_pixels=max_pixels)
+    stats = {**svg.stats, "tiled": False, "untiled_because": why}
+    if output is None:
+        return str(svg), stats
+    from vectile._io import write_atomic
+
+    write_atomic(output, str(svg))
+    return None, stats

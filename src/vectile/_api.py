@@ -7,10 +7,8 @@ corners before smoothing; see ``rust_kernels/src/boundary.rs`` for the crack-gri
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,37 +18,19 @@ from vectile import _kernels
 from vectile._edges import LEARNED_PALETTE_GAIN, edge_importance, palette_weights, tracer_guides
 from vectile._io import load_image, write_atomic
 from vectile.errors import InputError, OptionError
+from vectile.options import (
+    LAYERS,
+    PRESETS,
+    PresetName,
+    check_choice,
+    check_float,
+    check_int,
+    check_weights,
+    choose_preset,
+    resolve,
+)
 
-__all__ = ["PRESETS", "Preset", "Svg", "generate_paths", "optimize_palette", "quantize_colors", "vectorize",
-           "choose_preset"]
-
-PresetName = Literal["icon", "photo", "lineart", "pixel"]
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Tracing parameters; every field can be overridden by a ``vectorize`` keyword."""
-
-    colors: int
-    min_area: int
-    tolerance: float
-    corner_run: int
-    precision: int
-
-
-#: Built-in presets. ``icon``: flat art with anti-aliased edges; ``photo``: natural images and
-#: smooth gradients; ``lineart``: two-tone drawings and scans; ``pixel``: pixel art, every pixel
-#: corner kept.
-PRESETS: dict[str, Preset] = {
-    "icon": Preset(colors=16, min_area=10, tolerance=0.5, corner_run=2, precision=1),
-    "photo": Preset(colors=24, min_area=8, tolerance=1.0, corner_run=2, precision=1),
-    "lineart": Preset(colors=2, min_area=6, tolerance=0.5, corner_run=2, precision=1),
-    "pixel": Preset(colors=256, min_area=1, tolerance=0.05, corner_run=1, precision=0),
-}
-
-_MODES = ("color", "binary")
-_LAYERS = ("stacked", "cutout")
-
+__all__ = ["PRESETS", "Svg", "generate_paths", "optimize_palette", "quantize_colors", "vectorize"]
 
 class Svg:
     """A traced SVG document.
@@ -84,90 +64,6 @@ class Svg:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the SVG atomically (temporary file in the same folder, then rename)."""
         return write_atomic(path, self._text)
-
-
-def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise OptionError(f"{name} must be an integer in {lo}..{hi}, got {value!r}", option=name)
-    if not lo <= int(value) <= hi:
-        raise OptionError(f"{name} must be in {lo}..{hi}, got {value}", option=name)
-    return int(value)
-
-
-def _check_float(name: str, value: Any, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise OptionError(f"{name} must be a number in ({lo}, {hi}], got {value!r}", option=name)
-    v = float(value)
-    if not (lo < v <= hi):
-        raise OptionError(f"{name} must be in ({lo}, {hi}], got {value}", option=name)
-    return v
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise OptionError(f"{name} must be one of {', '.join(choices)}; got {value!r}", option=name)
-    return str(value)
-
-
-def choose_preset(pixels: np.ndarray) -> str:
-    """Pick a preset from image statistics (used when ``preset`` is not given).
-
-    Flat art (a few colours cover nearly every pixel) is ``icon``; everything else is
-    ``photo``. ``lineart`` and ``pixel`` are only chosen explicitly.
-    """
-    rgb = pixels[..., :3]
-    if pixels.shape[2] == 4:
-        rgb = rgb[pixels[..., 3] >= 128]
-    flat = rgb.reshape(-1, 3)
-    if flat.shape[0] == 0:
-        return "icon"
-    step = max(1, flat.shape[0] // PRESET_SAMPLE)
-    sample = flat[::step]
-    packed = (sample[:, 0].astype(np.uint32) << 16) | (sample[:, 1].astype(np.uint32) << 8) | sample[:, 2]
-    return preset_of_sample(packed)
-
-
-#: ``choose_preset`` looks at every ``max(1, pixels // PRESET_SAMPLE)``-th opaque pixel.
-PRESET_SAMPLE = 8192
-
-
-def preset_of_sample(packed: np.ndarray) -> str:
-    """The preset for a sample of packed RGB values (``R << 16 | G << 8 | B``): ``icon`` when
-    the 16 most common colours cover at least 60 % of it (shared with the tiled tracer, which
-    gathers the same sample from its tiles)."""
-    if packed.shape[0] == 0:
-        return "icon"
-    _, counts = np.unique(packed, return_counts=True)
-    top = np.sort(counts)[::-1][:16].sum() / packed.shape[0]
-    return "icon" if top >= 0.6 else "photo"
-
-
-def settings(preset_name: str, **overrides: Any) -> Preset:
-    """The preset's parameters with the given ``overrides`` (None = keep), checked."""
-    p = replace(PRESETS[preset_name], **{k: v for k, v in overrides.items() if v is not None})
-    return Preset(
-        colors=_check_int("colors", p.colors, 1, 256),
-        min_area=_check_int("min_area", p.min_area, 1, 1 << 40),
-        tolerance=_check_float("tolerance", p.tolerance, 0.0, 100.0),
-        corner_run=_check_int("corner_run", p.corner_run, 1, 1 << 20),
-        precision=_check_int("precision", p.precision, 0, 4),
-    )
-
-
-def _check_weights(weights: Any, shape: tuple[int, ...]) -> np.ndarray | None:
-    """Per-pixel importance weights: (H, W), finite, >= 0; returned as C-contiguous float32."""
-    if weights is None:
-        return None
-    try:
-        w = np.ascontiguousarray(weights, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise OptionError(f"weights must be a numeric (H, W) array, got {type(weights).__name__}: {exc}",
-                          option="weights") from exc
-    if w.shape != tuple(shape):
-        raise OptionError(f"weights must have shape {tuple(shape)}, got {w.shape}", option="weights")
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise OptionError("weights must be finite and >= 0", option="weights")
-    return w
 
 
 def _kernel_errors(exc: Exception, where: str) -> Exception:
@@ -232,54 +128,39 @@ def vectorize(
     >>> 'fill="#fff"' in str(svg)
     True
     """
+    options = dict(colors=colors, preset=preset, mode=mode, layers=layers, tolerance=tolerance,
+                   min_area=min_area, corner_run=corner_run, precision=precision, seed=seed,
+                   threshold=threshold, weights=weights, edges=edges)
     if tile_size is not None:
-        return _vectorize_tiled(image, tile_size, client, max_pixels, dict(
-            colors=colors, preset=preset, mode=mode, layers=layers, tolerance=tolerance,
-            min_area=min_area, corner_run=corner_run, precision=precision, seed=seed,
-            threshold=threshold, weights=weights, edges=edges))
+        from vectile.tiling import trace_image
+
+        text, stats = trace_image(image, options, tile_size=tile_size, client=client, max_pixels=max_pixels)
+        assert text is not None
+        return Svg(text, stats)
+    return trace_whole(image, options, max_pixels=max_pixels)
+
+
+def trace_whole(image: Any, options: dict[str, Any], *, max_pixels: int = 1 << 30) -> Svg:
+    """:func:`vectorize` without tiling: decode the whole image and trace it in one call."""
     start = time.perf_counter()
+    opts = resolve({k: v for k, v in options.items() if k != "weights"})
     pixels = load_image(image, max_pixels=max_pixels)
     name = _image_name(image)
-    if preset is None:
-        preset_name = "lineart" if mode == "binary" else choose_preset(pixels)
-    else:
-        preset_name = _check_choice("preset", preset, tuple(PRESETS))
-    p = settings(preset_name, colors=colors, tolerance=tolerance, min_area=min_area,
-                 corner_run=corner_run, precision=precision)
-    colors_v, min_area_v, tolerance_v, corner_run_v, precision_v = (
-        p.colors, p.min_area, p.tolerance, p.corner_run, p.precision)
-    seed_v = _check_int("seed", seed, 0, (1 << 64) - 1)
-    mode_v = _check_choice("mode", mode, _MODES)
-    layers_v = _check_choice("layers", layers, _LAYERS)
-    threshold_v = None if threshold is None else _check_int("threshold", threshold, 0, 255)
-    w = _check_weights(weights, pixels.shape[:2])
-    w, edge_map = tracer_guides(pixels, edges, w)
+    preset_name = opts.preset or choose_preset(pixels)
+    p = opts.settings(preset_name)
+    w = check_weights(options.get("weights"), pixels.shape[:2])
+    w, edge_map = tracer_guides(pixels, opts.edges, w)
     try:
         text, kstats = _kernels.trace(
-            np.ascontiguousarray(pixels), colors=colors_v, seed=seed_v, min_area=min_area_v,
-            tolerance=tolerance_v, corner_run=corner_run_v, precision=precision_v,
-            layers=layers_v, mode=mode_v, threshold=threshold_v, weights=w, edges=edge_map,
+            np.ascontiguousarray(pixels), colors=p.colors, seed=opts.seed, min_area=p.min_area,
+            tolerance=p.tolerance, corner_run=p.corner_run, precision=p.precision,
+            layers=opts.layers, mode=opts.mode, threshold=opts.threshold, weights=w, edges=edge_map,
         )
     except ValueError as exc:
         raise _kernel_errors(exc, name) from exc
     stats = {"width": int(pixels.shape[1]), "height": int(pixels.shape[0]), "preset": preset_name,
-             "mode": mode_v, "layers": layers_v, **kstats,
+             "mode": opts.mode, "layers": opts.layers, **kstats,
              "seconds": round(time.perf_counter() - start, 6)}
-    return Svg(text, stats)
-
-
-def _vectorize_tiled(image: Any, tile_size: int, client: Any, max_pixels: int,
-                     options: dict[str, Any]) -> Svg:
-    from vectile.tiling.trace import Prepass, open_source, trace_tiled
-
-    options = {k: v for k, v in options.items() if v is not None}
-    prepass = Prepass(options)
-    with open_source(image, max_pixels=max_pixels, prepass=prepass) as source:
-        try:
-            text, stats = trace_tiled(source, tile_size=tile_size, options=options, client=client, prepass=prepass)
-        except ValueError as exc:
-            raise _kernel_errors(exc, _image_name(image)) from exc
-    assert text is not None
     return Svg(text, stats)
 
 
@@ -301,9 +182,9 @@ def quantize_colors(
     ([[0, 0, 255], [255, 0, 0]], [[1, 0, 0]])
     """
     pixels = load_image(array)
-    k_v = _check_int("k", k, 1, 4096)
-    seed_v = _check_int("seed", seed, 0, (1 << 64) - 1)
-    w = _check_weights(weights, pixels.shape[:2])
+    k_v = check_int("k", k, 1, 4096)
+    seed_v = check_int("seed", seed, 0, (1 << 64) - 1)
+    w = check_weights(weights, pixels.shape[:2])
     try:
         palette, labels, _counts = _kernels.quantize(np.ascontiguousarray(pixels), colors=k_v, seed=seed_v, weights=w)
     except ValueError as exc:
@@ -326,7 +207,7 @@ def optimize_palette(
     labels)`` as :func:`quantize_colors` does.
     """
     pixels = load_image(image)
-    gain_v = _check_float("gain", gain, 0.0, 1000.0)
+    gain_v = check_float("gain", gain, 0.0, 1000.0)
     importance = edge_importance(pixels, method)
     weights = palette_weights(importance, gain_v, None)
     palette, labels = quantize_colors(pixels, k, weights=weights, seed=seed)
@@ -371,18 +252,14 @@ def generate_paths(
     try:
         text, kstats = _kernels.generate_paths(
             np.ascontiguousarray(lab, dtype=np.int32), np.ascontiguousarray(pal, dtype=np.uint8),
-            min_area=_check_int("min_area", min_area, 1, 1 << 40),
-            tolerance=_check_float("tolerance", tolerance, 0.0, 100.0),
-            corner_run=_check_int("corner_run", corner_run, 1, 1 << 20),
-            precision=_check_int("precision", precision, 0, 4),
-            layers=_check_choice("layers", layers, _LAYERS),
+            min_area=check_int("min_area", min_area, 1, 1 << 40),
+            tolerance=check_float("tolerance", tolerance, 0.0, 100.0),
+            corner_run=check_int("corner_run", corner_run, 1, 1 << 20),
+            precision=check_int("precision", precision, 0, 4),
+            layers=check_choice("layers", layers, LAYERS),
         )
     except ValueError as exc:
         raise _kernel_errors(exc, "labels") from exc
     stats = {"width": int(lab.shape[1]), "height": int(lab.shape[0]), "layers": layers, **kstats,
              "seconds": round(time.perf_counter() - start, 6)}
     return Svg(text, stats)
-
-
-def _stats_json(svg: Svg) -> str:
-    return json.dumps(svg.stats, sort_keys=True)

@@ -319,11 +319,9 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _tile_threshold(args: argparse.Namespace) -> int:
-    # The batch's HUGE_PIXELS too (a test keeps them equal); vectile.flows is not imported
-    # for a single file.
-    from vectile.tiling.ingest import DEFAULT_THRESHOLD_PIXELS
+    from vectile.options import HUGE_PIXELS
 
-    return DEFAULT_THRESHOLD_PIXELS if args.tile_above is None else int(args.tile_above)
+    return HUGE_PIXELS if args.tile_above is None else int(args.tile_above)
 
 
 def _tiled(args: argparse.Namespace, source: str) -> bool:
@@ -354,21 +352,16 @@ class _TiledSvg:
 
 def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
                    options: dict[str, Any]) -> _TiledSvg:
-    from vectile.tiling.trace import DEFAULT_TILE_SIZE, Prepass, open_source, trace_tiled
+    from vectile.flows._cluster import connect
+    from vectile.tiling import trace_image
 
     show = not args.quiet and sys.stderr.isatty()
-    prepass = Prepass(options)  # the histogram pass, done while the image streams
-    # Streamed into a Zarr store whatever its size: this process never decodes it whole.
-    # (Importing dask.distributed in a thread meanwhile gained nothing: the import holds the
-    # GIL that the stream's Python callbacks need; measured on lines-8k and world-map-12k.)
-    with open_source(source, max_pixels=args.max_pixels, threshold_pixels=0, prepass=prepass) as pixels:
-        from vectile.flows._cluster import connect
-
-        # Tile tasks run in Rust with the GIL released: threads in this process parallelise
-        # them without the memory and start-up of worker processes.
-        with connect(scheduler=args.scheduler, dashboard=False, processes=False) as (client, _info):
-            text, stats = trace_tiled(pixels, tile_size=args.tile_size or DEFAULT_TILE_SIZE, options=options,
-                                      client=client, output=output, progress=show, prepass=prepass)
+    # Tile tasks run in Rust with the GIL released: threads in this process parallelise them
+    # without the memory and start-up of worker processes.  The image streams into a Zarr
+    # store whatever its size (stream_above=0): this process never decodes it whole.
+    with connect(scheduler=args.scheduler, dashboard=False, processes=False) as (client, _info):
+        text, stats = trace_image(source, options, tile_size=args.tile_size, client=client, output=output,
+                                  progress=show, max_pixels=args.max_pixels, stream_above=0)
     return _TiledSvg(text, stats)
 
 

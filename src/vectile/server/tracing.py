@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 import numpy as np
 
 import vectile
-from vectile._api import PRESETS, choose_preset
+from vectile.options import PRESETS, choose_preset
 from vectile.errors import InputError, OptionError, PixelLimitError
 
 __all__ = [
