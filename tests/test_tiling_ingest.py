@@ -548,6 +548,22 @@ def test_formats_libvips_does_not_stream_load_whole_when_small(tmp_path: Path) -
         load_or_ingest(source, tmp_path / "stores", threshold_pixels=1000, max_pixels=2000)
 
 
+# --- memory ---------------------------------------------------------------------------------
+
+_MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, sys.argv[2])
+    from peak_rss import peak_growth
+    from vectile.tiling.ingest import ingest
+
+    folder = sys.argv[1]
+    print(peak_growth(lambda: ingest(folder + "/warm.png", folder + "/warm.zarr", tile_size=256),
+                      lambda: ingest(folder + "/big.png", folder + "/big.zarr", tile_size=256)))
+    """
+)
+
+
 def test_streaming_memory_stays_well_below_the_decoded_image(tmp_path: Path) -> None:
     """A 4000 x 4000 RGB PNG (48 MB decoded) streams in 256-row strips: the peak RSS grows
     by well under half the decoded size (measured about 15 MB here).  Measured in a fresh

@@ -277,17 +277,15 @@ def test_bad_options_and_inputs(images):
 def test_huge_route_traces_in_tiles_and_falls_back(tmp_path, images, monkeypatch):
     path = tmp_path / "map.png"
     Image.fromarray(images["map"]).save(path)
-    calls = []
-    real = _route.trace_whole
-    monkeypatch.setattr(_route, "trace_whole", lambda *a: calls.append(a) or real(*a))
     got = _route.trace_huge(str(path), {"colors": 8}, 1 << 30)
     assert str(got) == str(vectile.vectorize(str(path), colors=8))
-    assert got.stats["tiles"] >= 1 and not calls
+    assert got.stats["tiles"] >= 1 and got.stats["tiled"]
     rgba = np.dstack([images["map"], np.full(images["map"].shape[:2], 255, np.uint8)])
     rgba[:3, :3, 3] = 0
     Image.fromarray(rgba).save(tmp_path / "alpha.png")
     got = _route.trace_huge(str(tmp_path / "alpha.png"), {}, 1 << 30)
-    assert len(calls) == 1 and str(got) == str(vectile.vectorize(str(tmp_path / "alpha.png")))
+    assert not got.stats["tiled"] and "opaque" in got.stats["untiled_because"]
+    assert str(got) == str(vectile.vectorize(str(tmp_path / "alpha.png")))
 
 
 def test_cli_tiles_forced_and_automatic(tmp_path, images, capsys):

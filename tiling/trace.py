@@ -39,7 +39,7 @@ import numpy as np
 
 from vectile import _kernels
 from vectile.errors import InputError, OptionError, VectileError
-from vectile.options import DEFAULT_TILE_SIZE, HUGE_PIXELS, PRESET_SAMPLE, check_tile_size, preset_of_sample, resolve, settings
+from vectile.options import DEFAULT_TILE_SIZE, HUGE_PIXELS, PRESET_SAMPLE, TraceOptions, check_tile_size, preset_of_sample, resolve, settings
 
 __all__ = ["NotTileable", "Prepass", "TileError", "TileReader", "open_source", "trace_image", "trace_tiled"]
 
@@ -342,6 +342,16 @@ class _Local:
         return fn(*args)
 
 
+def _check_tileable(options: dict[str, Any]) -> TraceOptions:
+    """The options checked, refusing those the tiled tracer cannot honour: ``weights`` and
+    ``edges`` guidance sum floats in an order that depends on the tiles."""
+    for unsupported in ("weights", "edges"):
+        if options.get(unsupported) is not None:
+            raise OptionError(f"{unsupported} cannot be combined with tiled tracing (tile_size); "
+                              "trace the image untiled", option=unsupported)
+    return resolve({k: v for k, v in options.items() if k not in ("weights", "edges")})
+
+
 def trace_tiled(
     image: Any,
     *,
@@ -363,13 +373,8 @@ def trace_tiled(
     (stats ``"prepass": True``); the SVG is the same either way. Returns ``(text, stats)``.
     """
     tile_size = check_tile_size(tile_size)
-    opts = dict(options)
-    for unsupported in ("weights", "edges"):
-        if opts.pop(unsupported, None) is not None:
-            raise OptionError(f"{unsupported} cannot be combined with tiled tracing (tile_size); "
-                              "trace the image untiled", option=unsupported)
-    opts.pop("max_pixels", None)
-    checked = resolve(opts)
+    opts = {k: v for k, v in options.items() if k != "max_pixels"}
+    checked = _check_tileable(opts)
     tuned = dict(checked.tuned)
     mode, layers, preset, seed, threshold = (checked.mode, checked.layers, checked.preset, checked.seed,
                                              checked.threshold)
@@ -513,23 +518,25 @@ def trace_image(
     ``client`` when given, else in this process.  With ``output`` the SVG is written there
     atomically (by the worker that assembles it) and the text returned is None.
 
-    Images the tiled tracer cannot take (transparent pixels, ``weights`` or ``edges``
-    options) are traced whole instead, in this process; ``stats["tiled"]`` says which
-    happened and ``stats["untiled_because"]`` why.  Returns ``(text, stats)``.
+    ``tile_size`` given: the caller asked for tiles, so what prevents tiling is an error
+    (:class:`NotTileable` for transparent pixels, :class:`~vectile.errors.OptionError` for the
+    ``weights`` and ``edges`` options).  ``tile_size`` None: tiling was chosen for the caller
+    (:data:`~vectile.options.DEFAULT_TILE_SIZE`), and an image the tiled tracer cannot take
+    is traced whole instead, in this process.  ``stats["tiled"]`` says which happened and
+    ``stats["untiled_because"]`` why.  Returns ``(text, stats)``.
     """
     from vectile._api import trace_whole
 
-    tile = DEFAULT_TILE_SIZE if tile_size is None else check_tile_size(tile_size)
+    if tile_size is not None:  # tiling the caller asked for: what prevents it is an error
+        text, stats = _trace_streamed(image, options, check_tile_size(tile_size), client, output, progress,
+                                      max_pixels, stream_above)
+        return text, {**stats, "tiled": True}
     opts = {k: v for k, v in options.items() if v is not None}
     why = next((f"the {k} option needs the whole image" for k in ("weights", "edges") if k in opts), None)
     if why is None:
-        resolve({k: v for k, v in opts.items()})  # bad options fail before any streaming
-        prepass = Prepass(opts)
         try:
-            with open_source(image, max_pixels=max_pixels, threshold_pixels=stream_above,
-                             prepass=prepass) as pixels:
-                text, stats = trace_tiled(pixels, tile_size=tile, options=opts, client=client,
-                                          output=output, progress=progress, prepass=prepass)
+            text, stats = _trace_streamed(image, opts, DEFAULT_TILE_SIZE, client, output, progress, max_pixels,
+                                          stream_above)
             return text, {**stats, "tiled": True}
         except NotTileable as exc:
             why = str(exc)
@@ -541,3 +548,14 @@ def trace_image(
 
     write_atomic(output, str(svg))
     return None, stats
+
+
+def _trace_streamed(image: Any, options: dict[str, Any], tile_size: int, client: Any,
+                    output: str | os.PathLike[str] | None, progress: bool, max_pixels: int,
+                    stream_above: int | None) -> tuple[str | None, dict[str, Any]]:
+    opts = {k: v for k, v in options.items() if v is not None}
+    _check_tileable(opts)  # bad options fail before any streaming
+    prepass = Prepass(opts)
+    with open_source(image, max_pixels=max_pixels, threshold_pixels=stream_above, prepass=prepass) as pixels:
+        return trace_tiled(pixels, tile_size=tile_size, options=opts, client=client, output=output,
+                           progress=progress, prepass=prepass)
