@@ -1,10 +1,11 @@
 //! Python bindings of the tiled tracer (`vectile._kernels.tile_*`), one per stage of
-//! `tiled.rs`. Stage results cross Python as opaque `bytes` (bincode), so Dask moves them
-//! between tasks without knowing their shape. Every call goes through `py::run`.
+//! `crate::tiled`. Stage results cross Python as opaque `bytes` (bincode), so Dask moves them
+//! between tasks without knowing their shape. Every call goes through `python::run`.
 
 use crate::fit::FitOptions;
 use crate::image::ImageView;
-use crate::py::{contiguous, image_dims, parse_layers, parse_mode, run, stats_dict};
+use super::convert::{contiguous, image_dims, parse_layers, parse_mode, stats_dict};
+use super::run;
 use crate::tiled::{self, decode, encode, Grid, TileGeom};
 use crate::trace::TraceOptions;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
@@ -147,7 +148,8 @@ fn tile_assemble<'py>(py: Python<'py>, arcs: Vec<Vec<u8>>, table: &[u8], width: 
     Ok((svg, stats_dict(py, &stats)?))
 }
 
-pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// Register the tiled-stage functions on the `_kernels` module.
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_histogram, m)?)?;
     m.add_function(wrap_pyfunction!(tile_histogram_merge, m)?)?;
     m.add_function(wrap_pyfunction!(tile_palette, m)?)?;
