@@ -23,12 +23,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 create_exception!(_kernels, KernelInputError, PyValueError, "The image or label data is unusable.");
 create_exception!(_kernels, KernelOptionError, PyValueError, "An option is out of range.");
+create_exception!(
+    _kernels,
+    KernelNotOpaqueError,
+    KernelInputError,
+    "The tiled tracer was given an image with transparent pixels (trace it untiled)."
+);
 
 impl From<KernelError> for PyErr {
     fn from(e: KernelError) -> PyErr {
         match e {
             KernelError::InvalidInput(m) => KernelInputError::new_err(m),
             KernelError::InvalidOption(m) => KernelOptionError::new_err(m),
+            KernelError::NotOpaque(m) => KernelNotOpaqueError::new_err(m),
         }
     }
 }
@@ -54,6 +61,7 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("KernelInputError", m.py().get_type::<KernelInputError>())?;
     m.add("KernelOptionError", m.py().get_type::<KernelOptionError>())?;
+    m.add("KernelNotOpaqueError", m.py().get_type::<KernelNotOpaqueError>())?;
     self::core::register(m)?;
     edges::register(m)?;
     tiled::register(m)?;

@@ -147,7 +147,7 @@ pub fn palette_from_histograms(hists: &[TileHistogram], opts: &TraceOptions) -> 
     opts.validate()?;
     let merged = merge_histograms(hists)?;
     if merged.transparent > 0 {
-        return Err(KernelError::InvalidInput(format!(
+        return Err(KernelError::NotOpaque(format!(
             "tiled tracing needs an opaque image, this one has {} transparent pixels (trace it untiled)",
             merged.transparent
         )));
