@@ -366,8 +366,8 @@ pub(crate) fn fit_palette(colors: &[[u8; 3]], counts: &[u64], weights: &[f64], o
             for (c, &w) in colors.iter().zip(weights) {
                 let key = (c[0] as u32 >> 3) << 10 | (c[1] as u32 >> 3) << 5 | c[2] as u32 >> 3;
                 let e = bins.entry(key).or_insert(([0.0; 3], 0.0));
-                for ch in 0..3 {
-                    e.0[ch] += c[ch] as f64 * w.max(1e-12);
+                for (acc, &v) in e.0.iter_mut().zip(c) {
+                    *acc += v as f64 * w.max(1e-12);
                 }
                 e.1 += w.max(1e-12);
             }

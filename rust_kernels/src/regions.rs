@@ -353,8 +353,9 @@ pub(crate) fn merge_graph(
         }
         parent[ru] = t;
         areas[tu] += area;
-        for ch in 0..3 {
-            sums[tu][ch] += sums[ru][ch];
+        let merged = sums[ru];
+        for (acc, v) in sums[tu].iter_mut().zip(merged) {
+            *acc += v;
         }
         lab[tu] = mean_lab(&sums[tu], areas[tu]);
         adj[tu].extend(live.into_iter().filter(|&x| x != t));
@@ -367,9 +368,9 @@ pub(crate) fn merge_graph(
     let mut new_id = vec![NONE; count];
     let mut root_of = vec![0u32; count];
     let mut next = 0u32;
-    for r in 0..count {
+    for (r, slot) in root_of.iter_mut().enumerate() {
         let root = find(&mut parent, r as u32);
-        root_of[r] = root;
+        *slot = root;
         if new_id[root as usize] == NONE {
             new_id[root as usize] = next;
             next += 1;

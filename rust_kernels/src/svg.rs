@@ -105,7 +105,7 @@ impl PathData {
         let has_dot = lo < digits;
         let int_zero = n == digits + 1 && buf[digits] == b'0';
         let starts_with_dot = has_dot && int_zero;
-        let needs_sep = !self.after_cmd && !neg && !(starts_with_dot && self.last_had_dot);
+        let needs_sep = !(self.after_cmd || neg || (starts_with_dot && self.last_had_dot));
         if needs_sep {
             self.d.push(' ');
         }
@@ -268,9 +268,9 @@ pub fn write_svg(width: usize, height: usize, shapes: &[Shape], curves: &[Curve]
         }
     }
     let mut out = String::with_capacity(256 + shapes.len() * 64);
-    write!(
+    writeln!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">"
     )
     .unwrap();
     let mut stats = SvgStats::default();

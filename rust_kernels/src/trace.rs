@@ -104,9 +104,10 @@ pub fn otsu(hist: &[u64; 256]) -> u8 {
     let total: u64 = hist.iter().sum();
     let sum_all: f64 = hist.iter().enumerate().map(|(i, &h)| i as f64 * h as f64).sum();
     let (mut w0, mut sum0, mut best, mut best_t) = (0u64, 0f64, -1f64, 127u8);
-    for t in 0..255 {
-        w0 += hist[t];
-        sum0 += t as f64 * hist[t] as f64;
+    // Thresholds 0..=254: t = 255 would put every pixel on the dark side.
+    for (t, &count) in hist.iter().enumerate().take(255) {
+        w0 += count;
+        sum0 += t as f64 * count as f64;
         let w1 = total - w0;
         if w0 == 0 || w1 == 0 {
             continue;

@@ -97,8 +97,8 @@ pub fn stitch(grid: &Grid, tiles: &[TileRegions], borders: &[TileBorder], seams:
         for l in 0..tile.areas.len() {
             let r = id[o + l] as usize;
             areas[r] += tile.areas[l];
-            for ch in 0..3 {
-                sums[r][ch] += tile.sums[l][ch];
+            for (acc, v) in sums[r].iter_mut().zip(tile.sums[l]) {
+                *acc += v;
             }
             labels[r] = tile.labels[l];
         }

@@ -138,7 +138,7 @@ fn run_based_histogram_and_labels_match_per_pixel_counts() {
     // Per pixel: colours in first-appearance order with counts and first global index.
     let (mut keys, mut counts, mut first, mut luma_h, mut transparent) = (vec![], vec![], vec![], vec![0u64; 256], 0u64);
     let mut labels = vec![TRANSPARENT; w * h];
-    for i in 0..w * h {
+    for (i, label) in labels.iter_mut().enumerate() {
         let Some(c) = img.rgb(i) else {
             transparent += 1;
             continue;
@@ -153,7 +153,7 @@ fn run_based_histogram_and_labels_match_per_pixel_counts() {
                 first.push(((g.y0 + i / w) * g.width + g.x0 + i % w) as u64);
             }
         }
-        labels[i] = (k % 3) as i32;
+        *label = (k % 3) as i32;
     }
     let got = tile_histogram(&img, &g, Mode::Color).unwrap();
     assert_eq!((got.keys, got.counts, got.first, got.transparent), (keys.clone(), counts, first, transparent));
