@@ -386,7 +386,8 @@ pub fn build(map: &[u32], width: usize, height: usize, region_count: usize) -> B
             return None;
         }
         let (d0, d1) = starts.dirs[he.edge as usize];
-        let ((vx, vy), arriving) = if he.forward { (*edge.points.last().unwrap(), d1) } else { (edge.points[0], (d0 + 2) % 4) };
+        let ((vx, vy), arriving) =
+            if he.forward { (*edge.points.last().unwrap(), d1) } else { (edge.points[0], (d0 + 2) % 4) };
         let nd = next_direction(&lat, vx, vy, arriving, inside).expect("outline continues");
         Some(starts.map[&key(starts.w, vx, vy, nd)])
     };

@@ -233,7 +233,14 @@ pub fn hex_colour(c: [u8; 3]) -> String {
 
 /// Write the document. `shapes` are in paint order; with `Layers::Cutout` shapes of one colour
 /// are merged into one path, with `Layers::Stacked` only consecutive shapes of one colour are.
-pub fn write_svg(width: usize, height: usize, shapes: &[Shape], curves: &[Curve], layers: Layers, precision: u32) -> (String, SvgStats) {
+pub fn write_svg(
+    width: usize,
+    height: usize,
+    shapes: &[Shape],
+    curves: &[Curve],
+    layers: Layers,
+    precision: u32,
+) -> (String, SvgStats) {
     // Reversed curves, computed once for the edges that some shape walks backwards.
     let mut reversed: Vec<Option<Curve>> = vec![None; curves.len()];
     for s in shapes {
@@ -340,7 +347,8 @@ mod tests {
                 Seg::Line(Pt::new(0.0, 0.0)),
             ],
         };
-        let shapes = [Shape { color: [255, 0, 0], cycles: vec![vec![HalfEdge { edge: 0, forward: true }]], canvas: false }];
+        let shapes =
+            [Shape { color: [255, 0, 0], cycles: vec![vec![HalfEdge { edge: 0, forward: true }]], canvas: false }];
         let (svg, stats) = write_svg(5, 3, &shapes, &[curve], Layers::Cutout, 2);
         assert!(svg.contains("<path d=\"M0 0v3h5v-3z\" fill=\"#f00\"/>"), "{svg}");
         assert!(svg.contains("viewBox=\"0 0 5 3\""));

@@ -9,7 +9,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 /// The array's data in place; `what` names it in the error when it is not C-contiguous.
-pub(super) fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(a: &'a numpy::PyReadonlyArray<'_, T, D>, what: &str) -> PyResult<&'a [T]> {
+pub(super) fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
+    a: &'a numpy::PyReadonlyArray<'_, T, D>,
+    what: &str,
+) -> PyResult<&'a [T]> {
     a.as_slice().map_err(|_| KernelInputError::new_err(format!("{what} must be a C-contiguous array")))
 }
 

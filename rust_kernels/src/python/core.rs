@@ -15,7 +15,11 @@ use pyo3::types::PyDict;
 
 /// Trace an (H, W, 3|4) uint8 image to SVG. Returns (svg_text, stats).
 #[pyfunction]
-#[pyo3(signature = (image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode, threshold=None, weights=None, edges=None))]
+#[pyo3(signature = (
+    image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode,
+    threshold=None, weights=None, edges=None,
+))]
+// One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn trace<'py>(
     py: Python<'py>,
@@ -83,6 +87,7 @@ fn quantize<'py>(
 /// Trace a label image (H, W) int32 with a palette (k, 3) uint8. Returns (svg_text, stats).
 #[pyfunction]
 #[pyo3(signature = (labels, palette, *, min_area, tolerance, corner_run, precision, layers))]
+// One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn generate_paths<'py>(
     py: Python<'py>,

@@ -4,9 +4,9 @@
 //! (H, W) to (H, W, 1)); results are new numpy arrays that take over the Rust buffers without
 //! a copy. Every call goes through `python::run` (GIL released, errors mapped, panics caught).
 
-use crate::edges;
 use super::convert::{contiguous, image_dims};
 use super::run;
+use crate::edges;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
 use pyo3::prelude::*;
 

@@ -82,8 +82,20 @@ pub(super) fn finish_open(mut p: Piece, width: usize, height: usize, fit: &FitOp
     finish(p.points, p.d0, p.d1, p.left, p.right, false, width, height, fit)
 }
 
+/// Fit an oriented edge (open, or a closed loop) and package it as an [`ArcEdge`].
+// The fields of a `Piece` plus the frame: callers have them unpacked, from a `Piece` or a loop.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn finish(points: Vec<(i32, i32)>, d0: u8, d1: u8, left: u32, right: u32, closed: bool, width: usize, height: usize, fit: &FitOptions) -> ArcEdge {
+pub(super) fn finish(
+    points: Vec<(i32, i32)>,
+    d0: u8,
+    d1: u8,
+    left: u32,
+    right: u32,
+    closed: bool,
+    width: usize,
+    height: usize,
+    fit: &FitOptions,
+) -> ArcEdge {
     let area2 = shoelace2(&points, closed);
     let (start, end) = (points[0], if closed { points[0] } else { *points.last().unwrap() });
     let edge = Edge { points, left, right, closed };
@@ -122,11 +134,22 @@ impl Owner {
 
 /// Pass 2 for one tile: the boundary edges through the cracks the tile owns. Complete edges
 /// are fitted here; pieces cut by the tile border are returned for joining.
-pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &TileLinks, opts: &TraceOptions) -> Result<TileArcs> {
+pub fn tile_arcs(
+    img: &ImageView,
+    g: &TileGeom,
+    palette: &TiledPalette,
+    links: &TileLinks,
+    opts: &TraceOptions,
+) -> Result<TileArcs> {
     check_geom(img, g)?;
     let (w, h) = (img.width, img.height);
     let local = local_components(img, palette)?;
-    if links.map.len() != local.count || links.ring_top.len() != w + 2 || links.ring_bottom.len() != w + 2 || links.ring_left.len() != h || links.ring_right.len() != h {
+    if links.map.len() != local.count
+        || links.ring_top.len() != w + 2
+        || links.ring_bottom.len() != w + 2
+        || links.ring_left.len() != h
+        || links.ring_right.len() != h
+    {
         return Err(KernelError::InvalidInput(format!(
             "tile links do not fit the tile at ({}, {}): {} components here, {} in the links",
             g.x0,
@@ -158,10 +181,24 @@ pub fn tile_arcs(img: &ImageView, g: &TileGeom, palette: &TiledPalette, links: &
     let mut complete: Vec<Piece> = Vec::new();
     let mut loops: Vec<Piece> = Vec::new();
     let mut pieces: Vec<Piece> = Vec::new();
-    let emit = |x: i32, y: i32, d0: usize, start_junction: bool, visited: &mut Bits, complete: &mut Vec<Piece>, pieces: &mut Vec<Piece>| {
+    let emit = |x: i32,
+                y: i32,
+                d0: usize,
+                start_junction: bool,
+                visited: &mut Bits,
+                complete: &mut Vec<Piece>,
+                pieces: &mut Vec<Piece>| {
         let (left, right) = lat.sides(x, y, d0);
         let (points, d1, end) = lat.follow(visited, x, y, d0, false, |x, y, d| own.owns(x, y, d));
-        let p = Piece { points: glob(points), d0: d0 as u8, d1: d1 as u8, j0: start_junction, j1: matches!(end, WalkEnd::Junction), left, right };
+        let p = Piece {
+            points: glob(points),
+            d0: d0 as u8,
+            d1: d1 as u8,
+            j0: start_junction,
+            j1: matches!(end, WalkEnd::Junction),
+            left,
+            right,
+        };
         if p.j0 && p.j1 {
             complete.push(p);
         } else {

@@ -40,7 +40,10 @@ fn join_pieces(pieces: Vec<Piece>, width: usize) -> Result<(Vec<Piece>, Vec<Piec
     // Append the piece met at the chain's cut end; returns the new (piece, end) the chain ends at.
     let extend = |chain: &mut Piece, last: (u32, bool), used: &mut Vec<bool>| -> Result<(u32, bool)> {
         let k = pkey(*chain.points.last().unwrap());
-        let &(j, at_end) = at[&k].iter().find(|&&e| e != last).ok_or_else(|| KernelError::InvalidInput("a piece meets itself".into()))?;
+        let &(j, at_end) = at[&k]
+            .iter()
+            .find(|&&e| e != last)
+            .ok_or_else(|| KernelError::InvalidInput("a piece meets itself".into()))?;
         let mut q = pieces[j as usize].clone();
         used[j as usize] = true;
         if at_end {
@@ -112,7 +115,13 @@ fn normalize_loop(mut c: Piece) -> Piece {
 }
 
 /// Everything after the tiles: join, order, outline, write. Returns the SVG and its stats.
-pub fn assemble(arcs: Vec<TileArcs>, regions: &RegionTable, width: usize, height: usize, opts: &TraceOptions) -> Result<(String, TraceStats)> {
+pub fn assemble(
+    arcs: Vec<TileArcs>,
+    regions: &RegionTable,
+    width: usize,
+    height: usize,
+    opts: &TraceOptions,
+) -> Result<(String, TraceStats)> {
     opts.validate()?;
     let fit = effective_fit(opts);
     let mut edges: Vec<ArcEdge> = Vec::new();
@@ -125,10 +134,20 @@ pub fn assemble(arcs: Vec<TileArcs>, regions: &RegionTable, width: usize, height
     let (open, closed) = join_pieces(pieces, width)?;
 
     edges.extend(open.into_par_iter().map(|p| finish_open(p, width, height, &fit)).collect::<Vec<_>>());
-    edges.extend(closed.into_par_iter().map(|p| finish(p.points, 0, p.d1, p.left, p.right, true, width, height, &fit)).collect::<Vec<_>>());
+    edges.extend(
+        closed
+            .into_par_iter()
+            .map(|p| finish(p.points, 0, p.d1, p.left, p.right, true, width, height, &fit))
+            .collect::<Vec<_>>(),
+    );
     let region_count = regions.colours.len();
-    if let Some(e) = edges.iter().find(|e| (e.left != NONE && e.left as usize >= region_count) || (e.right != NONE && e.right as usize >= region_count)) {
-        return Err(KernelError::InvalidInput(format!("an edge names region {} of {region_count}", e.left.max(e.right))));
+    if let Some(e) = edges.iter().find(|e| {
+        (e.left != NONE && e.left as usize >= region_count) || (e.right != NONE && e.right as usize >= region_count)
+    }) {
+        return Err(KernelError::InvalidInput(format!(
+            "an edge names region {} of {region_count}",
+            e.left.max(e.right)
+        )));
     }
     // The order of `boundary::build`: open edges by start junction and direction, then loops
     // by their top-left crack.
@@ -153,18 +172,28 @@ pub fn assemble(arcs: Vec<TileArcs>, regions: &RegionTable, width: usize, height
         if e.closed {
             return None;
         }
-        let ((vx, vy), arriving) = if he.forward { (e.end, e.d1 as usize) } else { (e.start, ((e.d0 + 2) % 4) as usize) };
+        let ((vx, vy), arriving) =
+            if he.forward { (e.end, e.d1 as usize) } else { (e.start, ((e.d0 + 2) % 4) as usize) };
         let next = [(arriving + 3) % 4, arriving, (arriving + 1) % 4]
             .into_iter()
             .filter_map(|d| starts.get(&key(w, vx, vy, d)).copied())
             .find(|h| {
-                let (l, r) = if h.forward { sides[h.edge as usize] } else { (sides[h.edge as usize].1, sides[h.edge as usize].0) };
+                let (l, r) = if h.forward {
+                    sides[h.edge as usize]
+                } else {
+                    (sides[h.edge as usize].1, sides[h.edge as usize].0)
+                };
                 inside(l) && !inside(r)
             })
             .expect("outline continues");
         Some(next)
     };
-    let area2 = |cycle: &[HalfEdge]| -> i64 { cycle.iter().map(|he| if he.forward { edges[he.edge as usize].area2 } else { -edges[he.edge as usize].area2 }).sum() };
+    let area2 = |cycle: &[HalfEdge]| -> i64 {
+        cycle
+            .iter()
+            .map(|he| if he.forward { edges[he.edge as usize].area2 } else { -edges[he.edge as usize].area2 })
+            .sum()
+    };
     let (outlines, opaque) = outlines(&sides, region_count, step, area2);
     drop(starts);
     let edge_count = edges.len();

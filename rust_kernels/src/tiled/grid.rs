@@ -36,7 +36,9 @@ pub struct Grid {
 impl Grid {
     pub fn new(width: usize, height: usize, tile: usize) -> Result<Grid> {
         if tile == 0 || width == 0 || height == 0 {
-            return Err(KernelError::InvalidOption(format!("tile size must be >= 1 and the image non-empty (tile {tile}, image {width}x{height})")));
+            return Err(KernelError::InvalidOption(format!(
+                "tile size must be >= 1 and the image non-empty (tile {tile}, image {width}x{height})"
+            )));
         }
         Ok(Grid { width, height, tile })
     }

@@ -4,7 +4,7 @@
 use super::grid::{check_geom, TileGeom};
 use crate::error::{KernelError, Result};
 use crate::image::{ImageView, ALPHA_OPAQUE_MIN};
-use crate::quantize::{fit_palette, pack, FxBuild, QuantizeOptions};
+use crate::quantize::{fit_palette, pack, unpack, FxBuild, QuantizeOptions};
 use crate::trace::{luma, otsu, Mode, TraceOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -153,17 +153,30 @@ pub fn palette_from_histograms(hists: &[TileHistogram], opts: &TraceOptions) -> 
         )));
     }
     if opts.mode == Mode::Binary {
-        let hist: [u64; 256] = merged.luma.as_slice().try_into().map_err(|_| KernelError::InvalidInput("histogram was not made in binary mode".into()))?;
+        let hist: [u64; 256] = merged
+            .luma
+            .as_slice()
+            .try_into()
+            .map_err(|_| KernelError::InvalidInput("histogram was not made in binary mode".into()))?;
         let t = opts.threshold.unwrap_or_else(|| otsu(&hist));
-        return Ok(TiledPalette { rule: LabelRule::Threshold(t), palette: vec![[0, 0, 0], [255, 255, 255]], binary: true });
+        return Ok(TiledPalette {
+            rule: LabelRule::Threshold(t),
+            palette: vec![[0, 0, 0], [255, 255, 255]],
+            binary: true,
+        });
     }
     if merged.keys.is_empty() {
         return Err(KernelError::InvalidInput("the image has no pixels".into()));
     }
     // Merged histograms are in first-index order: the order `quantize`'s histogram has.
-    let colors: Vec<[u8; 3]> = merged.keys.iter().map(|&k| [(k >> 16) as u8, (k >> 8) as u8, k as u8]).collect();
+    let colors: Vec<[u8; 3]> = merged.keys.iter().map(|&k| unpack(k)).collect();
     let weights: Vec<f64> = merged.counts.iter().map(|&c| c as f64).collect();
-    let fit = fit_palette(&colors, &merged.counts, &weights, &QuantizeOptions { colors: opts.colors, seed: opts.seed, ..Default::default() });
+    let fit = fit_palette(
+        &colors,
+        &merged.counts,
+        &weights,
+        &QuantizeOptions { colors: opts.colors, seed: opts.seed, ..Default::default() },
+    );
     let rule = match fit.centres {
         Some(centres) => LabelRule::Nearest { centres, remap: fit.remap },
         None => {

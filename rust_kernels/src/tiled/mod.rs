@@ -46,7 +46,9 @@ mod tests;
 pub use arcs::{tile_arcs, ArcEdge, Piece, TileArcs};
 pub use assemble::assemble;
 pub use grid::{Grid, TileGeom};
-pub use histogram::{merge_histograms, palette_from_histograms, tile_histogram, LabelRule, TiledPalette, TileHistogram};
+pub use histogram::{
+    merge_histograms, palette_from_histograms, tile_histogram, LabelRule, TileHistogram, TiledPalette,
+};
 pub use reference::trace_tiled;
 pub use regions::{seam_links, tile_regions, SeamLinks, TileBorder, TileRegions};
 pub use stitch::{stitch, RegionTable, TileLinks};

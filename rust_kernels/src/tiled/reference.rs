@@ -39,7 +39,8 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .unzip();
-    let seams = grid.seams().iter().map(|&(a, b, v)| seam_links(&borders[a], &borders[b], v)).collect::<Result<Vec<_>>>()?;
+    let seams =
+        grid.seams().iter().map(|&(a, b, v)| seam_links(&borders[a], &borders[b], v)).collect::<Result<Vec<_>>>()?;
     let (links, table) = stitch(&grid, &regions, &borders, &seams, &palette, opts)?;
     let arcs = (0..grid.len())
         .map(|i| {

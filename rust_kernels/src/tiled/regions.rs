@@ -29,9 +29,14 @@ pub(super) fn label_runs(img: &ImageView, rule: &LabelRule) -> Result<(Vec<Run>,
         Ok(match rule {
             LabelRule::Threshold(t) => (luma(c) > *t) as i32,
             LabelRule::Table(_) => *table.get(&pack(c)).ok_or_else(|| {
-                KernelError::InvalidInput(format!("colour #{:06x} is not in the palette's histogram (the tile changed?)", pack(c)))
+                KernelError::InvalidInput(format!(
+                    "colour #{:06x} is not in the palette's histogram (the tile changed?)",
+                    pack(c)
+                ))
             })?,
-            LabelRule::Nearest { centres, remap } => *cache.entry(pack(c)).or_insert_with(|| nearest_label(centres, remap, c)),
+            LabelRule::Nearest { centres, remap } => {
+                *cache.entry(pack(c)).or_insert_with(|| nearest_label(centres, remap, c))
+            }
         })
     };
     let mut out: Vec<Run> = Vec::new();

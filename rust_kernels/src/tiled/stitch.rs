@@ -31,7 +31,14 @@ pub struct RegionTable {
 
 /// Union-find over all tiles' components and speckle merging on the global region graph.
 /// `tiles` and `borders` are in grid order, `seams` in `Grid::seams` order.
-pub fn stitch(grid: &Grid, tiles: &[TileRegions], borders: &[TileBorder], seams: &[SeamLinks], palette: &TiledPalette, opts: &TraceOptions) -> Result<(Vec<TileLinks>, RegionTable)> {
+pub fn stitch(
+    grid: &Grid,
+    tiles: &[TileRegions],
+    borders: &[TileBorder],
+    seams: &[SeamLinks],
+    palette: &TiledPalette,
+    opts: &TraceOptions,
+) -> Result<(Vec<TileLinks>, RegionTable)> {
     let seam_list = grid.seams();
     if tiles.len() != grid.len() || borders.len() != grid.len() || seams.len() != seam_list.len() {
         return Err(KernelError::InvalidInput(format!(
@@ -74,7 +81,8 @@ pub fn stitch(grid: &Grid, tiles: &[TileRegions], borders: &[TileBorder], seams:
             first[r] = first[r].min(f);
         }
     }
-    let mut roots: Vec<(u64, u32)> = (0..total).filter(|&g| parent[g] == g as u32).map(|g| (first[g], g as u32)).collect();
+    let mut roots: Vec<(u64, u32)> =
+        (0..total).filter(|&g| parent[g] == g as u32).map(|g| (first[g], g as u32)).collect();
     drop(first);
     roots.sort_unstable();
     let count = roots.len();
@@ -138,12 +146,16 @@ pub fn stitch(grid: &Grid, tiles: &[TileRegions], borders: &[TileBorder], seams:
         .enumerate()
         .map(|(t, b)| {
             let o = offset[t] as usize;
-            let f = |v: &Vec<u32>| v.iter().map(|&c| if c == NONE { NONE } else { final_id(o + c as usize) }).collect::<Vec<u32>>();
+            let f = |v: &Vec<u32>| {
+                v.iter().map(|&c| if c == NONE { NONE } else { final_id(o + c as usize) }).collect::<Vec<u32>>()
+            };
             [f(&b.comps[0]), f(&b.comps[1]), f(&b.comps[2]), f(&b.comps[3])]
         })
         .collect();
     let (cols, rows) = (grid.cols() as isize, grid.rows() as isize);
-    let tile_at = |r: isize, c: isize| -> Option<usize> { (r >= 0 && c >= 0 && r < rows && c < cols).then(|| (r * cols + c) as usize) };
+    let tile_at = |r: isize, c: isize| -> Option<usize> {
+        (r >= 0 && c >= 0 && r < rows && c < cols).then(|| (r * cols + c) as usize)
+    };
     let mut links = Vec::with_capacity(tiles.len());
     for (t, tile) in tiles.iter().enumerate() {
         let o = offset[t] as usize;
@@ -173,7 +185,13 @@ pub fn stitch(grid: &Grid, tiles: &[TileRegions], borders: &[TileBorder], seams:
         ring_bottom[w + 1] = corner(r + 1, c + 1, TOP, false);
         let ring_left = tile_at(r, c - 1).map_or(vec![NONE; h], |n| strips[n][RIGHT].clone());
         let ring_right = tile_at(r, c + 1).map_or(vec![NONE; h], |n| strips[n][LEFT].clone());
-        links.push(TileLinks { map: (0..tile.areas.len()).map(|l| final_id(o + l)).collect(), ring_top, ring_bottom, ring_left, ring_right });
+        links.push(TileLinks {
+            map: (0..tile.areas.len()).map(|l| final_id(o + l)).collect(),
+            ring_top,
+            ring_bottom,
+            ring_left,
+            ring_right,
+        });
     }
     Ok((links, RegionTable { colours, palette: palette.palette.len() }))
 }

@@ -136,7 +136,8 @@ fn run_based_histogram_and_labels_match_per_pixel_counts() {
     let img = ImageView::new(&px, w, h, 4).unwrap();
     let g = TileGeom { x0: 3, y0: 5, width: 200, height: 50 };
     // Per pixel: colours in first-appearance order with counts and first global index.
-    let (mut keys, mut counts, mut first, mut luma_h, mut transparent) = (vec![], vec![], vec![], vec![0u64; 256], 0u64);
+    let (mut keys, mut counts, mut first, mut luma_h, mut transparent) =
+        (vec![], vec![], vec![], vec![0u64; 256], 0u64);
     let mut labels = vec![TRANSPARENT; w * h];
     for (i, label) in labels.iter_mut().enumerate() {
         let Some(c) = img.rgb(i) else {
@@ -182,15 +183,24 @@ fn merged_histograms_make_the_same_palette() {
         let parts: Vec<TileHistogram> = (0..grid.len())
             .map(|i| {
                 let (x0, y0, tw, th) = grid.rect(i);
-                let tile: Vec<u8> = (y0..y0 + th).flat_map(|y| px[(y * w + x0) * 3..(y * w + x0 + tw) * 3].to_vec()).collect();
-                tile_histogram(&ImageView::new(&tile, tw, th, 3).unwrap(), &TileGeom { x0, y0, width: w, height: h }, mode).unwrap()
+                let tile: Vec<u8> =
+                    (y0..y0 + th).flat_map(|y| px[(y * w + x0) * 3..(y * w + x0 + tw) * 3].to_vec()).collect();
+                tile_histogram(
+                    &ImageView::new(&tile, tw, th, 3).unwrap(),
+                    &TileGeom { x0, y0, width: w, height: h },
+                    mode,
+                )
+                .unwrap()
             })
             .collect();
         let whole = tile_histogram(&img, &TileGeom { x0: 0, y0: 0, width: w, height: h }, mode).unwrap();
         // Merged in uneven groups, then the groups merged: the whole image's histogram.
         let groups: Vec<TileHistogram> = parts.chunks(7).map(|c| merge_histograms(c).unwrap()).collect();
         let merged = merge_histograms(&groups).unwrap();
-        assert_eq!((&merged.keys, &merged.counts, &merged.first, &merged.luma), (&whole.keys, &whole.counts, &whole.first, &whole.luma));
+        assert_eq!(
+            (&merged.keys, &merged.counts, &merged.first, &merged.luma),
+            (&whole.keys, &whole.counts, &whole.first, &whole.luma)
+        );
         let opts = TraceOptions { mode, colors: 6, ..Default::default() };
         let a = palette_from_histograms(&parts, &opts).unwrap();
         let b = palette_from_histograms(&[merged], &opts).unwrap();
