@@ -1,4 +1,5 @@
-//! The boundary graph on small label maps: edges, junctions, islands, diagonal pixels, outlines, holes and transparency.
+//! The boundary graph on small label maps: edges, junctions, islands, diagonal pixels, outlines,
+//! holes and transparency.
 
 use super::*;
 
