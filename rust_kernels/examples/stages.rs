@@ -7,7 +7,8 @@ fn main() {
     let mut tot = [0f64; 5];
     let files: Vec<String> = std::env::args().skip(1).collect();
     for f in &files {
-        let dims: Vec<usize> = f.rsplit('_').next().unwrap().trim_end_matches(".raw").split('x').map(|s| s.parse().unwrap()).collect();
+        let dims: Vec<usize> =
+            f.rsplit('_').next().unwrap().trim_end_matches(".raw").split('x').map(|s| s.parse().unwrap()).collect();
         let data = std::fs::read(f).unwrap();
         let img = ImageView::new(&data, dims[0], dims[1], dims[2]).unwrap();
         let opts = trace::TraceOptions { min_area: 10, ..Default::default() };
@@ -15,7 +16,8 @@ fn main() {
         let mut t = [0f64; 5];
         for _ in 0..reps {
             let s = Instant::now();
-            let q = quantize::quantize(&img, None, &quantize::QuantizeOptions { colors: 16, ..Default::default() }).unwrap();
+            let q = quantize::quantize(&img, None, &quantize::QuantizeOptions { colors: 16, ..Default::default() })
+                .unwrap();
             t[0] += s.elapsed().as_secs_f64();
             let s = Instant::now();
             let r = regions::find_regions(&img, &q.labels, opts.min_area).unwrap();
@@ -31,7 +33,17 @@ fn main() {
             let _ = svg::write_svg(img.width, img.height, &shapes, &curves, opts.layers, 1);
             t[4] += s.elapsed().as_secs_f64();
         }
-        for i in 0..5 { tot[i] += t[i] / reps as f64; }
-        println!("{:50} q {:.2} r {:.2} b {:.2} f {:.2} s {:.2} ms", f, t[0]/reps as f64*1e3, t[1]/reps as f64*1e3, t[2]/reps as f64*1e3, t[3]/reps as f64*1e3, t[4]/reps as f64*1e3);
+        for i in 0..5 {
+            tot[i] += t[i] / reps as f64;
+        }
+        println!(
+            "{:50} q {:.2} r {:.2} b {:.2} f {:.2} s {:.2} ms",
+            f,
+            t[0] / reps as f64 * 1e3,
+            t[1] / reps as f64 * 1e3,
+            t[2] / reps as f64 * 1e3,
+            t[3] / reps as f64 * 1e3,
+            t[4] / reps as f64 * 1e3
+        );
     }
 }

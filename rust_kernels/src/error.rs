@@ -8,12 +8,15 @@ pub enum KernelError {
     InvalidOption(String),
     /// The image data does not match what the kernel needs (maps to InputError).
     InvalidInput(String),
+    /// The tiled tracer met transparent pixels: it handles opaque images only, so the caller
+    /// should trace the image untiled (maps to KernelNotOpaqueError, a KernelInputError).
+    NotOpaque(String),
 }
 
 impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KernelError::InvalidOption(m) | KernelError::InvalidInput(m) => f.write_str(m),
+            KernelError::InvalidOption(m) | KernelError::InvalidInput(m) | KernelError::NotOpaque(m) => f.write_str(m),
         }
     }
 }

@@ -332,11 +332,8 @@ fn generate(p: &[Pt], u: &[f64], t1: Pt, t2: Pt) -> [Pt; 4] {
     }
     let det = c00 * c11 - c01 * c01;
     let seg_len = p3.sub(p0).len();
-    let (mut al, mut ar) = if det.abs() > 1e-12 {
-        ((x0 * c11 - x1 * c01) / det, (c00 * x1 - c01 * x0) / det)
-    } else {
-        (0.0, 0.0)
-    };
+    let (mut al, mut ar) =
+        if det.abs() > 1e-12 { ((x0 * c11 - x1 * c01) / det, (c00 * x1 - c01 * x0) / det) } else { (0.0, 0.0) };
     let eps = 1e-6 * seg_len;
     if al < eps || ar < eps || al > 3.0 * seg_len || ar > 3.0 * seg_len {
         // Fall back to Wu/Barsky's heuristic.
@@ -530,7 +527,10 @@ mod tests {
     fn reversal_round_trips() {
         let c = Curve {
             start: Pt::new(0.0, 0.0),
-            segs: vec![Seg::Line(Pt::new(1.0, 0.0)), Seg::Cubic(Pt::new(2.0, 0.0), Pt::new(3.0, 1.0), Pt::new(3.0, 2.0))],
+            segs: vec![
+                Seg::Line(Pt::new(1.0, 0.0)),
+                Seg::Cubic(Pt::new(2.0, 0.0), Pt::new(3.0, 1.0), Pt::new(3.0, 2.0)),
+            ],
         };
         let r = c.reversed();
         assert_eq!(r.start, Pt::new(3.0, 2.0));

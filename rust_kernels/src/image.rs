@@ -17,9 +17,7 @@ pub struct ImageView<'a> {
 impl<'a> ImageView<'a> {
     pub fn new(data: &'a [u8], width: usize, height: usize, channels: usize) -> Result<Self> {
         if channels != 3 && channels != 4 {
-            return Err(KernelError::InvalidInput(format!(
-                "expected 3 (RGB) or 4 (RGBA) channels, got {channels}"
-            )));
+            return Err(KernelError::InvalidInput(format!("expected 3 (RGB) or 4 (RGBA) channels, got {channels}")));
         }
         if width == 0 || height == 0 {
             return Err(KernelError::InvalidInput(format!("image is empty ({width}x{height})")));

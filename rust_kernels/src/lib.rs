@@ -3,8 +3,9 @@
 //! Pipeline for one image (see DESIGN.md section 1):
 //! `quantize` (palette + labels) -> `regions` (components, speckle merging) ->
 //! `boundary` (crack graph of shared edges) -> `fit` (each edge fitted once) -> `svg`.
-//! `trace` runs the whole pipeline. The Python binding lives in `py.rs` behind the
-//! `python` feature, so `cargo test` needs no Python.
+//! `trace` runs the whole pipeline. `tiled` runs the same pipeline tile by tile (stages a
+//! Dask graph calls), `edges` holds the edge-detection kernels. The Python binding lives in
+//! the `python` module folder behind the `python` feature, so `cargo test` needs no Python.
 
 pub mod boundary;
 pub mod color;
@@ -19,10 +20,6 @@ pub mod tiled;
 pub mod trace;
 
 #[cfg(feature = "python")]
-mod py;
-#[cfg(feature = "python")]
-mod py_edges;
-#[cfg(feature = "python")]
-mod py_tiled;
+mod python;
 
 pub use error::{KernelError, Result};

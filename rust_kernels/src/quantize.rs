@@ -75,8 +75,9 @@ pub(crate) fn pack(c: [u8; 3]) -> u32 {
     (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32
 }
 
+/// The inverse of [`pack`].
 #[inline]
-fn unpack(k: u32) -> [u8; 3] {
+pub(crate) fn unpack(k: u32) -> [u8; 3] {
     [(k >> 16) as u8, (k >> 8) as u8, k as u8]
 }
 
@@ -189,16 +190,15 @@ pub(crate) fn histogram(img: &ImageView, weights: Option<&[f32]>) -> Histogram {
         remaps.push(remap);
     }
     let mut index = vec![u32::MAX; n];
-    index
-        .par_chunks_mut(HISTOGRAM_CHUNK)
-        .zip(parts.par_iter().zip(remaps.par_iter()))
-        .for_each(|(out, (part, remap))| {
+    index.par_chunks_mut(HISTOGRAM_CHUNK).zip(parts.par_iter().zip(remaps.par_iter())).for_each(
+        |(out, (part, remap))| {
             for (o, &l) in out.iter_mut().zip(&part.index) {
                 if l != u32::MAX {
                     *o = remap[l as usize];
                 }
             }
-        });
+        },
+    );
     Histogram { colors, counts, weights: wsum, index }
 }
 
@@ -366,8 +366,8 @@ pub(crate) fn fit_palette(colors: &[[u8; 3]], counts: &[u64], weights: &[f64], o
             for (c, &w) in colors.iter().zip(weights) {
                 let key = (c[0] as u32 >> 3) << 10 | (c[1] as u32 >> 3) << 5 | c[2] as u32 >> 3;
                 let e = bins.entry(key).or_insert(([0.0; 3], 0.0));
-                for ch in 0..3 {
-                    e.0[ch] += c[ch] as f64 * w.max(1e-12);
+                for (acc, &v) in e.0.iter_mut().zip(c) {
+                    *acc += v as f64 * w.max(1e-12);
                 }
                 e.1 += w.max(1e-12);
             }
@@ -392,7 +392,8 @@ pub(crate) fn fit_palette(colors: &[[u8; 3]], counts: &[u64], weights: &[f64], o
     let (means, n) = cluster_means(colors, counts, &assign, k);
     // Palette order: most pixels first, ties by colour; drop empty clusters.
     let mut order: Vec<usize> = (0..k).filter(|&j| n[j] > 0).collect();
-    let rounded: Vec<[u8; 3]> = means.iter().map(|m| [m[0].round() as u8, m[1].round() as u8, m[2].round() as u8]).collect();
+    let rounded: Vec<[u8; 3]> =
+        means.iter().map(|m| [m[0].round() as u8, m[1].round() as u8, m[2].round() as u8]).collect();
     order.sort_by(|&a, &b| n[b].cmp(&n[a]).then(pack(rounded[a]).cmp(&pack(rounded[b]))).then(a.cmp(&b)));
     let mut remap = vec![0i32; k];
     for (new, &old) in order.iter().enumerate() {
@@ -427,17 +428,9 @@ pub fn quantize(img: &ImageView, weights: Option<&[f32]>, opts: &QuantizeOptions
     }
     let fit = fit_palette(&hist.colors, &hist.counts, &hist.weights, opts);
     let colour_label = &fit.colour_label;
-    let labels = hist
-        .index
-        .par_iter()
-        .map(|&i| if i == u32::MAX { TRANSPARENT } else { colour_label[i as usize] })
-        .collect();
+    let labels =
+        hist.index.par_iter().map(|&i| if i == u32::MAX { TRANSPARENT } else { colour_label[i as usize] }).collect();
     Ok(Quantized { palette: fit.palette, counts: fit.counts, labels })
-}
-
-#[allow(dead_code)]
-pub(crate) fn unpack_colour(k: u32) -> [u8; 3] {
-    unpack(k)
 }
 
 #[cfg(test)]
@@ -501,7 +494,13 @@ mod tests {
         let mut px = Vec::new();
         let mut weights = Vec::new();
         for i in 0..10_000 {
-            let (v, w) = if i < 9_500 { (220, 1.0) } else if i < 9_900 { (150, 1.0) } else { (0, 200.0) };
+            let (v, w) = if i < 9_500 {
+                (220, 1.0)
+            } else if i < 9_900 {
+                (150, 1.0)
+            } else {
+                (0, 200.0)
+            };
             px.extend([v, v, v]);
             weights.push(w);
         }
@@ -545,7 +544,8 @@ mod tests {
     #[test]
     fn chunked_histogram_matches_sequential() {
         let (w, h) = (300, 700); // > HISTOGRAM_CHUNK pixels
-        let px: Vec<u8> = (0..w * h).flat_map(|i| [(i % 7 * 30) as u8, (i / w % 5 * 50) as u8, (i % 3) as u8]).collect();
+        let px: Vec<u8> =
+            (0..w * h).flat_map(|i| [(i % 7 * 30) as u8, (i / w % 5 * 50) as u8, (i % 3) as u8]).collect();
         let im = img(&px, w, h, 3);
         let par = histogram(&im, None);
         let seq = histogram_range(&im, None, 0, w * h);

@@ -161,11 +161,15 @@ pub fn find_regions_guided(img: &ImageView, labels: &[i32], min_area: u64, edges
     if min_area > 1 && count > 1 && areas.iter().any(|&a| a < min_area) {
         if let Some(e) = edges {
             if e.len() != width * height {
-                return Err(KernelError::InvalidInput(format!("edge map has {} values, expected {width}x{height}", e.len())));
+                return Err(KernelError::InvalidInput(format!(
+                    "edge map has {} values, expected {width}x{height}",
+                    e.len()
+                )));
             }
         }
         let guide = edges.map(|e| boundary_strengths(&runs, &row_start, &comp, &areas, min_area, e, width));
-        let relabel = merge_speckles(&runs, &row_start, &comp, &mut areas, &mut sums, &mut region_label, min_area, guide);
+        let relabel =
+            merge_speckles(&runs, &row_start, &comp, &mut areas, &mut sums, &mut region_label, min_area, guide);
         for c in comp.iter_mut() {
             *c = relabel[*c as usize];
         }
@@ -214,7 +218,15 @@ fn pair(a: u32, b: u32) -> (u32, u32) {
 
 /// Edge strength along the boundaries between regions, for every pair where one side is a
 /// speckle (only those pairs can matter to merging).
-fn boundary_strengths(runs: &[Run], row_start: &[usize], comp: &[u32], areas: &[u64], min_area: u64, edges: &[f32], width: usize) -> PairStrengths {
+fn boundary_strengths(
+    runs: &[Run],
+    row_start: &[usize],
+    comp: &[u32],
+    areas: &[u64],
+    min_area: u64,
+    edges: &[f32],
+    width: usize,
+) -> PairStrengths {
     let mut out = PairStrengths::default();
     let small = |c: u32| areas[c as usize] < min_area;
     let mut add = |a: u32, b: u32, s: f32| {
@@ -246,6 +258,8 @@ fn boundary_strengths(runs: &[Run], row_start: &[usize], comp: &[u32], areas: &[
 
 /// Merge small regions into neighbours. Survivors are renumbered in first-pixel order; the
 /// statistics vectors are replaced by the survivors' and the old-to-new id map is returned.
+// The run table and the per-region statistics are separate slices that the single-image and
+// tiled paths build differently; bundling them would only move the list into a struct.
 #[allow(clippy::too_many_arguments)]
 fn merge_speckles(
     runs: &[Run],
@@ -353,8 +367,9 @@ pub(crate) fn merge_graph(
         }
         parent[ru] = t;
         areas[tu] += area;
-        for ch in 0..3 {
-            sums[tu][ch] += sums[ru][ch];
+        let merged = sums[ru];
+        for (acc, v) in sums[tu].iter_mut().zip(merged) {
+            *acc += v;
         }
         lab[tu] = mean_lab(&sums[tu], areas[tu]);
         adj[tu].extend(live.into_iter().filter(|&x| x != t));
@@ -367,9 +382,9 @@ pub(crate) fn merge_graph(
     let mut new_id = vec![NONE; count];
     let mut root_of = vec![0u32; count];
     let mut next = 0u32;
-    for r in 0..count {
+    for (r, slot) in root_of.iter_mut().enumerate() {
         let root = find(&mut parent, r as u32);
-        root_of[r] = root;
+        *slot = root;
         if new_id[root as usize] == NONE {
             new_id[root as usize] = next;
             next += 1;

@@ -105,7 +105,7 @@ impl PathData {
         let has_dot = lo < digits;
         let int_zero = n == digits + 1 && buf[digits] == b'0';
         let starts_with_dot = has_dot && int_zero;
-        let needs_sep = !self.after_cmd && !neg && !(starts_with_dot && self.last_had_dot);
+        let needs_sep = !(self.after_cmd || neg || (starts_with_dot && self.last_had_dot));
         if needs_sep {
             self.d.push(' ');
         }
@@ -233,7 +233,14 @@ pub fn hex_colour(c: [u8; 3]) -> String {
 
 /// Write the document. `shapes` are in paint order; with `Layers::Cutout` shapes of one colour
 /// are merged into one path, with `Layers::Stacked` only consecutive shapes of one colour are.
-pub fn write_svg(width: usize, height: usize, shapes: &[Shape], curves: &[Curve], layers: Layers, precision: u32) -> (String, SvgStats) {
+pub fn write_svg(
+    width: usize,
+    height: usize,
+    shapes: &[Shape],
+    curves: &[Curve],
+    layers: Layers,
+    precision: u32,
+) -> (String, SvgStats) {
     // Reversed curves, computed once for the edges that some shape walks backwards.
     let mut reversed: Vec<Option<Curve>> = vec![None; curves.len()];
     for s in shapes {
@@ -268,9 +275,9 @@ pub fn write_svg(width: usize, height: usize, shapes: &[Shape], curves: &[Curve]
         }
     }
     let mut out = String::with_capacity(256 + shapes.len() * 64);
-    write!(
+    writeln!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">"
     )
     .unwrap();
     let mut stats = SvgStats::default();
@@ -340,7 +347,8 @@ mod tests {
                 Seg::Line(Pt::new(0.0, 0.0)),
             ],
         };
-        let shapes = [Shape { color: [255, 0, 0], cycles: vec![vec![HalfEdge { edge: 0, forward: true }]], canvas: false }];
+        let shapes =
+            [Shape { color: [255, 0, 0], cycles: vec![vec![HalfEdge { edge: 0, forward: true }]], canvas: false }];
         let (svg, stats) = write_svg(5, 3, &shapes, &[curve], Layers::Cutout, 2);
         assert!(svg.contains("<path d=\"M0 0v3h5v-3z\" fill=\"#f00\"/>"), "{svg}");
         assert!(svg.contains("viewBox=\"0 0 5 3\""));

@@ -86,9 +86,7 @@ pub(crate) fn luma(c: [u8; 3]) -> u8 {
 
 /// Binary labels: 0 = dark, 1 = light, TRANSPARENT for transparent pixels.
 fn binary_labels(img: &ImageView, threshold: Option<u8>) -> Vec<i32> {
-    let luma: Vec<Option<u8>> = (0..img.len())
-        .map(|i| img.rgb(i).map(luma))
-        .collect();
+    let luma: Vec<Option<u8>> = (0..img.len()).map(|i| img.rgb(i).map(luma)).collect();
     let t = threshold.unwrap_or_else(|| {
         let mut hist = [0u64; 256];
         for v in luma.iter().flatten() {
@@ -104,9 +102,10 @@ pub fn otsu(hist: &[u64; 256]) -> u8 {
     let total: u64 = hist.iter().sum();
     let sum_all: f64 = hist.iter().enumerate().map(|(i, &h)| i as f64 * h as f64).sum();
     let (mut w0, mut sum0, mut best, mut best_t) = (0u64, 0f64, -1f64, 127u8);
-    for t in 0..255 {
-        w0 += hist[t];
-        sum0 += t as f64 * hist[t] as f64;
+    // Thresholds 0..=254: t = 255 would put every pixel on the dark side.
+    for (t, &count) in hist.iter().enumerate().take(255) {
+        w0 += count;
+        sum0 += t as f64 * count as f64;
         let w1 = total - w0;
         if w0 == 0 || w1 == 0 {
             continue;
@@ -145,7 +144,13 @@ pub fn effective_fit(opts: &TraceOptions) -> FitOptions {
 /// Shapes in paint order for the chosen layer style (stacked: largest filled area first, a
 /// region inside another's hole is always smaller). `open_holes` (per region, per hole) marks
 /// holes that contain transparent pixels: stacked layers keep those open instead of filling them.
-pub fn shapes(graph: &BoundaryGraph, colours: &[[u8; 3]], layers: Layers, opaque: bool, open_holes: Option<&[Vec<bool>]>) -> Vec<Shape> {
+pub fn shapes(
+    graph: &BoundaryGraph,
+    colours: &[[u8; 3]],
+    layers: Layers,
+    opaque: bool,
+    open_holes: Option<&[Vec<bool>]>,
+) -> Vec<Shape> {
     let n = graph.outlines.len();
     match layers {
         Layers::Cutout => (0..n)
@@ -183,11 +188,19 @@ pub fn shapes(graph: &BoundaryGraph, colours: &[[u8; 3]], layers: Layers, opaque
 }
 
 /// Regions -> SVG text and stats.
-pub fn regions_to_svg(img_w: usize, img_h: usize, regions: &Regions, colours: &[[u8; 3]], opaque: bool, opts: &TraceOptions) -> (String, TraceStats) {
+pub fn regions_to_svg(
+    img_w: usize,
+    img_h: usize,
+    regions: &Regions,
+    colours: &[[u8; 3]],
+    opaque: bool,
+    opts: &TraceOptions,
+) -> (String, TraceStats) {
     let graph = boundary::build(&regions.map, img_w, img_h, regions.areas.len());
     let fit = effective_fit(opts);
     let curves = fit_all(&graph, &fit);
-    let open_holes = (!opaque && opts.layers == Layers::Stacked).then(|| boundary::transparent_holes(&graph, &regions.map));
+    let open_holes =
+        (!opaque && opts.layers == Layers::Stacked).then(|| boundary::transparent_holes(&graph, &regions.map));
     let shapes = shapes(&graph, colours, opts.layers, opaque, open_holes.as_deref());
     let (svg, s) = write_svg(img_w, img_h, &shapes, &curves, opts.layers, opts.precision);
     let stats = TraceStats {
@@ -208,7 +221,12 @@ pub fn trace(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOptions) -> R
 }
 
 /// `trace`, with speckle merging guided by an edge strength map (see `find_regions_guided`).
-pub fn trace_guided(img: &ImageView, weights: Option<&[f32]>, edges: Option<&[f32]>, opts: &TraceOptions) -> Result<(String, TraceStats)> {
+pub fn trace_guided(
+    img: &ImageView,
+    weights: Option<&[f32]>,
+    edges: Option<&[f32]>,
+    opts: &TraceOptions,
+) -> Result<(String, TraceStats)> {
     opts.validate()?;
     let (labels, palette_len, palette_colours) = match opts.mode {
         Mode::Color => {
@@ -235,13 +253,22 @@ pub fn trace_guided(img: &ImageView, weights: Option<&[f32]>, edges: Option<&[f3
 }
 
 /// Trace a label image with a given palette (labels < 0 are transparent).
-pub fn trace_labels(labels: &[i32], width: usize, height: usize, palette: &[[u8; 3]], opts: &TraceOptions) -> Result<(String, TraceStats)> {
+pub fn trace_labels(
+    labels: &[i32],
+    width: usize,
+    height: usize,
+    palette: &[[u8; 3]],
+    opts: &TraceOptions,
+) -> Result<(String, TraceStats)> {
     opts.validate()?;
     if labels.len() != width * height || width == 0 || height == 0 {
         return Err(KernelError::InvalidInput(format!("labels must be a non-empty {width}x{height} array")));
     }
     if let Some(&bad) = labels.iter().find(|&&l| l >= palette.len() as i32) {
-        return Err(KernelError::InvalidInput(format!("label {bad} has no palette entry (palette has {})", palette.len())));
+        return Err(KernelError::InvalidInput(format!(
+            "label {bad} has no palette entry (palette has {})",
+            palette.len()
+        )));
     }
     // Region colours come from the palette; build the RGB image the region finder reads.
     let rgb: Vec<u8> = labels.iter().flat_map(|&l| if l < 0 { [0, 0, 0] } else { palette[l as usize] }).collect();
@@ -281,7 +308,9 @@ mod tests {
     fn stacked_background_fills_canvas() {
         let (w, h) = (6, 6);
         let px: Vec<u8> = (0..w * h)
-            .flat_map(|i| if (2..4).contains(&(i % w)) && (2..4).contains(&(i / w)) { [0, 0, 0] } else { [255, 255, 255] })
+            .flat_map(
+                |i| if (2..4).contains(&(i % w)) && (2..4).contains(&(i / w)) { [0, 0, 0] } else { [255, 255, 255] },
+            )
             .collect();
         let img = ImageView::new(&px, w, h, 3).unwrap();
         let (svg, stats) = trace(&img, None, &TraceOptions { min_area: 1, ..Default::default() }).unwrap();
@@ -325,7 +354,8 @@ mod tests {
         assert!((20..220).contains(&t));
         let px: Vec<u8> = (0..16).flat_map(|i| if i < 8 { [30, 30, 30] } else { [200, 210, 190] }).collect();
         let img = ImageView::new(&px, 4, 4, 3).unwrap();
-        let (svg, stats) = trace(&img, None, &TraceOptions { mode: Mode::Binary, min_area: 1, ..Default::default() }).unwrap();
+        let (svg, stats) =
+            trace(&img, None, &TraceOptions { mode: Mode::Binary, min_area: 1, ..Default::default() }).unwrap();
         assert_eq!(stats.palette, 2);
         assert!(svg.contains("#000") && svg.contains("#fff"), "{svg}");
     }

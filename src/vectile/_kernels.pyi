@@ -1,5 +1,5 @@
-"""Type stub for the native module ``vectile._kernels`` (``rust_kernels/src/py.rs`` and
-``rust_kernels/src/py_edges.rs``).
+"""Type stub for the native module ``vectile._kernels`` (``rust_kernels/src/python/``: the
+module and its exceptions in ``mod.rs``, functions in ``core.rs``, ``edges.rs`` and ``tiled.rs``).
 
 Private: the public API is ``vectile._api``, which validates every argument before calling in
 here. Arrays must be C-contiguous and of exactly the dtype shown (rust-numpy does not cast).
@@ -18,6 +18,7 @@ __all__ = [
     "__version__",
     "KernelInputError",
     "KernelOptionError",
+    "KernelNotOpaqueError",
     "tile_arcs",
     "tile_assemble",
     "tile_histogram",
@@ -44,6 +45,9 @@ class KernelInputError(ValueError):
 
 class KernelOptionError(ValueError):
     """An option is out of range."""
+
+class KernelNotOpaqueError(KernelInputError):
+    """The tiled tracer was given an image with transparent pixels (trace it untiled)."""
 
 def trace(
     image: NDArray[np.uint8],
@@ -146,9 +150,10 @@ def canny(
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None, float, float]: ...
 
 
-# Tiled tracing (rust_kernels/src/py_tiled.rs): stage results are opaque bytes.
+# Tiled tracing (rust_kernels/src/python/tiled.rs): stage results are opaque bytes.
 def tile_histogram(image: npt.NDArray[np.uint8], *, x0: int, y0: int, width: int, height: int, mode: str) -> bytes: ...
 def tile_histogram_merge(hists: list[bytes]) -> bytes: ...
+# Raises KernelNotOpaqueError (a KernelInputError) when the histograms count transparent pixels.
 def tile_palette(hists: list[bytes], *, colors: int, seed: int, mode: str, threshold: int | None = None) -> tuple[bytes, npt.NDArray[np.uint8]]: ...
 def tile_regions(image: npt.NDArray[np.uint8], *, x0: int, y0: int, width: int, height: int, palette: bytes) -> tuple[bytes, bytes]: ...
 def tile_seam(a: bytes, b: bytes, *, vertical: bool) -> bytes: ...

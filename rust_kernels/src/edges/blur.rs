@@ -99,7 +99,16 @@ pub(crate) struct BlurScratch {
 /// `height` rows of `width * channels` bytes, written to `out` (`width * channels` bytes).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn blur_row(src: &[u8], width: usize, height: usize, channels: usize, y: isize, kernel: &Kernel, out: &mut [u8], s: &mut BlurScratch) {
+pub(crate) fn blur_row(
+    src: &[u8],
+    width: usize,
+    height: usize,
+    channels: usize,
+    y: isize,
+    kernel: &Kernel,
+    out: &mut [u8],
+    s: &mut BlurScratch,
+) {
     let n = width * channels;
     let row = |i: isize| {
         let yy = reflect101(i, height);
@@ -175,7 +184,8 @@ pub(crate) fn blur_row(src: &[u8], width: usize, height: usize, channels: usize,
                 acc[i] = w[0] * centre[i];
             }
             for (k, &wk) in w.iter().enumerate().skip(1) {
-                let (a, b) = (&v[pad - k * channels..pad - k * channels + n], &v[pad + k * channels..pad + k * channels + n]);
+                let (a, b) =
+                    (&v[pad - k * channels..pad - k * channels + n], &v[pad + k * channels..pad + k * channels + n]);
                 for i in 0..n {
                     acc[i] += wk * (a[i] + b[i]);
                 }
@@ -318,7 +328,15 @@ mod avx2 {
     /// `out`: n = width * channels bytes.
     #[target_feature(enable = "avx2")]
     #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
-    pub(super) unsafe fn fixed_row(centre: &[u8], pairs: &[(&[u8], &[u8])], w: &[u16], v16: &mut [u16], width: usize, channels: usize, out: &mut [u8]) {
+    pub(super) unsafe fn fixed_row(
+        centre: &[u8],
+        pairs: &[(&[u8], &[u8])],
+        w: &[u16],
+        v16: &mut [u16],
+        width: usize,
+        channels: usize,
+        out: &mut [u8],
+    ) {
         let r = w.len() - 1;
         let n = width * channels;
         let pad = r * channels;
@@ -359,8 +377,14 @@ mod avx2 {
             for k in 1..=r {
                 let o = k * channels;
                 let wk = _mm256_set1_epi16((w[k] << 8) as i16);
-                let p0 = _mm256_add_epi16(_mm256_loadu_si256(vp.add(i).sub(o) as *const __m256i), _mm256_loadu_si256(vp.add(i + o) as *const __m256i));
-                let p1 = _mm256_add_epi16(_mm256_loadu_si256(vp.add(i + 16).sub(o) as *const __m256i), _mm256_loadu_si256(vp.add(i + 16 + o) as *const __m256i));
+                let p0 = _mm256_add_epi16(
+                    _mm256_loadu_si256(vp.add(i).sub(o) as *const __m256i),
+                    _mm256_loadu_si256(vp.add(i + o) as *const __m256i),
+                );
+                let p1 = _mm256_add_epi16(
+                    _mm256_loadu_si256(vp.add(i + 16).sub(o) as *const __m256i),
+                    _mm256_loadu_si256(vp.add(i + 16 + o) as *const __m256i),
+                );
                 lo = _mm256_add_epi16(lo, _mm256_mulhi_epu16(p0, wk));
                 hi = _mm256_add_epi16(hi, _mm256_mulhi_epu16(p1, wk));
             }

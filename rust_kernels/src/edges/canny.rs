@@ -30,8 +30,8 @@
 
 use super::blur::{band_rows, blur_row, check_image, reflect101, BlurScratch, Kernel};
 use super::simd::multiversion;
-use super::strength::strength_map;
 use super::sobel::{deinterleave, magnitude_row, sobel_row, SobelScratch, SOBEL_UNIT};
+use super::strength::strength_map;
 use crate::error::{KernelError, Result};
 use rayon::prelude::*;
 
@@ -191,7 +191,15 @@ multiversion! {
 /// along the gradient. `mp`, `mc`, `mn`: magnitudes of the rows above, at and below (padded:
 /// pixel x at index x + 1).
 #[inline(always)]
-fn suppress_row<T>(mp: &[f32], mc: &[f32], mn: &[f32], gx: &[i16], gy: &[i16], out: &mut [T], emit: impl Fn(f32, bool) -> T) {
+fn suppress_row<T>(
+    mp: &[f32],
+    mc: &[f32],
+    mn: &[f32],
+    gx: &[i16],
+    gy: &[i16],
+    out: &mut [T],
+    emit: impl Fn(f32, bool) -> T,
+) {
     let w = out.len();
     let (gx, gy) = (&gx[..w], &gy[..w]);
     let (pl, pc, pr) = (&mp[..w], &mp[1..w + 1], &mp[2..w + 2]);
@@ -206,7 +214,13 @@ fn suppress_row<T>(mp: &[f32], mc: &[f32], mn: &[f32], gx: &[i16], gy: &[i16], o
         // Direction with dx > 0, or dx = 0 and dy > 0 (a gradient and its opposite suppress alike).
         let (sx, sy) = (gx[x] as f32, gy[x] as f32);
         let dx = sx.abs();
-        let dy = if sx == 0.0 { sy.abs() } else if sx < 0.0 { -sy } else { sy };
+        let dy = if sx == 0.0 {
+            sy.abs()
+        } else if sx < 0.0 {
+            -sy
+        } else {
+            sy
+        };
         let ady = dy.abs();
         let horizontal = ady <= dx;
         let down = dy >= 0.0;
@@ -217,9 +231,29 @@ fn suppress_row<T>(mp: &[f32], mc: &[f32], mn: &[f32], gx: &[i16], gy: &[i16], o
         //   horizontal: strict = left, blended towards up (dy >= 0) or down; other = right.
         //   vertical:   strict = up, blended towards left (dy > 0) or right; other = down.
         let s_base = if horizontal { c0 } else { p1 };
-        let s_diag = if horizontal { if down { p0 } else { n0 } } else if down { p0 } else { p2 };
+        let s_diag = if horizontal {
+            if down {
+                p0
+            } else {
+                n0
+            }
+        } else if down {
+            p0
+        } else {
+            p2
+        };
         let o_base = if horizontal { c2 } else { n1 };
-        let o_diag = if horizontal { if down { n2 } else { p2 } } else if down { n2 } else { n0 };
+        let o_diag = if horizontal {
+            if down {
+                n2
+            } else {
+                p2
+            }
+        } else if down {
+            n2
+        } else {
+            n0
+        };
         let strict = s_base + t * (s_diag - s_base);
         let other = o_base + t * (o_diag - o_base);
         out[x] = emit(m, (m > strict) & (m >= other));
@@ -230,7 +264,9 @@ fn check_thresholds(low: Option<f32>, high: Option<f32>) -> Result<()> {
     for (name, v) in [("low", low), ("high", high)] {
         if let Some(v) = v {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(KernelError::InvalidOption(format!("{name} threshold must be a finite number >= 0, got {v}")));
+                return Err(KernelError::InvalidOption(format!(
+                    "{name} threshold must be a finite number >= 0, got {v}"
+                )));
             }
         }
     }
@@ -272,20 +308,45 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
             states[interior].par_chunks_mut(rows * pw).enumerate().for_each(|(b, band)| {
                 let y0 = b * rows;
                 let y1 = y0 + band.len() / pw;
-                canny_band(src, width, height, channels, &kernel, y0, y1, &mut BandOut::States { out: band, low: lo, high: hi });
+                canny_band(
+                    src,
+                    width,
+                    height,
+                    channels,
+                    &kernel,
+                    y0,
+                    y1,
+                    &mut BandOut::States { out: band, low: lo, high: hi },
+                );
             });
             hysteresis(&mut states, pw, height, rows);
-            Ok(CannyResult { edges: unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 }), strength: Vec::new(), low, high })
+            Ok(CannyResult {
+                edges: unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 }),
+                strength: Vec::new(),
+                low,
+                high,
+            })
         }
         _ => {
             let mut suppressed = vec![0f32; padded];
             let bands = height.div_ceil(rows);
             let mut hists = vec![0u32; HIST_BINS * bands];
-            suppressed[interior].par_chunks_mut(rows * pw).zip(hists.par_chunks_mut(HIST_BINS)).enumerate().for_each(|(b, (band, hist))| {
-                let y0 = b * rows;
-                let y1 = y0 + band.len() / pw;
-                canny_band(src, width, height, channels, &kernel, y0, y1, &mut BandOut::Suppressed { out: band, hist });
-            });
+            suppressed[interior].par_chunks_mut(rows * pw).zip(hists.par_chunks_mut(HIST_BINS)).enumerate().for_each(
+                |(b, (band, hist))| {
+                    let y0 = b * rows;
+                    let y1 = y0 + band.len() / pw;
+                    canny_band(
+                        src,
+                        width,
+                        height,
+                        channels,
+                        &kernel,
+                        y0,
+                        y1,
+                        &mut BandOut::Suppressed { out: band, hist },
+                    );
+                },
+            );
             let (low, high) = thresholds(opts.low, opts.high, &hists, width * height);
             let (lo, hi) = (low * SOBEL_UNIT, high * SOBEL_UNIT);
             let mut states: Vec<u8> =
@@ -305,7 +366,12 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
 }
 
 /// The `width x height` interior of a padded map, mapped through `f`.
-fn unpad<T: Copy + Sync, U: Copy + Send + Default>(padded: &[T], width: usize, height: usize, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+fn unpad<T: Copy + Sync, U: Copy + Send + Default>(
+    padded: &[T],
+    width: usize,
+    height: usize,
+    f: impl Fn(T) -> U + Sync,
+) -> Vec<U> {
     let pw = width + 2;
     let mut out = vec![U::default(); width * height];
     out.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
@@ -412,8 +478,14 @@ fn hysteresis(states: &mut [u8], pw: usize, height: usize, rows: usize) {
             // EDGE pixels on the band's first and last rows (global indices).
             let base = pw + b * band_len;
             let last = len - pw;
-            let first_row = band[..pw].iter().enumerate().filter(|(_, &v)| v == EDGE).map(move |(x, _)| base + x).collect::<Vec<_>>();
-            let last_row = band[last..].iter().enumerate().filter(|(_, &v)| v == EDGE).map(move |(x, _)| base + last + x);
+            let first_row = band[..pw]
+                .iter()
+                .enumerate()
+                .filter(|(_, &v)| v == EDGE)
+                .map(move |(x, _)| base + x)
+                .collect::<Vec<_>>();
+            let last_row =
+                band[last..].iter().enumerate().filter(|(_, &v)| v == EDGE).map(move |(x, _)| base + last + x);
             first_row.into_iter().chain(last_row.collect::<Vec<_>>())
         })
         .collect();

@@ -29,7 +29,18 @@ pub(crate) struct SobelScratch {
 /// reflected columns -1 and w; `vs`, `vd`: scratch.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn sobel_plane(a: &[u8], b: &[u8], c: &[u8], w: usize, left: usize, right: usize, vs: &mut Vec<i16>, vd: &mut Vec<i16>, gx: &mut [i16], gy: &mut [i16]) {
+fn sobel_plane(
+    a: &[u8],
+    b: &[u8],
+    c: &[u8],
+    w: usize,
+    left: usize,
+    right: usize,
+    vs: &mut Vec<i16>,
+    vd: &mut Vec<i16>,
+    gx: &mut [i16],
+    gy: &mut [i16],
+) {
     vs.resize(w + 2, 0);
     vd.resize(w + 2, 0);
     {
@@ -84,7 +95,16 @@ pub(crate) fn deinterleave(row: &[u8], channels: usize, out: &mut [u8]) {
 /// bytes) into `gx`, `gy` (`width` values: the strongest channel's gradient).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn sobel_row(r0: &[u8], r1: &[u8], r2: &[u8], width: usize, channels: usize, gx: &mut [i16], gy: &mut [i16], s: &mut SobelScratch) {
+pub(crate) fn sobel_row(
+    r0: &[u8],
+    r1: &[u8],
+    r2: &[u8],
+    width: usize,
+    channels: usize,
+    gx: &mut [i16],
+    gy: &mut [i16],
+    s: &mut SobelScratch,
+) {
     let w = width;
     s.vs.resize(w + 2, 0);
     s.vd.resize(w + 2, 0);
@@ -99,7 +119,18 @@ pub(crate) fn sobel_row(r0: &[u8], r1: &[u8], r2: &[u8], width: usize, channels:
         for ch in 0..3 {
             let plane = ch * w..(ch + 1) * w;
             let (px, rest) = s.planes.split_at_mut(3 * w);
-            sobel_plane(&r0[plane.clone()], &r1[plane.clone()], &r2[plane], w, left, right, &mut s.vs, &mut s.vd, &mut px[ch * w..(ch + 1) * w], &mut rest[ch * w..(ch + 1) * w]);
+            sobel_plane(
+                &r0[plane.clone()],
+                &r1[plane.clone()],
+                &r2[plane],
+                w,
+                left,
+                right,
+                &mut s.vs,
+                &mut s.vd,
+                &mut px[ch * w..(ch + 1) * w],
+                &mut rest[ch * w..(ch + 1) * w],
+            );
         }
         let (px, py) = s.planes.split_at(3 * w);
         let (x0, x1, x2) = (&px[..w], &px[w..2 * w], &px[2 * w..3 * w]);

@@ -20,7 +20,8 @@ pub(super) fn strength_map(m: &[f32], states: &mut [u8], pw: usize, ratio: f32) 
     const SEEN: u32 = 8;
     let offsets = neighbour_offsets(pw);
     let mut s = vec![0f32; m.len()];
-    let mut sweep = Sweep { rank_of: vec![NIL; m.len()], appeared: vec![0; m.len().div_ceil(64)], ..Default::default() };
+    let mut sweep =
+        Sweep { rank_of: vec![NIL; m.len()], appeared: vec![0; m.len().div_ceil(64)], ..Default::default() };
     let mut component: Vec<usize> = Vec::new();
     let mut stack: Vec<usize> = Vec::new();
     for i in 0..states.len() {

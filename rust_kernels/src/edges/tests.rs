@@ -148,7 +148,8 @@ fn step_edge_is_one_pixel_wide_at_the_step() {
     }
     // Horizontal step: the top pixel of the pair.
     let img: Vec<u8> = (0..20 * 10).map(|i| if i / 20 < 5 { 0 } else { 255 }).collect();
-    let r = canny(&img, 20, 10, 1, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false }).unwrap();
+    let r = canny(&img, 20, 10, 1, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false })
+        .unwrap();
     for x in 0..20 {
         let ys: Vec<usize> = (0..10).filter(|&y| r.edges[y * 20 + x] != 0).collect();
         assert_eq!(ys, vec![4], "column {x}");
@@ -162,10 +163,15 @@ fn diagonal_edge_is_thin_and_connected() {
     let img: Vec<u8> = (0..w * h)
         .map(|i| {
             let (x, y) = ((i % w) as f64 - 19.5, (i / w) as f64 - 19.5);
-            if x * x + y * y < 14.0 * 14.0 { 230 } else { 30 }
+            if x * x + y * y < 14.0 * 14.0 {
+                230
+            } else {
+                30
+            }
         })
         .collect();
-    let r = canny(&img, w, h, 1, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false }).unwrap();
+    let r =
+        canny(&img, w, h, 1, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false }).unwrap();
     let count = r.edges.iter().filter(|&&e| e != 0).count();
     // A thin 8-connected circle of radius ~14 has about 8 * 14 / sqrt(2) ~ 80 pixels; a
     // two-pixel-wide one would have twice that.
@@ -244,15 +250,26 @@ fn strength_thresholds_reproduce_canny() {
         }
         let ratio = 0.4f32;
         let eps = 1e-4f32;
-        let full = canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * eps), high: Some(eps), strength: true }).unwrap();
+        let full =
+            canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * eps), high: Some(eps), strength: true })
+                .unwrap();
         assert!(full.strength.iter().all(|&v| (0.0..=1.0).contains(&v)));
         for t in [0.0123f32, 0.0456, 0.0789, 0.1234, 0.2345] {
-            let fast = canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: false }).unwrap();
+            let fast = canny(
+                &img,
+                w,
+                h,
+                c,
+                &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: false },
+            )
+            .unwrap();
             let from_strength: Vec<u8> = full.strength.iter().map(|&s| if s >= t { 255 } else { 0 }).collect();
             let diff = fast.edges.iter().zip(&from_strength).filter(|(a, b)| a != b).count();
             assert_eq!(diff, 0, "channels {c}, t {t}");
             // The float path gives the same edges as the fast path.
-            let slow = canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: true }).unwrap();
+            let slow =
+                canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: true })
+                    .unwrap();
             assert_eq!(slow.edges, fast.edges);
             assert!(slow.strength.iter().zip(&slow.edges).all(|(&s, &e)| (s > 0.0) == (e > 0)));
         }
@@ -268,7 +285,9 @@ fn results_do_not_depend_on_thread_count() {
         pool.install(|| {
             let b = gaussian_blur(&img, w, h, 3, 1.4).unwrap();
             let s = sobel(&img, w, h, 3).unwrap();
-            let c1 = canny(&img, w, h, 3, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false }).unwrap();
+            let c1 =
+                canny(&img, w, h, 3, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false })
+                    .unwrap();
             let c2 = canny(&img, w, h, 3, &CannyOptions { sigma: 2.0, strength: true, ..Default::default() }).unwrap();
             (b, s, c1.edges, c2.edges, c2.strength)
         })

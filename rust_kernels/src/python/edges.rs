@@ -2,10 +2,11 @@
 //!
 //! Images arrive as C-contiguous (H, W, C) uint8 arrays (C = 1..=4; the Python layer reshapes
 //! (H, W) to (H, W, 1)); results are new numpy arrays that take over the Rust buffers without
-//! a copy. Every call goes through `py::run` (GIL released, errors mapped, panics caught).
+//! a copy. Every call goes through `python::run` (GIL released, errors mapped, panics caught).
 
+use super::convert::{contiguous, image_dims};
+use super::run;
 use crate::edges;
-use crate::py::{contiguous, image_dims, run};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
 use pyo3::prelude::*;
 
@@ -67,7 +68,7 @@ fn canny<'py>(
 }
 
 /// Register the edge functions on the `_kernels` module.
-pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gaussian_blur, m)?)?;
     m.add_function(wrap_pyfunction!(sobel, m)?)?;
     m.add_function(wrap_pyfunction!(canny, m)?)?;

@@ -1,92 +1,25 @@
-//! The Python binding `vectile._kernels`: convert, release the GIL, compute, convert back.
-//!
-//! Arrays arrive as C-contiguous numpy views (the Python layer guarantees that) and are read
-//! in place. Every call runs through `run`, which releases the GIL, turns kernel errors into
-//! Python exceptions and never lets a Rust panic reach Python.
+//! Bindings of the single-image kernels: `trace`, `quantize`, `generate_paths`,
+//! `fit_polyline`. Every call goes through `python::run` (GIL released, errors mapped, panics
+//! caught).
 
+use super::convert::{contiguous, image_dims, parse_layers, parse_mode, stats_dict};
+use super::{run, KernelInputError};
 use crate::error::KernelError;
 use crate::fit::FitOptions;
 use crate::image::ImageView;
 use crate::quantize::{quantize as quantize_kernel, QuantizeOptions};
-use crate::svg::Layers;
-use crate::trace::{trace_guided, trace_labels, Mode, TraceOptions, TraceStats};
+use crate::trace::{trace_guided, trace_labels, TraceOptions};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
-use pyo3::create_exception;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-create_exception!(_kernels, KernelInputError, PyValueError, "The image or label data is unusable.");
-create_exception!(_kernels, KernelOptionError, PyValueError, "An option is out of range.");
-
-impl From<KernelError> for PyErr {
-    fn from(e: KernelError) -> PyErr {
-        match e {
-            KernelError::InvalidInput(m) => KernelInputError::new_err(m),
-            KernelError::InvalidOption(m) => KernelOptionError::new_err(m),
-        }
-    }
-}
-
-/// Release the GIL around `work`, map errors, and catch panics.
-pub(crate) fn run<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, KernelError> + Send) -> PyResult<T> {
-    let out = py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
-    match out {
-        Ok(r) => r.map_err(PyErr::from),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(PyRuntimeError::new_err(format!("internal error in vectile kernels: {msg}")))
-        }
-    }
-}
-
-pub(crate) fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(a: &'a numpy::PyReadonlyArray<'_, T, D>, what: &str) -> PyResult<&'a [T]> {
-    a.as_slice().map_err(|_| KernelInputError::new_err(format!("{what} must be a C-contiguous array")))
-}
-
-pub(crate) fn image_dims(image: &PyReadonlyArray3<'_, u8>) -> (usize, usize, usize) {
-    let s = image.shape();
-    (s[0], s[1], s[2])
-}
-
-pub(crate) fn parse_layers(s: &str) -> PyResult<Layers> {
-    match s {
-        "stacked" => Ok(Layers::Stacked),
-        "cutout" => Ok(Layers::Cutout),
-        _ => Err(KernelOptionError::new_err(format!("layers must be 'stacked' or 'cutout', got {s:?}"))),
-    }
-}
-
-pub(crate) fn parse_mode(mode: &str) -> PyResult<Mode> {
-    match mode {
-        "color" => Ok(Mode::Color),
-        "binary" => Ok(Mode::Binary),
-        _ => Err(KernelOptionError::new_err(format!("mode must be 'color' or 'binary', got {mode:?}"))),
-    }
-}
-
-pub(crate) fn stats_dict<'py>(py: Python<'py>, s: &TraceStats) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("palette", s.palette)?;
-    d.set_item("regions", s.regions)?;
-    d.set_item("edges", s.edges)?;
-    d.set_item("paths", s.paths)?;
-    d.set_item("commands", s.commands)?;
-    d.set_item("bytes", s.bytes)?;
-    d.set_item("tolerance", s.tolerance)?;
-    Ok(d)
-}
-
 /// Trace an (H, W, 3|4) uint8 image to SVG. Returns (svg_text, stats).
 #[pyfunction]
-#[pyo3(signature = (image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode, threshold=None, weights=None, edges=None))]
+#[pyo3(signature = (
+    image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode,
+    threshold=None, weights=None, edges=None,
+))]
+// One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn trace<'py>(
     py: Python<'py>,
@@ -154,6 +87,7 @@ fn quantize<'py>(
 /// Trace a label image (H, W) int32 with a palette (k, 3) uint8. Returns (svg_text, stats).
 #[pyfunction]
 #[pyo3(signature = (labels, palette, *, min_area, tolerance, corner_run, precision, layers))]
+// One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn generate_paths<'py>(
     py: Python<'py>,
@@ -230,16 +164,11 @@ fn fit_polyline<'py>(
     Ok((arr, (curve.start.x, curve.start.y)))
 }
 
-#[pymodule]
-fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("KernelInputError", m.py().get_type::<KernelInputError>())?;
-    m.add("KernelOptionError", m.py().get_type::<KernelOptionError>())?;
+/// Register the single-image functions on the `_kernels` module.
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trace, m)?)?;
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
     m.add_function(wrap_pyfunction!(generate_paths, m)?)?;
     m.add_function(wrap_pyfunction!(fit_polyline, m)?)?;
-    crate::py_edges::register(m)?;
-    crate::py_tiled::register(m)?;
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! Python bindings of the tiled tracer (`vectile._kernels.tile_*`), one per stage of
-//! `tiled.rs`. Stage results cross Python as opaque `bytes` (bincode), so Dask moves them
-//! between tasks without knowing their shape. Every call goes through `py::run`.
+//! `crate::tiled`. Stage results cross Python as opaque `bytes` (bincode), so Dask moves them
+//! between tasks without knowing their shape. Every call goes through `python::run`.
 
+use super::convert::{contiguous, image_dims, parse_layers, parse_mode, stats_dict};
+use super::run;
 use crate::fit::FitOptions;
 use crate::image::ImageView;
-use crate::py::{contiguous, image_dims, parse_layers, parse_mode, run, stats_dict};
 use crate::tiled::{self, decode, encode, Grid, TileGeom};
 use crate::trace::TraceOptions;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
@@ -27,11 +28,21 @@ fn decode_all<T: for<'de> serde::Deserialize<'de>>(blobs: &[Vec<u8>], what: &str
 /// Pass 0: histogram of one (h, w, 3|4) tile at (x0, y0) of a width x height image.
 #[pyfunction]
 #[pyo3(signature = (image, *, x0, y0, width, height, mode))]
-fn tile_histogram<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, x0: usize, y0: usize, width: usize, height: usize, mode: &str) -> PyResult<Bound<'py, PyBytes>> {
+fn tile_histogram<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    x0: usize,
+    y0: usize,
+    width: usize,
+    height: usize,
+    mode: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
     let mode = parse_mode(mode)?;
-    let out = run(py, || Ok(encode(&tiled::tile_histogram(&ImageView::new(data, w, h, c)?, &geom(x0, y0, width, height), mode)?)))?;
+    let out = run(py, || {
+        Ok(encode(&tiled::tile_histogram(&ImageView::new(data, w, h, c)?, &geom(x0, y0, width, height), mode)?))
+    })?;
     Ok(bytes(py, &out))
 }
 
@@ -50,7 +61,14 @@ fn tile_histogram_merge<'py>(py: Python<'py>, hists: Vec<Vec<u8>>) -> PyResult<B
 /// The global palette from all tiles' histograms. Returns (palette state, palette (n, 3) uint8).
 #[pyfunction]
 #[pyo3(signature = (hists, *, colors, seed, mode, threshold=None))]
-fn tile_palette<'py>(py: Python<'py>, hists: Vec<Vec<u8>>, colors: usize, seed: u64, mode: &str, threshold: Option<u8>) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyAny>)> {
+fn tile_palette<'py>(
+    py: Python<'py>,
+    hists: Vec<Vec<u8>>,
+    colors: usize,
+    seed: u64,
+    mode: &str,
+    threshold: Option<u8>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyAny>)> {
     let opts = TraceOptions { colors, seed, mode: parse_mode(mode)?, threshold, ..Default::default() };
     let (state, palette) = run(py, || {
         let hs: Vec<tiled::TileHistogram> = decode_all(&hists, "a tile histogram")?;
@@ -65,8 +83,17 @@ fn tile_palette<'py>(py: Python<'py>, hists: Vec<Vec<u8>>, colors: usize, seed: 
 /// Pass 1: local regions of one tile. Returns (regions, border).
 #[pyfunction]
 #[pyo3(signature = (image, *, x0, y0, width, height, palette))]
+// One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
-fn tile_regions<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, x0: usize, y0: usize, width: usize, height: usize, palette: &[u8]) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+fn tile_regions<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    x0: usize,
+    y0: usize,
+    width: usize,
+    height: usize,
+    palette: &[u8],
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
     let (r, b) = run(py, || {
@@ -99,8 +126,19 @@ fn tile_seams(width: usize, height: usize, tile: usize) -> PyResult<Vec<(usize, 
 /// (per-tile links, region table).
 #[pyfunction]
 #[pyo3(signature = (regions, borders, seams, *, width, height, tile, palette, min_area))]
+// One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
-fn tile_stitch<'py>(py: Python<'py>, regions: Vec<Vec<u8>>, borders: Vec<Vec<u8>>, seams: Vec<Vec<u8>>, width: usize, height: usize, tile: usize, palette: &[u8], min_area: u64) -> PyResult<(Vec<Bound<'py, PyBytes>>, Bound<'py, PyBytes>)> {
+fn tile_stitch<'py>(
+    py: Python<'py>,
+    regions: Vec<Vec<u8>>,
+    borders: Vec<Vec<u8>>,
+    seams: Vec<Vec<u8>>,
+    width: usize,
+    height: usize,
+    tile: usize,
+    palette: &[u8],
+    min_area: u64,
+) -> PyResult<(Vec<Bound<'py, PyBytes>>, Bound<'py, PyBytes>)> {
     let opts = TraceOptions { min_area, ..Default::default() };
     let (links, table) = run(py, || {
         let grid = Grid::new(width, height, tile)?;
@@ -118,11 +156,25 @@ fn tile_stitch<'py>(py: Python<'py>, regions: Vec<Vec<u8>>, borders: Vec<Vec<u8>
 /// Pass 2: the boundary edges one tile owns (complete edges fitted, border pieces raw).
 #[pyfunction]
 #[pyo3(signature = (image, *, x0, y0, width, height, palette, links, tolerance, corner_run, layers))]
+// One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
-fn tile_arcs<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, x0: usize, y0: usize, width: usize, height: usize, palette: &[u8], links: &[u8], tolerance: f64, corner_run: u32, layers: &str) -> PyResult<Bound<'py, PyBytes>> {
+fn tile_arcs<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    x0: usize,
+    y0: usize,
+    width: usize,
+    height: usize,
+    palette: &[u8],
+    links: &[u8],
+    tolerance: f64,
+    corner_run: u32,
+    layers: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
-    let opts = TraceOptions { fit: FitOptions { tolerance, corner_run }, layers: parse_layers(layers)?, ..Default::default() };
+    let opts =
+        TraceOptions { fit: FitOptions { tolerance, corner_run }, layers: parse_layers(layers)?, ..Default::default() };
     let out = run(py, || {
         opts.validate()?;
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
@@ -135,9 +187,25 @@ fn tile_arcs<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, x0: usize, 
 /// Join, order, outline and write: returns (svg_text, stats) exactly as `trace` would.
 #[pyfunction]
 #[pyo3(signature = (arcs, table, *, width, height, tolerance, corner_run, precision, layers))]
+// One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
-fn tile_assemble<'py>(py: Python<'py>, arcs: Vec<Vec<u8>>, table: &[u8], width: usize, height: usize, tolerance: f64, corner_run: u32, precision: u32, layers: &str) -> PyResult<(String, Bound<'py, PyDict>)> {
-    let opts = TraceOptions { fit: FitOptions { tolerance, corner_run }, precision, layers: parse_layers(layers)?, ..Default::default() };
+fn tile_assemble<'py>(
+    py: Python<'py>,
+    arcs: Vec<Vec<u8>>,
+    table: &[u8],
+    width: usize,
+    height: usize,
+    tolerance: f64,
+    corner_run: u32,
+    precision: u32,
+    layers: &str,
+) -> PyResult<(String, Bound<'py, PyDict>)> {
+    let opts = TraceOptions {
+        fit: FitOptions { tolerance, corner_run },
+        precision,
+        layers: parse_layers(layers)?,
+        ..Default::default()
+    };
     let (svg, stats) = run(py, || {
         let t: tiled::RegionTable = decode(table, "the region table")?;
         let a: Vec<tiled::TileArcs> = decode_all(&arcs, "tile arcs")?;
@@ -147,7 +215,8 @@ fn tile_assemble<'py>(py: Python<'py>, arcs: Vec<Vec<u8>>, table: &[u8], width: 
     Ok((svg, stats_dict(py, &stats)?))
 }
 
-pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// Register the tiled-stage functions on the `_kernels` module.
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_histogram, m)?)?;
     m.add_function(wrap_pyfunction!(tile_histogram_merge, m)?)?;
     m.add_function(wrap_pyfunction!(tile_palette, m)?)?;

@@ -1,0 +1,55 @@
+//! Tiled tracing: the whole pipeline of `trace` on an image split into tiles, with output
+//! byte-identical to `trace` on the whole image, in memory bounded by the tile size.
+//!
+//! Every global quantity of the single-array pipeline decomposes over tiles:
+//! 1. `tile_histogram` (per tile) -> `palette_from_histograms` (one reduction): distinct colours
+//!    with their count and first raster index, summed over tiles, are exactly the histogram
+//!    `quantize` builds, so the palette and every pixel's label are the same.
+//! 2. `tile_regions` (per tile): local 4-connected components with their first pixel's global
+//!    raster index, area, colour sums and adjacencies, and the component ids along the tile's
+//!    border. `seam_links` (per seam): components that continue across the seam (same label)
+//!    and components that touch across it. `stitch` (one reduction): union-find over the seam
+//!    links gives the global components; numbered by first pixel they get the ids `find_regions`
+//!    gives, so speckle merging (`merge_graph`) runs on the same graph with the same ties.
+//! 3. `tile_arcs` (per tile, with a one-pixel ring of final region ids from the neighbours):
+//!    the boundary cracks the tile owns, cut into edges at junctions; edges that end at the tile
+//!    border are kept as pieces. Edges wholly inside the tile are fitted here.
+//! 4. `assemble` (one reduction): pieces are joined at their exact integer end points into
+//!    global edges, oriented and ordered as `boundary::build` would (open edges by their start
+//!    junction, closed loops by their top-left crack), fitted once; outlines, shapes and the
+//!    SVG follow as in `trace`.
+//!
+//! Ownership: a tile owns its pixels; the horizontal cracks on lattice rows `y0..y1` and the
+//! vertical cracks on lattice columns `x0..x1` of its pixel span (plus the image's bottom and
+//! right border cracks for the last row and column of tiles). Every crack has one owner.
+//!
+//! Limits: opaque images only (holes that hold transparency need a containment test against
+//! whole outlines), no importance weights and no edge guidance (their float sums depend on
+//! the order of addition).
+//!
+//! Files, by stage: `grid` (the tile grid, a tile's place), `wire` (stage results as bytes),
+//! `histogram` (1), `regions` (2, per tile and per seam), `stitch` (2, the reduction), `arcs`
+//! (3), `assemble` (4), `reference` (all stages in one process).
+
+mod arcs;
+mod assemble;
+mod grid;
+mod histogram;
+mod reference;
+mod regions;
+mod stitch;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use arcs::{tile_arcs, ArcEdge, Piece, TileArcs};
+pub use assemble::assemble;
+pub use grid::{Grid, TileGeom};
+pub use histogram::{
+    merge_histograms, palette_from_histograms, tile_histogram, LabelRule, TileHistogram, TiledPalette,
+};
+pub use reference::trace_tiled;
+pub use regions::{seam_links, tile_regions, SeamLinks, TileBorder, TileRegions};
+pub use stitch::{stitch, RegionTable, TileLinks};
+pub use wire::{decode, encode};

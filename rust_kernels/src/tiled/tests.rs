@@ -1,0 +1,219 @@
+//! Tiled tracing against `trace`: the same SVG for every tile size, and each stage's parts.
+
+use super::regions::label_runs;
+use super::*;
+use crate::error::KernelError;
+use crate::image::{ImageView, ALPHA_OPAQUE_MIN};
+use crate::quantize::{pack, TRANSPARENT};
+use crate::regions::Run;
+use crate::svg::Layers;
+use crate::trace::{luma, trace, Mode, TraceOptions};
+
+fn lcg(seed: &mut u64) -> u64 {
+    *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *seed >> 33
+}
+
+/// Blobs of a few colours with noise: many regions, speckles, loops across tiles.
+fn blobs(w: usize, h: usize, seed: u64, noise: bool) -> Vec<u8> {
+    let mut s = seed;
+    let centres: Vec<(f64, f64, f64, [u8; 3])> = (0..12)
+        .map(|_| {
+            let c = [(lcg(&mut s) % 256) as u8, (lcg(&mut s) % 256) as u8, (lcg(&mut s) % 256) as u8];
+            ((lcg(&mut s) % w as u64) as f64, (lcg(&mut s) % h as u64) as f64, 3.0 + (lcg(&mut s) % 20) as f64, c)
+        })
+        .collect();
+    let mut px = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let mut c = [240u8, 240, 230];
+            for &(cx, cy, r, col) in &centres {
+                let (dx, dy) = (x as f64 - cx, (y as f64 - cy) * 1.3);
+                if dx * dx + dy * dy < r * r {
+                    c = col;
+                }
+            }
+            if noise && lcg(&mut s) % 9 == 0 {
+                c = [c[0].wrapping_add((lcg(&mut s) % 40) as u8), c[1], c[2].wrapping_sub((lcg(&mut s) % 40) as u8)];
+            }
+            px.extend_from_slice(&c);
+        }
+    }
+    px
+}
+
+fn check(px: &[u8], w: usize, h: usize, opts: &TraceOptions, tiles: &[usize]) {
+    let img = ImageView::new(px, w, h, 3).unwrap();
+    let (want, ws) = trace(&img, None, opts).unwrap();
+    for &t in tiles {
+        let (got, gs) = trace_tiled(&img, t, opts).unwrap();
+        assert_eq!(gs.regions, ws.regions, "tile {t}");
+        assert_eq!(gs.edges, ws.edges, "tile {t}");
+        assert!(got == want, "tile {t}: tiled SVG differs\n--- untiled\n{want}\n--- tiled\n{got}");
+    }
+}
+
+#[test]
+fn tiled_equals_untiled_flat_art() {
+    let (w, h) = (61, 47);
+    let px = blobs(w, h, 7, false);
+    for layers in [Layers::Stacked, Layers::Cutout] {
+        let opts = TraceOptions { layers, min_area: 4, ..Default::default() };
+        check(&px, w, h, &opts, &[1, 2, 3, 7, 16, 37, 64]);
+    }
+}
+
+#[test]
+fn tiled_equals_untiled_noisy_kmeans() {
+    let (w, h) = (53, 40);
+    let px = blobs(w, h, 11, true);
+    for layers in [Layers::Stacked, Layers::Cutout] {
+        let opts = TraceOptions { layers, colors: 6, min_area: 6, ..Default::default() };
+        check(&px, w, h, &opts, &[1, 5, 13, 32, 100]);
+    }
+}
+
+#[test]
+fn tiled_equals_untiled_binary_and_pixel() {
+    let (w, h) = (45, 33);
+    let px = blobs(w, h, 3, true);
+    let opts = TraceOptions { mode: Mode::Binary, min_area: 3, ..Default::default() };
+    check(&px, w, h, &opts, &[2, 9, 20]);
+    let mut opts = TraceOptions { colors: 64, min_area: 1, precision: 0, ..Default::default() };
+    opts.fit.corner_run = 1;
+    opts.fit.tolerance = 0.05;
+    check(&px, w, h, &opts, &[4, 11]);
+}
+
+#[test]
+fn single_colour_and_thin_images() {
+    let px = vec![9u8; 10 * 7 * 3];
+    check(&px, 10, 7, &TraceOptions::default(), &[1, 3, 10]);
+    let px = blobs(1, 30, 5, false);
+    check(&px, 1, 30, &TraceOptions { min_area: 1, ..Default::default() }, &[1, 4]);
+    let px = blobs(30, 1, 5, false);
+    check(&px, 30, 1, &TraceOptions { min_area: 1, ..Default::default() }, &[1, 4]);
+}
+
+#[test]
+fn tiled_equals_untiled_random_sizes() {
+    // Pixel noise in 3 colours: junctions and saddles on every tile corner and seam.
+    for seed in 0..6u64 {
+        let mut s = seed;
+        let (w, h) = (5 + (lcg(&mut s) % 40) as usize, 5 + (lcg(&mut s) % 40) as usize);
+        let cols = [[0u8, 0, 0], [255, 255, 255], [200, 30, 30]];
+        let px: Vec<u8> = (0..w * h).flat_map(|_| cols[(lcg(&mut s) % 3) as usize]).collect();
+        let min_area = 1 + seed % 4;
+        for layers in [Layers::Stacked, Layers::Cutout] {
+            let opts = TraceOptions { layers, min_area, ..Default::default() };
+            check(&px, w, h, &opts, &[1, 2, 3, 4, 6, 9]);
+        }
+    }
+}
+
+#[test]
+fn run_based_histogram_and_labels_match_per_pixel_counts() {
+    // RGBA rows of runs 1..40 pixels long (the 16-pixel skip and its tail), some runs
+    // transparent (alpha 0 or 127 with varying colour), some differing only in alpha.
+    let (w, h) = (97, 9);
+    let mut s = 5u64;
+    let mut px = Vec::with_capacity(w * h * 4);
+    let mut left = 0;
+    let mut c = [0u8; 4];
+    for _ in 0..w * h {
+        if left == 0 {
+            left = 1 + lcg(&mut s) % 40;
+            let k = lcg(&mut s) % 5;
+            c = [(k * 60) as u8, 10, (k * 30) as u8, [255, 255, 200, 127, 0][(lcg(&mut s) % 5) as usize]];
+        }
+        left -= 1;
+        let mut p = c;
+        if p[3] < ALPHA_OPAQUE_MIN {
+            p[0] = (lcg(&mut s) % 256) as u8;
+        }
+        px.extend_from_slice(&p);
+    }
+    let img = ImageView::new(&px, w, h, 4).unwrap();
+    let g = TileGeom { x0: 3, y0: 5, width: 200, height: 50 };
+    // Per pixel: colours in first-appearance order with counts and first global index.
+    let (mut keys, mut counts, mut first, mut luma_h, mut transparent) =
+        (vec![], vec![], vec![], vec![0u64; 256], 0u64);
+    let mut labels = vec![TRANSPARENT; w * h];
+    for (i, label) in labels.iter_mut().enumerate() {
+        let Some(c) = img.rgb(i) else {
+            transparent += 1;
+            continue;
+        };
+        luma_h[luma(c) as usize] += 1;
+        let k = pack(c);
+        match keys.iter().position(|&q| q == k) {
+            Some(j) => counts[j] += 1,
+            None => {
+                keys.push(k);
+                counts.push(1);
+                first.push(((g.y0 + i / w) * g.width + g.x0 + i % w) as u64);
+            }
+        }
+        *label = (k % 3) as i32;
+    }
+    let got = tile_histogram(&img, &g, Mode::Color).unwrap();
+    assert_eq!((got.keys, got.counts, got.first, got.transparent), (keys.clone(), counts, first, transparent));
+    let got = tile_histogram(&img, &g, Mode::Binary).unwrap();
+    assert_eq!((got.luma, got.transparent), (luma_h, transparent));
+    // Label runs equal the runs of the per-pixel label map (runs of different colours with
+    // one label merge; transparent pixels make no run).
+    let rule = LabelRule::Table(keys.iter().map(|&k| (k, (k % 3) as i32)).collect());
+    let (want, want_rows) = crate::regions::runs(&labels, w, h);
+    let (runs, rows) = label_runs(&img, &rule).unwrap();
+    assert_eq!(rows, want_rows);
+    let flat = |r: &[Run]| r.iter().map(|r| (r.y, r.x0, r.x1, r.label)).collect::<Vec<_>>();
+    assert_eq!(flat(&runs), flat(&want));
+    let missing = LabelRule::Table(vec![]);
+    let err = label_runs(&img, &missing).err().expect("a colour outside the table is an error");
+    assert!(err.to_string().contains("not in the palette"), "{err}");
+}
+
+#[test]
+fn merged_histograms_make_the_same_palette() {
+    let (w, h) = (53, 40);
+    let px = blobs(w, h, 11, true);
+    let img = ImageView::new(&px, w, h, 3).unwrap();
+    let grid = Grid::new(w, h, 9).unwrap();
+    for mode in [Mode::Color, Mode::Binary] {
+        let parts: Vec<TileHistogram> = (0..grid.len())
+            .map(|i| {
+                let (x0, y0, tw, th) = grid.rect(i);
+                let tile: Vec<u8> =
+                    (y0..y0 + th).flat_map(|y| px[(y * w + x0) * 3..(y * w + x0 + tw) * 3].to_vec()).collect();
+                tile_histogram(
+                    &ImageView::new(&tile, tw, th, 3).unwrap(),
+                    &TileGeom { x0, y0, width: w, height: h },
+                    mode,
+                )
+                .unwrap()
+            })
+            .collect();
+        let whole = tile_histogram(&img, &TileGeom { x0: 0, y0: 0, width: w, height: h }, mode).unwrap();
+        // Merged in uneven groups, then the groups merged: the whole image's histogram.
+        let groups: Vec<TileHistogram> = parts.chunks(7).map(|c| merge_histograms(c).unwrap()).collect();
+        let merged = merge_histograms(&groups).unwrap();
+        assert_eq!(
+            (&merged.keys, &merged.counts, &merged.first, &merged.luma),
+            (&whole.keys, &whole.counts, &whole.first, &whole.luma)
+        );
+        let opts = TraceOptions { mode, colors: 6, ..Default::default() };
+        let a = palette_from_histograms(&parts, &opts).unwrap();
+        let b = palette_from_histograms(&[merged], &opts).unwrap();
+        assert_eq!(encode(&a), encode(&b));
+    }
+    let mixed = [TileHistogram::default(), TileHistogram { luma: vec![0; 256], ..Default::default() }];
+    assert!(merge_histograms(&mixed).is_err());
+}
+
+#[test]
+fn transparency_is_refused() {
+    let px = vec![0u8; 4 * 4 * 4];
+    let img = ImageView::new(&px, 4, 4, 4).unwrap();
+    let err = trace_tiled(&img, 2, &TraceOptions::default()).unwrap_err();
+    assert!(matches!(err, KernelError::NotOpaque(_)), "{err:?}");
+}
