@@ -6,11 +6,12 @@ Cases (each implementation in its own fresh worker process, so peak RSS is its o
 * ``quantize``: k = 16 colours of a picture at 800x600, 1920x1080 and 3840x2160: a 1920x1080
   mosaic of 16 crops of the corpus's photos at their own resolution (a procedural picture when
   no corpus is found), Lanczos-resized (cropped to 4:3 first for 800x600). vectile:
-  ``vectile.quantize_colors(image, k=16, seed=0)`` (k-means++ and Lloyd in CIELAB over the colour histogram). Peers on every pixel as float32 RGB:
-  scikit-learn ``KMeans(16, n_init=1, random_state=0)`` (its defaults: up to 300 Lloyd
-  iterations, tol 1e-4) and OpenCV ``cv2.kmeans`` (k-means++ centres, 1 attempt, stop after
-  10 iterations or a shift under 1.0, the OpenCV tutorial's criteria). Result: PSNR of the
-  image redrawn with the palette (higher is better), so speed is not bought with quality.
+  ``vectile.quantize_colors(image, k=16, seed=0)`` (k-means++ and Lloyd in CIELAB over the
+  colour histogram). Peers on every pixel as float32 RGB: scikit-learn
+  ``KMeans(16, n_init=1, random_state=0)`` (its defaults: up to 300 Lloyd iterations, tol 1e-4)
+  and OpenCV ``cv2.kmeans`` (k-means++ centres, 1 attempt, stop after 10 iterations or a shift
+  under 1.0, the OpenCV tutorial's criteria). Result: PSNR of the image redrawn with the
+  palette (higher is better), so speed is not bought with quality.
 * ``canny``: edges of the same mosaic as 8-bit luma at 1920x1080, Gaussian sigma 1.4, thresholds
   0.1 / 0.2 of a full black-to-white step, L2 gradient norm, on every side. vectile:
   ``vectile.detect_edges(gray, method="canny", sigma=1.4, low=0.1, high=0.2)`` (skipped with a
