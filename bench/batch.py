@@ -41,8 +41,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.cli import DEFAULT_OUT
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 
 
 def _corpus_icons() -> list[Path]:

@@ -52,8 +52,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.cli import DEFAULT_OUT
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 PROTOCOL_VERSION = 1
 MAX_DIST = 0.0075
 OUTLIER_COST = 100.0
@@ -509,7 +510,8 @@ def _choose_alpha(args: argparse.Namespace, data: Path, cache: Path | None) -> i
     sigma = args.sigma if args.sigma is not None else DEFAULT_SIGMA["blend"]
     rows, best = [], (-1.0, 0.0)
     for alpha in args.alphas:
-        detector = Detector("blend", sigma, alpha=alpha, model=edge_model_digest(), scales=args.scales or LEARNED_SCALES)
+        detector = Detector("blend", sigma, alpha=alpha, model=edge_model_digest(),
+                            scales=args.scales or LEARNED_SCALES)
         result, _ = evaluate(detector, data, "val", n_levels=args.thresholds, workers=args.workers,
                              cache=cache, only=ids)
         rows.append((f"blend alpha {alpha:.1f}", result))
@@ -527,18 +529,18 @@ def main(argv: list[str] | None = None) -> int:
         return _choose_alpha(args, data, cache)
     sigma = args.sigma if args.sigma is not None else DEFAULT_SIGMA[args.method]
     nms = {"auto": None, "on": True, "off": False}[args.nms]
-    model = ""
+    model, scales, alpha = "", args.scales, args.alpha
     if args.method in ("learned", "blend"):
         from vectile._edges import BLEND_ALPHA, LEARNED_SCALES
         from vectile.models import edge_model_digest
 
         model = edge_model_digest()
-        if args.scales is None:
-            args.scales = LEARNED_SCALES
-        if args.method == "blend" and args.alpha is None:
-            args.alpha = BLEND_ALPHA
+        if scales is None:
+            scales = LEARNED_SCALES
+        if args.method == "blend" and alpha is None:
+            alpha = BLEND_ALPHA
     detector = Detector(args.method, sigma, quantize=args.crosscheck, nms=nms, normalize=args.normalize,
-                        alpha=args.alpha, model=model, scales=args.scales)
+                        alpha=alpha, model=model, scales=scales)
     split = "val" if args.held_out else args.split
     only = None
     if args.held_out:
@@ -553,19 +555,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bsds: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - started
-    args.split = split
     label = f"sigma {sigma:g}" if args.method != "learned" else f"model {model}"
-    if args.scales:
-        label += f", scales {','.join(f'{v:g}' for v in args.scales)}"
+    if scales:
+        label += f", scales {','.join(f'{v:g}' for v in scales)}"
     if args.method == "blend":
-        label += f", alpha {args.alpha:g}"
-    rows = [(f"vectile {args.method} ({label}), {args.split}, {len(ids)} images", result)]
-    if args.split == "test" and len(ids) == 200:
+        label += f", alpha {alpha:g}"
+    rows = [(f"vectile {args.method} ({label}), {split}, {len(ids)} images", result)]
+    if split == "test" and len(ids) == 200:
         rows += [(f"{name}, published (BSDS500 test)", s) for name, s in PUBLISHED.items()]
-    report: dict[str, Any] = {"detector": asdict(detector), "split": args.split, "images": len(ids),
+    report: dict[str, Any] = {"detector": asdict(detector), "split": split, "images": len(ids),
                               "thresholds": args.thresholds, "seconds": seconds, "scores": result}
     if args.crosscheck:
-        check = crosscheck(detector, data, args.split, ids, args.thresholds, args.workers)
+        check = crosscheck(detector, data, split, ids, args.thresholds, args.workers)
         rows.append(("same maps, pyEdgeEval", check))
         report["pyedgeeval"] = check
         report["ods_difference"] = result["ods"] - check["ods"]

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.run import default_corpus
+from bench.corpus import default_corpus
 
 VARIANTS: dict[str, tuple[str, ...]] = {
     "default": (),

@@ -5,12 +5,13 @@ Cases (each implementation in its own fresh worker process, so peak RSS is its o
 
 * ``quantize``: k = 16 colours of a picture at 800x600, 1920x1080 and 3840x2160: a 1920x1080
   mosaic of 16 crops of the corpus's photos at their own resolution (a procedural picture when
-  no corpus is found), Lanczos-resized (cropped to 4:3 first for 800x600). vectile: ``vectile.quantize_colors(image, k=16, seed=0)`` (k-means++ and
-  Lloyd in CIELAB over the colour histogram). Peers on every pixel as float32 RGB:
-  scikit-learn ``KMeans(16, n_init=1, random_state=0)`` (its defaults: up to 300 Lloyd
-  iterations, tol 1e-4) and OpenCV ``cv2.kmeans`` (k-means++ centres, 1 attempt, stop after
-  10 iterations or a shift under 1.0, the OpenCV tutorial's criteria). Result: PSNR of the
-  image redrawn with the palette (higher is better), so speed is not bought with quality.
+  no corpus is found), Lanczos-resized (cropped to 4:3 first for 800x600). vectile:
+  ``vectile.quantize_colors(image, k=16, seed=0)`` (k-means++ and Lloyd in CIELAB over the
+  colour histogram). Peers on every pixel as float32 RGB: scikit-learn
+  ``KMeans(16, n_init=1, random_state=0)`` (its defaults: up to 300 Lloyd iterations, tol 1e-4)
+  and OpenCV ``cv2.kmeans`` (k-means++ centres, 1 attempt, stop after 10 iterations or a shift
+  under 1.0, the OpenCV tutorial's criteria). Result: PSNR of the image redrawn with the
+  palette (higher is better), so speed is not bought with quality.
 * ``canny``: edges of the same mosaic as 8-bit luma at 1920x1080, Gaussian sigma 1.4, thresholds
   0.1 / 0.2 of a full black-to-white step, L2 gradient norm, on every side. vectile:
   ``vectile.detect_edges(gray, method="canny", sigma=1.4, low=0.1, high=0.2)`` (skipped with a
@@ -48,6 +49,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from bench.cli import DEFAULT_OUT, vectile_build
+from bench.corpus import default_corpus
+from bench.runner import REPO_ROOT, spawn_and_reap, worker_env
 
 QUANTIZE_SIZES = ((800, 600), (1920, 1080), (3840, 2160))
 CANNY_SIZE = (1920, 1080)
@@ -337,8 +342,6 @@ def _vectile_probe(code: str, what: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         import subprocess
 
-        from bench.runner import REPO_ROOT, worker_env
-
         proc = subprocess.run([sys.executable, "-c", "import numpy as np, vectile\n" + code],
                               capture_output=True, text=True, cwd=REPO_ROOT, env=worker_env(),
                               check=False)
@@ -430,10 +433,10 @@ def run_kernel_job(job: dict) -> dict:
 # ----------------------------------------------------------------------------- parent side
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("kernels", help="kernel benchmarks against Python-world peers",
-                       description="vectile's kernels vs scikit-learn, OpenCV and "
-                                   "scikit-image on the same data in the same run.")
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench kernels",
+                                description="vectile's kernels vs scikit-learn, OpenCV and "
+                                            "scikit-image on the same data in the same run.")
     p.add_argument("--only", default=",".join(KERNELS),
                    help=f"comma-separated kernels (default: {','.join(KERNELS)})")
     p.add_argument("--repeat", type=int, default=None,
@@ -444,6 +447,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="output folder for kernels.jsonl and kernels.md (default bench/out)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per case and impl")
+    return p
 
 
 def cases(kernels: list[str], quick: bool, image: np.ndarray) -> list[tuple[str, str, dict]]:
@@ -501,10 +505,11 @@ def kernels_markdown(rows: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_kernels(args: argparse.Namespace) -> int:
-    from bench.run import DEFAULT_OUT, default_corpus
-    from bench.runner import REPO_ROOT, spawn_and_reap, worker_env
+def main(argv: list[str] | None = None) -> int:
+    return cmd_kernels(build_parser().parse_args(argv))
 
+
+def cmd_kernels(args: argparse.Namespace) -> int:
     kernels = [k.strip() for k in args.only.split(",") if k.strip()]
     unknown = [k for k in kernels if k not in IMPLS]
     if unknown:
@@ -524,8 +529,6 @@ def cmd_kernels(args: argparse.Namespace) -> int:
                        f"{platform.python_version()})",
             "source": source, "repeat": repeat,
             "notes": notes}
-    from bench.run import vectile_build
-
     build = vectile_build()
     meta["build"] = build
     rows: list[dict] = []

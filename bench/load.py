@@ -1,4 +1,4 @@
-"""Loopback load test of ``vectile serve``: ``python -m bench.load [--duration 60] [--concurrency 8]``.
+"""Loopback load test of ``vectile serve``: ``python -m bench load [--duration 60] [--concurrency 8]``.
 
 Starts the server as a child process on a free port of 127.0.0.1 (never anything else), warms
 it up, then keeps ``--concurrency`` uploads in flight for ``--duration`` seconds (both bounded)
@@ -38,7 +38,7 @@ MAX_CONCURRENCY = 64
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (at most 600; default 60)")
     parser.add_argument("--concurrency", type=int, default=8, help="uploads in flight (at most 64; default 8)")
     parser.add_argument("--quality", choices=("fast", "balanced", "high"), default="balanced")

@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from bench.metrics import diff_map  # noqa: E402
+from bench.tables import group_rows, table_title  # noqa: E402
 
 THUMB_SIDE = 640
 DIFF_VMAX = 128.0
@@ -318,8 +319,6 @@ def write_html(path: Path, title: str, meta: dict, tables: list[tuple[str, str]]
 def write_run_reports(out: Path, records: list[dict], groups: list[str], tracers: list[str],
                       modes: list[str], meta: dict, samples: SampleWriter) -> list[Path]:
     """``rd.png`` and ``report.html`` (with ``report/``) for a corpus run."""
-    from bench.run import group_rows, table_title
-
     written: list[Path] = []
     panels = [(g, m) for m in modes for g in groups]
     rd = rd_plot(records, panels, tracers, out / "rd.png")

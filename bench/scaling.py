@@ -30,6 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.cli import DEFAULT_OUT, resolve_tracers, vectile_build
+from bench.metrics import svg_counts
+from bench.runner import measure
+from bench.tracers import TRACERS
+
 DEFAULT_SIZES = "1,4,16,64,256"
 QUICK_SIZES = "1,4"
 DEFAULT_TRACERS = "vectile,vtracer"
@@ -87,10 +92,10 @@ def parse_sizes(text: str) -> list[float]:
     return sizes
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("scaling", help="time and peak RSS vs megapixels on generated images",
-                       description="Time and peak RSS vs image size, on a procedural map "
-                                   "rendered at growing sizes (generated, not stored).")
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench scaling",
+                                description="Time and peak RSS vs image size, on a procedural map "
+                                            "rendered at growing sizes (generated, not stored).")
     p.add_argument("--sizes", default=None,
                    help=f"comma-separated megapixels (default {DEFAULT_SIZES}; quick "
                         f"{QUICK_SIZES})")
@@ -106,6 +111,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--workdir", type=Path, default=None,
                    help="where the generated images go (default: a temporary folder, deleted)")
     p.add_argument("--timeout", type=float, default=1200.0, help="seconds per tracer and size")
+    return p
 
 
 def scaling_markdown(rows: list[dict], tracers: list[str], meta: dict) -> str:
@@ -151,12 +157,12 @@ def scaling_markdown(rows: list[dict], tracers: list[str], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def main(argv: list[str] | None = None) -> int:
+    return cmd_scaling(build_parser().parse_args(argv))
+
+
 def cmd_scaling(args: argparse.Namespace) -> int:
-    from bench.metrics import svg_counts
-    from bench.report import scaling_plot
-    from bench.run import DEFAULT_OUT, resolve_tracers
-    from bench.runner import measure
-    from bench.tracers import TRACERS
+    from bench.report import scaling_plot  # matplotlib: imported only when plotting
 
     try:
         sizes = parse_sizes(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
@@ -185,8 +191,6 @@ def cmd_scaling(args: argparse.Namespace) -> int:
             "machine": f"{platform.node()} ({os.cpu_count()} CPUs, Python "
                        f"{platform.python_version()})",
             "repeat": args.repeat, "notes": notes}
-    from bench.run import vectile_build
-
     build = vectile_build()
     meta["build"] = build
     rows: list[dict] = []

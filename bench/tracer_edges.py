@@ -18,43 +18,68 @@ import json
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
+from bench.cli import DEFAULT_OUT
+from bench.corpus import default_corpus
 from bench.metrics import fidelity
-from bench.run import default_corpus
-
-DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 
 
-@contextmanager
-def _settings(**values: Any) -> Iterator[None]:
-    """Temporarily change module-level settings of ``vectile._edges``."""
-    from vectile import _edges
+def trace_learned(pixels: np.ndarray, method: str, *, gain: float | None = None, merging: bool | None = None,
+                  guide_scale: float | None = None) -> str:
+    """:func:`vectile.vectorize` ``(pixels, edges=method)`` for ``learned`` or ``blend``, with the
+    guidance's settings given here instead of the library's (None: the library's,
+    ``vectile._edges.LEARNED_*``): ``gain`` weights the palette by ``1 + gain x map`` (0: no
+    weighting), ``merging`` lets the map guide speckle merging, scaled by ``guide_scale``.
 
-    old = {k: getattr(_edges, k) for k in values}
-    for k, v in values.items():
-        setattr(_edges, k, v)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            setattr(_edges, k, v)
+    With every setting None the SVG equals ``vectorize(pixels, edges=method)`` (tested), so each
+    variant differs from the shipped tracer in the settings it names and in nothing else.
+    """
+    from vectile import _edges, _kernels
+    from vectile.options import choose_preset, resolve
+
+    gain = _edges.LEARNED_PALETTE_GAIN if gain is None else gain
+    merging = _edges.LEARNED_GUIDE_MERGING if merging is None else merging
+    guide_scale = _edges.LEARNED_GUIDE_SCALE if guide_scale is None else guide_scale
+    importance = _edges.edge_importance(pixels, method)
+    guide = np.ascontiguousarray(importance * np.float32(guide_scale), dtype=np.float32) if merging else None
+    weights = _edges.palette_weights(importance, gain, None) if gain > 0 else None
+    opts = resolve({})
+    p = opts.settings(choose_preset(pixels))
+    text, _stats = _kernels.trace(
+        np.ascontiguousarray(pixels), colors=p.colors, seed=opts.seed, min_area=p.min_area,
+        tolerance=p.tolerance, corner_run=p.corner_run, precision=p.precision,
+        layers=opts.layers, mode=opts.mode, threshold=opts.threshold, weights=weights, edges=guide,
+    )
+    return str(text)
 
 
+#: Variant name -> (``edges`` method or None, settings for :func:`trace_learned`). A variant
+#: without settings is the library as shipped (``vectorize(edges=...)``).
 VARIANTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "plain": (None, {}),
     "canny": ("canny", {}),
     "learned": ("learned", {}),
-    "learned, palette only": ("learned", {"LEARNED_GUIDE_MERGING": False}),
-    "learned, merging only": ("learned", {"LEARNED_PALETTE_GAIN": 0.0}),
-    "learned, merge scale 0.25": ("learned", {"LEARNED_GUIDE_SCALE": 0.25}),
-    "learned, palette gain 8": ("learned", {"LEARNED_PALETTE_GAIN": 8.0}),
+    "learned, palette only": ("learned", {"merging": False}),
+    "learned, merging only": ("learned", {"gain": 0.0}),
+    "learned, merge scale 0.25": ("learned", {"guide_scale": 0.25}),
+    "learned, palette gain 8": ("learned", {"gain": 8.0}),
     "blend": ("blend", {}),
 }
+
+
+def trace_variant(pixels: np.ndarray, name: str) -> str:
+    """The SVG text of one variant of :data:`VARIANTS` for ``pixels``."""
+    import vectile
+
+    edges, settings = VARIANTS[name]
+    if settings:
+        assert edges is not None
+        return trace_learned(pixels, edges, **settings)
+    return str(vectile.vectorize(pixels, edges=edges))  # type: ignore[arg-type]
 
 
 def run(groups: list[str], variants: list[str], limit: int | None) -> dict[str, Any]:
@@ -69,12 +94,9 @@ def run(groups: list[str], variants: list[str], limit: int | None) -> dict[str, 
             path = corpus / item["file"]
             pixels = vectile.load_image(path)
             for name in variants:
-                edges, settings = VARIANTS[name]
-                with _settings(**settings):
-                    t0 = time.perf_counter()
-                    svg = vectile.vectorize(pixels, edges=edges)  # type: ignore[arg-type]
-                    seconds = time.perf_counter() - t0
-                text = str(svg)
+                t0 = time.perf_counter()
+                text = trace_variant(pixels, name)
+                seconds = time.perf_counter() - t0
                 metrics = fidelity(pixels, text)
                 rows.append({"group": group, "file": item["file"], "variant": name,
                              "psnr": metrics["psnr"], "ssim": metrics["ssim"],
@@ -110,7 +132,8 @@ def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def table(summary: list[dict[str, Any]]) -> str:
-    lines = ["| group | variant | PSNR dB | SSIM | KB | s | dB vs plain (median / mean) | KB vs plain | better / worse |",
+    lines = ["| group | variant | PSNR dB | SSIM | KB | s | dB vs plain (median / mean) | KB vs plain "
+             "| better / worse |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in summary:
         lines.append(f"| {s['group']} ({s['images']}) | {s['variant']} | {s['psnr']:.2f} | {s['ssim']:.3f} | "

@@ -149,7 +149,7 @@ def test_learned_edges_load_the_model_once_per_worker(client: Any, tmp_path: Pat
             assert svg == _reference(data, edges="learned")
 
     def session_threads() -> Any:
-        from vectile import models
+        from vectile.models.edge import runtime as models
 
         return models._session is not None, models.session_info()["threads"]
 

@@ -237,7 +237,7 @@ def test_run_end_to_end_with_stub_tracer(tmp_path, monkeypatch, capsys):
     )
     out = tmp_path / "out"
     rc = bench_run.main(
-        ["run", "--corpus", str(corpus), "--tracers", "missing,stub", "--out", str(out),
+        ["--corpus", str(corpus), "--tracers", "missing,stub", "--out", str(out),
          "--repeat", "2", "--mode", "color", "--in-process"]
     )
     assert rc == 0
@@ -258,7 +258,7 @@ def test_run_end_to_end_with_stub_tracer(tmp_path, monkeypatch, capsys):
 
 
 def test_parse_opts():
-    from bench.run import parse_opts
+    from bench.cli import parse_opts
 
     assert parse_opts(["colors=16", "tolerance=0.5", "preset=photo", "fast=true"]) == {
         "colors": 16, "tolerance": 0.5, "preset": "photo", "fast": True,

@@ -17,6 +17,7 @@ pytest.importorskip("skimage")
 pytest.importorskip("matplotlib")
 
 import vectile  # noqa: E402
+from bench import corpus as bench_corpus  # noqa: E402
 from bench import kernels, metrics, report, scaling  # noqa: E402
 from bench import run as bench_run  # noqa: E402
 from bench.runner import measure, spawn_and_reap  # noqa: E402
@@ -195,7 +196,7 @@ def _tiny_corpus(tmp_path):
 def test_smoke_run_subprocess_tracers(tmp_path, capsys):
     corpus = _tiny_corpus(tmp_path)
     out = tmp_path / "out"
-    rc = bench_run.main(["run", "--corpus", str(corpus), "--tracers", "vectile,potrace",
+    rc = bench_run.main(["--corpus", str(corpus), "--tracers", "vectile,potrace",
                          "--tracer", "fake=" + FAKE_TRACER, "--out", str(out), "--repeat", "1"])
     printed = capsys.readouterr().out
     assert rc == 0, printed
@@ -226,7 +227,7 @@ def test_smoke_run_subprocess_tracers(tmp_path, capsys):
 
 def test_skipped_tracer_mode_line(tmp_path, capsys):
     corpus = _tiny_corpus(tmp_path)
-    rc = bench_run.main(["run", "--corpus", str(corpus), "--tracers", "potrace",
+    rc = bench_run.main(["--corpus", str(corpus), "--tracers", "potrace",
                          "--mode", "color", "--out", str(tmp_path / "o")])
     assert rc == 2
     assert "skipping potrace" in capsys.readouterr().out
@@ -236,11 +237,11 @@ def test_folder_without_manifest_and_sampling(tmp_path):
     (tmp_path / "a").mkdir()
     Image.new("RGB", (4, 4)).save(tmp_path / "a" / "x.png")
     Image.new("RGB", (4, 4)).save(tmp_path / "top.png")
-    entries = bench_run.load_manifest(tmp_path)
+    entries = bench_corpus.load_manifest(tmp_path)
     assert {(e["group"], e["file"]) for e in entries} == {("a", "a/x.png"), (".", "top.png")}
-    assert bench_run.sample_indices(48, 2) == {0, 47}
-    assert bench_run.sample_indices(3, 5) == {0, 1, 2}
-    assert bench_run.sample_indices(5, 0) == set()
+    assert bench_corpus.sample_indices(48, 2) == {0, 47}
+    assert bench_corpus.sample_indices(3, 5) == {0, 1, 2}
+    assert bench_corpus.sample_indices(5, 0) == set()
 
 
 # ----------------------------------------------------------------------------- report helpers
@@ -299,3 +300,50 @@ def test_map_scene_is_deterministic(tmp_path):
     assert (w, h) == (100, 100)
     with Image.open(tmp_path / "m.png") as im:
         assert im.size == (100, 100)
+
+
+def test_tracer_edges_variants_pass_settings_instead_of_patching() -> None:
+    """``bench tracer-edges`` variants: with no settings of its own the learned trace equals the
+    library's ``vectorize(edges=...)``; a setting changes the output without touching vectile."""
+    from bench import tracer_edges
+    from vectile import _edges
+
+    img = np.full((48, 64, 3), 235, np.uint8)
+    img[10:38, 8:30] = (200, 40, 40)
+    img[20:44, 36:60] = (40, 70, 190)
+    img = img - np.random.default_rng(3).integers(0, 12, img.shape, dtype=np.uint8)
+    for method in ("learned", "blend"):
+        assert tracer_edges.trace_learned(img, method) == str(vectile.vectorize(img, edges=method))
+    assert tracer_edges.trace_variant(img, "learned") == str(vectile.vectorize(img, edges="learned"))
+    before = (_edges.LEARNED_PALETTE_GAIN, _edges.LEARNED_GUIDE_MERGING, _edges.LEARNED_GUIDE_SCALE)
+    palette_only = tracer_edges.trace_variant(img, "learned, palette only")
+    assert palette_only == tracer_edges.trace_learned(img, "learned", merging=False)
+    assert (_edges.LEARNED_PALETTE_GAIN, _edges.LEARNED_GUIDE_MERGING, _edges.LEARNED_GUIDE_SCALE) == before
+
+
+def test_bench_modules_import_no_circles() -> None:
+    """No bench module imports, at module or function level, one that imports it back (what
+    commands share lives in bench.corpus, bench.cli, bench.tables and below)."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(bench_run.__file__).parent
+    names = {f"bench.{p.stem}" for p in folder.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                deps.add(node.module)
+                deps.update(f"{node.module}.{a.name}" for a in node.names)
+        graph[f"bench.{path.stem}"] = (deps & names) - {f"bench.{path.stem}"}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for nxt in graph.get(start, ()):
+            if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
+                return True
+        return False
+
+    assert not [m for m in sorted(graph) if reaches(m, m, {m})]

@@ -132,3 +132,18 @@ def test_learned_detector_on_a_held_out_image(tmp_path: Path) -> None:
     assert key != bsds._cache_key(bsds.Detector("learned", 0.0, model="0" * 12), "val", 5, bsds.MAX_DIST)
     # Fields added for learned maps leave the keys of older detectors unchanged.
     assert bsds._cache_key(bsds.Detector("canny", 2.8), "test", 99, bsds.MAX_DIST) == "canny-test-efea6810c578"
+
+
+def test_main_writes_what_it_evaluated(tmp_path: Path) -> None:
+    """``bench bsds --held-out`` reports the split and the library's blend settings it used."""
+    import json
+
+    from vectile._edges import BLEND_ALPHA, LEARNED_SCALES
+
+    rc = bsds.main(["--method", "blend", "--held-out", "--limit", "1", "--thresholds", "5",
+                    "--workers", "1", "--no-cache", "--out", str(tmp_path)])
+    assert rc == 0
+    report = json.loads((tmp_path / "bsds.json").read_text())
+    assert report["split"] == "val" and report["images"] == 1
+    assert report["detector"]["alpha"] == BLEND_ALPHA
+    assert tuple(report["detector"]["scales"]) == tuple(LEARNED_SCALES)

@@ -17,6 +17,7 @@ import pytest
 
 import vectile
 from vectile import models
+from vectile.models.edge import runtime
 from vectile.errors import OptionError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +46,21 @@ def test_model_file_is_package_data_small_and_dynamic() -> None:
     assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     params = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
     assert params <= 100_000
+
+
+def test_the_runtime_carries_no_training_code() -> None:
+    """The installed ``vectile.models`` runs the ONNX file alone: the PyTorch network and its
+    training script live in ``training/`` of the repository, outside the package."""
+    import importlib.util
+
+    for name in ("vectile.models.edge.net", "vectile.models.edge.train", "vectile.models.edge.training"):
+        assert importlib.util.find_spec(name) is None, name
+    assert (REPO / "training" / "edge" / "train.py").is_file()
+    assert sorted(p.name for p in (REPO / "models" / "edge").iterdir() if p.suffix != ".pyc" and p.name != "__pycache__") == [
+        "MODEL_CARD.md", "__init__.py", "runtime.py", "vedge.onnx"]
+    code = "import sys, vectile.models; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_one_session_per_process_with_bounded_threads() -> None:
@@ -126,11 +142,11 @@ def test_golden_output_of_the_shipped_model() -> None:
 
 
 def test_windows_on_a_fixed_grid_give_tile_independent_maps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "WINDOW_PIXELS", 80 * 80)
-    monkeypatch.setattr(models, "WINDOW", 64)
-    monkeypatch.setattr(models, "OVERLAP", 16)
+    monkeypatch.setattr(runtime, "WINDOW_PIXELS", 80 * 80)
+    monkeypatch.setattr(runtime, "WINDOW", 64)
+    monkeypatch.setattr(runtime, "OVERLAP", 16)
     img = shapes_image(150, 210)
-    whole = models.learned_edges(img)
+    whole = runtime.learned_edges(img)
     assert whole.shape == (150, 210) and np.isfinite(whole).all()
     # Tiles of odd sizes, computed separately, put together bit-identically.
     for th, tw in ((37, 53), (64, 64), (150, 1)):
@@ -138,14 +154,14 @@ def test_windows_on_a_fixed_grid_give_tile_independent_maps(monkeypatch: pytest.
         for y in range(0, 150, th):
             for x in range(0, 210, tw):
                 box = (y, min(150, y + th), x, min(210, x + tw))
-                tiled[box[0]:box[1], box[2]:box[3]] = models.learned_edges_tile(
+                tiled[box[0]:box[1], box[2]:box[3]] = runtime.learned_edges_tile(
                     lambda a, b, c, d: img[a:b, c:d], (150, 210), box)
         assert np.array_equal(tiled, whole)
     # Blended seams: close to the single pass (which this tiny window size makes coarse).
-    single = models._run(img)
+    single = runtime._run(img)
     assert np.abs(whole - single).mean() < 0.05
     with pytest.raises(ValueError, match="not inside"):
-        models.learned_edges_tile(lambda a, b, c, d: img[a:b, c:d], (150, 210), (0, 151, 0, 10))
+        runtime.learned_edges_tile(lambda a, b, c, d: img[a:b, c:d], (150, 210), (0, 151, 0, 10))
 
 
 def test_multi_scale_averages_resized_runs() -> None:
@@ -155,7 +171,7 @@ def test_multi_scale_averages_resized_runs() -> None:
     multi = vectile.detect_edges(img, "learned", scales=(0.5, 1.0, 1.5))
     assert multi.shape == img.shape[:2] and multi.min() >= 0 and multi.max() <= 1
     assert np.array_equal(multi, vectile.detect_edges(img, "learned", scales=(0.5, 1.0, 1.5)))
-    half = models._resize(models._run(models._resize(img, 48, 66)), 97, 131)
+    half = runtime._resize(runtime._run(runtime._resize(img, 48, 66)), 97, 131)
     np.testing.assert_allclose(vectile.detect_edges(img, "learned", scales=(0.5, 1.0)),
                                (half + single) / 2, atol=1e-6)
 
@@ -189,8 +205,8 @@ def test_bad_options(kwargs: dict[str, object], words: str) -> None:
 
 
 def test_missing_model_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(models, "_session", None)
-    monkeypatch.setattr(models, "edge_model_path", lambda: tmp_path / "vedge.onnx")
+    monkeypatch.setattr(runtime, "_session", None)
+    monkeypatch.setattr(runtime, "edge_model_path", lambda: tmp_path / "vedge.onnx")
     with pytest.raises(OptionError, match="not available here: the edge model is not installed"):
         vectile.detect_edges(shapes_image(), "learned")
 
@@ -253,9 +269,9 @@ def test_cli_edges_learned_and_blend(tmp_path: Path) -> None:
 def test_onnx_matches_pytorch() -> None:
     """The exported graph computes what the PyTorch network computes (needs the train extra)."""
     torch = pytest.importorskip("torch", reason="the train extra (PyTorch) is not installed")
-    from vectile.models.edge.net import VEdge
+    from training.edge.net import VEdge
 
-    state = torch.load(REPO / "models" / "edge" / "vedge.pt", map_location="cpu", weights_only=True)
+    state = torch.load(REPO / "training" / "edge" / "vedge.pt", map_location="cpu", weights_only=True)
     net = VEdge()
     net.load_state_dict(state)
     net.eval()

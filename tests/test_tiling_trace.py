@@ -19,7 +19,7 @@ from distributed import Client, LocalCluster
 from PIL import Image
 
 import vectile
-from bench.run import default_corpus
+from bench.corpus import default_corpus
 from vectile.cli import main as cli_main
 from vectile.errors import InputError, OptionError
 from vectile.flows import _route

@@ -38,7 +38,7 @@ pytest.importorskip("skimage")
 
 import vectile  # noqa: E402
 from bench.metrics import composite_on_white, fidelity, render_svg  # noqa: E402
-from bench.run import default_corpus  # noqa: E402
+from bench.corpus import default_corpus  # noqa: E402
 from skimage.measure import label as connected_components  # noqa: E402
 from vectile import load_image  # noqa: E402
 

@@ -1,3 +1,3 @@
-"""vectile's edge network: ``vedge.onnx`` (shipped), its definition (``net.py``) and its
-training and export script (``train.py``); both of those need the ``train`` extra (PyTorch).
-See ``MODEL_CARD.md``."""
+"""vectile's edge network as shipped: ``vedge.onnx`` (package data), its runtime
+(:mod:`vectile.models.edge.runtime`, ONNX Runtime only) and ``MODEL_CARD.md``. Its PyTorch
+definition, training and export live in ``training/edge/`` of the repository (not installed)."""

@@ -1,7 +1,10 @@
 """Train, evaluate and export vectile's edge network (needs the ``train`` extra: PyTorch).
 
-    python -m vectile.models.edge.train --steps 1600 --out runs/edge      # train (resumable)
-    python -m vectile.models.edge.train --export runs/edge/last.pt        # -> models/edge/vedge.onnx
+    python -m training.edge.train --steps 1600 --out runs/edge      # train (resumable)
+    python -m training.edge.train --export runs/edge/last.pt        # -> models/edge/vedge.onnx
+
+Run from the repository root: ``training/`` is not part of the installed package (the runtime,
+``vectile.models``, needs ONNX Runtime alone).
 
 Data: BSDS500 (``--data``, default ``shared/data/bsds500`` beside the repository). Training
 uses ``train`` plus ``val`` except the held-out val images in :data:`HELD_OUT` (every fourth
@@ -31,7 +34,6 @@ import json
 import math
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -39,16 +41,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vectile.models.edge.net import STRIDE, VEdge, fuse, parameter_count
+from bench import bsds
+from training.edge.net import STRIDE, VEdge, fuse, parameter_count
 
 HERE = Path(__file__).resolve().parent
-ONNX_PATH = HERE / "vedge.onnx"
+REPO_ROOT = HERE.parent.parent
+#: The export writes the runtime's model file, beside ``vectile.models.edge.runtime``.
+ONNX_PATH = REPO_ROOT / "models" / "edge" / "vedge.onnx"
 LABEL_FRACTION = 0.3
 
 
 def default_data() -> Path:
-    for cand in (HERE.parent.parent / "shared" / "data" / "bsds500",
-                 HERE.parent.parent.parent / "shared" / "data" / "bsds500"):
+    for cand in (REPO_ROOT / "shared" / "data" / "bsds500",
+                 REPO_ROOT.parent / "shared" / "data" / "bsds500"):
         if cand.is_dir():
             return cand
     return Path("/work/shared/data/bsds500")
@@ -157,9 +162,6 @@ def predict(model: torch.nn.Module, rgb: np.ndarray) -> np.ndarray:
 def quick_ods(model: torch.nn.Module, samples: list[tuple[np.ndarray, list[np.ndarray]]],
               n_levels: int = 9) -> float:
     """ODS on the held-out images with ``n_levels`` thresholds (bench/bsds.py's protocol)."""
-    sys.path.insert(0, str(HERE.parent.parent))
-    from bench import bsds
-
     model.eval()
     levels = bsds.thresholds(n_levels)
     counts = [bsds.evaluate_image(bsds.edge_nms(predict(model, rgb).astype(np.float64)), maps, levels)
@@ -268,7 +270,7 @@ def export(checkpoint: Path, path: Path = ONNX_PATH) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vectile.models.edge.train", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m training.edge.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=None)
     p.add_argument("--out", default="runs/edge")
@@ -288,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-images", type=int, default=25)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
-                   help="start from these weights (a state dict such as models/edge/vedge.pt)")
+                   help="start from these weights (a state dict such as training/edge/vedge.pt)")
     p.add_argument("--export", type=Path, default=None, metavar="CKPT",
                    help="export this checkpoint to ONNX and exit")
     p.add_argument("--onnx", type=Path, default=ONNX_PATH)
