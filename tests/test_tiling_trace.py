@@ -85,7 +85,7 @@ def test_tiled_options_in_process(images, options):
 
 def test_zarr_store_input_matches(tmp_path, images):
     from bench.huge import generate
-    from vectile.tiling.ingest import open_tiles
+    from vectile.tiling.store import open_tiles
 
     store = tmp_path / "map.zarr"
     generate(store, 700, 500, tile_size=256, seed=5)

@@ -55,7 +55,7 @@ class NotTileable(InputError):
 class TileReader:
     """Reads the pixels of one rectangle, on whichever worker runs the task.
 
-    ``store``: a Zarr store written by :func:`vectile.tiling.ingest.ingest`; ``array``: an
+    ``store``: a Zarr store written by :mod:`vectile.tiling.ingest`; ``array``: an
     in-memory (H, W, C) uint8 array (on a cluster it is scattered once and passed to the
     tasks as ``pixels``, never pickled into each task); ``lazy``: any
     other lazy array with numpy slicing (a tiled TIFF read in place), computed per tile.
@@ -122,7 +122,7 @@ def _zarr_array(store: str) -> Any:
         key = (store, 0)
     array = _ZARR_CACHE.get(key)
     if array is None:
-        from vectile.tiling.ingest import open_store
+        from vectile.tiling.store import open_store
 
         array = open_store(store, threads=1)
         if len(_ZARR_CACHE) >= 8:  # bounded: drop the store opened first
@@ -222,7 +222,7 @@ def _merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes
 
 class Prepass:
     """The histogram pass done while the image streams into Zarr: a
-    :data:`~vectile.tiling.ingest.TileHook` for :func:`open_source` that keeps each streamed
+    :data:`~vectile.tiling.stream.TileHook` for :func:`open_source` that keeps each streamed
     tile's histogram and preset sample, so :func:`trace_tiled` (``prepass=``) skips reading
     every tile once more.  ``options`` are the trace's (only ``mode`` and ``preset`` matter
     here).  Used only when it saw every pixel (:attr:`complete`)."""
