@@ -1,4 +1,4 @@
-"""Tiled tracing (vectile.tiling.trace): the SVG must be byte-identical to the untiled one for
+"""Tiled tracing (vectile.tiling): the SVG must be byte-identical to the untiled one for
 every tile size, on a multi-process LocalCluster, through worker loss, and failures must name
 the tile. Real images: a bench icon (flat art), a bench photo and a map rendered by the huge
 benchmark's generator (Zarr store, the way huge scans arrive)."""
@@ -23,7 +23,7 @@ from bench.run import default_corpus
 from vectile.cli import main as cli_main
 from vectile.errors import InputError, OptionError
 from vectile.flows import _route
-from vectile.tiling.trace import NotTileable, TileError, trace_tiled
+from vectile.tiling import NotTileable, TileError, trace_tiled
 
 BENCH = default_corpus()  # ../shared/bench beside the checkout (as CI lays it out)
 TILES = (37, 64, 100, 256)
@@ -108,7 +108,7 @@ def test_store_path_input_matches_and_the_cli_path_imports_no_xarray(tmp_path, i
     want = str(vectile.vectorize(images["map"]))
     script = (
         "import sys\n"
-        "from vectile.tiling.trace import open_source, trace_tiled\n"
+        "from vectile.tiling import open_source, trace_tiled\n"
         f"with open_source({str(source)!r}, max_pixels=10**9, threshold_pixels=0) as px:\n"
         "    text, stats = trace_tiled(px, tile_size=128, options={})\n"
         "assert type(px).__name__ == 'TileReader' and px.store, px\n"
@@ -134,7 +134,7 @@ def wide_map() -> np.ndarray:
 def test_prepass_replaces_the_histogram_pass(tmp_path, wide_map, options):
     """The histograms taken while the PNG streams into Zarr (one per 2048-pixel shard) give
     the SVG of the tile-by-tile pass, whatever the trace's tile size."""
-    from vectile.tiling.trace import Prepass, open_source
+    from vectile.tiling import Prepass, open_source
 
     source = tmp_path / "wide.png"
     Image.fromarray(wide_map).save(source)
@@ -152,7 +152,7 @@ def test_prepass_replaces_the_histogram_pass(tmp_path, wide_map, options):
 
 def test_prepass_on_a_cluster(tmp_path, wide_map, cluster_client):
     """On worker processes the prepass histograms are scattered to the cluster once."""
-    from vectile.tiling.trace import Prepass, open_source
+    from vectile.tiling import Prepass, open_source
 
     source = tmp_path / "wide.png"
     Image.fromarray(wide_map).save(source)
@@ -166,7 +166,7 @@ def test_prepass_on_a_cluster(tmp_path, wide_map, cluster_client):
 def test_prepass_is_skipped_when_it_cannot_serve(tmp_path, wide_map):
     """Rotated by EXIF (streamed in stored order), or traced with other options than it was
     made for: the tiles' own histogram pass runs, and the SVG is the same."""
-    from vectile.tiling.trace import Prepass, open_source
+    from vectile.tiling import Prepass, open_source
 
     rotated = tmp_path / "rotated.png"
     with Image.fromarray(wide_map) as image:
