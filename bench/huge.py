@@ -3,7 +3,7 @@
 The scaling benchmark of the tiled pipeline (DESIGN.md section 2) needs images of 16 to
 1024 megapixels that never sit in memory whole.  :func:`generate` renders a procedural map
 tile by tile with resvg and writes every tile as one whole shard of a Zarr v3 store laid out
-like :mod:`vectile.tiling.ingest` stores, so :func:`~vectile.tiling.ingest.open_tiles`
+like :mod:`vectile.tiling.store` lays out, so :func:`~vectile.tiling.store.open_tiles`
 reads it back as a lazy DataArray.
 
 The scene (:func:`map_scene`)
@@ -67,8 +67,8 @@ The tiling rule (why a tile equals the crop of the whole image, pixel for pixel)
     the image border, by up to 9 levels; plain tiles without a margin differ from a plain
     whole render on up to 0.01 % of the pixels, by up to 11 levels.)
 
-Store layout: the one of :mod:`vectile.tiling.ingest` (one shard of ``tile_size x tile_size
-x 3`` per processing tile, inner chunks of at most 256 px, zstd), attrs ``vectile_tiles``,
+Store layout: the one of :mod:`vectile.tiling.store` (one shard of ``tile_size x tile_size
+x 3`` per processing tile, inner chunks of at most 1024 px, zstd), attrs ``vectile_tiles``,
 ``tile_size``, ``source`` (``"generated:map:seed=S:WxH"``), ``format`` (``"generated"``),
 ``width``, ``height`` and ``seed``.  Every tile is rendered and written by one writer, as one
 whole shard; with ``workers`` each process writes its own shards.  The store appears
@@ -111,7 +111,7 @@ from PIL import Image
 
 from vectile.errors import OptionError
 from vectile.options import DEFAULT_TILE_SIZE
-from vectile.tiling import ingest as _ingest
+from vectile.tiling import store as _store
 
 __all__ = [
     "MARGIN",
@@ -436,7 +436,7 @@ def generate(
     overwrite: bool = False,
 ) -> xr.DataArray:
     """Render the map scene of a ``width x height`` image tile by tile into a new Zarr v3
-    store at ``store_path`` and return it as :func:`~vectile.tiling.ingest.open_tiles`
+    store at ``store_path`` and return it as :func:`~vectile.tiling.store.open_tiles`
     does (a lazy DataArray, one Dask chunk per tile, dims ``("y", "x", "band")``).
 
     Tiles are ``tile_size`` squares on a grid anchored at the top-left corner (the last
@@ -461,10 +461,10 @@ def generate(
         _check_size("workers", workers)
     width, height, tile_size, seed = int(width), int(height), int(tile_size), int(seed)
     target = Path(store_path)
-    _ingest._check_target(target, overwrite)
+    _store.check_target(target, overwrite)
     scene = map_scene(width, height, seed)
     attrs = {
-        "vectile_tiles": _ingest._LAYOUT_VERSION,
+        "vectile_tiles": _store.LAYOUT_VERSION,
         "tile_size": tile_size,
         "source": scene.source,
         "format": "generated",
@@ -472,21 +472,21 @@ def generate(
         "height": height,
         "seed": seed,
     }
-    directory = _ingest._temporary_dir(target)
+    directory = _store.temporary_dir(target)
     try:
         # One encoding thread: tiles are written one at a time here (or one per worker
         # process), and more threads only spread buffers over more allocator arenas.
-        array = _ingest._create_store(directory, (height, width, 3), tile_size, attrs, threads=1)
+        array = _store.create_store(directory, (height, width, 3), tile_size, attrs, threads=1)
         tiles = list(_tiles(width, height, tile_size))
         if workers is None or workers == 1:
             for tile in tiles:
                 _write_tile(scene, array, tile)
         else:
             _write_parallel(scene, directory, tiles, workers)
-        _ingest._publish(directory, target, overwrite)
+        _store.publish(directory, target, overwrite)
     finally:
         shutil.rmtree(directory, ignore_errors=True)  # gone already when published
-    return _ingest.open_tiles(target)
+    return _store.open_tiles(target)
 
 
 _Tile = tuple[int, int, int, int]  # x0, y0, width, height
@@ -510,7 +510,7 @@ _WORKER: dict[str, object] = {}
 
 def _init_worker(scene: Scene, directory: str) -> None:
     _WORKER["scene"] = scene
-    with _ingest.rust_codecs(threads=1):
+    with _store.rust_codecs(threads=1):
         _WORKER["array"] = zarr.open_array(directory, mode="r+")
 
 

@@ -125,7 +125,7 @@ import sys, time, json
 from pathlib import Path
 from distributed import Client, LocalCluster
 from vectile.options import DEFAULT_TILE_SIZE
-from vectile.tiling.trace import trace_tiled
+from vectile.tiling import trace_tiled
 store, out = sys.argv[1], sys.argv[2]
 if __name__ == "__main__":
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as c, \

@@ -22,7 +22,7 @@ from PIL import Image
 
 from bench import huge
 from bench.huge import MAX_SEGMENT, PALETTE, generate, map_scene, render_window, window_svg
-from vectile.tiling.ingest import open_tiles
+from vectile.tiling.store import open_tiles
 
 ROOT = Path(__file__).resolve().parents[1]
 HEIGHT, WIDTH = 513, 700  # not a multiple of any tile size used here
@@ -143,7 +143,7 @@ def test_store_layout_and_attrs(tmp_path: Path) -> None:
     array = zarr.open_array(store, mode="r")
     assert array.shape == (HEIGHT, WIDTH, 3) and array.dtype == np.uint8
     assert array.shards == (512, 512, 3)
-    assert array.chunks == (512, 512, 3)  # inner chunks, as tiling.ingest chooses them (the tile up to 1024)
+    assert array.chunks == (512, 512, 3)  # inner chunks, as tiling.store chooses them (the tile up to 1024)
     assert array.metadata.zarr_format == 3
     assert getattr(array.metadata, "dimension_names", None) == ("y", "x", "band")
     attrs = array.attrs.asdict()

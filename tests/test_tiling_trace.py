@@ -1,4 +1,4 @@
-"""Tiled tracing (vectile.tiling.trace): the SVG must be byte-identical to the untiled one for
+"""Tiled tracing (vectile.tiling): the SVG must be byte-identical to the untiled one for
 every tile size, on a multi-process LocalCluster, through worker loss, and failures must name
 the tile. Real images: a bench icon (flat art), a bench photo and a map rendered by the huge
 benchmark's generator (Zarr store, the way huge scans arrive)."""
@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import cloudpickle
@@ -23,7 +24,7 @@ from bench.corpus import default_corpus
 from vectile.cli import main as cli_main
 from vectile.errors import InputError, OptionError
 from vectile.flows import _route
-from vectile.tiling.trace import NotTileable, TileError, trace_tiled
+from vectile.tiling import NotTileable, TileError, trace_tiled
 
 BENCH = default_corpus()  # ../shared/bench beside the checkout (as CI lays it out)
 TILES = (37, 64, 100, 256)
@@ -85,7 +86,7 @@ def test_tiled_options_in_process(images, options):
 
 def test_zarr_store_input_matches(tmp_path, images):
     from bench.huge import generate
-    from vectile.tiling.ingest import open_tiles
+    from vectile.tiling.store import open_tiles
 
     store = tmp_path / "map.zarr"
     generate(store, 700, 500, tile_size=256, seed=5)
@@ -108,7 +109,7 @@ def test_store_path_input_matches_and_the_cli_path_imports_no_xarray(tmp_path, i
     want = str(vectile.vectorize(images["map"]))
     script = (
         "import sys\n"
-        "from vectile.tiling.trace import open_source, trace_tiled\n"
+        "from vectile.tiling import open_source, trace_tiled\n"
         f"with open_source({str(source)!r}, max_pixels=10**9, threshold_pixels=0) as px:\n"
         "    text, stats = trace_tiled(px, tile_size=128, options={})\n"
         "assert type(px).__name__ == 'TileReader' and px.store, px\n"
@@ -134,7 +135,7 @@ def wide_map() -> np.ndarray:
 def test_prepass_replaces_the_histogram_pass(tmp_path, wide_map, options):
     """The histograms taken while the PNG streams into Zarr (one per 2048-pixel shard) give
     the SVG of the tile-by-tile pass, whatever the trace's tile size."""
-    from vectile.tiling.trace import Prepass, open_source
+    from vectile.tiling import Prepass, open_source
 
     source = tmp_path / "wide.png"
     Image.fromarray(wide_map).save(source)
@@ -152,7 +153,7 @@ def test_prepass_replaces_the_histogram_pass(tmp_path, wide_map, options):
 
 def test_prepass_on_a_cluster(tmp_path, wide_map, cluster_client):
     """On worker processes the prepass histograms are scattered to the cluster once."""
-    from vectile.tiling.trace import Prepass, open_source
+    from vectile.tiling import Prepass, open_source
 
     source = tmp_path / "wide.png"
     Image.fromarray(wide_map).save(source)
@@ -166,7 +167,7 @@ def test_prepass_on_a_cluster(tmp_path, wide_map, cluster_client):
 def test_prepass_is_skipped_when_it_cannot_serve(tmp_path, wide_map):
     """Rotated by EXIF (streamed in stored order), or traced with other options than it was
     made for: the tiles' own histogram pass runs, and the SVG is the same."""
-    from vectile.tiling.trace import Prepass, open_source
+    from vectile.tiling import Prepass, open_source
 
     rotated = tmp_path / "rotated.png"
     with Image.fromarray(wide_map) as image:
@@ -229,29 +230,42 @@ def test_killed_worker_still_gives_identical_output(tmp_path, images):
 
 
 class BrokenStore:
-    """A lazy (H, W, 3) array whose reads fail for the tile at rows 64.., columns 0.."""
+    """A lazy (H, W, 3) array whose reads fail for the tile at rows 64.., columns 0..; every
+    read leaves a file named by its corner in ``log`` (from worker processes too)."""
 
-    def __init__(self, image: np.ndarray) -> None:
+    def __init__(self, image: np.ndarray, log: Path) -> None:
         self.image = image
         self.shape = image.shape
+        self.log = log
 
     def __getitem__(self, key):
         rows, cols = key[0], key[1]
+        (self.log / f"{rows.start}-{cols.start}-{uuid.uuid4().hex}").touch()
         if rows.start == 64 and cols.start == 0:
             raise OSError("read error on the storage device")
         return self.image[key]
 
 
-def test_failing_tile_is_named_in_process(images):
+def _tile_reads(log: Path) -> list[str]:
+    """The corners ("row-column" of pixels) of the tiles a BrokenStore was read at."""
+    return sorted(p.name.rsplit("-", 1)[0] for p in log.iterdir())
+
+
+def test_failing_tile_is_named_in_process(tmp_path, images):
     with pytest.raises(TileError, match=r"tile \d+ \(row 1, column 0: x 0\.\.64, y 64\.\.128\).*storage device"):
-        trace_tiled(BrokenStore(images["map"]), tile_size=64, options={})
+        trace_tiled(BrokenStore(images["map"], tmp_path), tile_size=64, options={})
+    # In order, in this process: the histogram pass stopped at the failing tile (tile 9).
+    assert _tile_reads(tmp_path) == sorted(f"{y}-{x}" for y in (0, 64) for x in range(0, 520, 64) if y == 0 or x == 0)
 
 
-def test_failing_tile_is_named_on_a_cluster(images, cluster_client):
-    started = time.perf_counter()
+def test_failing_tile_is_named_on_a_cluster(tmp_path, images, cluster_client):
+    """The run stops at the failure: the failing tile is read once (a task error is not
+    retried) and no tile is read twice (no later pass starts after the histogram pass)."""
     with pytest.raises(TileError, match=r"row 1, column 0.*storage device"):
-        trace_tiled(BrokenStore(images["map"]), tile_size=64, options={}, client=cluster_client)
-    assert time.perf_counter() - started < 60
+        trace_tiled(BrokenStore(images["map"], tmp_path), tile_size=64, options={}, client=cluster_client)
+    reads = _tile_reads(tmp_path)
+    assert reads.count("64-0") == 1
+    assert len(reads) == len(set(reads)), reads
 
 
 def test_bad_options_and_inputs(images):

@@ -4,6 +4,21 @@
 the batch all call it); :func:`probe` reads an image's header.  The names are loaded on first
 use, so ``import vectile.tiling`` imports neither zarr nor dask.
 
+Modules, in the order of the flow (each imports only those above it):
+
+* :mod:`~vectile.tiling.pixels`: pixel normalisation and EXIF orientation rules;
+* :mod:`~vectile.tiling.probe`: the one header probe (:class:`ImageInfo`);
+* :mod:`~vectile.tiling.store`: the Zarr v3 tile store layout, codecs, atomic publishing;
+* :mod:`~vectile.tiling.stream`: huge PNG / JPEG / WebP / strip TIFF streamed into a store;
+* :mod:`~vectile.tiling.tiff`: tiled TIFFs read in place;
+* :mod:`~vectile.tiling.ingest`: ``load_or_store``, which picks one of the above per file;
+* :mod:`~vectile.tiling.grid`: the tile grid, :class:`TileError`, :class:`NotTileable`;
+* :mod:`~vectile.tiling.reader`: :class:`TileReader`, a tile's pixels read on a worker;
+* :mod:`~vectile.tiling.prepass`: histograms and preset samples (:class:`Prepass`);
+* :mod:`~vectile.tiling.tasks`: the task bodies of the seven stages;
+* :mod:`~vectile.tiling.trace`: :func:`trace_tiled`, the driver that submits them;
+* :mod:`~vectile.tiling.entry`: :func:`trace_image` and :func:`open_source`.
+
 >>> import numpy as np
 >>> from vectile.tiling import trace_image
 >>> img = np.zeros((64, 64, 3), np.uint8); img[8:40, 8:40] = 255
@@ -18,21 +33,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vectile.tiling.ingest import ImageInfo, probe
-    from vectile.tiling.trace import NotTileable, Prepass, TileError, TileReader, open_source, trace_image, trace_tiled
+    from vectile.tiling.entry import open_source, trace_image
+    from vectile.tiling.grid import NotTileable, TileError
+    from vectile.tiling.prepass import Prepass
+    from vectile.tiling.probe import ImageInfo, probe
+    from vectile.tiling.reader import TileReader
+    from vectile.tiling.trace import trace_tiled
 
 __all__ = ["ImageInfo", "NotTileable", "Prepass", "TileError", "TileReader", "open_source", "probe",
            "trace_image", "trace_tiled"]
 
 _HOMES = {
-    "ImageInfo": "vectile.tiling.ingest",
-    "probe": "vectile.tiling.ingest",
-    "NotTileable": "vectile.tiling.trace",
-    "Prepass": "vectile.tiling.trace",
-    "TileError": "vectile.tiling.trace",
-    "TileReader": "vectile.tiling.trace",
-    "open_source": "vectile.tiling.trace",
-    "trace_image": "vectile.tiling.trace",
+    "ImageInfo": "vectile.tiling.probe",
+    "probe": "vectile.tiling.probe",
+    "NotTileable": "vectile.tiling.grid",
+    "Prepass": "vectile.tiling.prepass",
+    "TileError": "vectile.tiling.grid",
+    "TileReader": "vectile.tiling.reader",
+    "open_source": "vectile.tiling.entry",
+    "trace_image": "vectile.tiling.entry",
     "trace_tiled": "vectile.tiling.trace",
 }
 
