@@ -49,11 +49,8 @@ def palette_task(hists: list[tuple[bytes, np.ndarray]], preset: str | None, tune
         try:
             state, palette = _kernels.tile_palette([h[0] for h in hists], colors=p.colors, seed=seed, mode=mode,
                                                    threshold=threshold)
-        except _kernels.KernelInputError as exc:
-            # TODO(#14 merge): KernelNotOpaqueError
-            if "opaque" in str(exc):
-                raise NotTileable(str(exc)) from None
-            raise
+        except _kernels.KernelNotOpaqueError as exc:
+            raise NotTileable(str(exc)) from None
         return {"state": state, "preset": name, "min_area": p.min_area, "tolerance": float(p.tolerance),
                 "corner_run": p.corner_run, "precision": p.precision, "layers": layers}
 

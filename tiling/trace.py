@@ -1,6 +1,6 @@
 """Tiled tracing: one image, any size, traced tile by tile on Dask, same SVG as untiled.
 
-The stages (DESIGN.md section 2; the kernels are ``rust_kernels/src/tiled.rs``, the task
+The stages (DESIGN.md section 2; the kernels are ``rust_kernels/src/tiled/``, the task
 bodies :mod:`vectile.tiling.tasks`):
 
 1. per tile: colour (or luma) histogram, and the pixels the preset chooser samples
