@@ -161,8 +161,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
            low=1, high=256, metavar="N"),
     Option("preset", str, "starting values for the other options, tuned for a kind of image "
            "(default: chosen from each image)", choices=tuple(PRESETS)),
-    Option("mode", str, "color: regions of k colours; binary: black on white after a threshold "
-           "(Otsu's unless given)", default="color", choices=MODES),
+    Option("mode", str, "color: regions of k colours; binary: black on white at Otsu's threshold", default="color", choices=MODES),
     Option("layers", str, "stacked: shapes painted large to small (no gaps, hides seams); "
            "cutout: exact tiling", default="stacked", choices=LAYERS),
     Option("tolerance", float, "largest distance, in pixels, between a curve and the pixel "
