@@ -11,6 +11,8 @@ network.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import datetime as _dt
 import hashlib
@@ -71,13 +73,14 @@ def _exception(result: Any) -> BaseException:
 
 
 def _failure_message(job: Job, exc: BaseException, retries: int) -> str:
-    name = type(exc).__name__
-    if name == "KilledWorker":
+    from distributed import KilledWorker
+
+    if isinstance(exc, KilledWorker):
         return (f"'{job.label}': the workers running it died ({exc}); the file may crash the "
                 "tracer or need more memory than a worker has")
-    if name == "CancelledError":
+    if isinstance(exc, (concurrent.futures.CancelledError, asyncio.CancelledError)):
         return f"'{job.label}': cancelled"
-    return f"'{job.label}': {name}: {exc} (after {retries} retries)"
+    return f"'{job.label}': {type(exc).__name__}: {exc} (after {retries} retries)"
 
 
 def _remove_temporaries(outdir: Path) -> None:

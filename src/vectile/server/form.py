@@ -13,11 +13,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Form
 
 from vectile.options import FORM_OPTIONS, Option
-from vectile.server.tracing import QUALITIES, TraceRequest
+from vectile.server.tracing import QUALITIES, Quality, TraceRequest
 
 __all__ = ["trace_form"]
-
-Quality = Literal["fast", "balanced", "high", "ai"]
 
 _QUALITY = inspect.Parameter(
     "quality", inspect.Parameter.KEYWORD_ONLY, default="balanced",

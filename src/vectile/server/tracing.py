@@ -16,13 +16,13 @@ from typing import Any, Final, Literal
 import numpy as np
 
 import vectile
-from vectile.errors import InputError, OptionError, PixelLimitError
+from vectile.errors import OptionError
 from vectile.options import FORM_OPTIONS, PRESETS, choose_preset
 
 __all__ = [
     "QUALITIES",
+    "Quality",
     "TraceRequest",
-    "is_pixel_limit",
     "learned_edges_available",
     "quality_options",
     "trace_bytes",
@@ -127,12 +127,6 @@ class _NamedBytes(io.BytesIO):
     def __init__(self, data: bytes, name: str) -> None:
         super().__init__(data)
         self.name = name
-
-
-def is_pixel_limit(exc: InputError) -> bool:
-    """Whether ``exc`` says the image has more pixels than allowed (answered with 413; other
-    bad images with 422)."""
-    return isinstance(exc, PixelLimitError)
 
 
 # --- AI-enhanced edges ------------------------------------------------------------------------
