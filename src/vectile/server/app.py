@@ -112,7 +112,11 @@ def _body_limit(settings: ServerSettings) -> Callable[[str, str], int]:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette answers multipart problems with 400 and its parser's message; too many files is
-    a limit (413), and the message should say it is about the form."""
+    a limit (413), and the message should say it is about the form.
+
+    Starlette raises one untyped ``MultiPartException`` for every multipart problem, so its
+    message is the only thing that tells the file-count limit apart (the one place that reads
+    an error's text; there is no type to test)."""
     assert isinstance(exc, StarletteHTTPException)
     context = exc.__context__
     if exc.status_code == 400 and isinstance(context, MultiPartException):
