@@ -138,11 +138,8 @@ class _NamedBytes(io.BytesIO):
 @functools.cache
 def learned_edges_available() -> bool:
     """Whether ``vectile.detect_edges(..., method="learned")`` works here (checked once)."""
-    detect = getattr(vectile, "detect_edges", None)
-    if detect is None:
-        return False
     try:
-        edges = np.asarray(detect(np.zeros((16, 16, 3), np.uint8), method="learned"))
+        edges = np.asarray(vectile.detect_edges(np.zeros((16, 16, 3), np.uint8), method="learned"))
     except Exception:  # missing model, missing onnxruntime: the level stays off
         return False
     return edges.shape[:2] == (16, 16)
