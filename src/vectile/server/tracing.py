@@ -110,9 +110,11 @@ def trace_bytes(data: bytes, name: str, request: TraceRequest, max_pixels: int) 
     mode = given["mode"]
     preset = given.pop("preset") or ("lineart" if mode == "binary" else choose_preset(pixels))
     # The quality level's values, then what the client gave (None: the level's or preset's).
-    options = {**quality_options(request.quality, preset), **{k: v for k, v in given.items() if v is not None}}
-    edges = "learned" if request.quality == "ai" and mode == "color" else None
-    svg = vectile.vectorize(pixels, preset=preset, edges=edges, max_pixels=max_pixels, **options)
+    options: dict[str, Any] = {**quality_options(request.quality, preset),
+                               **{k: v for k, v in given.items() if v is not None}}
+    options["preset"] = preset
+    options["edges"] = "learned" if request.quality == "ai" and mode == "color" else None
+    svg = vectile.vectorize(pixels, max_pixels=max_pixels, **options)
     svg.stats["quality"] = request.quality
     svg.stats["seconds"] = round(time.perf_counter() - start, 6)
     return svg
