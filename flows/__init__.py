@@ -1,9 +1,11 @@
-"""vectile.flows: Dask flows over many files (and, later, over the tiles of huge ones).
+"""vectile.flows: Dask flows over many files.
 
 ``batch`` traces whole archives: files, folders, globs, zip/tar archives and list files, one
-Dask task per file, outputs written atomically by the workers, a JSONL manifest written as
-files finish, ``resume`` after an interruption. See ``vectile batch --help`` and the README's
-"Batches" section.
+Dask task per file (small files in groups), outputs written atomically by the workers, a JSONL
+manifest written as files finish, ``resume`` after an interruption. A file over
+:data:`~vectile.options.HUGE_PIXELS` pixels is traced in tiles inside its task
+(:mod:`vectile.flows._route`, :func:`vectile.tiling.trace_image`), the tiles running on the same
+cluster. See ``vectile batch --help`` and the README's "Batches" section.
 
 >>> import vectile.flows
 >>> report = vectile.flows.batch(["scans/"], "out", colors=8)  # doctest: +SKIP

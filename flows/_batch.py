@@ -11,6 +11,8 @@ network.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import datetime as _dt
 import hashlib
@@ -30,24 +32,22 @@ from rich.console import Console
 
 import vectile
 from vectile._io import DEFAULT_MAX_PIXELS
+from vectile._text import json_default
 from vectile.errors import OptionError
 from vectile.flows._inputs import STAGING_DIR, Job, plan
 from vectile.flows._manifest import MANIFEST_NAME, Manifest, done_outputs
 from vectile.flows._report import BatchReport, ProgressBar
 from vectile.flows._task import trace_files
+from vectile.options import OPTIONS
 
 __all__ = ["TRACER_OPTIONS", "batch"]
 
-#: ``vectorize`` keywords a batch passes through to every file.
-TRACER_OPTIONS = ("colors", "preset", "mode", "layers", "tolerance", "min_area", "corner_run",
-                  "precision", "seed", "threshold", "edges")
+#: ``vectorize`` keywords a batch passes through to every file (every option of
+#: :data:`vectile.options.OPTIONS`).
+TRACER_OPTIONS = tuple(option.name for option in OPTIONS)
 
 # write_atomic's temporary files: ".<name>.<8 hex>.tmp" next to the output.
 _TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
-
-
-def _json_value(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else str(value)
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
                           f"{', '.join(TRACER_OPTIONS)}", option=unknown[0])
     given = {k: options[k] for k in sorted(options) if options[k] is not None}
     vectile.vectorize(np.zeros((2, 2, 3), np.uint8), **given)  # raises OptionError
-    loaded: dict[str, Any] = json.loads(json.dumps(given, default=_json_value))
+    loaded: dict[str, Any] = json.loads(json.dumps(given, default=json_default))
     return loaded
 
 
@@ -73,13 +73,14 @@ def _exception(result: Any) -> BaseException:
 
 
 def _failure_message(job: Job, exc: BaseException, retries: int) -> str:
-    name = type(exc).__name__
-    if name == "KilledWorker":
+    from distributed import KilledWorker
+
+    if isinstance(exc, KilledWorker):
         return (f"'{job.label}': the workers running it died ({exc}); the file may crash the "
                 "tracer or need more memory than a worker has")
-    if name == "CancelledError":
+    if isinstance(exc, (concurrent.futures.CancelledError, asyncio.CancelledError)):
         return f"'{job.label}': cancelled"
-    return f"'{job.label}': {name}: {exc} (after {retries} retries)"
+    return f"'{job.label}': {type(exc).__name__}: {exc} (after {retries} retries)"
 
 
 def _remove_temporaries(outdir: Path) -> None:

@@ -13,27 +13,30 @@ import os
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+import numpy as np
+
 import vectile
 from vectile.options import HUGE_PIXELS
 
 __all__ = ["HUGE_PIXELS", "route", "trace_huge", "trace_whole"]
 
-def route(width: int, height: int) -> str:
-    """``"huge"`` for images over :data:`HUGE_PIXELS` pixels, else ``"whole"``.
 
-    >>> route(512, 512), route(12_000, 12_000)
+def route(pixels: int) -> str:
+    """``"huge"`` for images over :data:`HUGE_PIXELS` pixels (width x height), else ``"whole"``.
+
+    >>> route(512 * 512), route(12_000 * 12_000)
     ('whole', 'huge')
     """
-    return "huge" if width * height > HUGE_PIXELS else "whole"
+    return "huge" if pixels > HUGE_PIXELS else "whole"
 
 
-def trace_whole(source: str | os.PathLike[str] | BinaryIO, options: dict[str, Any],
+def trace_whole(source: str | os.PathLike[str] | BinaryIO | np.ndarray, options: dict[str, Any],
                 max_pixels: int) -> vectile.Svg:
     """Trace the whole image in this task."""
     return vectile.vectorize(source, max_pixels=max_pixels, **options)
 
 
-def trace_huge(source: str | os.PathLike[str] | BinaryIO, options: dict[str, Any],
+def trace_huge(source: str | os.PathLike[str] | BinaryIO | np.ndarray, options: dict[str, Any],
                max_pixels: int) -> vectile.Svg:
     """Trace an image over :data:`HUGE_PIXELS` pixels in tiles (:mod:`vectile.tiling.trace`).
 

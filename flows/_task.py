@@ -21,10 +21,9 @@ import zipfile
 from collections import OrderedDict
 from typing import Any
 
-from PIL import Image
-
-from vectile._io import write_atomic
-from vectile.errors import VectileError
+from vectile._io import load_image, write_atomic
+from vectile._text import naming
+from vectile.errors import PixelLimitError, VectileError
 from vectile.flows import _route
 from vectile.flows._inputs import Job, Reader
 
@@ -87,18 +86,19 @@ def _hash_file(path: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _probe(source: Any) -> tuple[int, int] | None:
-    """Width and height from the header, without decoding pixels; None when unreadable (the
-    tracer then reports the problem with its own, better message)."""
+def _path_pixels(path: str, max_pixels: int) -> int | None:
+    """Width x height of the image at ``path`` from its header (:func:`vectile.tiling.probe`,
+    the header reader of the tiled path itself, so only images it can stream are routed to it);
+    None when the probe cannot read it (the tracer then reports the problem, or decodes a
+    format the tiled path does not stream)."""
+    from vectile.tiling import probe
+
     try:
-        with Image.open(source) as image:
-            size = image.size
-    except Exception:
+        return probe(path, max_pixels=max_pixels).pixels
+    except PixelLimitError:
+        raise
+    except VectileError:
         return None
-    finally:
-        if hasattr(source, "seek"):
-            source.seek(0)
-    return size
 
 
 def _worker_address() -> str | None:
@@ -108,10 +108,6 @@ def _worker_address() -> str | None:
         return str(get_worker().address)
     except (ImportError, ValueError):
         return None
-
-
-def _naming(message: str, label: str) -> str:
-    return message if label in message else f"'{label}': {message}"
 
 
 def trace_job(job: Job, outdir: str, options: dict[str, Any], max_pixels: int) -> dict[str, Any]:
@@ -151,8 +147,14 @@ def trace_job(job: Job, outdir: str, options: dict[str, Any], max_pixels: int) -
             result["input_bytes"] = len(data)
             source = io.BytesIO(data)
             source.name = job.label  # load_image names the file in its messages
-        size = _probe(source)
-        flow = "whole" if size is None else _route.route(*size)
+        if isinstance(source, str):
+            pixels = _path_pixels(source, max_pixels)
+        else:
+            # The bytes are in memory: decoding them is what either flow does first, and the
+            # decoded size routes the file without a second reader (libvips reads paths only).
+            source = load_image(source, max_pixels=max_pixels)
+            pixels = source.shape[0] * source.shape[1]
+        flow = "whole" if pixels is None else _route.route(pixels)
         tracer = _route.trace_huge if flow == "huge" else _route.trace_whole
         svg = tracer(source, options, max_pixels)
         text = str(svg)
@@ -160,7 +162,7 @@ def trace_job(job: Job, outdir: str, options: dict[str, Any], max_pixels: int) -
         os.makedirs(os.path.dirname(target), exist_ok=True)
         write_atomic(target, text)
     except VectileError as exc:
-        return failed(_naming(str(exc), job.label))
+        return failed(naming(str(exc), job.label))
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         if exc.filename != reader.path:
             raise  # not the input: the output folder, say; let Dask retry

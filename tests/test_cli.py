@@ -17,6 +17,7 @@ import pytest
 
 import vectile
 import vectile._io
+import vectile.cli.convert
 from vectile.cli import main
 from vectile.errors import OptionError
 
@@ -71,7 +72,8 @@ class FakeTracer:
 @pytest.fixture
 def fake_tracer(monkeypatch: pytest.MonkeyPatch) -> FakeTracer:
     tracer = FakeTracer()
-    monkeypatch.setattr(vectile, "vectorize", tracer, raising=False)
+    # The command looks the tracer up in its own module: patch it there.
+    monkeypatch.setattr(vectile.cli.convert, "vectorize", tracer)
     return tracer
 
 

@@ -1,4 +1,5 @@
-"""The Python API: ``vectorize``, ``quantize_colors``, ``generate_paths`` and ``Svg``.
+"""The Python API: ``vectorize``, ``quantize_colors``, ``optimize_palette``, ``generate_paths``
+(``Svg`` and the untiled trace behind ``vectorize`` are in :mod:`vectile._whole`).
 
 Coordinates in the SVG are pixel units: the viewBox is ``0 0 W H`` and pixel ``(x, y)`` covers
 the unit square whose top-left corner is ``(x, y)`` (y down). Region boundaries run along pixel
@@ -7,17 +8,16 @@ corners before smoothing; see ``rust_kernels/src/boundary.rs`` for the crack-gri
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from vectile import _kernels
-from vectile._edges import LEARNED_PALETTE_GAIN, edge_importance, palette_weights, tracer_guides
-from vectile._io import load_image, write_atomic
-from vectile.errors import InputError, OptionError
+from vectile._edges import LEARNED_PALETTE_GAIN, edge_importance, palette_weights
+from vectile._io import load_image
+from vectile._whole import Svg, image_name, kernel_errors, trace_whole
+from vectile.errors import InputError
 from vectile.options import (
     LAYERS,
     PRESETS,
@@ -26,59 +26,9 @@ from vectile.options import (
     check_float,
     check_int,
     check_weights,
-    choose_preset,
-    resolve,
 )
 
 __all__ = ["PRESETS", "Svg", "generate_paths", "optimize_palette", "quantize_colors", "vectorize"]
-
-class Svg:
-    """A traced SVG document.
-
-    >>> import numpy as np, vectile
-    >>> svg = vectile.vectorize(np.zeros((4, 4, 3), np.uint8))
-    >>> str(svg).startswith("<svg")
-    True
-    >>> svg.stats["width"], svg.stats["paths"]
-    (4, 1)
-    """
-
-    __slots__ = ("_text", "stats")
-
-    def __init__(self, text: str, stats: dict[str, Any]) -> None:
-        self._text = text
-        #: Numbers about the result: width, height, preset, palette, regions, edges, paths,
-        #: commands, bytes, seconds.
-        self.stats = stats
-
-    def __str__(self) -> str:
-        return self._text
-
-    def __repr__(self) -> str:
-        s = self.stats
-        return f"<Svg {s.get('width')}x{s.get('height')} paths={s.get('paths')} bytes={s.get('bytes')}>"
-
-    def _repr_svg_(self) -> str:  # Jupyter display
-        return self._text
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the SVG atomically (temporary file in the same folder, then rename)."""
-        return write_atomic(path, self._text)
-
-
-def _kernel_errors(exc: Exception, where: str) -> Exception:
-    if isinstance(exc, _kernels.KernelOptionError):
-        return OptionError(f"{where}: {exc}")
-    if isinstance(exc, _kernels.KernelInputError):
-        return InputError(f"{where}: {exc}")
-    return exc
-
-
-def _image_name(image: Any) -> str:
-    if isinstance(image, (str, os.PathLike)):
-        return os.fspath(image)
-    return f"<{type(image).__name__}>"
-
 
 def vectorize(
     image: Any,
@@ -140,30 +90,6 @@ def vectorize(
     return trace_whole(image, options, max_pixels=max_pixels)
 
 
-def trace_whole(image: Any, options: dict[str, Any], *, max_pixels: int = 1 << 30) -> Svg:
-    """:func:`vectorize` without tiling: decode the whole image and trace it in one call."""
-    start = time.perf_counter()
-    opts = resolve({k: v for k, v in options.items() if k != "weights"})
-    pixels = load_image(image, max_pixels=max_pixels)
-    name = _image_name(image)
-    preset_name = opts.preset or choose_preset(pixels)
-    p = opts.settings(preset_name)
-    w = check_weights(options.get("weights"), pixels.shape[:2])
-    w, edge_map = tracer_guides(pixels, opts.edges, w)
-    try:
-        text, kstats = _kernels.trace(
-            np.ascontiguousarray(pixels), colors=p.colors, seed=opts.seed, min_area=p.min_area,
-            tolerance=p.tolerance, corner_run=p.corner_run, precision=p.precision,
-            layers=opts.layers, mode=opts.mode, threshold=opts.threshold, weights=w, edges=edge_map,
-        )
-    except ValueError as exc:
-        raise _kernel_errors(exc, name) from exc
-    stats = {"width": int(pixels.shape[1]), "height": int(pixels.shape[0]), "preset": preset_name,
-             "mode": opts.mode, "layers": opts.layers, **kstats,
-             "seconds": round(time.perf_counter() - start, 6)}
-    return Svg(text, stats)
-
-
 def quantize_colors(
     array: Any, k: int = 16, weights: np.ndarray | None = None, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +114,7 @@ def quantize_colors(
     try:
         palette, labels, _counts = _kernels.quantize(np.ascontiguousarray(pixels), colors=k_v, seed=seed_v, weights=w)
     except ValueError as exc:
-        raise _kernel_errors(exc, _image_name(array)) from exc
+        raise kernel_errors(exc, image_name(array)) from exc
     return palette, labels
 
 
@@ -259,7 +185,7 @@ def generate_paths(
             layers=check_choice("layers", layers, LAYERS),
         )
     except ValueError as exc:
-        raise _kernel_errors(exc, "labels") from exc
+        raise kernel_errors(exc, "labels") from exc
     stats = {"width": int(lab.shape[1]), "height": int(lab.shape[0]), "layers": layers, **kstats,
              "seconds": round(time.perf_counter() - start, 6)}
     return Svg(text, stats)

@@ -1,7 +1,11 @@
-"""Tracer options in one place: presets, validation, preset choice, and the size constants.
+"""Tracer options in one place: their declaration, presets, validation, preset choice, and the
+size constants.
 
-Every front door (``vectorize``, the tiled tracer, ``vectile convert``, ``vectile batch``,
-the server's form) checks its options here, so a bad value gets the same message everywhere.
+:data:`OPTIONS` declares every tracer option once (name, type, bounds, choices, help, command
+line flag and metavar, default); the flags of ``vectile convert`` and ``vectile batch``, the
+batch's option list and the server's form fields are built from it.  Every front door
+(``vectorize``, the tiled tracer, ``vectile convert``, ``vectile batch``, the server's form)
+checks its options here, so a bad value gets the same message everywhere.
 
 >>> from vectile.options import resolve
 >>> opts = resolve({"colors": 8, "mode": "color"})
@@ -29,6 +33,9 @@ __all__ = [
     "LAYERS",
     "MAX_TILE_SIZE",
     "MODES",
+    "OPTIONS",
+    "OPTION_NAMES",
+    "Option",
     "PRESETS",
     "PRESET_SAMPLE",
     "Preset",
@@ -39,6 +46,9 @@ __all__ = [
     "check_int",
     "check_tile_size",
     "check_weights",
+    "CLI_OPTIONS",
+    "FORM_OPTIONS",
+    "OPTIONS_BY_NAME",
     "choose_preset",
     "preset_of_sample",
     "resolve",
@@ -63,6 +73,8 @@ MAX_TILE_SIZE: Final = 1 << 20
 
 MODES: Final = ("color", "binary")
 LAYERS: Final = ("stacked", "cutout")
+EDGE_METHODS: Final = ("canny", "learned", "blend")
+
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,96 @@ PRESETS: dict[str, Preset] = {
 
 #: The preset fields a caller may override.
 TUNABLE: Final = ("colors", "min_area", "tolerance", "corner_run", "precision")
+
+
+@dataclass(frozen=True)
+class Option:
+    """The declaration of one tracer option: a ``vectorize`` keyword, a command line flag of
+    ``vectile convert`` and ``vectile batch`` (when ``cli``) and a field of the server's form
+    (when ``form``).
+
+    ``kind`` is ``int``, ``float`` or ``str`` (then ``choices`` lists the values).  Numbers lie
+    in ``low..high``, or ``(low, high]`` when ``low_open``; ``high`` None: no upper bound.
+    ``default`` None means "the preset's value" (or, for ``preset``, "chosen from the
+    image").  ``checked_high`` is a sanity bound :func:`resolve` applies where the front doors
+    state none (``high`` None); ``form_high`` replaces ``high`` in the server's form (whose
+    integers are JSON int64).
+
+    >>> OPTIONS_BY_NAME["min_area"].flag, OPTIONS_BY_NAME["tolerance"].bounds
+    ('--min-area', (0.0, 100.0))
+    """
+
+    name: str
+    kind: type
+    help: str
+    default: Any = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+    cli: bool = True
+    form: bool = True
+    checked_high: float | None = None
+    form_high: float | None = None
+
+    @property
+    def flag(self) -> str:
+        """The command line flag, ``--`` and the name with hyphens."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def bounds(self) -> tuple[Any, Any]:
+        """``(low, high)`` as :func:`check_int` / :func:`check_float` take them."""
+        high = self.high if self.high is not None else self.checked_high
+        return self.low, high
+
+    def check(self, value: Any) -> Any:
+        """``value`` checked against this declaration, else :class:`OptionError`."""
+        if self.choices:
+            return check_choice(self.name, value, self.choices)
+        low, high = self.bounds
+        if self.kind is float:
+            return check_float(self.name, value, low, high)
+        return check_int(self.name, value, int(low), int(high))
+
+
+#: Every tracer option, in the order of ``vectorize``'s keywords (``weights``, an array, is
+#: not an option of the command line or the form and is checked by :func:`check_weights`).
+OPTIONS: Final[tuple[Option, ...]] = (
+    Option("colors", int, "number of colours (1 to 256); default from the preset",
+           low=1, high=256, metavar="N"),
+    Option("preset", str, "starting values for the other options, tuned for a kind of image "
+           "(default: chosen from each image)", choices=tuple(PRESETS)),
+    Option("mode", str, "color: regions of k colours; binary: black on white at Otsu's threshold", default="color", choices=MODES),
+    Option("layers", str, "stacked: shapes painted large to small (no gaps, hides seams); "
+           "cutout: exact tiling", default="stacked", choices=LAYERS),
+    Option("tolerance", float, "largest distance, in pixels, between a curve and the pixel "
+           "boundary it fits (more than 0, at most 100)", low=0.0, high=100.0, low_open=True,
+           metavar="PX"),
+    Option("min_area", int, "regions smaller than this many pixels merge into a neighbour "
+           "(1 keeps all)", low=1, checked_high=1 << 40, metavar="PX"),
+    Option("corner_run", int, "boundary runs at least this long meet in a sharp corner (1 keeps "
+           "every pixel corner)",
+           low=1, checked_high=1 << 20, cli=False, form=False),
+    Option("precision", int, "decimal digits of coordinates in the SVG path data (0 to 4)",
+           low=0, high=4, metavar="DIGITS"),
+    Option("seed", int, "seed for the colour clustering (same seed, same output)", default=0,
+           low=0, high=(1 << 64) - 1, form_high=(1 << 63) - 1, metavar="N"),
+    Option("threshold", int, "binary mode: the grey level between black and white (default: Otsu's)",
+           low=0, high=255, cli=False, form=False),
+    Option("edges", str, "weight the palette by edge importance; learned and blend also keep "
+           "speckle merging from crossing learned edges (default: off)", choices=EDGE_METHODS,
+           form=False),
+)
+
+OPTIONS_BY_NAME: Final[dict[str, Option]] = {o.name: o for o in OPTIONS}
+
+#: The options ``vectile convert`` and ``vectile batch`` take as flags.
+CLI_OPTIONS: Final = tuple(o for o in OPTIONS if o.cli)
+
+#: The options the server's form takes (next to its own ``quality``).
+FORM_OPTIONS: Final = tuple(o for o in OPTIONS if o.form)
 
 
 def check_int(name: str, value: Any, lo: int, hi: int) -> int:
@@ -140,13 +242,7 @@ def check_weights(weights: Any, shape: tuple[int, ...]) -> np.ndarray | None:
 def settings(preset_name: str, **overrides: Any) -> Preset:
     """The preset's parameters with the given ``overrides`` (None = keep), checked."""
     p = replace(PRESETS[preset_name], **{k: v for k, v in overrides.items() if v is not None})
-    return Preset(
-        colors=check_int("colors", p.colors, 1, 256),
-        min_area=check_int("min_area", p.min_area, 1, 1 << 40),
-        tolerance=check_float("tolerance", p.tolerance, 0.0, 100.0),
-        corner_run=check_int("corner_run", p.corner_run, 1, 1 << 20),
-        precision=check_int("precision", p.precision, 0, 4),
-    )
+    return Preset(**{name: OPTIONS_BY_NAME[name].check(getattr(p, name)) for name in TUNABLE})
 
 
 #: ``choose_preset`` looks at every ``max(1, pixels // PRESET_SAMPLE)``-th opaque pixel.
@@ -210,16 +306,13 @@ class TraceOptions:
 
 
 #: Every keyword :func:`resolve` accepts (``weights`` is checked against the image later).
-OPTION_NAMES: Final = ("colors", "preset", "mode", "layers", "tolerance", "min_area", "corner_run",
-                       "precision", "seed", "threshold", "edges", "weights")
-
-EDGE_METHODS: Final = ("canny", "learned", "blend")
+OPTION_NAMES: Final = (*OPTIONS_BY_NAME, "weights")
 
 
 def resolve(options: Mapping[str, Any]) -> TraceOptions:
     """Check ``vectorize`` keywords (None = default) and return them as :class:`TraceOptions`.
 
-    A missing key takes its default.  Unknown names, out-of-range values and bad choices raise :class:`OptionError` naming the
+    A missing key takes its default (:data:`OPTIONS`).  Unknown names, out-of-range values and bad choices raise :class:`OptionError` naming the
     option, before any work.  A binary trace without a preset uses ``lineart``.
     """
     unknown = sorted(set(options) - set(OPTION_NAMES))
@@ -229,19 +322,15 @@ def resolve(options: Mapping[str, Any]) -> TraceOptions:
     get = options.get
     # mode, layers and seed have defaults, so an explicit None is a mistake; the others take
     # None as "the preset's value".
-    mode = check_choice("mode", options.get("mode", "color"), MODES)
-    layers = check_choice("layers", options.get("layers", "stacked"), LAYERS)
-    preset = get("preset")
-    if preset is not None:
-        preset = check_choice("preset", preset, tuple(PRESETS))
-    elif mode == "binary":
+    def given(name: str) -> Any:
+        option = OPTIONS_BY_NAME[name]
+        value = options.get(name, option.default)
+        return None if value is None and option.default is None else option.check(value)
+
+    mode, layers, seed = given("mode"), given("layers"), given("seed")
+    preset, threshold, edges = given("preset"), given("threshold"), given("edges")
+    if preset is None and mode == "binary":
         preset = "lineart"
-    seed = check_int("seed", options.get("seed", 0), 0, (1 << 64) - 1)
-    threshold = get("threshold")
-    threshold = None if threshold is None else check_int("threshold", threshold, 0, 255)
-    edges = get("edges")
-    if edges is not None:
-        edges = check_choice("edges", edges, EDGE_METHODS)
     tuned = {k: get(k) for k in TUNABLE}
     settings(preset or "photo", **tuned)  # bad values fail now, before any work
     return TraceOptions(preset=preset, mode=mode, layers=layers, seed=seed, threshold=threshold,

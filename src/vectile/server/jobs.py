@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from vectile._io import write_atomic
+from vectile._text import jsonable
 from vectile.errors import VectileError
 from vectile.server.safety import ACCEPTED_PHRASE, display_name, sanitize_svg, sniff_image_type
 from vectile.server.settings import ServerSettings
@@ -41,7 +42,7 @@ from vectile.server.tracing import TraceRequest, trace_bytes
 if TYPE_CHECKING:
     from distributed import Client, Future, LocalCluster
 
-__all__ = ["FileTask", "Job", "JobFile", "JobRunner", "TooManyJobs", "submit_per_file", "trace_file"]
+__all__ = ["FileTask", "Job", "JobFile", "JobRunner", "NotAnImage", "TooManyJobs", "submit_per_file", "trace_file"]
 
 
 # --- the task that runs on a Dask worker ------------------------------------------------------
@@ -62,21 +63,19 @@ def trace_file(task: FileTask) -> dict[str, Any]:
     input: returns ``{"ok": True, "stats": {...}}`` or ``{"ok": False, "error": "..."}``."""
     try:
         data = Path(task.upload).read_bytes()
-        svg = trace_bytes(data, task.name, TraceRequest(**task.request), task.max_pixels)
+        svg = trace_bytes(data, task.name, TraceRequest.of(task.request), task.max_pixels)
         text = sanitize_svg(str(svg))
         write_atomic(task.output, text)
     except VectileError as exc:
         return {"ok": False, "error": str(exc)}
-    stats = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in svg.stats.items()}
-    return {"ok": True, "stats": stats}
+    return {"ok": True, "stats": jsonable(svg.stats)}
 
 
-# --- the seam for vectile.flows.batch ---------------------------------------------------------
-# How a job's files reach the cluster: ``submit(client, job_id, tasks) -> futures``, one future
-# per task, in order, each resolving to trace_file's dict, with the SVG written at
-# ``task.output``. The default below sends one task per file. When vectile.flows.batch lands,
-# multi-file jobs can go through it with an adapter of this signature passed as
-# ``JobRunner(..., submit=...)``: the runner needs nothing else from the flow.
+# --- how a job's files reach the cluster ------------------------------------------------------
+# ``submit(client, job_id, tasks) -> futures``: one future per task, in order, each resolving to
+# trace_file's dict, with the SVG written at ``task.output``. The default below sends one task
+# per file; another way (small files in groups, as vectile.flows.batch sends them) can be passed
+# as ``JobRunner(..., submit=...)``: the runner needs nothing else from it.
 Submitter = Callable[["Client", str, Sequence[FileTask]], list["Future"]]
 
 
@@ -146,6 +145,10 @@ class TooManyJobs(RuntimeError):
     """Every job slot holds an unfinished job."""
 
 
+class NotAnImage(ValueError):
+    """No file of a new job is an image the server reads (the message says why)."""
+
+
 class JobRunner:
     """Stores jobs, runs them on Dask, keeps their results for ``settings.job_ttl`` seconds.
 
@@ -170,8 +173,8 @@ class JobRunner:
     def create(self, uploads: Iterable[tuple[str | None, IO[bytes]]], request: TraceRequest) -> Job:
         """Store uploads (``(client file name, binary file)`` pairs) as a new queued job.
 
-        Files that are not images are recorded as failed and not stored. Raises ValueError
-        when no file is an image, TooManyJobs when there is no room.
+        Files that are not images are recorded as failed and not stored. Raises
+        :class:`NotAnImage` when no file is an image, :class:`TooManyJobs` when there is no room.
         """
         self.sweep()
         job_id = secrets.token_hex(16)
@@ -192,7 +195,7 @@ class JobRunner:
                     shutil.copyfileobj(stream, out, 1 << 20)
                 files.append(JobFile(index, name, upload, output))
             if all(f.upload is None for f in files):
-                raise ValueError(files[0].error if files else "no files in the request")
+                raise NotAnImage(files[0].error if files else "no files in the request")
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
             raise

@@ -9,19 +9,20 @@ from __future__ import annotations
 import functools
 import io
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import numpy as np
 
 import vectile
-from vectile.options import PRESETS, choose_preset
-from vectile.errors import InputError, OptionError, PixelLimitError
+from vectile.errors import OptionError
+from vectile.options import FORM_OPTIONS, PRESETS, choose_preset
 
 __all__ = [
     "QUALITIES",
+    "Quality",
     "TraceRequest",
-    "is_pixel_limit",
     "learned_edges_available",
     "quality_options",
     "trace_bytes",
@@ -40,20 +41,33 @@ QUALITIES: Final[dict[str, str]] = {
 
 @dataclass(frozen=True)
 class TraceRequest:
-    """Options of one trace as the API takes them; None means "from quality and preset"."""
+    """Options of one trace as the API takes them: a quality level and the form's tracer
+    options (:data:`vectile.options.FORM_OPTIONS`); a missing option takes its declared
+    default, where None means "from quality and preset".
+
+    >>> TraceRequest("fast", {"colors": 8}).as_dict()["colors"]
+    8
+    """
 
     quality: Quality = "balanced"
-    preset: Literal["icon", "photo", "lineart", "pixel"] | None = None
-    colors: int | None = None
-    mode: Literal["color", "binary"] = "color"
-    layers: Literal["stacked", "cutout"] = "stacked"
-    tolerance: float | None = None
-    min_area: int | None = None
-    precision: int | None = None
-    seed: int = 0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.options) - {o.name for o in FORM_OPTIONS})
+        if unknown:
+            raise OptionError(f"unknown option(s): {', '.join(unknown)}", option=unknown[0])
+        complete = {o.name: self.options.get(o.name, o.default) for o in FORM_OPTIONS}
+        object.__setattr__(self, "options", complete)  # frozen: set once, here
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``quality`` and every option, as a job records them (and :meth:`of` reads them)."""
+        return {"quality": self.quality, **self.options}
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> TraceRequest:
+        """The request :meth:`as_dict` returned ``fields`` for."""
+        options = dict(fields)
+        return cls(options.pop("quality", "balanced"), options)
 
 
 def quality_options(quality: str, preset: str) -> dict[str, Any]:
@@ -92,18 +106,15 @@ def trace_bytes(data: bytes, name: str, request: TraceRequest, max_pixels: int) 
             option="quality",
         )
     pixels = vectile.load_image(_NamedBytes(data, name), max_pixels=max_pixels)
-    preset: Any = request.preset or ("lineart" if request.mode == "binary" else choose_preset(pixels))
-    options = quality_options(request.quality, preset)
-    given = {
-        "colors": request.colors, "tolerance": request.tolerance,
-        "min_area": request.min_area, "precision": request.precision,
-    }
-    options.update({k: v for k, v in given.items() if v is not None})
-    edges = "learned" if request.quality == "ai" and request.mode == "color" else None
-    svg = vectile.vectorize(
-        pixels, preset=preset, mode=request.mode, layers=request.layers, seed=request.seed,
-        edges=edges, max_pixels=max_pixels, **options,
-    )
+    given = dict(request.options)
+    mode = given["mode"]
+    preset = given.pop("preset") or ("lineart" if mode == "binary" else choose_preset(pixels))
+    # The quality level's values, then what the client gave (None: the level's or preset's).
+    options: dict[str, Any] = {**quality_options(request.quality, preset),
+                               **{k: v for k, v in given.items() if v is not None}}
+    options["preset"] = preset
+    options["edges"] = "learned" if request.quality == "ai" and mode == "color" else None
+    svg = vectile.vectorize(pixels, max_pixels=max_pixels, **options)
     svg.stats["quality"] = request.quality
     svg.stats["seconds"] = round(time.perf_counter() - start, 6)
     return svg
@@ -120,12 +131,6 @@ class _NamedBytes(io.BytesIO):
         self.name = name
 
 
-def is_pixel_limit(exc: InputError) -> bool:
-    """Whether ``exc`` says the image has more pixels than allowed (answered with 413; other
-    bad images with 422)."""
-    return isinstance(exc, PixelLimitError)
-
-
 # --- AI-enhanced edges ------------------------------------------------------------------------
 # Quality "ai" turns on when detect_edges(method="learned") runs here (the shipped model and
 # onnxruntime are installed). It traces with vectorize(edges="learned"): the learned edge
@@ -135,11 +140,8 @@ def is_pixel_limit(exc: InputError) -> bool:
 @functools.cache
 def learned_edges_available() -> bool:
     """Whether ``vectile.detect_edges(..., method="learned")`` works here (checked once)."""
-    detect = getattr(vectile, "detect_edges", None)
-    if detect is None:
-        return False
     try:
-        edges = np.asarray(detect(np.zeros((16, 16, 3), np.uint8), method="learned"))
+        edges = np.asarray(vectile.detect_edges(np.zeros((16, 16, 3), np.uint8), method="learned"))
     except Exception:  # missing model, missing onnxruntime: the level stays off
         return False
     return edges.shape[:2] == (16, 16)

@@ -1,6 +1,6 @@
 """``vectile serve``: the API server and web page (FastAPI + uvicorn).
 
-Registered in ``vectile.cli._COMMAND_MODULES``; needs the ``server`` extra.
+Needs the ``server`` extra (imported only when the server runs).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vectile.cli import EXIT_OK, EXIT_USAGE, _integer, _pixel_count
+from vectile.cli._common import EXIT_OK, EXIT_USAGE, fail, integer, pixel_count
 
 __all__ = ["add_parser"]
 
@@ -41,31 +41,31 @@ def add_parser(commands: Any) -> None:
         allow_abbrev=False,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=_integer(0, 65535), default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=integer(0, 65535), default=8000, help="port (default 8000)")
     limits = serve.add_argument_group("limits")
     limits.add_argument(
-        "--max-upload-mb", type=_integer(1), default=defaults.max_upload_bytes // _MIB, metavar="MB",
+        "--max-upload-mb", type=integer(1), default=defaults.max_upload_bytes // _MIB, metavar="MB",
         help=f"largest upload of /v1/vectorize, MiB (default {defaults.max_upload_bytes // _MIB})",
     )
     limits.add_argument(
-        "--max-pixels", type=_pixel_count, default=defaults.max_pixels, metavar="N",
+        "--max-pixels", type=pixel_count, default=defaults.max_pixels, metavar="N",
         help=f"largest image /v1/vectorize traces (default {defaults.max_pixels:,}; "
         "suffixes k, M, G allowed)",
     )
     limits.add_argument(
-        "--timeout", type=_integer(1), default=int(defaults.request_timeout), metavar="S",
+        "--timeout", type=integer(1), default=int(defaults.request_timeout), metavar="S",
         help=f"seconds one /v1/vectorize request may take (default {defaults.request_timeout:g})",
     )
     limits.add_argument(
-        "--workers", type=_integer(1, 256), metavar="N",
+        "--workers", type=integer(1, 256), metavar="N",
         help="threads tracing /v1/vectorize requests at once (default: cores, at most 4)",
     )
     limits.add_argument(
-        "--job-max-upload-mb", type=_integer(1), default=defaults.job_max_upload_bytes // _MIB,
+        "--job-max-upload-mb", type=integer(1), default=defaults.job_max_upload_bytes // _MIB,
         metavar="MB", help=f"largest upload of /v1/jobs, MiB (default {defaults.job_max_upload_bytes // _MIB})",
     )
     limits.add_argument(
-        "--job-max-pixels", type=_pixel_count, default=defaults.job_max_pixels, metavar="N",
+        "--job-max-pixels", type=pixel_count, default=defaults.job_max_pixels, metavar="N",
         help=f"largest image in a job (default {defaults.job_max_pixels:,})",
     )
     jobs = serve.add_argument_group("jobs")
@@ -79,28 +79,27 @@ def add_parser(commands: Any) -> None:
         "LocalCluster started on the first job)",
     )
     jobs.add_argument(
-        "--dask-workers", type=_integer(1, 1024), metavar="N",
+        "--dask-workers", type=integer(1, 1024), metavar="N",
         help="worker processes of the embedded cluster (default: one per two cores)",
     )
     serve.add_argument(
         "--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
         help="uvicorn log level (default info)",
     )
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=run)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted; return the exit status."""
     try:
         from vectile.server import ServerSettings, create_app
         from vectile.server.running import serve
     except ImportError as exc:
-        print(f"vectile: error: 'vectile serve' needs the server extra ({exc.name} is missing); "
-              "install it with: pip install 'vectile[server]'", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(EXIT_USAGE, f"'vectile serve' needs the server extra ({exc.name} is missing); "
+                    "install it with: pip install 'vectile[server]'")
     data_dir = Path(args.data_dir) if args.data_dir else None
     if data_dir is not None and data_dir.exists() and not data_dir.is_dir():
-        print(f"vectile: error: --data-dir '{data_dir}' is not a folder", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(EXIT_USAGE, f"--data-dir '{data_dir}' is not a folder")
     settings = ServerSettings(
         max_upload_bytes=args.max_upload_mb * _MIB,
         max_pixels=args.max_pixels,

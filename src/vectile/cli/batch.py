@@ -1,7 +1,6 @@
 """``vectile batch``: trace whole archives on Dask (see :func:`vectile.flows.batch`).
 
-Registered in ``vectile.cli._COMMAND_MODULES``. Dask is imported only when a batch runs, so
-``vectile convert`` starts as fast as before.
+Dask is imported only when a batch runs, so ``vectile convert`` starts as fast as before.
 """
 
 from __future__ import annotations
@@ -11,7 +10,9 @@ import sys
 from typing import Any
 
 from vectile._io import DEFAULT_MAX_PIXELS
-from vectile.cli import EXIT_USAGE, _fail, _integer, _pixel_count, _tolerance
+from vectile.cli._common import (
+    EXIT_INTERRUPTED, EXIT_USAGE, add_tracer_arguments, fail, integer, pixel_count, tracer_options,
+)
 from vectile.errors import VectileError
 
 __all__ = ["add_parser"]
@@ -64,33 +65,15 @@ def add_parser(commands: Any) -> None:
                         "invalid, or made from another input or with other options")
 
     tracing = parser.add_argument_group("tracing (as for 'vectile convert')")
-    tracing.add_argument("--colors", type=_integer(1, 256), metavar="N",
-                         help="number of colours (1 to 256)")
-    tracing.add_argument("--preset", choices=("icon", "photo", "lineart", "pixel"),
-                         help="starting values for the other options (default: per image)")
-    tracing.add_argument("--mode", choices=("color", "binary"),
-                         help="color: regions of k colours; binary: black on white")
-    tracing.add_argument("--layers", choices=("stacked", "cutout"),
-                         help="stacked: shapes painted large to small; cutout: exact tiling")
-    tracing.add_argument("--tolerance", type=_tolerance, metavar="PX",
-                         help="largest curve-fitting error in pixels (more than 0, at most 100)")
-    tracing.add_argument("--min-area", type=_integer(1), metavar="PX",
-                         help="regions smaller than this many pixels merge into a neighbour")
-    tracing.add_argument("--precision", type=_integer(0, 4), metavar="DIGITS",
-                         help="decimal digits of coordinates in path data (0 to 4)")
-    tracing.add_argument("--seed", type=_integer(0, 2**64 - 1), metavar="N",
-                         help="seed for the colour clustering (same seed, same output)")
-    tracing.add_argument("--edges", choices=("canny", "learned", "blend"),
-                         help="weight the palette by edge importance (learned/blend: the edge model, "
-                         "loaded once per worker)")
-    tracing.add_argument("--max-pixels", type=_pixel_count, default=DEFAULT_MAX_PIXELS,
+    add_tracer_arguments(tracing)
+    tracing.add_argument("--max-pixels", type=pixel_count, default=DEFAULT_MAX_PIXELS,
                          metavar="N", help=f"record images with more pixels than this as "
                          f"failed (default {DEFAULT_MAX_PIXELS}; suffixes k, M, G allowed)")
 
     cluster = parser.add_argument_group("cluster")
-    cluster.add_argument("--workers", type=_integer(1, 4096), metavar="N",
+    cluster.add_argument("--workers", type=integer(1, 4096), metavar="N",
                          help="local cluster: worker processes (default: one per core)")
-    cluster.add_argument("--threads-per-worker", type=_integer(1, 1024), metavar="N",
+    cluster.add_argument("--threads-per-worker", type=integer(1, 1024), metavar="N",
                          help="local cluster: threads per worker, and rayon threads per "
                          "worker (default 1, or cores / --workers)")
     cluster.add_argument("--scheduler", metavar="ADDR",
@@ -98,13 +81,13 @@ def add_parser(commands: Any) -> None:
     cluster.add_argument("--scheduler-file", metavar="FILE",
                          help="run on the scheduler described in FILE (dask scheduler "
                          "--scheduler-file)")
-    cluster.add_argument("--files-per-task", type=_integer(1, 1024), metavar="N",
+    cluster.add_argument("--files-per-task", type=integer(1, 1024), metavar="N",
                          help="files under 2 MB travel in groups of up to N per Dask task "
                          "(default: up to 16, fewer for short batches; 1: a task per file)")
-    cluster.add_argument("--max-in-flight", type=_integer(1), metavar="N",
+    cluster.add_argument("--max-in-flight", type=integer(1), metavar="N",
                          help="files submitted and not yet finished (default: 4 tasks per "
                          "worker thread)")
-    cluster.add_argument("--retries", type=_integer(0, 100), default=2, metavar="N",
+    cluster.add_argument("--retries", type=integer(0, 100), default=2, metavar="N",
                          help="retries of a file whose task raised (I/O errors; bad images "
                          "fail at once) (default 2)")
     cluster.add_argument("--performance-report", metavar="FILE",
@@ -115,18 +98,16 @@ def add_parser(commands: Any) -> None:
                        help="progress bar (default: when stderr is a terminal)")
     shown.add_argument("-q", "--quiet", action="store_true",
                        help="print nothing but errors; the manifest still records everything")
-    parser.set_defaults(run=_run)
+    parser.set_defaults(run=run)
 
 
-_TRACER_DESTS = ("colors", "preset", "mode", "layers", "tolerance", "min_area", "precision", "seed", "edges")
-
-
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Run the batch ``args`` describe; return its exit status."""
     from rich.console import Console
 
     from vectile.flows import batch
 
-    options = {dest: getattr(args, dest) for dest in _TRACER_DESTS if getattr(args, dest) is not None}
+    options = tracer_options(args)
     try:
         report = batch(
             args.inputs, args.outdir, resume=args.resume, scheduler=args.scheduler,
@@ -137,9 +118,9 @@ def _run(args: argparse.Namespace) -> int:
             progress=args.progress, quiet=args.quiet, max_pixels=args.max_pixels, **options,
         )
     except VectileError as exc:
-        return _fail(EXIT_USAGE, str(exc))
+        return fail(EXIT_USAGE, str(exc))
     except KeyboardInterrupt:  # before the batch started (planning, resume checks)
-        return _fail(130, "interrupted before any file was traced")
+        return fail(EXIT_INTERRUPTED, "interrupted before any file was traced")
     if not args.quiet:
         report.print(Console(stderr=True))
     if report.interrupted:

@@ -1,6 +1,6 @@
 """``vectile edges``: write the edge map of an image as a PNG.
 
-Registered in ``vectile.cli._COMMAND_MODULES``. Same conventions as ``vectile convert``: bad
+Same conventions as ``vectile convert``: bad
 input or options exit with 2 and ``vectile: error: ...`` naming the file; the PNG is written to
 a temporary file next to the output and renamed, so no partial file is ever left.
 """
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 from vectile._io import write_atomic
-from vectile.cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _number, _pixel_count
+from vectile._text import naming
+from vectile.cli._common import (
+    EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail, number, output_path, pixel_count,
+)
 from vectile.errors import OptionError, VectileError
 
 __all__ = ["add_parser"]
@@ -39,8 +40,8 @@ Exit status: 0 ok, 2 usage error or bad input, 1 unexpected failure.
 """
 
 
-_unit_interval = _number(0, 1)
-_sigma = _number(0, 256, unit="pixels")
+_unit_interval = number(0, 1)
+_sigma = number(0, 256, unit="pixels")
 
 
 def add_parser(commands: Any) -> None:
@@ -73,25 +74,11 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--binary", action="store_true",
                         help="write 255 on every edge pixel instead of its strength")
     parser.add_argument(
-        "--max-pixels", type=_pixel_count, default=None, metavar="N",
+        "--max-pixels", type=pixel_count, default=None, metavar="N",
         help="refuse images with more pixels than this (suffixes k, M, G allowed)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    parser.set_defaults(run=_run)
-
-
-def _output_path(source: str, given: str | None) -> Path:
-    output = Path(given) if given else Path(source).with_suffix(".edges.png")
-    folder = output.parent
-    if output.is_dir():
-        raise OptionError(f"cannot write '{output}': it is a directory; give a file name with -o")
-    if not folder.is_dir():
-        raise OptionError(f"cannot write '{output}': folder '{folder}' does not exist; create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OptionError(f"cannot write '{output}': no permission to create files in '{folder}'")
-    if output.exists() and os.path.exists(source) and os.path.samefile(output, source):
-        raise OptionError(f"output '{output}' is the input file '{source}'; choose another output with -o")
-    return output
+    parser.set_defaults(run=run)
 
 
 def _png_bytes(edge_map: Any, binary: bool) -> bytes:
@@ -107,12 +94,8 @@ def _png_bytes(edge_map: Any, binary: bool) -> bytes:
     return buffer.getvalue()
 
 
-def _fail(code: int, message: str) -> int:
-    print(f"vectile: error: {message}", file=sys.stderr)
-    return code
-
-
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Write the edge map ``args`` ask for; return the exit status."""
     from vectile._edges import detect_edges
     from vectile._io import DEFAULT_MAX_PIXELS
 
@@ -124,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
             raise OptionError("--low and --high apply to --method canny and blend only")
         if args.alpha is not None and args.method != "blend":
             raise OptionError("--alpha applies to --method blend only")
-        output = None if to_stdout else _output_path(source, args.output)
+        output = None if to_stdout else output_path(source, args.output, ".edges.png")
         edge_map = detect_edges(
             source, args.method, sigma=args.sigma, low=args.low, high=args.high, alpha=args.alpha,
             max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
@@ -137,16 +120,15 @@ def _run(args: argparse.Namespace) -> int:
             try:
                 write_atomic(output, data)
             except OSError as exc:
-                return _fail(EXIT_FAILURE, f"cannot write '{output}': {exc.strerror or exc}")
+                return fail(EXIT_FAILURE, f"cannot write '{output}': {exc.strerror or exc}")
         seconds = time.perf_counter() - started
     except VectileError as exc:
-        message = str(exc)
-        return _fail(EXIT_USAGE, message if source in message else f"'{source}': {message}")
+        return fail(EXIT_USAGE, naming(str(exc), source))
     except KeyboardInterrupt:
-        return _fail(EXIT_INTERRUPTED, f"interrupted while detecting edges in '{source}'")
+        return fail(EXIT_INTERRUPTED, f"interrupted while detecting edges in '{source}'")
     except Exception as exc:  # a bug: say so, with the traceback for the report
         traceback.print_exc(file=sys.stderr)
-        return _fail(EXIT_FAILURE, f"edge detection on '{source}' failed unexpectedly: "
+        return fail(EXIT_FAILURE, f"edge detection on '{source}' failed unexpectedly: "
                      f"{type(exc).__name__}: {exc} (this is a bug in vectile; please report it)")
     if not args.quiet and output is not None:
         edges = int((edge_map > 0).sum())

@@ -1,0 +1,97 @@
+"""The untiled trace: :class:`Svg` and :func:`trace_whole`, which decodes an image and traces it in
+one kernel call.
+
+Below both :mod:`vectile._api` (``vectorize``) and the tiled tracer (which falls back to it), so
+neither has to import the other for it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vectile import _kernels
+from vectile._edges import tracer_guides
+from vectile._io import load_image, write_atomic
+from vectile.errors import InputError, OptionError
+from vectile.options import check_weights, choose_preset, resolve
+
+__all__ = ["Svg", "image_name", "kernel_errors", "trace_whole"]
+
+
+class Svg:
+    """A traced SVG document.
+
+    >>> import numpy as np, vectile
+    >>> svg = vectile.vectorize(np.zeros((4, 4, 3), np.uint8))
+    >>> str(svg).startswith("<svg")
+    True
+    >>> svg.stats["width"], svg.stats["paths"]
+    (4, 1)
+    """
+
+    __slots__ = ("_text", "stats")
+
+    def __init__(self, text: str, stats: dict[str, Any]) -> None:
+        self._text = text
+        #: Numbers about the result: width, height, preset, palette, regions, edges, paths,
+        #: commands, bytes, seconds.
+        self.stats = stats
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return f"<Svg {s.get('width')}x{s.get('height')} paths={s.get('paths')} bytes={s.get('bytes')}>"
+
+    def _repr_svg_(self) -> str:  # Jupyter display
+        return self._text
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the SVG atomically (temporary file in the same folder, then rename)."""
+        return write_atomic(path, self._text)
+
+
+def kernel_errors(exc: Exception, where: str) -> Exception:
+    """The kernels' typed ``ValueError`` subclasses as vectile's own errors, naming ``where``."""
+    if isinstance(exc, _kernels.KernelOptionError):
+        return OptionError(f"{where}: {exc}")
+    if isinstance(exc, _kernels.KernelInputError):
+        return InputError(f"{where}: {exc}")
+    return exc
+
+
+def image_name(image: Any) -> str:
+    """How messages name ``image``: its path, else its type."""
+    if isinstance(image, (str, os.PathLike)):
+        return os.fspath(image)
+    return f"<{type(image).__name__}>"
+
+
+def trace_whole(image: Any, options: dict[str, Any], *, max_pixels: int = 1 << 30) -> Svg:
+    """:func:`vectile.vectorize` without tiling: decode the whole image and trace it in one call."""
+    start = time.perf_counter()
+    opts = resolve({k: v for k, v in options.items() if k != "weights"})
+    pixels = load_image(image, max_pixels=max_pixels)
+    name = image_name(image)
+    preset_name = opts.preset or choose_preset(pixels)
+    p = opts.settings(preset_name)
+    w = check_weights(options.get("weights"), pixels.shape[:2])
+    w, edge_map = tracer_guides(pixels, opts.edges, w)
+    try:
+        text, kstats = _kernels.trace(
+            np.ascontiguousarray(pixels), colors=p.colors, seed=opts.seed, min_area=p.min_area,
+            tolerance=p.tolerance, corner_run=p.corner_run, precision=p.precision,
+            layers=opts.layers, mode=opts.mode, threshold=opts.threshold, weights=w, edges=edge_map,
+        )
+    except ValueError as exc:
+        raise kernel_errors(exc, name) from exc
+    stats = {"width": int(pixels.shape[1]), "height": int(pixels.shape[0]), "preset": preset_name,
+             "mode": opts.mode, "layers": opts.layers, **kstats,
+             "seconds": round(time.perf_counter() - start, 6)}
+    return Svg(text, stats)
