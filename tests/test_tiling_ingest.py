@@ -35,7 +35,7 @@ from vectile.options import DEFAULT_TILE_SIZE
 from vectile.tiling import ingest as ig
 from vectile.tiling import stream, tiff
 from vectile.tiling.ingest import load_or_store
-from vectile.tiling.probe import ImageInfo, probe
+from vectile.tiling.header import ImageInfo, probe
 from vectile.tiling.store import open_store, open_tiles, store_name
 
 HEIGHT, WIDTH = 513, 700

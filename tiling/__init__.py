@@ -7,7 +7,7 @@ use, so ``import vectile.tiling`` imports neither zarr nor dask.
 Modules, in the order of the flow (each imports only those above it):
 
 * :mod:`~vectile.tiling.pixels`: pixel normalisation and EXIF orientation rules;
-* :mod:`~vectile.tiling.probe`: the one header probe (:class:`ImageInfo`);
+* :mod:`~vectile.tiling.header`: the one header probe (:class:`ImageInfo`);
 * :mod:`~vectile.tiling.store`: the Zarr v3 tile store layout, codecs, atomic publishing;
 * :mod:`~vectile.tiling.stream`: huge PNG / JPEG / WebP / strip TIFF streamed into a store;
 * :mod:`~vectile.tiling.tiff`: tiled TIFFs read in place;
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from vectile.tiling.entry import open_source, trace_image
     from vectile.tiling.grid import NotTileable, TileError
     from vectile.tiling.prepass import Prepass
-    from vectile.tiling.probe import ImageInfo, probe
+    from vectile.tiling.header import ImageInfo, probe
     from vectile.tiling.reader import TileReader
     from vectile.tiling.trace import trace_tiled
 
@@ -44,8 +44,8 @@ __all__ = ["ImageInfo", "NotTileable", "Prepass", "TileError", "TileReader", "op
            "trace_image", "trace_tiled"]
 
 _HOMES = {
-    "ImageInfo": "vectile.tiling.probe",
-    "probe": "vectile.tiling.probe",
+    "ImageInfo": "vectile.tiling.header",
+    "probe": "vectile.tiling.header",
     "NotTileable": "vectile.tiling.grid",
     "Prepass": "vectile.tiling.prepass",
     "TileError": "vectile.tiling.grid",

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vectile._api import trace_whole
+from vectile._whole import trace_whole
 from vectile._io import load_image, write_atomic
 from vectile.options import DEFAULT_TILE_SIZE, HUGE_PIXELS, check_tile_size
 from vectile.tiling.grid import NotTileable

@@ -1,7 +1,7 @@
 """Ingest: the first stage of the tiled flow for huge images (DESIGN.md section 2).
 
 :func:`load_or_store` is the entry point (:func:`vectile.tiling.open_source` calls it for
-every path it is given).  It probes the image's header (:func:`~vectile.tiling.probe.probe`)
+every path it is given).  It probes the image's header (:func:`~vectile.tiling.header.probe`)
 and then, by size and kind:
 
 * at most ``threshold_pixels`` pixels: decoded in memory by :func:`vectile.load_image`;
@@ -25,7 +25,7 @@ import numpy as np
 from vectile._io import DEFAULT_MAX_PIXELS, load_image
 from vectile.errors import InputError, PixelLimitError
 from vectile.options import DEFAULT_TILE_SIZE, HUGE_PIXELS, check_tile_size
-from vectile.tiling.probe import UnsupportedFormat, check_max_pixels, path_str, probe
+from vectile.tiling.header import UnsupportedFormat, check_max_pixels, path_str, probe
 from vectile.tiling.store import check_target, is_current, store_name
 from vectile.tiling.stream import TileHook, stream
 from vectile.tiling.tiff import open_tiff, tiff_layout

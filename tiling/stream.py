@@ -36,7 +36,7 @@ import pyvips  # type: ignore[import-untyped]  # ships .pyi stubs but no py.type
 
 from vectile.errors import InputError
 from vectile.tiling.pixels import ALPHA_KINDS, Kind, normalise, orient, source_chunks
-from vectile.tiling.probe import ImageInfo, corrupt, open_vips
+from vectile.tiling.header import ImageInfo, corrupt, open_vips
 from vectile.tiling.store import LAYOUT_VERSION, create_store, publish, temporary_dir
 
 if TYPE_CHECKING:

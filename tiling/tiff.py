@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vectile.tiling.pixels import ALPHA_KINDS, Kind, normalise, orient, source_chunks
-from vectile.tiling.probe import ImageInfo
+from vectile.tiling.header import ImageInfo
 from vectile.tiling.store import data_array
 
 if TYPE_CHECKING:
