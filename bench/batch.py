@@ -48,8 +48,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def _corpus_icons() -> list[Path]:
     env = os.environ.get("VECTILE_BENCH_CORPUS")
-    for folder in ([Path(env)] if env else []) + [REPO_ROOT / "shared" / "bench",
-                                                  REPO_ROOT.parent / "shared" / "bench"]:
+    for folder in ([Path(env)] if env else []) + [
+        REPO_ROOT / "shared" / "bench",
+        REPO_ROOT.parent / "shared" / "bench",
+    ]:
         icons = sorted((folder / "icons").glob("*.png"))
         if icons:
             return icons
@@ -88,8 +90,12 @@ def _child_loop(files: list[str], outdir: str) -> dict[str, Any]:
     for path in files:
         vectile.vectorize(path).save(out / (Path(path).stem + ".svg"))
     seconds = time.perf_counter() - t0
-    return {"files": len(files), "seconds": seconds, "cpu": time.process_time() - cpu0,
-            "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    return {
+        "files": len(files),
+        "seconds": seconds,
+        "cpu": time.process_time() - cpu0,
+        "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
 
 
 def _cpu_and_rss() -> tuple[float, int]:
@@ -108,8 +114,9 @@ def _child_dask(list_file: str, outdir: str, workers: int, files_per_task: int |
         workers_before = client.run(_cpu_and_rss)
         me_before = _cpu_and_rss()[0]
         t1 = time.perf_counter()
-        report = vectile.flows.batch([f"@{list_file}"], outdir, client=client, quiet=True,
-                                     files_per_task=files_per_task)
+        report = vectile.flows.batch(
+            [f"@{list_file}"], outdir, client=client, quiet=True, files_per_task=files_per_task
+        )
         seconds = time.perf_counter() - t1
         me_cpu = _cpu_and_rss()[0] - me_before
         workers_after = client.run(_cpu_and_rss)
@@ -117,10 +124,16 @@ def _child_dask(list_file: str, outdir: str, workers: int, files_per_task: int |
     total = time.perf_counter() - t0
     worker_cpu = sum(workers_after[w][0] - workers_before[w][0] for w in workers_after)
     return {
-        "files": report.ok, "failed": report.failed, "seconds": seconds,
-        "startup": started - t0, "end_to_end": total,
-        "workers": info.workers, "threads": info.threads, "rayon_threads": sorted(rayon),
-        "cpu_workers": worker_cpu, "cpu_client_scheduler": me_cpu,
+        "files": report.ok,
+        "failed": report.failed,
+        "seconds": seconds,
+        "startup": started - t0,
+        "end_to_end": total,
+        "workers": info.workers,
+        "threads": info.threads,
+        "rayon_threads": sorted(rayon),
+        "cpu_workers": worker_cpu,
+        "cpu_client_scheduler": me_cpu,
         "peak_rss_kb_client_scheduler": _cpu_and_rss()[1],
         "peak_rss_kb_worker": max(rss for _, rss in workers_after.values()),
     }
@@ -128,8 +141,12 @@ def _child_dask(list_file: str, outdir: str, workers: int, files_per_task: int |
 
 def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This environment, the repo root importable (``bench``), RAYON_NUM_THREADS as given."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        ),
+    }
     env.pop("RAYON_NUM_THREADS", None)
     env.update(extra or {})
     return env
@@ -140,8 +157,14 @@ def _run_child(mode: str, payload: dict[str, Any], env_extra: dict[str, str] | N
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(payload, f)
     try:
-        done = subprocess.run([sys.executable, "-m", "bench.batch", mode, f.name], env=env,
-                              cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.batch", mode, f.name],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     finally:
         os.unlink(f.name)
     if done.returncode != 0:
@@ -157,17 +180,24 @@ def _parallel_loops(files: list[Path], work: Path, cores: int) -> dict[str, Any]
     payloads = []
     for i in range(cores):
         payload = work / f"parallel-{i}.json"
-        payload.write_text(json.dumps({"files": [str(p) for p in files[i::cores]],
-                                       "outdir": str(work / f"parallel-out-{i}")}))
+        payload.write_text(
+            json.dumps({"files": [str(p) for p in files[i::cores]], "outdir": str(work / f"parallel-out-{i}")})
+        )
         payloads.append(payload)
     for payload in payloads:
-        procs.append(subprocess.Popen([sys.executable, "-m", "bench.batch", "_loop", str(payload)],
-                                      env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.batch", "_loop", str(payload)],
+                env=env,
+                cwd=REPO_ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
     results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     # Each child times its own loop after warming up; the slowest one bounds the batch.
     seconds = max(r["seconds"] for r in results)
-    return {"files": sum(r["files"] for r in results), "seconds": seconds,
-            "cpu": sum(r["cpu"] for r in results)}
+    return {"files": sum(r["files"] for r in results), "seconds": seconds, "cpu": sum(r["cpu"] for r in results)}
 
 
 # --- the benchmark --------------------------------------------------------------------------
@@ -184,9 +214,14 @@ def run(files_count: int, sizes: list[int], repeat: int, out: Path) -> dict[str,
         for n in sorted({files_count, *sizes}):
             lists[n] = work / f"list-{n}.txt"
             lists[n].write_text("".join(f"{p}\n" for p in files[:n]))
-        runs: dict[str, list[dict[str, Any]]] = {"loop_1": [], "loop_default": [],
-                                                 "loop_1_malloc": [], "parallel_loops": [],
-                                                 "dask": [], "dask_single": []}
+        runs: dict[str, list[dict[str, Any]]] = {
+            "loop_1": [],
+            "loop_default": [],
+            "loop_1_malloc": [],
+            "parallel_loops": [],
+            "dask": [],
+            "dask_single": [],
+        }
         for r in range(repeat):
             print(f"bench batch: round {r + 1}/{repeat}: loops", file=sys.stderr)
             payload = {"files": [str(p) for p in files[:files_count]], "outdir": str(work / "loop-out")}
@@ -194,27 +229,37 @@ def run(files_count: int, sizes: list[int], repeat: int, out: Path) -> dict[str,
             shutil.rmtree(work / "loop-out", ignore_errors=True)
             runs["loop_default"].append(_run_child("_loop", payload))
             shutil.rmtree(work / "loop-out", ignore_errors=True)
-            runs["loop_1_malloc"].append(_run_child("_loop", payload, {"RAYON_NUM_THREADS": "1",
-                                                                         **MALLOC_ENVIRON}))
+            runs["loop_1_malloc"].append(_run_child("_loop", payload, {"RAYON_NUM_THREADS": "1", **MALLOC_ENVIRON}))
             shutil.rmtree(work / "loop-out", ignore_errors=True)
             runs["parallel_loops"].append(_parallel_loops(files[:files_count], work, cores))
             for i in range(cores):
                 shutil.rmtree(work / f"parallel-out-{i}", ignore_errors=True)
             plans = [(n, None) for n in (sizes if r == 0 else [files_count])] + [(files_count, 1)]
             for n, per_task in plans:
-                print(f"bench batch: round {r + 1}/{repeat}: dask, {n} files, files per task "
-                      f"{per_task or 'auto'}", file=sys.stderr)
-                result = _run_child("_dask", {"list": str(lists[n]), "outdir": str(work / "dask-out"),
-                                              "workers": cores, "files_per_task": per_task})
+                print(
+                    f"bench batch: round {r + 1}/{repeat}: dask, {n} files, files per task {per_task or 'auto'}",
+                    file=sys.stderr,
+                )
+                result = _run_child(
+                    "_dask",
+                    {
+                        "list": str(lists[n]),
+                        "outdir": str(work / "dask-out"),
+                        "workers": cores,
+                        "files_per_task": per_task,
+                    },
+                )
                 result["size"] = n
                 result["files_per_task"] = per_task
                 runs["dask" if per_task is None else "dask_single"].append(result)
                 shutil.rmtree(work / "dask-out", ignore_errors=True)
     result = {
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cores": cores, "python": platform.python_version(),
-                    "platform": platform.platform()},
-        "files": files_count, "sizes": sizes, "repeat": repeat, "runs": runs,
+        "machine": {"cores": cores, "python": platform.python_version(), "platform": platform.platform()},
+        "files": files_count,
+        "sizes": sizes,
+        "repeat": repeat,
+        "runs": runs,
     }
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"batch-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
@@ -239,56 +284,67 @@ def table(result: dict[str, Any]) -> str:
     lines = [
         f"{n:,} icon-sized files (512 x 512 PNG), {cores} cores, best of {result['repeat']}:",
         "",
-        "| run | processes x threads | seconds | files/s | vs 1-thread loop | vs cores x loop "
-        "| vs parallel loops |",
+        "| run | processes x threads | seconds | files/s | vs 1-thread loop | vs cores x loop | vs parallel loops |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     parallel = _rate(best["parallel_loops"])
 
     def row(name: str, shape: str, seconds: float, rate: float) -> None:
-        lines.append(f"| {name} | {shape} | {seconds:.1f} | {rate:.1f} | "
-                     f"{rate / _rate(best['loop_1']):.2f} | {rate / target:.0%} | "
-                     f"{rate / parallel:.0%} |")
+        lines.append(
+            f"| {name} | {shape} | {seconds:.1f} | {rate:.1f} | "
+            f"{rate / _rate(best['loop_1']):.2f} | {rate / target:.0%} | "
+            f"{rate / parallel:.0%} |"
+        )
 
     row("loop, RAYON_NUM_THREADS=1", "1 x 1", best["loop_1"]["seconds"], _rate(best["loop_1"]))
     row("loop, rayon default", f"1 x {cores}", best["loop_default"]["seconds"], _rate(best["loop_default"]))
-    row("loop, RAYON_NUM_THREADS=1, the workers' malloc settings", "1 x 1",
-        best["loop_1_malloc"]["seconds"], _rate(best["loop_1_malloc"]))
-    lines.append(f"| cores x loop (computed) | {cores} x 1 | {n / target:.1f} | {target:.1f} | "
-                 f"{cores:.2f} | 100% | {target / parallel:.0%} |")
-    row("parallel loops (measured)", f"{cores} x 1", best["parallel_loops"]["seconds"],
-        _rate(best["parallel_loops"]))
+    row(
+        "loop, RAYON_NUM_THREADS=1, the workers' malloc settings",
+        "1 x 1",
+        best["loop_1_malloc"]["seconds"],
+        _rate(best["loop_1_malloc"]),
+    )
+    lines.append(
+        f"| cores x loop (computed) | {cores} x 1 | {n / target:.1f} | {target:.1f} | "
+        f"{cores:.2f} | 100% | {target / parallel:.0%} |"
+    )
+    row("parallel loops (measured)", f"{cores} x 1", best["parallel_loops"]["seconds"], _rate(best["parallel_loops"]))
     d = best["dask"]
-    row("vectile.flows.batch on Dask (default: small files grouped)", f"{d['workers']} x 1",
-        d["seconds"], _rate(d))
-    row("  same, cluster start-up included", f"{d['workers']} x 1", d["end_to_end"],
-        d["files"] / d["end_to_end"])
+    row("vectile.flows.batch on Dask (default: small files grouped)", f"{d['workers']} x 1", d["seconds"], _rate(d))
+    row("  same, cluster start-up included", f"{d['workers']} x 1", d["end_to_end"], d["files"] / d["end_to_end"])
     s1 = best["dask_single"]
-    row("vectile.flows.batch on Dask, one task per file", f"{s1['workers']} x 1",
-        s1["seconds"], _rate(s1))
+    row("vectile.flows.batch on Dask, one task per file", f"{s1['workers']} x 1", s1["seconds"], _rate(s1))
     all_rates = ", ".join(f"{_rate(r):.1f}" for r in dask_n)
     loop_rates = ", ".join(f"{_rate(r):.1f}" for r in runs["loop_1"])
-    lines += ["", f"All runs, files/s: Dask {all_rates}; 1-thread loop {loop_rates}. "
-              f"Cluster start-up {d['startup']:.1f} s. CPU per file: loop "
-              f"{1000 * best['loop_1']['cpu'] / n:.1f} ms; Dask workers "
-              f"{1000 * d['cpu_workers'] / n:.1f} ms + client and scheduler "
-              f"{1000 * d['cpu_client_scheduler'] / n:.1f} ms (one task per file: "
-              f"{1000 * s1['cpu_workers'] / n:.1f} + {1000 * s1['cpu_client_scheduler'] / n:.1f} ms).", "",
-              "| files in the batch | seconds | files/s | peak RSS client + scheduler | peak RSS per worker |",
-              "| ---: | ---: | ---: | ---: | ---: |"]
+    lines += [
+        "",
+        f"All runs, files/s: Dask {all_rates}; 1-thread loop {loop_rates}. "
+        f"Cluster start-up {d['startup']:.1f} s. CPU per file: loop "
+        f"{1000 * best['loop_1']['cpu'] / n:.1f} ms; Dask workers "
+        f"{1000 * d['cpu_workers'] / n:.1f} ms + client and scheduler "
+        f"{1000 * d['cpu_client_scheduler'] / n:.1f} ms (one task per file: "
+        f"{1000 * s1['cpu_workers'] / n:.1f} + {1000 * s1['cpu_client_scheduler'] / n:.1f} ms).",
+        "",
+        "| files in the batch | seconds | files/s | peak RSS client + scheduler | peak RSS per worker |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in sorted((r for r in runs["dask"]), key=lambda r: (r["size"], -_rate(r))):
-        lines.append(f"| {r['size']:,} | {r['seconds']:.1f} | {_rate(r):.1f} | "
-                     f"{r['peak_rss_kb_client_scheduler'] / 1024:.0f} MB | "
-                     f"{r['peak_rss_kb_worker'] / 1024:.0f} MB |")
+        lines.append(
+            f"| {r['size']:,} | {r['seconds']:.1f} | {_rate(r):.1f} | "
+            f"{r['peak_rss_kb_client_scheduler'] / 1024:.0f} MB | "
+            f"{r['peak_rss_kb_worker'] / 1024:.0f} MB |"
+        )
     return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench batch", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench batch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--files", type=int, default=2000, help="files for throughput (default 2000)")
-    parser.add_argument("--sizes", default="250,500,1000,2000",
-                        help="batch sizes for the memory rows (default 250,500,1000,2000)")
+    parser.add_argument(
+        "--sizes", default="250,500,1000,2000", help="batch sizes for the memory rows (default 250,500,1000,2000)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="rounds, best shown (default 1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the JSON")
     return parser
@@ -310,8 +366,7 @@ def _child_main(argv: list[str]) -> int:
     if mode == "_loop":
         result = _child_loop(payload["files"], payload["outdir"])
     else:
-        result = _child_dask(payload["list"], payload["outdir"], payload["workers"],
-                             payload["files_per_task"])
+        result = _child_dask(payload["list"], payload["outdir"], payload["workers"], payload["files_per_task"])
     print(json.dumps(result))
     return 0
 

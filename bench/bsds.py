@@ -70,8 +70,7 @@ def default_data() -> Path:
     env = os.environ.get("VECTILE_BSDS500")
     if env:
         return Path(env)
-    for cand in (REPO_ROOT / "shared" / "data" / "bsds500",
-                 REPO_ROOT.parent / "shared" / "data" / "bsds500"):
+    for cand in (REPO_ROOT / "shared" / "data" / "bsds500", REPO_ROOT.parent / "shared" / "data" / "bsds500"):
         if cand.is_dir():
             return cand
     return Path("/work/shared/data/bsds500")
@@ -82,12 +81,15 @@ def image_ids(data: Path, split: str) -> list[str]:
     if not images.is_dir() or not truth.is_dir():
         raise DataMissing(
             f"BSDS500 data not found: expected {images} and {truth} (see shared/data/bsds500/"
-            "SOURCE.md; pass --data DIR or set VECTILE_BSDS500)")
+            "SOURCE.md; pass --data DIR or set VECTILE_BSDS500)"
+        )
     ids = sorted(p.stem for p in truth.glob("*.mat"))
     missing = [i for i in ids if not (images / f"{i}.jpg").is_file()]
     if not ids or missing:
-        raise DataMissing(f"BSDS500 split {split!r} in {data} is incomplete "
-                          f"({len(ids)} ground-truth files, images missing for {missing[:3]})")
+        raise DataMissing(
+            f"BSDS500 split {split!r} in {data} is incomplete "
+            f"({len(ids)} ground-truth files, images missing for {missing[:3]})"
+        )
     return ids
 
 
@@ -136,15 +138,13 @@ class Detector:
             # The lowest thresholds (one Sobel unit): every suppressed maximum is present with
             # its hysteresis strength, so E >= t is Canny at (0.4 t, t).
             eps = 1.0 / 1020.0
-            edge_map = vectile.detect_edges(image_path, "canny", sigma=self.sigma,
-                                            low=0.4 * eps, high=eps)
+            edge_map = vectile.detect_edges(image_path, "canny", sigma=self.sigma, low=0.4 * eps, high=eps)
         elif self.method == "sobel":
             edge_map = vectile.detect_edges(image_path, "sobel", sigma=self.sigma)
         elif self.method == "learned":
             edge_map = vectile.detect_edges(image_path, "learned", scales=self.scales)
         elif self.method == "blend":
-            edge_map = vectile.detect_edges(image_path, "blend", sigma=self.sigma, alpha=self.alpha,
-                                            scales=self.scales)
+            edge_map = vectile.detect_edges(image_path, "blend", sigma=self.sigma, alpha=self.alpha, scales=self.scales)
         else:
             raise ValueError(f"unknown method {self.method!r}")
         edge_map = np.clip(edge_map.astype(np.float64), 0.0, 1.0)
@@ -191,8 +191,9 @@ def edge_nms(edge: np.ndarray, r: int = 1, s: int = 5, m: float = 1.01) -> np.nd
     for d in range(-r, r + 1):
         if d == 0:
             continue
-        sample = map_coordinates(edge, [np.clip(yy + d * sin, 0, h - 1), np.clip(xx + d * cos, 0, w - 1)],
-                                 order=1, mode="nearest")
+        sample = map_coordinates(
+            edge, [np.clip(yy + d * sin, 0, h - 1), np.clip(xx + d * cos, 0, w - 1)], order=1, mode="nearest"
+        )
         keep &= scaled >= sample
     out = np.where(keep, edge, 0.0)
     s = min(s, w // 2, h // 2)
@@ -210,14 +211,15 @@ def edge_nms(edge: np.ndarray, r: int = 1, s: int = 5, m: float = 1.01) -> np.nd
 
 def _offsets(radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r = int(np.floor(radius))
-    dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
     dist = np.hypot(dy, dx)
     inside = dist <= radius
     return dy[inside], dx[inside], dist[inside]
 
 
-def correspond(pred: np.ndarray, gt: np.ndarray, max_dist: float = MAX_DIST,
-               outlier_cost: float = OUTLIER_COST) -> tuple[np.ndarray, int]:
+def correspond(
+    pred: np.ndarray, gt: np.ndarray, max_dist: float = MAX_DIST, outlier_cost: float = OUTLIER_COST
+) -> tuple[np.ndarray, int]:
     """Match predicted and human boundary pixels (bool maps of one shape).
 
     Returns ``(matched_pred, n_matched)``: a bool map of the predicted pixels that found a
@@ -238,7 +240,7 @@ def correspond(pred: np.ndarray, gt: np.ndarray, max_dist: float = MAX_DIST,
     gt_index = np.full(pred.shape, -1, dtype=np.int64)
     gt_index[gy, gx] = np.arange(gy.size)
     rows, cols, costs = [], [], []
-    for dy, dx, d in zip(*_offsets(radius)):
+    for dy, dx, d in zip(*_offsets(radius), strict=True):
         qy, qx = py + dy, px + dx
         ok = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
         idx = np.flatnonzero(ok)
@@ -265,8 +267,10 @@ def correspond(pred: np.ndarray, gt: np.ndarray, max_dist: float = MAX_DIST,
     pred_rows = n_pred <= n_gt
     rows_, cols_, n_rows, n_cols = (row, col, n_pred, n_gt) if pred_rows else (col, row, n_gt, n_pred)
     graph = csr_array(
-        (np.concatenate([cost + 1.0, np.full(n_rows, outlier)]),
-         (np.concatenate([rows_, np.arange(n_rows)]), np.concatenate([cols_, n_cols + np.arange(n_rows)]))),
+        (
+            np.concatenate([cost + 1.0, np.full(n_rows, outlier)]),
+            (np.concatenate([rows_, np.arange(n_rows)]), np.concatenate([cols_, n_cols + np.arange(n_rows)])),
+        ),
         shape=(n_rows, n_cols + n_rows),
     )
     r_ind, c_ind = min_weight_full_bipartite_matching(graph)
@@ -277,8 +281,9 @@ def correspond(pred: np.ndarray, gt: np.ndarray, max_dist: float = MAX_DIST,
     return matched, n_pairs
 
 
-def evaluate_image(pred: np.ndarray, gts: list[np.ndarray], levels: np.ndarray,
-                   max_dist: float = MAX_DIST) -> dict[str, list[float]]:
+def evaluate_image(
+    pred: np.ndarray, gts: list[np.ndarray], levels: np.ndarray, max_dist: float = MAX_DIST
+) -> dict[str, list[float]]:
     """Counts at every threshold: ``cntR, sumR, cntP, sumP`` (lists, one value per level)."""
     from skimage.morphology import thin
 
@@ -306,8 +311,11 @@ def evaluate_image(pred: np.ndarray, gts: list[np.ndarray], levels: np.ndarray,
 
 
 def _f(p: np.ndarray | float, r: np.ndarray | float) -> Any:
-    return np.where(np.asarray(p) + np.asarray(r) > 0, 2 * np.asarray(p) * np.asarray(r) /
-                    np.maximum(np.asarray(p) + np.asarray(r), 1e-12), 0.0)
+    return np.where(
+        np.asarray(p) + np.asarray(r) > 0,
+        2 * np.asarray(p) * np.asarray(r) / np.maximum(np.asarray(p) + np.asarray(r), 1e-12),
+        0.0,
+    )
 
 
 def _rp(cnt_r: np.ndarray, sum_r: np.ndarray, cnt_p: np.ndarray, sum_p: np.ndarray) -> tuple[Any, Any]:
@@ -350,9 +358,15 @@ def scores(levels: np.ndarray, per_image: list[dict[str, list[float]]]) -> dict[
         pi = np.interp(grid, ru, p[idx], left=np.nan, right=np.nan)
         ap = float(np.nansum(pi) * 0.01)
     return {
-        "ods": ods_f, "ods_recall": ods_r, "ods_precision": ods_p, "ods_threshold": ods_t,
-        "ois": float(_f(ois_p, ois_r)), "ois_recall": float(ois_r), "ois_precision": float(ois_p),
-        "ap": ap, "images": len(arrays),
+        "ods": ods_f,
+        "ods_recall": ods_r,
+        "ods_precision": ods_p,
+        "ods_threshold": ods_t,
+        "ois": float(_f(ois_p, ois_r)),
+        "ois_recall": float(ois_r),
+        "ois_precision": float(ois_p),
+        "ap": ap,
+        "images": len(arrays),
     }
 
 
@@ -364,8 +378,14 @@ def _cache_key(detector: Detector, split: str, n_levels: int, max_dist: float) -
     for name in ("alpha", "model", "scales"):  # added later: absent at their defaults, so old keys stay
         if fields[name] in (None, ""):
             del fields[name]
-    spec = {"detector": fields, "nms": detector.apply_nms, "split": split,
-            "thresholds": n_levels, "max_dist": max_dist, "protocol": PROTOCOL_VERSION}
+    spec = {
+        "detector": fields,
+        "nms": detector.apply_nms,
+        "split": split,
+        "thresholds": n_levels,
+        "max_dist": max_dist,
+        "protocol": PROTOCOL_VERSION,
+    }
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
     return f"{detector.method}-{split}-{digest}"
 
@@ -382,10 +402,19 @@ def _init_worker() -> None:
     os.environ["RAYON_NUM_THREADS"] = "1"
 
 
-def evaluate(detector: Detector, data: Path, split: str, *, limit: int | None = None,
-             n_levels: int = 99, max_dist: float = MAX_DIST, workers: int = 2,
-             cache: Path | None = None, progress: bool = True,
-             only: list[str] | None = None) -> tuple[dict[str, float], list[str]]:
+def evaluate(
+    detector: Detector,
+    data: Path,
+    split: str,
+    *,
+    limit: int | None = None,
+    n_levels: int = 99,
+    max_dist: float = MAX_DIST,
+    workers: int = 2,
+    cache: Path | None = None,
+    progress: bool = True,
+    only: list[str] | None = None,
+) -> tuple[dict[str, float], list[str]]:
     """Evaluate ``detector`` on a split (or the images ``only`` of it); returns (scores, image ids)."""
     ids = only if only is not None else image_ids(data, split)
     ids = ids[:limit] if limit else ids
@@ -399,8 +428,16 @@ def evaluate(detector: Detector, data: Path, split: str, *, limit: int | None = 
         if hit and hit.is_file():
             counts[i] = json.loads(hit.read_text())
         else:
-            todo.append((detector, str(data / "images" / split / f"{i}.jpg"),
-                         str(data / "groundTruth" / split / f"{i}.mat"), i, n_levels, max_dist))
+            todo.append(
+                (
+                    detector,
+                    str(data / "images" / split / f"{i}.jpg"),
+                    str(data / "groundTruth" / split / f"{i}.mat"),
+                    i,
+                    n_levels,
+                    max_dist,
+                )
+            )
     started = time.perf_counter()
 
     def store(image_id: str, c: dict[str, list[float]]) -> None:
@@ -411,8 +448,7 @@ def evaluate(detector: Detector, data: Path, split: str, *, limit: int | None = 
             tmp.replace(folder / f"{image_id}.json")
         if progress:
             done = len(counts)
-            print(f"\r[{done}/{len(ids)}] {time.perf_counter() - started:.0f} s", end="",
-                  file=sys.stderr, flush=True)
+            print(f"\r[{done}/{len(ids)}] {time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
 
     if workers > 1 and len(todo) > 1:
         with cf.ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
@@ -426,12 +462,13 @@ def evaluate(detector: Detector, data: Path, split: str, *, limit: int | None = 
     return scores(thresholds(n_levels), [counts[i] for i in ids]), ids
 
 
-def crosscheck(detector: Detector, data: Path, split: str, ids: list[str], n_levels: int,
-               workers: int) -> dict[str, float]:
+def crosscheck(
+    detector: Detector, data: Path, split: str, ids: list[str], n_levels: int, workers: int
+) -> dict[str, float]:
     """Evaluate the same 8-bit predictions with pyEdgeEval (dev-time only)."""
+    from PIL import Image
     from pyEdgeEval.common.binary_label import calculate_metrics
     from pyEdgeEval.datasets import bsds_eval_single
-    from PIL import Image
 
     with tempfile.TemporaryDirectory() as tmp:
         samples = []
@@ -439,13 +476,27 @@ def crosscheck(detector: Detector, data: Path, split: str, ids: list[str], n_lev
             soft = detector.soft_map(data / "images" / split / f"{i}.jpg")
             path = Path(tmp) / f"{i}.png"
             Image.fromarray(np.rint(soft * 255).astype(np.uint8)).save(path)
-            samples.append(dict(name=i, thresholds=n_levels, gt_path=str(data / "groundTruth" / split / f"{i}.mat"),
-                                pred_path=str(path), scale=1.0, apply_thinning=True, apply_nms=False,
-                                max_dist=MAX_DIST))
-        _, _, overall = calculate_metrics(eval_single=bsds_eval_single, thresholds=n_levels,
-                                          samples=samples, nproc=workers)
-    return {"ods": float(overall["ODS_f1"]), "ois": float(overall["OIS_f1"]), "ap": float(overall["AUC"]),
-            "ap_pyedgeeval": float(overall["AP"])}
+            samples.append(
+                dict(
+                    name=i,
+                    thresholds=n_levels,
+                    gt_path=str(data / "groundTruth" / split / f"{i}.mat"),
+                    pred_path=str(path),
+                    scale=1.0,
+                    apply_thinning=True,
+                    apply_nms=False,
+                    max_dist=MAX_DIST,
+                )
+            )
+        _, _, overall = calculate_metrics(
+            eval_single=bsds_eval_single, thresholds=n_levels, samples=samples, nproc=workers
+        )
+    return {
+        "ods": float(overall["ODS_f1"]),
+        "ois": float(overall["OIS_f1"]),
+        "ap": float(overall["AUC"]),
+        "ap_pyedgeeval": float(overall["AP"]),
+    }
 
 
 def _table(rows: list[tuple[str, dict[str, float]]]) -> str:
@@ -457,38 +508,65 @@ def _table(rows: list[tuple[str, dict[str, float]]]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench bsds", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench bsds", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--method", choices=("canny", "sobel", "learned", "blend"), default="canny")
-    parser.add_argument("--sigma", type=float, default=None,
-                        help="blur sigma in pixels (default: canny 2.8, chosen on 24 val images; sobel 1.0; "
-                        "blend: the library's 1.4)")
-    parser.add_argument("--alpha", type=float, default=None,
-                        help="blend: weight of the learned map (default: the library's BLEND_ALPHA)")
-    parser.add_argument("--scales", type=lambda t: tuple(float(v) for v in t.split(",")), default=None,
-                        help="learned/blend: network scales, e.g. 0.5,1,1.5 (default: the library's)")
+    parser.add_argument(
+        "--sigma",
+        type=float,
+        default=None,
+        help="blur sigma in pixels (default: canny 2.8, chosen on 24 val images; sobel 1.0; blend: the library's 1.4)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        help="blend: weight of the learned map (default: the library's BLEND_ALPHA)",
+    )
+    parser.add_argument(
+        "--scales",
+        type=lambda t: tuple(float(v) for v in t.split(",")),
+        default=None,
+        help="learned/blend: network scales, e.g. 0.5,1,1.5 (default: the library's)",
+    )
     parser.add_argument("--split", choices=("train", "val", "test"), default="test")
-    parser.add_argument("--held-out", action="store_true",
-                        help="only the val images kept out of the edge model's training (implies --split val)")
-    parser.add_argument("--choose-alpha", action="store_true",
-                        help="evaluate blend for each of --alphas on the held-out val images and "
-                        "print the best")
-    parser.add_argument("--alphas", type=lambda t: [float(v) for v in t.split(",")],
-                        default=[round(a * 0.1, 1) for a in range(11)],
-                        help="--choose-alpha candidates (default 0,0.1,...,1)")
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="only the val images kept out of the edge model's training (implies --split val)",
+    )
+    parser.add_argument(
+        "--choose-alpha",
+        action="store_true",
+        help="evaluate blend for each of --alphas on the held-out val images and print the best",
+    )
+    parser.add_argument(
+        "--alphas",
+        type=lambda t: [float(v) for v in t.split(",")],
+        default=[round(a * 0.1, 1) for a in range(11)],
+        help="--choose-alpha candidates (default 0,0.1,...,1)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument("--thresholds", type=int, default=99, help="number of thresholds (99)")
-    parser.add_argument("--nms", choices=("auto", "on", "off"), default="auto",
-                        help="edge NMS of the soft map (auto: for every method but canny)")
-    parser.add_argument("--normalize", action="store_true",
-                        help="divide each soft map by its maximum (per-image threshold scale)")
+    parser.add_argument(
+        "--nms",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="edge NMS of the soft map (auto: for every method but canny)",
+    )
+    parser.add_argument(
+        "--normalize", action="store_true", help="divide each soft map by its maximum (per-image threshold scale)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--data", type=Path, default=None, help="BSDS500 folder")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="folder for bsds.json and the per-image cache (bench/out)")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="folder for bsds.json and the per-image cache (bench/out)"
+    )
     parser.add_argument("--no-cache", action="store_true", help="recompute every image")
-    parser.add_argument("--crosscheck", action="store_true",
-                        help="also evaluate with pyEdgeEval (8-bit maps on both sides)")
+    parser.add_argument(
+        "--crosscheck", action="store_true", help="also evaluate with pyEdgeEval (8-bit maps on both sides)"
+    )
     return parser
 
 
@@ -510,10 +588,12 @@ def _choose_alpha(args: argparse.Namespace, data: Path, cache: Path | None) -> i
     sigma = args.sigma if args.sigma is not None else DEFAULT_SIGMA["blend"]
     rows, best = [], (-1.0, 0.0)
     for alpha in args.alphas:
-        detector = Detector("blend", sigma, alpha=alpha, model=edge_model_digest(),
-                            scales=args.scales or LEARNED_SCALES)
-        result, _ = evaluate(detector, data, "val", n_levels=args.thresholds, workers=args.workers,
-                             cache=cache, only=ids)
+        detector = Detector(
+            "blend", sigma, alpha=alpha, model=edge_model_digest(), scales=args.scales or LEARNED_SCALES
+        )
+        result, _ = evaluate(
+            detector, data, "val", n_levels=args.thresholds, workers=args.workers, cache=cache, only=ids
+        )
         rows.append((f"blend alpha {alpha:.1f}", result))
         best = max(best, (result["ods"], alpha))
     print(_table(rows))
@@ -539,8 +619,16 @@ def main(argv: list[str] | None = None) -> int:
             scales = LEARNED_SCALES
         if args.method == "blend" and alpha is None:
             alpha = BLEND_ALPHA
-    detector = Detector(args.method, sigma, quantize=args.crosscheck, nms=nms, normalize=args.normalize,
-                        alpha=alpha, model=model, scales=scales)
+    detector = Detector(
+        args.method,
+        sigma,
+        quantize=args.crosscheck,
+        nms=nms,
+        normalize=args.normalize,
+        alpha=alpha,
+        model=model,
+        scales=scales,
+    )
     split = "val" if args.held_out else args.split
     only = None
     if args.held_out:
@@ -549,8 +637,16 @@ def main(argv: list[str] | None = None) -> int:
         only = held_out_ids(image_ids(data, "val"))
     started = time.perf_counter()
     try:
-        result, ids = evaluate(detector, data, split, limit=args.limit,
-                               n_levels=args.thresholds, workers=args.workers, cache=cache, only=only)
+        result, ids = evaluate(
+            detector,
+            data,
+            split,
+            limit=args.limit,
+            n_levels=args.thresholds,
+            workers=args.workers,
+            cache=cache,
+            only=only,
+        )
     except DataMissing as exc:
         print(f"bsds: {exc}", file=sys.stderr)
         return 2
@@ -563,8 +659,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = [(f"vectile {args.method} ({label}), {split}, {len(ids)} images", result)]
     if split == "test" and len(ids) == 200:
         rows += [(f"{name}, published (BSDS500 test)", s) for name, s in PUBLISHED.items()]
-    report: dict[str, Any] = {"detector": asdict(detector), "split": split, "images": len(ids),
-                              "thresholds": args.thresholds, "seconds": seconds, "scores": result}
+    report: dict[str, Any] = {
+        "detector": asdict(detector),
+        "split": split,
+        "images": len(ids),
+        "thresholds": args.thresholds,
+        "seconds": seconds,
+        "scores": result,
+    }
     if args.crosscheck:
         check = crosscheck(detector, data, split, ids, args.thresholds, args.workers)
         rows.append(("same maps, pyEdgeEval", check))
@@ -573,8 +675,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bsds.json").write_text(json.dumps(report, indent=1))
     print(_table(rows))
-    print(f"\nODS at threshold {result['ods_threshold']:.3f} (recall {result['ods_recall']:.3f}, "
-          f"precision {result['ods_precision']:.3f}); {seconds:.0f} s")
+    print(
+        f"\nODS at threshold {result['ods_threshold']:.3f} (recall {result['ods_recall']:.3f}, "
+        f"precision {result['ods_precision']:.3f}); {seconds:.0f} s"
+    )
     if args.crosscheck:
         print(f"ODS difference vectile - pyEdgeEval: {report['ods_difference']:+.4f}")
     return 0

@@ -5,8 +5,9 @@ tracers a run asks for, and the identity of vectile's native build.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from bench.runner import probe_isolated
 from bench.tracers import INSTALL_HINTS, TRACERS, Tracer, parse_tracer_spec
@@ -46,8 +47,9 @@ def parse_opts(items: Iterable[str]) -> dict[str, Any]:
     return opts
 
 
-def resolve_tracers(names: list[str], specs: list[str], modes: list[str],
-                    isolate: bool = True) -> tuple[list[Tracer], list[str], dict[str, str]]:
+def resolve_tracers(
+    names: list[str], specs: list[str], modes: list[str], isolate: bool = True
+) -> tuple[list[Tracer], list[str], dict[str, str]]:
     """Probe the requested tracers: ``(usable, messages, versions)``; a missing one is a
     message. Python tracers are probed in a worker process when ``isolate``."""
     tracers: list[Tracer] = []
@@ -62,8 +64,10 @@ def resolve_tracers(names: list[str], specs: list[str], modes: list[str],
     for name in dict.fromkeys(names):
         spec_t = registry[name]
         if not any(m in spec_t.modes for m in modes):
-            messages.append(f"bench: skipping {name}: it traces {'/'.join(spec_t.modes)} images "
-                            f"only (use --mode {spec_t.modes[0]} or both)")
+            messages.append(
+                f"bench: skipping {name}: it traces {'/'.join(spec_t.modes)} images "
+                f"only (use --mode {spec_t.modes[0]} or both)"
+            )
             continue
         if isolate and not spec_t.is_command:
             reason, version = probe_isolated(spec_t)

@@ -30,9 +30,7 @@ def default_corpus() -> Path:
     return Path("/work/shared/bench")
 
 
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm",
-                  ".pgm", ".pbm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm", ".pgm", ".pbm"}
 
 
 def load_manifest(corpus: Path) -> list[dict]:
@@ -51,8 +49,7 @@ def load_manifest(corpus: Path) -> list[dict]:
     return entries
 
 
-def select_entries(manifest: list[dict], groups: list[str] | None,
-                   limit: int | None) -> dict[str, list[dict]]:
+def select_entries(manifest: list[dict], groups: list[str] | None, limit: int | None) -> dict[str, list[dict]]:
     """The entries of each group asked for (None: all but :data:`EXCLUDED_BY_DEFAULT`; ``all``:
     every group), at most ``limit`` a group."""
     known = list(dict.fromkeys(e["group"] for e in manifest))

@@ -30,8 +30,9 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -68,7 +69,7 @@ def mosaic(width: int = 1920, height: int = 1080) -> np.ndarray:
                 im = im.rotate(90, expand=True)
             tile = np.asarray(im.resize((max(tw, im.width), max(th, im.height))))[:th, :tw]
         y, x = divmod(k, 4)
-        out[y * th:(y + 1) * th, x * tw:(x + 1) * tw] = tile
+        out[y * th : (y + 1) * th, x * tw : (x + 1) * tw] = tile
     return out
 
 
@@ -95,19 +96,36 @@ def run(repeat: int) -> dict[str, Any]:
     pairs: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
         ("blur grey", lambda: _kernels.gaussian_blur(g3, sigma=SIGMA), lambda: blur_cv(grey)),
         ("blur RGB", lambda: _kernels.gaussian_blur(rgb, sigma=SIGMA), lambda: blur_cv(rgb)),
-        ("sobel grey (gx, gy)", lambda: _kernels.sobel(g3),
-         lambda: (cv2.Sobel(grey, cv2.CV_16S, 1, 0), cv2.Sobel(grey, cv2.CV_16S, 0, 1))),
-        ("canny grey, no blur (L2)", lambda: _kernels.canny(g3, sigma=0.0, low=LOW, high=HIGH),
-         lambda: cv2.Canny(grey, lo, hi, L2gradient=True)),
-        ("canny grey, no blur (cv2 default L1)", lambda: _kernels.canny(g3, sigma=0.0, low=LOW, high=HIGH),
-         lambda: cv2.Canny(grey, lo, hi)),
-        ("canny grey, blur 1.4", lambda: _kernels.canny(g3, sigma=SIGMA, low=LOW, high=HIGH),
-         lambda: cv2.Canny(blur_cv(grey), lo, hi, L2gradient=True)),
-        ("canny RGB, blur 1.4", lambda: _kernels.canny(rgb, sigma=SIGMA, low=LOW, high=HIGH),
-         lambda: cv2.Canny(blur_cv(rgb), lo, hi, L2gradient=True)),
-        ("detect_edges RGB (auto thresholds + strength map)",
-         lambda: _kernels.canny(rgb, sigma=SIGMA, strength=True),
-         lambda: cv2.Canny(blur_cv(rgb), lo, hi, L2gradient=True)),
+        (
+            "sobel grey (gx, gy)",
+            lambda: _kernels.sobel(g3),
+            lambda: (cv2.Sobel(grey, cv2.CV_16S, 1, 0), cv2.Sobel(grey, cv2.CV_16S, 0, 1)),
+        ),
+        (
+            "canny grey, no blur (L2)",
+            lambda: _kernels.canny(g3, sigma=0.0, low=LOW, high=HIGH),
+            lambda: cv2.Canny(grey, lo, hi, L2gradient=True),
+        ),
+        (
+            "canny grey, no blur (cv2 default L1)",
+            lambda: _kernels.canny(g3, sigma=0.0, low=LOW, high=HIGH),
+            lambda: cv2.Canny(grey, lo, hi),
+        ),
+        (
+            "canny grey, blur 1.4",
+            lambda: _kernels.canny(g3, sigma=SIGMA, low=LOW, high=HIGH),
+            lambda: cv2.Canny(blur_cv(grey), lo, hi, L2gradient=True),
+        ),
+        (
+            "canny RGB, blur 1.4",
+            lambda: _kernels.canny(rgb, sigma=SIGMA, low=LOW, high=HIGH),
+            lambda: cv2.Canny(blur_cv(rgb), lo, hi, L2gradient=True),
+        ),
+        (
+            "detect_edges RGB (auto thresholds + strength map)",
+            lambda: _kernels.canny(rgb, sigma=SIGMA, strength=True),
+            lambda: cv2.Canny(blur_cv(rgb), lo, hi, L2gradient=True),
+        ),
     ]
     rows = []
     for name, ours, theirs in pairs:
@@ -119,8 +137,17 @@ def run(repeat: int) -> dict[str, Any]:
             t_cv += _time(theirs, 1)
         a, b = statistics.median(t_ours) * 1e3, statistics.median(t_cv) * 1e3
         a_min, b_min = min(t_ours) * 1e3, min(t_cv) * 1e3
-        rows.append({"kernel": name, "ours_ms": a, "opencv_ms": b, "ratio": a / b,
-                     "ours_best_ms": a_min, "opencv_best_ms": b_min, "ratio_best": a_min / b_min})
+        rows.append(
+            {
+                "kernel": name,
+                "ours_ms": a,
+                "opencv_ms": b,
+                "ratio": a / b,
+                "ours_best_ms": a_min,
+                "opencv_best_ms": b_min,
+                "ratio_best": a_min / b_min,
+            }
+        )
     # Agreement check: edge pixels that differ from OpenCV's (same gradient, different NMS).
     ours_e = _kernels.canny(g3, sigma=0.0, low=LOW, high=HIGH)[0]
     cv_e = cv2.Canny(grey, lo, hi, L2gradient=True)
@@ -155,10 +182,13 @@ def learned_speed(repeat: int) -> dict[str, Any]:
     for _ in range(repeat):
         for name, fn in calls.items():
             times[name] += _time(fn, 1)
-    return {"image": [481, 321], "threads": models.session_info()["threads"],
-            "providers": models.session_info()["providers"],
-            **{f"{k}_ms": statistics.median(v) * 1e3 for k, v in times.items()},
-            **{f"{k}_best_ms": min(v) * 1e3 for k, v in times.items()}}
+    return {
+        "image": [481, 321],
+        "threads": models.session_info()["threads"],
+        "providers": models.session_info()["providers"],
+        **{f"{k}_ms": statistics.median(v) * 1e3 for k, v in times.items()},
+        **{f"{k}_best_ms": min(v) * 1e3 for k, v in times.items()},
+    }
 
 
 def table(result: dict[str, Any]) -> str:
@@ -170,33 +200,42 @@ def table(result: dict[str, Any]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for r in result["rows"]:
-        lines.append(f"| {r['kernel']} | {r['ours_ms']:.2f} / {r['ours_best_ms']:.2f} | "
-                     f"{r['opencv_ms']:.2f} / {r['opencv_best_ms']:.2f} | "
-                     f"{r['ratio']:.2f} / {r['ratio_best']:.2f} |")
+        lines.append(
+            f"| {r['kernel']} | {r['ours_ms']:.2f} / {r['ours_best_ms']:.2f} | "
+            f"{r['opencv_ms']:.2f} / {r['opencv_best_ms']:.2f} | "
+            f"{r['ratio']:.2f} / {r['ratio_best']:.2f} |"
+        )
     lines.append("")
-    lines.append(f"Canny (no blur, L2) edge maps agree with OpenCV's on "
-                 f"{100 * result['pixel_agreement_with_cv2_canny']:.2f} % of pixels.")
+    lines.append(
+        f"Canny (no blur, L2) edge maps agree with OpenCV's on "
+        f"{100 * result['pixel_agreement_with_cv2_canny']:.2f} % of pixels."
+    )
     if "learned" in result:
         r = result["learned"]
-        lines += ["", f"Learned edges, detect_edges on {r['image'][0]}x{r['image'][1]}, "
-                  f"{r['threads']} ONNX Runtime threads ({', '.join(r['providers'])}), median / best:", "",
-                  "| method | ms |", "| --- | --- |"]
+        lines += [
+            "",
+            f"Learned edges, detect_edges on {r['image'][0]}x{r['image'][1]}, "
+            f"{r['threads']} ONNX Runtime threads ({', '.join(r['providers'])}), median / best:",
+            "",
+            "| method | ms |",
+            "| --- | --- |",
+        ]
         for k in ("learned", "blend", "canny"):
             lines.append(f"| {k} | {r[k + '_ms']:.1f} / {r[k + '_best_ms']:.1f} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench edge-speed", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench edge-speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=50, help="timed runs per kernel (default 50)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for edge_speed.json")
     args = parser.parse_args(argv)
     try:
         import cv2  # noqa: F401
     except ImportError:
-        print("edge-speed needs OpenCV: pip install opencv-python-headless (the bench extra)",
-              file=sys.stderr)
+        print("edge-speed needs OpenCV: pip install opencv-python-headless (the bench extra)", file=sys.stderr)
         return 2
     result = run(max(1, args.repeat))
     result["learned"] = learned_speed(max(1, args.repeat))

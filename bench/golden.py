@@ -44,8 +44,7 @@ def trace_hashes(corpus: Path, images: Sequence[str]) -> dict[str, str]:
         out = Path(tmp) / "out.svg"
         for rel in images:
             for variant, flags in VARIANTS.items():
-                cmd = [sys.executable, "-m", "vectile", "convert", str(corpus / rel),
-                       "-o", str(out), *flags]
+                cmd = [sys.executable, "-m", "vectile", "convert", str(corpus / rel), "-o", str(out), *flags]
                 subprocess.run(cmd, check=True)
                 hashes[f"{rel} {variant}"] = hashlib.sha256(out.read_bytes()).hexdigest()
                 print(f"{rel} {variant} {hashes[f'{rel} {variant}'][:16]}", flush=True)
@@ -53,8 +52,9 @@ def trace_hashes(corpus: Path, images: Sequence[str]) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench golden", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench golden", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("record", help="trace the corpus and write the digests")
     rec.add_argument("--out", type=Path, required=True, help="JSON file to write")

@@ -144,8 +144,7 @@ GRID: Final = "#6b7c8a"
 LABEL_FILL: Final = "#fffbe6"
 LABEL_BORDER: Final = "#37474f"
 #: Every flat colour of the scene (the rest of an image's colours are anti-aliasing).
-PALETTE: Final = (SEA, *LAND, LAKE, RIVER, MINOR_ROAD, MAJOR_ROAD, GRID, LABEL_FILL,
-                  LABEL_BORDER)
+PALETTE: Final = (SEA, *LAND, LAKE, RIVER, MINOR_ROAD, MAJOR_ROAD, GRID, LABEL_FILL, LABEL_BORDER)
 
 # Shapes per L x L cell (L = the feature scale).
 _LANDS_PER_CELL: Final = 0.8
@@ -213,26 +212,36 @@ def map_scene(width: int, height: int, seed: int = 0) -> Scene:
         lands.append((x, y, radius))
     for _ in range(count(_ISLANDS_PER_CELL)):
         x, y = anywhere(0.1 * scale)
-        builder.polygon("island", _blob(rng, x, y, scale * rng.uniform(0.04, 0.15)),
-                        rng.choice(LAND))
+        builder.polygon("island", _blob(rng, x, y, scale * rng.uniform(0.04, 0.15)), rng.choice(LAND))
     for x, y, radius in lands:  # lakes well inside their land mass (its radius >= 0.35 r)
         for _ in range(rng.choice((0, 1, 1, 2, 3))):
             angle, distance = rng.uniform(0, 2 * math.pi), rng.uniform(0, 0.15 * radius)
-            builder.polygon("lake", _blob(rng, x + distance * math.cos(angle),
-                                          y + distance * math.sin(angle),
-                                          radius * rng.uniform(0.06, 0.16)), LAKE)
+            builder.polygon(
+                "lake",
+                _blob(
+                    rng,
+                    x + distance * math.cos(angle),
+                    y + distance * math.sin(angle),
+                    radius * rng.uniform(0.06, 0.16),
+                ),
+                LAKE,
+            )
     for _ in range(count(_RIVERS_PER_CELL, 1)):
         x, y, radius = rng.choice(lands)
         start = (x + rng.uniform(-0.3, 0.3) * radius, y + rng.uniform(-0.3, 0.3) * radius)
-        builder.polyline("river", _walk(rng, start, scale * rng.uniform(0.3, 0.9), 0.12),
-                         RIVER, round(rng.uniform(1.5, 3.5), 2))
+        builder.polyline(
+            "river", _walk(rng, start, scale * rng.uniform(0.3, 0.9), 0.12), RIVER, round(rng.uniform(1.5, 3.5), 2)
+        )
     for _ in range(count(_ROADS_PER_CELL, 1)):
         major = rng.random() < 0.3
         x, y, radius = rng.choice(lands)
         start = (x + rng.uniform(-0.6, 0.6) * radius, y + rng.uniform(-0.6, 0.6) * radius)
-        builder.polyline("road", _walk(rng, start, scale * rng.uniform(0.2, 1.0), 0.06),
-                         MAJOR_ROAD if major else MINOR_ROAD,
-                         round(rng.uniform(3.0, 4.0) if major else rng.uniform(1.2, 2.0), 2))
+        builder.polyline(
+            "road",
+            _walk(rng, start, scale * rng.uniform(0.2, 1.0), 0.06),
+            MAJOR_ROAD if major else MINOR_ROAD,
+            round(rng.uniform(3.0, 4.0) if major else rng.uniform(1.2, 2.0), 2),
+        )
     offset_x, offset_y = rng.uniform(0, scale), rng.uniform(0, scale)
     for x in np.arange(offset_x, width, scale):
         builder.grid_line(float(x) - 0.6, -1.0, 1.2, height + 2.0)
@@ -242,8 +251,15 @@ def map_scene(width: int, height: int, seed: int = 0) -> Scene:
     for _ in range(max(3, round(_LABELS_PER_MEGAPIXEL * width * height / 1e6))):
         x, y = anywhere()
         builder.label(x, y, rng.uniform(24, 90), rng.uniform(9, 16))
-    return Scene(width, height, seed, scale, tuple(builder.elements),
-                 np.array(builder.boxes, dtype=np.float64).reshape(-1, 4), dict(builder.counts))
+    return Scene(
+        width,
+        height,
+        seed,
+        scale,
+        tuple(builder.elements),
+        np.array(builder.boxes, dtype=np.float64).reshape(-1, 4),
+        dict(builder.counts),
+    )
 
 
 class _Builder:
@@ -254,8 +270,7 @@ class _Builder:
         self.boxes: list[tuple[float, float, float, float]] = []
         self.counts: dict[str, int] = {}
 
-    def _add(self, kind: str, element: str, points: np.ndarray, pad: float, *,
-             polygon: bool) -> None:
+    def _add(self, kind: str, element: str, points: np.ndarray, pad: float, *, polygon: bool) -> None:
         """Add ``element``; ``points`` are its polygon's vertices (``polygon``) or its
         rectangle's corners, ``pad`` what its ink reaches beyond them."""
         if polygon:
@@ -263,8 +278,10 @@ class _Builder:
             slanted = (ends[:, 0] != points[:, 0]) & (ends[:, 1] != points[:, 1])
             longest = float(np.hypot(*(ends - points)[slanted].T).max()) if slanted.any() else 0
             if longest > MAX_SEGMENT:
-                raise AssertionError(f"a {kind} has an edge of {longest:.2f} px, more than "
-                                     f"MAX_SEGMENT ({MAX_SEGMENT}); tiles would not be exact")
+                raise AssertionError(
+                    f"a {kind} has an edge of {longest:.2f} px, more than "
+                    f"MAX_SEGMENT ({MAX_SEGMENT}); tiles would not be exact"
+                )
         self.elements.append(element)
         low, high = points.min(axis=0) - pad, points.max(axis=0) + pad
         self.boxes.append((float(low[0]), float(low[1]), float(high[0]), float(high[1])))
@@ -272,30 +289,29 @@ class _Builder:
 
     def polygon(self, kind: str, points: np.ndarray, fill: str) -> None:
         points = np.round(points, 2)
-        self._add(kind, f'<polygon points="{_points(points)}" fill="{fill}"/>', points, 1.0,
-                  polygon=True)
+        self._add(kind, f'<polygon points="{_points(points)}" fill="{fill}"/>', points, 1.0, polygon=True)
 
     def polyline(self, kind: str, points: np.ndarray, colour: str, width: float) -> None:
         """A stroked polyline, written as its filled outline (see :func:`_stroke_outline`)."""
         outline = np.round(_stroke_outline(points, width), 2)
-        self._add(kind, f'<polygon points="{_points(outline)}" fill="{colour}"/>', outline, 1.0,
-                  polygon=True)
+        self._add(kind, f'<polygon points="{_points(outline)}" fill="{colour}"/>', outline, 1.0, polygon=True)
 
     def grid_line(self, x: float, y: float, w: float, h: float) -> None:
         """A graticule line as a thin filled rectangle (a stroke of width <= 1 px would be
         drawn as a tiny-skia hairline, whose clipping is not exact)."""
         x, y, w, h = (round(v, 2) for v in (x, y, w, h))
-        element = (f'<rect x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" '
-                   f'fill="{GRID}"/>')
+        element = f'<rect x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" fill="{GRID}"/>'
         self._add("grid", element, np.array([[x, y], [x + w, y + h]]), 1.0, polygon=False)
 
     def label(self, x: float, y: float, w: float, h: float) -> None:
         """A label box: a dark rectangle under a light one inset by 1 px (fills only, so
         its 1 px border is no hairline)."""
         x, y, w, h = (round(v, 2) for v in (x, y, w, h))
-        element = (f'<rect x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" '
-                   f'fill="{LABEL_BORDER}"/><rect x="{x + 1:.2f}" y="{y + 1:.2f}" '
-                   f'width="{w - 2:.2f}" height="{h - 2:.2f}" fill="{LABEL_FILL}"/>')
+        element = (
+            f'<rect x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" '
+            f'fill="{LABEL_BORDER}"/><rect x="{x + 1:.2f}" y="{y + 1:.2f}" '
+            f'width="{w - 2:.2f}" height="{h - 2:.2f}" fill="{LABEL_FILL}"/>'
+        )
         self._add("label", element, np.array([[x, y], [x + w, y + h]]), 1.0, polygon=False)
 
 
@@ -307,8 +323,7 @@ def _blob(rng: random.Random, cx: float, cy: float, radius: float) -> np.ndarray
     """A smooth star-shaped closed outline around ``(cx, cy)``: the radius modulated by
     harmonics 2-6, flattened into segments of at most MAX_SEGMENT (and of at most a tenth of
     the radius, so small blobs look round too)."""
-    harmonics = [(k, rng.uniform(0.0, 0.22) / k**0.8, rng.uniform(0, 2 * math.pi))
-                 for k in range(2, 7)]
+    harmonics = [(k, rng.uniform(0.0, 0.22) / k**0.8, rng.uniform(0, 2 * math.pi)) for k in range(2, 7)]
     step = min(MAX_SEGMENT, max(0.5, radius / 10)) * 0.98
     n = max(16, math.ceil(2 * math.pi * radius * 1.3 / step))
     while True:
@@ -324,8 +339,7 @@ def _blob(rng: random.Random, cx: float, cy: float, radius: float) -> np.ndarray
         n = math.ceil(n * longest / step * 1.02)
 
 
-def _walk(rng: random.Random, start: tuple[float, float], length: float,
-          wiggle: float) -> np.ndarray:
+def _walk(rng: random.Random, start: tuple[float, float], length: float, wiggle: float) -> np.ndarray:
     """A wandering polyline from ``start``: steps of _WALK_STEP pixels whose heading turns
     smoothly (the turn rate is a damped random walk of amplitude ``wiggle`` rad)."""
     n = max(2, math.ceil(length / _WALK_STEP))
@@ -370,8 +384,7 @@ def _longest_edge(points: np.ndarray, *, closed: bool) -> float:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def window_svg(scene: Scene, x0: int, y0: int, width: int, height: int,
-               margin: int = MARGIN) -> str:
+def window_svg(scene: Scene, x0: int, y0: int, width: int, height: int, margin: int = MARGIN) -> str:
     """SVG text of the window ``(x0, y0, width, height)`` grown by ``margin`` on every side.
 
     The shapes keep their global coordinates; ``viewBox`` and the canvas size are the grown
@@ -381,11 +394,14 @@ def window_svg(scene: Scene, x0: int, y0: int, width: int, height: int,
     cx0, cy0 = x0 - margin, y0 - margin
     cw, ch = width + 2 * margin, height + 2 * margin
     boxes = scene.boxes
-    hit = np.flatnonzero((boxes[:, 2] > cx0) & (boxes[:, 0] < cx0 + cw)
-                         & (boxes[:, 3] > cy0) & (boxes[:, 1] < cy0 + ch))
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{cw}" height="{ch}" '
-            f'viewBox="{cx0} {cy0} {cw} {ch}">'
-            f'<rect x="{cx0}" y="{cy0}" width="{cw}" height="{ch}" fill="{SEA}"/>')
+    hit = np.flatnonzero(
+        (boxes[:, 2] > cx0) & (boxes[:, 0] < cx0 + cw) & (boxes[:, 3] > cy0) & (boxes[:, 1] < cy0 + ch)
+    )
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{cw}" height="{ch}" '
+        f'viewBox="{cx0} {cy0} {cw} {ch}">'
+        f'<rect x="{cx0}" y="{cy0}" width="{cw}" height="{ch}" fill="{SEA}"/>'
+    )
     return "\n".join([head, *(scene.elements[i] for i in hit.tolist()), "</svg>"])
 
 
@@ -415,8 +431,7 @@ def _render_block(scene: Scene, x0: int, y0: int, width: int, height: int) -> np
     with Image.open(io.BytesIO(png)) as image:
         image.load()
         if image.size != (width + 2 * MARGIN, height + 2 * MARGIN):
-            raise RuntimeError(f"resvg rendered {image.size}, expected "
-                               f"{(width + 2 * MARGIN, height + 2 * MARGIN)}")
+            raise RuntimeError(f"resvg rendered {image.size}, expected {(width + 2 * MARGIN, height + 2 * MARGIN)}")
         rgba = np.asarray(image.convert("RGBA"))
     # The sea rectangle covers the canvas, so every pixel is opaque.
     return np.ascontiguousarray(rgba[MARGIN : MARGIN + height, MARGIN : MARGIN + width, :3])
@@ -526,8 +541,10 @@ def _write_parallel(scene: Scene, directory: Path, tiles: list[_Tile], workers: 
     returns (so nothing writes into the directory once the caller removes it)."""
     context = multiprocessing.get_context("spawn")  # fork would copy zarr's event-loop thread
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(tiles)), mp_context=context,
-        initializer=_init_worker, initargs=(scene, str(directory)),
+        max_workers=min(workers, len(tiles)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(scene, str(directory)),
     ) as pool:
         futures = [pool.submit(_worker_tile, tile) for tile in tiles]
         try:
@@ -561,20 +578,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench huge",
         description="Generate a huge map image (a square of --megapixels, or --size WxH), "
-                    "rendered tile by tile straight into a Zarr v3 store.")
+        "rendered tile by tile straight into a Zarr v3 store.",
+    )
     parser.add_argument("out", type=Path, help="the Zarr store to create (a directory)")
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("--megapixels", type=float, help="a square image of about this many MP")
     size.add_argument("--size", help="WIDTHxHEIGHT in pixels, e.g. 8000x6000")
-    parser.add_argument("--tile-size", type=int, default=DEFAULT_TILE_SIZE,
-                        help="edge of a tile and a shard (default %(default)s)")
+    parser.add_argument(
+        "--tile-size", type=int, default=DEFAULT_TILE_SIZE, help="edge of a tile and a shard (default %(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="render in N processes (default: serially in this one)")
-    parser.add_argument("--png", type=Path, default=None,
-                        help="also write the image as a PNG (at most 64 MP)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace OUT if it is a vectile tile store")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="render in N processes (default: serially in this one)"
+    )
+    parser.add_argument("--png", type=Path, default=None, help="also write the image as a PNG (at most 64 MP)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it is a vectile tile store")
     args = parser.parse_args(argv)
     if args.size is not None:
         try:
@@ -589,8 +607,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--png is for images of at most 64 MP (the PNG is written from memory)")
     start = time.perf_counter()
     try:
-        image = generate(args.out, width, height, tile_size=args.tile_size, seed=args.seed,
-                         workers=args.workers, overwrite=args.overwrite)
+        image = generate(
+            args.out,
+            width,
+            height,
+            tile_size=args.tile_size,
+            seed=args.seed,
+            workers=args.workers,
+            overwrite=args.overwrite,
+        )
     except (ValueError, FileExistsError) as exc:
         print(f"bench huge: {exc}", file=sys.stderr)
         return 2
@@ -598,9 +623,11 @@ def main(argv: list[str] | None = None) -> int:
     scene = map_scene(width, height, args.seed)
     tiles = math.ceil(width / args.tile_size) * math.ceil(height / args.tile_size)
     counts = ", ".join(f"{n} {kind}" for kind, n in scene.counts.items())
-    print(f"generated {args.out}: {width}x{height} ({width * height / 1e6:.1f} MP), {tiles} "
-          f"tiles of {args.tile_size}, seed {args.seed}, {len(scene.elements)} shapes "
-          f"({counts})")
+    print(
+        f"generated {args.out}: {width}x{height} ({width * height / 1e6:.1f} MP), {tiles} "
+        f"tiles of {args.tile_size}, seed {args.seed}, {len(scene.elements)} shapes "
+        f"({counts})"
+    )
     line = f"time {seconds:.1f} s, peak RSS {_peak_rss_mb(resource.RUSAGE_SELF):.0f} MB"
     if args.workers not in (None, 1):
         line += f" (largest worker {_peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB)"

@@ -45,8 +45,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -162,19 +163,21 @@ def source_image(corpus: Path | None, size: tuple[int, int] = MOSAIC_SIZE) -> tu
             if tile.shape[0] > tile.shape[1]:
                 tile = np.rot90(tile)
             if tile.shape[0] < th or tile.shape[1] < tw:
-                tile = np.asarray(Image.fromarray(tile).resize(
-                    (max(tw, tile.shape[1]), max(th, tile.shape[0])), Image.Resampling.LANCZOS))
+                tile = np.asarray(
+                    Image.fromarray(tile).resize(
+                        (max(tw, tile.shape[1]), max(th, tile.shape[0])), Image.Resampling.LANCZOS
+                    )
+                )
             y0, x0 = (tile.shape[0] - th) // 2, (tile.shape[1] - tw) // 2
-            tile = tile[y0:y0 + th, x0:x0 + tw]
+            tile = tile[y0 : y0 + th, x0 : x0 + tw]
             if k >= len(paths):
                 tile = tile[:, ::-1]
             y, x = divmod(k, 4)
-            out[y * th:(y + 1) * th, x * tw:(x + 1) * tw] = tile
+            out[y * th : (y + 1) * th, x * tw : (x + 1) * tw] = tile
         return out, f"mosaic of {min(16, len(paths))} corpus photos, {w}x{h}"
     # Procedural stand-in: smooth colour field plus a few hard-edged discs.
     yy, xx = np.mgrid[0:h, 0:w] / np.array([h, w]).reshape(2, 1, 1)
-    img = np.stack([np.sin(6 * xx) * 0.5 + 0.5, np.cos(5 * yy + 2 * xx) * 0.5 + 0.5,
-                    xx * yy], axis=-1)
+    img = np.stack([np.sin(6 * xx) * 0.5 + 0.5, np.cos(5 * yy + 2 * xx) * 0.5 + 0.5, xx * yy], axis=-1)
     for cx, cy, r, col in ((0.3, 0.4, 0.15, (0.9, 0.1, 0.1)), (0.7, 0.6, 0.2, (0.1, 0.2, 0.8))):
         img[(xx - cx) ** 2 + (yy - cy) ** 2 < r * r] = col
     return (img * 255).round().astype(np.uint8), f"procedural picture, {w}x{h}"
@@ -190,10 +193,10 @@ def resized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return np.ascontiguousarray(image)
     if w * th > h * tw:  # too wide
         cw = round(h * tw / th)
-        image = image[:, (w - cw) // 2:(w - cw) // 2 + cw]
+        image = image[:, (w - cw) // 2 : (w - cw) // 2 + cw]
     else:
         ch = round(w * th / tw)
-        image = image[(h - ch) // 2:(h - ch) // 2 + ch]
+        image = image[(h - ch) // 2 : (h - ch) // 2 + ch]
     return np.ascontiguousarray(np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS)))
 
 
@@ -212,8 +215,7 @@ def _psnr_result(image: np.ndarray, redraw: Callable[[Any], np.ndarray]) -> Call
 
     def result(out: Any) -> dict:
         approx = redraw(out)
-        return {"psnr": round(psnr(image, approx), 3),
-                "colors": int(len(np.unique(approx.reshape(-1, 3), axis=0)))}
+        return {"psnr": round(psnr(image, approx), 3), "colors": int(len(np.unique(approx.reshape(-1, 3), axis=0)))}
 
     return result
 
@@ -222,8 +224,7 @@ def q_vectile(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
     import vectile
 
     image = data["image"]
-    return (lambda: vectile.quantize_colors(image, k=K, seed=0),
-            _psnr_result(image, lambda out: out[0][out[1]]))
+    return (lambda: vectile.quantize_colors(image, k=K, seed=0), _psnr_result(image, lambda out: out[0][out[1]]))
 
 
 def q_sklearn(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
@@ -263,8 +264,10 @@ def c_vectile(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
     import vectile
 
     gray = data["gray"]
-    return ((lambda: vectile.detect_edges(gray, method="canny", sigma=CANNY_SIGMA,
-                                          low=CANNY_LOW, high=CANNY_HIGH)), _edge_result)
+    return (
+        (lambda: vectile.detect_edges(gray, method="canny", sigma=CANNY_SIGMA, low=CANNY_LOW, high=CANNY_HIGH)),
+        _edge_result,
+    )
 
 
 def c_cv2(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
@@ -272,8 +275,7 @@ def c_cv2(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
 
     gray = data["gray"]
     lo, hi = CANNY_LOW * 1020, CANNY_HIGH * 1020  # 8-bit Sobel units: a full step is 1020
-    return ((lambda: cv2.Canny(cv2.GaussianBlur(gray, (0, 0), CANNY_SIGMA), lo, hi,
-                               L2gradient=True)), _edge_result)
+    return ((lambda: cv2.Canny(cv2.GaussianBlur(gray, (0, 0), CANNY_SIGMA), lo, hi, L2gradient=True)), _edge_result)
 
 
 def c_skimage(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
@@ -281,8 +283,10 @@ def c_skimage(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
 
     gray = data["gray"]
     # skimage keeps uint8 values (0-255) and the same Sobel scale as OpenCV: a step is 1020.
-    return ((lambda: canny(gray, sigma=CANNY_SIGMA, low_threshold=CANNY_LOW * 1020,
-                           high_threshold=CANNY_HIGH * 1020)), _edge_result)
+    return (
+        (lambda: canny(gray, sigma=CANNY_SIGMA, low_threshold=CANNY_LOW * 1020, high_threshold=CANNY_HIGH * 1020)),
+        _edge_result,
+    )
 
 
 def l_vectile(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
@@ -301,18 +305,17 @@ def f_vectile(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
     from vectile import _kernels
 
     pts = data["points"]
-    return ((lambda: _kernels.fit_polyline(pts, closed=True, tolerance=FIT_TOLERANCE,
-                                           corner_run=2)),
-            lambda out: {"segments": int(out[0].shape[0]),
-                         "cubics": int(np.count_nonzero(out[0][:, 0] == 1))})
+    return (
+        (lambda: _kernels.fit_polyline(pts, closed=True, tolerance=FIT_TOLERANCE, corner_run=2)),
+        lambda out: {"segments": int(out[0].shape[0]), "cubics": int(np.count_nonzero(out[0][:, 0] == 1))},
+    )
 
 
 def f_cv2(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
     import cv2
 
     contour = np.ascontiguousarray(data["points"].reshape(-1, 1, 2))
-    return ((lambda: cv2.approxPolyDP(contour, FIT_TOLERANCE, True)),
-            lambda out: {"segments": int(len(out))})
+    return ((lambda: cv2.approxPolyDP(contour, FIT_TOLERANCE, True)), lambda out: {"segments": int(len(out))})
 
 
 def f_skimage(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
@@ -321,8 +324,7 @@ def f_skimage(data: dict) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
     pts = data["points"].astype(np.float64)
     closed = np.ascontiguousarray(np.vstack([pts, pts[:1]]))  # closed: first == last
 
-    return ((lambda: approximate_polygon(closed, FIT_TOLERANCE)),
-            lambda out: {"segments": int(len(out) - 1)})
+    return ((lambda: approximate_polygon(closed, FIT_TOLERANCE)), lambda out: {"segments": int(len(out) - 1)})
 
 
 def _has(module: str) -> Callable[[], str | None]:
@@ -342,9 +344,14 @@ def _vectile_probe(code: str, what: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         import subprocess
 
-        proc = subprocess.run([sys.executable, "-c", "import numpy as np, vectile\n" + code],
-                              capture_output=True, text=True, cwd=REPO_ROOT, env=worker_env(),
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", "import numpy as np, vectile\n" + code],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=worker_env(),
+            check=False,
+        )
         if proc.returncode == 0:
             return None
         last = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -372,15 +379,18 @@ IMPLS: dict[str, dict[str, tuple[Callable, Callable[[], str | None]]]] = {
         "skimage canny": (c_skimage, _has("skimage")),
     },
     "fit": {
-        "vectile": (f_vectile, _vectile_attr("_kernels.fit_polyline",
-                                             "vectile._kernels.fit_polyline")),
+        "vectile": (f_vectile, _vectile_attr("_kernels.fit_polyline", "vectile._kernels.fit_polyline")),
         "cv2.approxPolyDP": (f_cv2, _has("cv2")),
         "skimage approximate_polygon": (f_skimage, _has("skimage")),
     },
     "learned": {
-        "vectile": (l_vectile, _vectile_probe(
-            "vectile.detect_edges(np.zeros((8, 8, 3), np.uint8), method='learned')",
-            "vectile.detect_edges(method='learned')")),
+        "vectile": (
+            l_vectile,
+            _vectile_probe(
+                "vectile.detect_edges(np.zeros((8, 8, 3), np.uint8), method='learned')",
+                "vectile.detect_edges(method='learned')",
+            ),
+        ),
     },
 }
 KERNELS = tuple(IMPLS)
@@ -420,7 +430,7 @@ def run_kernel_job(job: dict) -> dict:
     prepare, _probe = IMPLS[job["kernel"]][job["impl"]]
     with np.load(job["data"]) as npz:
         data = {k: npz[k] for k in npz.files}
-    warm = {k[len("warm_"):]: v for k, v in data.items() if k.startswith("warm_")}
+    warm = {k[len("warm_") :]: v for k, v in data.items() if k.startswith("warm_")}
     if warm:
         call, _ = prepare(warm)
         call()  # untimed warm-up on small data: imports, thread pools, caches
@@ -434,18 +444,17 @@ def run_kernel_job(job: dict) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench kernels",
-                                description="vectile's kernels vs scikit-learn, OpenCV and "
-                                            "scikit-image on the same data in the same run.")
-    p.add_argument("--only", default=",".join(KERNELS),
-                   help=f"comma-separated kernels (default: {','.join(KERNELS)})")
-    p.add_argument("--repeat", type=int, default=None,
-                   help="timed calls per case, median kept (default 3, quick 1)")
-    p.add_argument("--quick", action="store_true",
-                   help="800x600 quantize only among the sizes, --repeat 1")
+    p = argparse.ArgumentParser(
+        prog="python -m bench kernels",
+        description="vectile's kernels vs scikit-learn, OpenCV and scikit-image on the same data in the same run.",
+    )
+    p.add_argument("--only", default=",".join(KERNELS), help=f"comma-separated kernels (default: {','.join(KERNELS)})")
+    p.add_argument("--repeat", type=int, default=None, help="timed calls per case, median kept (default 3, quick 1)")
+    p.add_argument("--quick", action="store_true", help="800x600 quantize only among the sizes, --repeat 1")
     p.add_argument("--corpus", type=Path, default=None, help="corpus for the source photo")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder for kernels.jsonl and kernels.md (default bench/out)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="output folder for kernels.jsonl and kernels.md (default bench/out)"
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per case and impl")
     return p
 
@@ -456,19 +465,23 @@ def cases(kernels: list[str], quick: bool, image: np.ndarray) -> list[tuple[str,
     warm_image = np.ascontiguousarray(resized(image, (64, 48)))
     if "quantize" in kernels:
         for size in QUANTIZE_SIZES[:1] if quick else QUANTIZE_SIZES:
-            out.append(("quantize", f"{size[0]}x{size[1]} k={K}",
-                        {"image": resized(image, size), "warm_image": warm_image}))
+            out.append(
+                ("quantize", f"{size[0]}x{size[1]} k={K}", {"image": resized(image, size), "warm_image": warm_image})
+            )
     if "canny" in kernels:
         g = gray_of(resized(image, CANNY_SIZE))
-        out.append(("canny", f"{CANNY_SIZE[0]}x{CANNY_SIZE[1]} gray",
-                    {"gray": g, "warm_gray": gray_of(warm_image)}))
+        out.append(("canny", f"{CANNY_SIZE[0]}x{CANNY_SIZE[1]} gray", {"gray": g, "warm_gray": gray_of(warm_image)}))
     if "fit" in kernels:
         pts = contour_points(FIT_POINTS)
-        out.append(("fit", f"{len(pts)} points, tol {FIT_TOLERANCE}",
-                    {"points": pts, "warm_points": pts}))
+        out.append(("fit", f"{len(pts)} points, tol {FIT_TOLERANCE}", {"points": pts, "warm_points": pts}))
     if "learned" in kernels:
-        out.append(("learned", f"{LEARNED_SIZE[0]}x{LEARNED_SIZE[1]}",
-                    {"image": resized(image, LEARNED_SIZE), "warm_image": warm_image}))
+        out.append(
+            (
+                "learned",
+                f"{LEARNED_SIZE[0]}x{LEARNED_SIZE[1]}",
+                {"image": resized(image, LEARNED_SIZE), "warm_image": warm_image},
+            )
+        )
     return out
 
 
@@ -477,28 +490,31 @@ def _fmt_result(res: dict) -> str:
 
 
 def kernels_markdown(rows: list[dict], meta: dict) -> str:
-    lines = ["# vectile kernel benchmarks", "",
-             f"- run: {meta['when']} on {meta['machine']}",
-             f"- picture: {meta['source']}",
-             f"- vectile native module: {meta.get('build')}",
-             f"- timing: median of {meta['repeat']} call(s) (fast calls batched), each "
-             "implementation in a fresh process after a warm-up call on small data; "
-             "dRSS = peak RSS minus the process's RSS before the timed calls (the kernel's "
-             "working memory); 1 MB = 10^6 bytes",
-             "- / best peer: seconds divided by the fastest peer's on the same case "
-             "(below 1: vectile is faster)", "",
-             "| kernel | data | implementation | s per call | CPU s | dRSS MB | peak RSS MB "
-             "| result | / best peer |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "# vectile kernel benchmarks",
+        "",
+        f"- run: {meta['when']} on {meta['machine']}",
+        f"- picture: {meta['source']}",
+        f"- vectile native module: {meta.get('build')}",
+        f"- timing: median of {meta['repeat']} call(s) (fast calls batched), each "
+        "implementation in a fresh process after a warm-up call on small data; "
+        "dRSS = peak RSS minus the process's RSS before the timed calls (the kernel's "
+        "working memory); 1 MB = 10^6 bytes",
+        "- / best peer: seconds divided by the fastest peer's on the same case (below 1: vectile is faster)",
+        "",
+        "| kernel | data | implementation | s per call | CPU s | dRSS MB | peak RSS MB | result | / best peer |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['kernel']} | {r['data']} | {r['impl']} | error: "
-                         f"{r['error'][:120]} | | | | | |")
+            lines.append(f"| {r['kernel']} | {r['data']} | {r['impl']} | error: {r['error'][:120]} | | | | | |")
             continue
         ratio = "-" if r.get("vs_best_peer") is None else f"{r['vs_best_peer']:.3f}"
-        lines.append(f"| {r['kernel']} | {r['data']} | {r['impl']} | {r['seconds']:.5f} "
-                     f"| {r['cpu_seconds']:.5f} | {r['delta_rss_mb']:.0f} | "
-                     f"{r['peak_rss_mb']:.0f} | {_fmt_result(r['result'])} | {ratio} |")
+        lines.append(
+            f"| {r['kernel']} | {r['data']} | {r['impl']} | {r['seconds']:.5f} "
+            f"| {r['cpu_seconds']:.5f} | {r['delta_rss_mb']:.0f} | "
+            f"{r['peak_rss_mb']:.0f} | {_fmt_result(r['result'])} | {ratio} |"
+        )
     lines.append("")
     for note in meta.get("notes", []):
         lines.append(f"- {note}")
@@ -521,14 +537,16 @@ def cmd_kernels(args: argparse.Namespace) -> int:
         return 2
     out_dir: Path = args.out or DEFAULT_OUT
     out_dir.mkdir(parents=True, exist_ok=True)
-    corpus = (args.corpus or default_corpus())
+    corpus = args.corpus or default_corpus()
     image, source = source_image(corpus if corpus.is_dir() else None)
     notes: list[str] = []
-    meta = {"when": _dt.datetime.now().isoformat(timespec="seconds"),
-            "machine": f"{platform.node()} ({os.cpu_count()} CPUs, Python "
-                       f"{platform.python_version()})",
-            "source": source, "repeat": repeat,
-            "notes": notes}
+    meta = {
+        "when": _dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()})",
+        "source": source,
+        "repeat": repeat,
+        "notes": notes,
+    }
     build = vectile_build()
     meta["build"] = build
     rows: list[dict] = []
@@ -554,16 +572,25 @@ def cmd_kernels(args: argparse.Namespace) -> int:
                     continue
                 row: dict[str, Any] = {"kernel": kernel, "data": label, "impl": impl}
                 result_path = os.path.join(tmp, "result.json")
-                job = {"kind": "kernel", "kernel": kernel, "impl": impl, "data": data_path,
-                       "repeat": repeat, "result": result_path}
+                job = {
+                    "kind": "kernel",
+                    "kernel": kernel,
+                    "impl": impl,
+                    "data": data_path,
+                    "repeat": repeat,
+                    "result": result_path,
+                }
                 job_path = os.path.join(tmp, "job.json")
                 with open(job_path, "w", encoding="utf-8") as fh:
                     json.dump(job, fh)
                 if os.path.exists(result_path):
                     os.unlink(result_path)
                 code, _w, _c, rss, tail = spawn_and_reap(
-                    [sys.executable, "-m", "bench.worker", job_path], timeout=args.timeout,
-                    cwd=REPO_ROOT, env=worker_env())
+                    [sys.executable, "-m", "bench.worker", job_path],
+                    timeout=args.timeout,
+                    cwd=REPO_ROOT,
+                    env=worker_env(),
+                )
                 res = None
                 if os.path.exists(result_path):
                     with open(result_path, encoding="utf-8") as fh:
@@ -574,13 +601,20 @@ def cmd_kernels(args: argparse.Namespace) -> int:
                     failed = True
                 else:
                     sec = statistics.median(res["times"])
-                    row.update(seconds=sec, cpu_seconds=statistics.median(res["cpu_times"]),
-                               times=res["times"], peak_rss_mb=rss * 1024 / 1e6,
-                               delta_rss_mb=max(0, rss - res["base_rss_kb"]) * 1024 / 1e6,
-                               result=res["result"])
+                    row.update(
+                        seconds=sec,
+                        cpu_seconds=statistics.median(res["cpu_times"]),
+                        times=res["times"],
+                        peak_rss_mb=rss * 1024 / 1e6,
+                        delta_rss_mb=max(0, rss - res["base_rss_kb"]) * 1024 / 1e6,
+                        result=res["result"],
+                    )
                 case_rows.append(row)
-                shown = (f"{row['seconds']:.5f}s {_fmt_result(row['result'])}"
-                         if "error" not in row else "ERROR " + row["error"])
+                shown = (
+                    f"{row['seconds']:.5f}s {_fmt_result(row['result'])}"
+                    if "error" not in row
+                    else "ERROR " + row["error"]
+                )
                 print(f"{kernel} {label} {impl}: {shown}", flush=True)
             peers = [r for r in case_rows if r["impl"] != "vectile" and "error" not in r]
             best = min(peers, key=lambda r: r["seconds"]) if peers else None
@@ -590,16 +624,14 @@ def cmd_kernels(args: argparse.Namespace) -> int:
                     r["best_peer"] = best["impl"]
             vec = next((r for r in case_rows if r["impl"] == "vectile" and "error" not in r), None)
             if vec is not None and best is not None:
-                line = (f"{kernel} {label}: vectile / best peer ({best['impl']}) = "
-                        f"{vec['vs_best_peer']:.3f}")
+                line = f"{kernel} {label}: vectile / best peer ({best['impl']}) = {vec['vs_best_peer']:.3f}"
                 notes.append(line)
             elif vec is not None:
                 notes.append(f"{kernel} {label}: no peer measured")
             rows.extend(case_rows)
     notes.append("criterion benches (cargo bench) for the Rust kernels: not part of this suite")
     if vectile_build() != build:
-        notes.append("WARNING: vectile's native module changed during the run (rebuilt?): "
-                     "run again")
+        notes.append("WARNING: vectile's native module changed during the run (rebuilt?): run again")
         print(f"bench: {notes[-1]}")
     md = kernels_markdown(rows, meta)
     with open(out_dir / "kernels.jsonl", "w", encoding="utf-8") as fh:

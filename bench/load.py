@@ -90,8 +90,18 @@ def free_port() -> int:
 
 def start_server(port: int, workers: int | None, log: IO[bytes]) -> subprocess.Popen[bytes]:
     """``vectile serve`` on 127.0.0.1:port, its messages to ``log``; returns once it answers."""
-    command = [sys.executable, "-m", "vectile", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "vectile",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     if workers:
         command += ["--workers", str(workers)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
@@ -119,8 +129,9 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-async def load(url: str, files: list[tuple[str, bytes]], duration: float, concurrency: int,
-               quality: str) -> tuple[list[float], dict[str, int], float]:
+async def load(
+    url: str, files: list[tuple[str, bytes]], duration: float, concurrency: int, quality: str
+) -> tuple[list[float], dict[str, int], float]:
     latencies: list[float] = []
     errors: dict[str, int] = {}
     counter = 0
@@ -136,8 +147,9 @@ async def load(url: str, files: list[tuple[str, bytes]], duration: float, concur
                 counter += 1
                 sent = time.perf_counter()
                 try:
-                    r = await client.post("/v1/vectorize", files={"image": (name, data, "image/png")},
-                                          data={"quality": quality})
+                    r = await client.post(
+                        "/v1/vectorize", files={"image": (name, data, "image/png")}, data={"quality": quality}
+                    )
                     if r.status_code != 200 or not r.text.startswith("<svg"):
                         errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
                         continue
@@ -154,8 +166,10 @@ async def load(url: str, files: list[tuple[str, bytes]], duration: float, concur
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION or not 1 <= args.concurrency <= MAX_CONCURRENCY:
-        print(f"bench.load: --duration must be in (0, {MAX_DURATION:g}] and --concurrency in "
-              f"1..{MAX_CONCURRENCY}", file=sys.stderr)
+        print(
+            f"bench.load: --duration must be in (0, {MAX_DURATION:g}] and --concurrency in 1..{MAX_CONCURRENCY}",
+            file=sys.stderr,
+        )
         return 2
     files = uploads(args.icons)
     port = free_port()
@@ -169,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                     client.post("/v1/vectorize", files={"image": (name, data, "image/png")}).raise_for_status()
             warm = memory(server.pid)
             cpu_before = cpu_seconds(server.pid)
-            latencies, errors, elapsed = asyncio.run(
-                load(url, files, args.duration, args.concurrency, args.quality))
+            latencies, errors, elapsed = asyncio.run(load(url, files, args.duration, args.concurrency, args.quality))
             cpu = cpu_seconds(server.pid) - cpu_before
             after = memory(server.pid)
         finally:
@@ -183,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         "uploads": f"{len(files)} PNGs, mean {np.mean([len(d) for _, d in files]) / 1000:.1f} KB",
         "requests": len(latencies),
         "requests_per_s": round(len(latencies) / elapsed, 1),
-        "latency_ms": {q: round(float(np.percentile(ms, p)), 1)
-                       for q, p in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},
+        "latency_ms": {
+            q: round(float(np.percentile(ms, p)), 1) for q, p in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))
+        },
         "errors": sum(errors.values()),
         "error_kinds": errors,
         "server_rss_mb": {
@@ -201,11 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     lat, rss = result["latency_ms"], result["server_rss_mb"]
     print("| requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | RSS before | after | peak |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(f"| {result['requests']} | {result['requests_per_s']} | {lat['p50']} | {lat['p90']} | {lat['p99']} "
-          f"| {lat['max']} | {result['errors']} | {rss['before']} MB | {rss['after']} MB | {rss['peak']} MB |")
-    print(f"{result['duration_s']} s, concurrency {args.concurrency}, quality {args.quality}, "
-          f"{result['uploads']}, {result['machine']}; server CPU {result['server_cpu_s']} s; "
-          f"results in {args.out}")
+    print(
+        f"| {result['requests']} | {result['requests_per_s']} | {lat['p50']} | {lat['p90']} | {lat['p99']} "
+        f"| {lat['max']} | {result['errors']} | {rss['before']} MB | {rss['after']} MB | {rss['peak']} MB |"
+    )
+    print(
+        f"{result['duration_s']} s, concurrency {args.concurrency}, quality {args.quality}, "
+        f"{result['uploads']}, {result['machine']}; server CPU {result['server_cpu_s']} s; "
+        f"results in {args.out}"
+    )
     return 0 if result["errors"] == 0 else 1
 
 

@@ -76,7 +76,7 @@ def set_root_size(svg_text: str, width: int, height: int) -> str:
         raise ValueError("no <svg> element")
     tag = _SIZE_ATTR.sub("", m.group(0))
     tag = tag[:4] + f' width="{width}" height="{height}"' + tag[4:]
-    return svg_text[:m.start()] + tag + svg_text[m.end():]
+    return svg_text[: m.start()] + tag + svg_text[m.end() :]
 
 
 def _render_png(svg_text: str, width: int, height: int) -> np.ndarray:
@@ -212,14 +212,18 @@ def fidelity_images(original: np.ndarray, svg_text: str) -> tuple[dict, np.ndarr
     alpha = rgba[..., 3]
     gaps = int(np.count_nonzero(alpha < GAP_ALPHA))
     seams = int(np.count_nonzero(alpha < SEAM_ALPHA))
-    return {
-        "psnr": psnr(ref, got),
-        "ssim": _ssim_luma(ref, got),
-        "gaps": gaps,
-        "seams": seams,
-        "gaps_frac": gaps / alpha.size,
-        "seams_frac": seams / alpha.size,
-    }, ref, got
+    return (
+        {
+            "psnr": psnr(ref, got),
+            "ssim": _ssim_luma(ref, got),
+            "gaps": gaps,
+            "seams": seams,
+            "gaps_frac": gaps / alpha.size,
+            "seams_frac": seams / alpha.size,
+        },
+        ref,
+        got,
+    )
 
 
 def fidelity(original: np.ndarray, svg_text: str) -> dict:

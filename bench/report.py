@@ -20,16 +20,17 @@ import html
 import math
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: files only, no display
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import cm, colors  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import cm, colors  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from bench.metrics import diff_map  # noqa: E402
@@ -54,8 +55,11 @@ def fit_slope(xs: Iterable[float], ys: Iterable[float]) -> tuple[float, float] |
     >>> k, a = fit_slope([1, 4, 16], [2, 8, 32]); round(k, 6), round(a, 6)
     (1.0, 0.30103)
     """
-    pts = [(math.log10(x), math.log10(y)) for x, y in zip(xs, ys)
-           if x and y and x > 0 and y > 0 and math.isfinite(x) and math.isfinite(y)]
+    pts = [
+        (math.log10(x), math.log10(y))
+        for x, y in zip(xs, ys, strict=True)
+        if x and y and x > 0 and y > 0 and math.isfinite(x) and math.isfinite(y)
+    ]
     if len(pts) < 2 or len({p[0] for p in pts}) < 2:
         return None
     lx, ly = np.array(pts).T
@@ -89,11 +93,11 @@ def _median(values: list[float]) -> float | None:
     return float(np.median(vals)) if vals else None
 
 
-def rd_plot(records: list[dict], panels: list[tuple[str, str]], tracers: list[str],
-            path: Path) -> Path | None:
+def rd_plot(records: list[dict], panels: list[tuple[str, str]], tracers: list[str], path: Path) -> Path | None:
     """Rate-distortion plot: one panel per ``(group, mode)``; returns the path or None."""
-    panels = [p for p in panels if any(r["group"] == p[0] and r.get("mode") == p[1]
-                                       and "error" not in r for r in records)]
+    panels = [
+        p for p in panels if any(r["group"] == p[0] and r.get("mode") == p[1] and "error" not in r for r in records)
+    ]
     if not panels:
         return None
     styles = tracer_styles(tracers)
@@ -101,37 +105,49 @@ def rd_plot(records: list[dict], panels: list[tuple[str, str]], tracers: list[st
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.4 * ncols, 4.2 * nrows), squeeze=False)
     handles: dict[str, Any] = {}
-    for ax, (group, mode) in zip(axes.flat, panels):
+    for ax, (group, mode) in zip(axes.flat, panels, strict=False):  # the grid may have spare cells
         hidden = 0
         for t in tracers:
-            rs = [r for r in records if r["group"] == group and r.get("mode") == mode
-                  and r["tracer"] == t and "error" not in r]
+            rs = [
+                r
+                for r in records
+                if r["group"] == group and r.get("mode") == mode and r["tracer"] == t and "error" not in r
+            ]
             if not rs:
                 continue
             marker, colour = styles[t]
             pts = [(r["kb"], r["psnr"]) for r in rs if math.isfinite(r["psnr"]) and r["kb"] > 0]
             hidden += len(rs) - len(pts)
             if pts:
-                x, y = zip(*pts)
+                x, y = zip(*pts, strict=True)
                 ax.scatter(x, y, marker=marker, color=colour, s=18, alpha=0.45, linewidths=0)
             mx, my = _median([r["kb"] for r in rs]), _median([r["psnr"] for r in rs])
             if mx is not None and my is not None and mx > 0:
-                handles[t] = ax.scatter([mx], [my], marker=marker, color=colour, s=130,
-                                        edgecolors="black", linewidths=1.2, zorder=3, label=t)
+                handles[t] = ax.scatter(
+                    [mx],
+                    [my],
+                    marker=marker,
+                    color=colour,
+                    s=130,
+                    edgecolors="black",
+                    linewidths=1.2,
+                    zorder=3,
+                    label=t,
+                )
         _log_ticks(ax.xaxis)
         title = group if mode == "color" else f"{group} ({mode})"
-        ax.set_title(title + (f"  [{hidden} identical, PSNR inf, not shown]" if hidden else ""),
-                     fontsize=11)
+        ax.set_title(title + (f"  [{hidden} identical, PSNR inf, not shown]" if hidden else ""), fontsize=11)
         ax.set_xlabel("SVG size, KB (log scale)")
         ax.set_ylabel("PSNR, dB (higher is better)")
         ax.grid(True, which="both", alpha=0.3)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
-    fig.suptitle("Rate-distortion: fidelity vs SVG size (small: each image; large: group "
-                 "median; up and left is better)", fontsize=12)
+    fig.suptitle(
+        "Rate-distortion: fidelity vs SVG size (small: each image; large: group median; up and left is better)",
+        fontsize=12,
+    )
     if handles:
-        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles),
-                   frameon=False, fontsize=11)
+        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), frameon=False, fontsize=11)
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -145,11 +161,9 @@ def scaling_plot(rows: list[dict], tracers: list[str], path: Path, title: str) -
         return None
     styles = tracer_styles(tracers)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    for ax, key, label in ((axes[0], "seconds", "wall seconds"),
-                           (axes[1], "peak_rss_mb", "peak RSS, MB")):
+    for ax, key, label in ((axes[0], "seconds", "wall seconds"), (axes[1], "peak_rss_mb", "peak RSS, MB")):
         for t in tracers:
-            rs = sorted((r for r in ok if r["tracer"] == t and r.get(key)),
-                        key=lambda r: r["megapixels"])
+            rs = sorted((r for r in ok if r["tracer"] == t and r.get(key)), key=lambda r: r["megapixels"])
             if not rs:
                 continue
             marker, colour = styles[t]
@@ -161,8 +175,7 @@ def scaling_plot(rows: list[dict], tracers: list[str], path: Path, title: str) -
             if fit is not None:
                 k, a = fit
                 fx = np.array([min(xs), max(xs)])
-                ax.plot(fx, 10 ** (a + k * np.log10(fx)), linestyle="--", color=colour,
-                        alpha=0.6, linewidth=1)
+                ax.plot(fx, 10 ** (a + k * np.log10(fx)), linestyle="--", color=colour, alpha=0.6, linewidth=1)
         _log_ticks(ax.xaxis)
         _log_ticks(ax.yaxis)
         sizes = sorted({r["megapixels"] for r in ok})
@@ -184,8 +197,7 @@ def scaling_plot(rows: list[dict], tracers: list[str], path: Path, title: str) -
 def colorbar_png(path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(5, 0.9))
     norm = colors.Normalize(vmin=0, vmax=DIFF_VMAX)
-    cb = fig.colorbar(cm.ScalarMappable(norm=norm, cmap=DIFF_CMAP), cax=ax,
-                      orientation="horizontal")
+    cb = fig.colorbar(cm.ScalarMappable(norm=norm, cmap=DIFF_CMAP), cax=ax, orientation="horizontal")
     cb.set_label("mean |RGB difference| per pixel (0-255; clipped at 128)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -231,26 +243,34 @@ class SampleWriter:
         plt.imsave(self.dir / name, d, cmap=DIFF_CMAP, vmin=0, vmax=DIFF_VMAX)
         return f"{REPORT_DIR}/{name}"
 
-    def add(self, group: str, mode: str, file: str, size: tuple[int, int], ref: np.ndarray,
-            renders: dict[str, np.ndarray], records: list[dict]) -> None:
+    def add(
+        self,
+        group: str,
+        mode: str,
+        file: str,
+        size: tuple[int, int],
+        ref: np.ndarray,
+        renders: dict[str, np.ndarray],
+        records: list[dict],
+    ) -> None:
         base = _slug(f"{group}-{Path(file).stem}-{mode}")
-        cells = [("input" if mode == "color" else "thresholded bitmap",
-                  self._save_rgb(f"{base}-input.png", ref), "")]
+        cells = [("input" if mode == "color" else "thresholded bitmap", self._save_rgb(f"{base}-input.png", ref), "")]
         by_tracer = {r["tracer"]: r for r in records}
         for t, got in renders.items():
             r = by_tracer.get(t, {})
-            cap = (f"PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.3f}, {r['kb']:.1f} KB, "
-                   f"{r['seconds']:.3f} s" if "psnr" in r else "")
+            cap = (
+                f"PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.3f}, {r['kb']:.1f} KB, {r['seconds']:.3f} s"
+                if "psnr" in r
+                else ""
+            )
             cells.append((t, self._save_rgb(f"{base}-{_slug(t)}.png", got), cap))
         cells.append(("", "", ""))  # second row: nothing under the input
         for t, got in renders.items():
-            cells.append((f"{t}: difference", self._save_diff(f"{base}-{_slug(t)}-diff.png",
-                                                              ref, got), ""))
+            cells.append((f"{t}: difference", self._save_diff(f"{base}-{_slug(t)}-diff.png", ref, got), ""))
         w, h = size
         crop = next((r.get("crop") for r in records if r.get("crop")), None)
         note = f"{w} x {h}" + (f", centred crop {crop} shown (as measured)" if crop else "")
-        self.entries.append({"group": group, "mode": mode, "file": file, "note": note,
-                             "cells": cells})
+        self.entries.append({"group": group, "mode": mode, "file": file, "note": note, "cells": cells})
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -278,17 +298,27 @@ def html_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def write_html(path: Path, title: str, meta: dict, tables: list[tuple[str, str]],
-               plots: list[tuple[str, str]], samples: list[dict], legend: str | None) -> Path:
+def write_html(
+    path: Path,
+    title: str,
+    meta: dict,
+    tables: list[tuple[str, str]],
+    plots: list[tuple[str, str]],
+    samples: list[dict],
+    legend: str | None,
+) -> Path:
     e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
-             f"<style>{CSS}</style></head><body>", f"<h1>{e(title)}</h1>", "<ul>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        "<ul>",
+    ]
     for key in ("when", "machine", "command", "warning"):
         if key in meta:
             parts.append(f"<li>{e(key)}: {e(str(meta[key]))}</li>")
     if meta.get("versions"):
-        parts.append("<li>tracers: " + e(", ".join(f"{k} {v}" for k, v in
-                                                    meta["versions"].items())) + "</li>")
+        parts.append("<li>tracers: " + e(", ".join(f"{k} {v}" for k, v in meta["versions"].items())) + "</li>")
     parts.append("</ul><h2>Summary (medians per group)</h2>")
     for heading, table in tables:
         parts.append(f"<h3>{e(heading)}</h3>{table}")
@@ -301,23 +331,34 @@ def write_html(path: Path, title: str, meta: dict, tables: list[tuple[str, str]]
         for s in samples:
             mode = "" if s["mode"] == "color" else f" ({s['mode']})"
             columns = (len(s["cells"]) + 1) // 2  # input + tracers; diffs on the 2nd row
-            parts.append(f"<h3>{e(s['group'])}{e(mode)}: {e(s['file'])} "
-                         f"<small>{e(s['note'])}</small></h3><div class='sample' "
-                         f"style='grid-template-columns: repeat({columns}, 310px)'>")
+            parts.append(
+                f"<h3>{e(s['group'])}{e(mode)}: {e(s['file'])} "
+                f"<small>{e(s['note'])}</small></h3><div class='sample' "
+                f"style='grid-template-columns: repeat({columns}, 310px)'>"
+            )
             for label, src, cap in s["cells"]:
                 if not src:
                     parts.append("<figure></figure>")
                     continue
-                parts.append(f"<figure><img src='{e(src)}' alt='{e(label)}'><figcaption>"
-                             f"<b>{e(label)}</b><br>{e(cap)}</figcaption></figure>")
+                parts.append(
+                    f"<figure><img src='{e(src)}' alt='{e(label)}'><figcaption>"
+                    f"<b>{e(label)}</b><br>{e(cap)}</figcaption></figure>"
+                )
             parts.append("</div>")
     parts.append("</body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
 
 
-def write_run_reports(out: Path, records: list[dict], groups: list[str], tracers: list[str],
-                      modes: list[str], meta: dict, samples: SampleWriter) -> list[Path]:
+def write_run_reports(
+    out: Path,
+    records: list[dict],
+    groups: list[str],
+    tracers: list[str],
+    modes: list[str],
+    meta: dict,
+    samples: SampleWriter,
+) -> list[Path]:
     """``rd.png`` and ``report.html`` (with ``report/``) for a corpus run."""
     written: list[Path] = []
     panels = [(g, m) for m in modes for g in groups]
@@ -328,8 +369,9 @@ def write_run_reports(out: Path, records: list[dict], groups: list[str], tracers
     for g, m in panels:
         header, rows, notes = group_rows(g, m, records, tracers)
         if rows:
-            tables.append((table_title(g, m), html_table(header, rows)
-                           + "".join(f"<p>{html.escape(n)}</p>" for n in notes)))
+            tables.append(
+                (table_title(g, m), html_table(header, rows) + "".join(f"<p>{html.escape(n)}</p>" for n in notes))
+            )
     plots = [("Rate-distortion", "rd.png")] if rd is not None else []
     if (out / "scaling.png").exists():
         plots.append(("Scaling (from python -m bench scaling)", "scaling.png"))
@@ -337,6 +379,7 @@ def write_run_reports(out: Path, records: list[dict], groups: list[str], tracers
     if samples.entries:
         colorbar_png(samples.dir / "diff-scale.png")
         legend = f"{REPORT_DIR}/diff-scale.png"
-    written.append(write_html(out / "report.html", "vectile bench report", meta, tables, plots,
-                              samples.entries, legend))
+    written.append(
+        write_html(out / "report.html", "vectile bench report", meta, tables, plots, samples.entries, legend)
+    )
     return written

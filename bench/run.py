@@ -32,41 +32,82 @@ DEFAULT_TIMEOUT = 1800.0  # seconds per (tracer, image), all repeats together
 
 
 def build_parser() -> argparse.ArgumentParser:
-    run = argparse.ArgumentParser(prog="python -m bench run",
-                                  description="Trace, time and measure a corpus with every tracer.")
-    run.add_argument("--corpus", type=Path, default=None,
-                     help="folder with manifest.json, or any folder of images (one group per "
-                          "sub-folder) (default: $VECTILE_BENCH_CORPUS, shared/bench next to "
-                          "or inside the repo)")
-    run.add_argument("--group", action="extend", nargs="+", default=None, metavar="G",
-                     help="groups to run (repeatable; 'all' for every group; default: all but "
-                          "'large')")
-    run.add_argument("--tracers", default=DEFAULT_TRACERS,
-                     help=f"comma-separated tracers, the first is compared with the others "
-                          f"(known: {', '.join(TRACERS)}; default {DEFAULT_TRACERS})")
-    run.add_argument("--tracer", action="append", default=[], metavar="[NAME=]COMMAND",
-                     help="extra tracer given as a command template with {in}, {out} (and "
-                          "{in_pbm} in binary mode), e.g. 'mytool {in} {out}' (repeatable)")
-    run.add_argument("--mode", choices=("color", "binary", "both"), default="both",
-                     help="color: the images as they are; binary: thresholded bitmaps (Potrace "
-                          "takes part only here); default both")
-    run.add_argument("--repeat", type=int, default=None,
-                     help="timed runs per image and tracer; the median is kept (default 3)")
+    run = argparse.ArgumentParser(
+        prog="python -m bench run", description="Trace, time and measure a corpus with every tracer."
+    )
+    run.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="folder with manifest.json, or any folder of images (one group per "
+        "sub-folder) (default: $VECTILE_BENCH_CORPUS, shared/bench next to "
+        "or inside the repo)",
+    )
+    run.add_argument(
+        "--group",
+        action="extend",
+        nargs="+",
+        default=None,
+        metavar="G",
+        help="groups to run (repeatable; 'all' for every group; default: all but 'large')",
+    )
+    run.add_argument(
+        "--tracers",
+        default=DEFAULT_TRACERS,
+        help=f"comma-separated tracers, the first is compared with the others "
+        f"(known: {', '.join(TRACERS)}; default {DEFAULT_TRACERS})",
+    )
+    run.add_argument(
+        "--tracer",
+        action="append",
+        default=[],
+        metavar="[NAME=]COMMAND",
+        help="extra tracer given as a command template with {in}, {out} (and "
+        "{in_pbm} in binary mode), e.g. 'mytool {in} {out}' (repeatable)",
+    )
+    run.add_argument(
+        "--mode",
+        choices=("color", "binary", "both"),
+        default="both",
+        help="color: the images as they are; binary: thresholded bitmaps (Potrace takes part only here); default both",
+    )
+    run.add_argument(
+        "--repeat", type=int, default=None, help="timed runs per image and tracer; the median is kept (default 3)"
+    )
     run.add_argument("--limit", type=int, default=None, help="at most N images per group")
-    run.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                     help="output folder (default bench/out): results.jsonl, summary.md, "
-                          "rd.png, report.html and report/")
-    run.add_argument("--quick", action="store_true",
-                     help=f"--repeat 1, at most {QUICK_LIMIT} images per group, 1 HTML sample")
-    run.add_argument("--html-sample", type=int, default=None, metavar="N",
-                     help="images per group shown in report.html (default 2, quick 1; 0: none)")
-    run.add_argument("--in-process", action="store_true",
-                     help="call Python tracers in this process (no peak RSS; for debugging)")
-    run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                     help=f"seconds per tracer and image, all runs (default {DEFAULT_TIMEOUT:.0f})")
-    run.add_argument("--vectile-opt", action="append", default=[], metavar="KEY=VALUE",
-                     help="keyword argument for vectile.vectorize (repeatable; value parsed "
-                          "as int, float, true/false/none or string)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="output folder (default bench/out): results.jsonl, summary.md, rd.png, report.html and report/",
+    )
+    run.add_argument(
+        "--quick", action="store_true", help=f"--repeat 1, at most {QUICK_LIMIT} images per group, 1 HTML sample"
+    )
+    run.add_argument(
+        "--html-sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="images per group shown in report.html (default 2, quick 1; 0: none)",
+    )
+    run.add_argument(
+        "--in-process", action="store_true", help="call Python tracers in this process (no peak RSS; for debugging)"
+    )
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds per tracer and image, all runs (default {DEFAULT_TIMEOUT:.0f})",
+    )
+    run.add_argument(
+        "--vectile-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keyword argument for vectile.vectorize (repeatable; value parsed "
+        "as int, float, true/false/none or string)",
+    )
     return run
 
 
@@ -78,18 +119,17 @@ def _write_warmup(folder: Path) -> str:
     return str(path)
 
 
-def _trace_one(tracer: Tracer, inputs: dict, reference: np.ndarray, rec: dict, args: Any,
-               repeat: int, options: dict, warmup: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _trace_one(
+    tracer: Tracer, inputs: dict, reference: np.ndarray, rec: dict, args: Any, repeat: int, options: dict, warmup: str
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Measure one tracer on one input into ``rec``; returns ``(ref, got)`` for the report."""
     h, w = reference.shape[:2]
     mp = w * h / 1e6
     try:
-        m = measure(tracer, inputs, repeat, options, isolate=not args.in_process,
-                    warmup=warmup, timeout=args.timeout)
+        m = measure(tracer, inputs, repeat, options, isolate=not args.in_process, warmup=warmup, timeout=args.timeout)
         sec = statistics.median(m.times)
         cpu = statistics.median(m.cpu_times)
-        rec.update(seconds=sec, cpu_seconds=cpu, s_per_mp=sec / mp, times=m.times,
-                   cpu_times=m.cpu_times)
+        rec.update(seconds=sec, cpu_seconds=cpu, s_per_mp=sec / mp, times=m.times, cpu_times=m.cpu_times)
         if m.peak_rss_kb is not None:
             rec["peak_rss_mb"] = m.peak_rss_kb * 1024 / 1e6
         if m.base_rss_kb is not None:
@@ -112,8 +152,10 @@ def _progress(done: int, total: int, rec: dict) -> str:
     if "error" in rec:
         return f"{head}: ERROR {rec['error']}"
     rss = f" {rec['peak_rss_mb']:.0f}MB" if "peak_rss_mb" in rec else ""
-    return (f"{head}: {rec['seconds']:.3f}s{rss} {rec['kb']:.1f}KB psnr {rec['psnr']:.2f} "
-            f"ssim {rec['ssim']:.3f} gaps {rec['gaps']} seams {rec['seams']}")
+    return (
+        f"{head}: {rec['seconds']:.3f}s{rss} {rec['kb']:.1f}KB psnr {rec['psnr']:.2f} "
+        f"ssim {rec['ssim']:.3f} gaps {rec['gaps']} seams {rec['seams']}"
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -139,12 +181,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     requested = [t.strip() for t in args.tracers.split(",") if t.strip()]
     unknown = [t for t in requested if t not in TRACERS]
     if unknown:
-        print(f"bench: unknown tracer(s) {unknown}; known: {list(TRACERS)} (give other "
-              "command-line tracers with --tracer 'NAME=COMMAND {in} {out}')", file=sys.stderr)
+        print(
+            f"bench: unknown tracer(s) {unknown}; known: {list(TRACERS)} (give other "
+            "command-line tracers with --tracer 'NAME=COMMAND {in} {out}')",
+            file=sys.stderr,
+        )
         return 2
     try:
-        tracers, messages, versions = resolve_tracers(requested, args.tracer, modes,
-                                                      isolate=not args.in_process)
+        tracers, messages, versions = resolve_tracers(requested, args.tracer, modes, isolate=not args.in_process)
     except ValueError as exc:
         print(f"bench: --tracer: {exc}", file=sys.stderr)
         return 2
@@ -166,9 +210,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     meta = {
         "when": _dt.datetime.now().isoformat(timespec="seconds"),
         "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs, "
-                   f"Python {platform.python_version()})",
-        "command": " ".join(["python -m bench"] + sys.argv[1:]) if sys.argv[1:2] == ["run"]
-                   else "python -m bench run (API call)",
+        f"Python {platform.python_version()})",
+        "command": " ".join(["python -m bench"] + sys.argv[1:])
+        if sys.argv[1:2] == ["run"]
+        else "python -m bench run (API call)",
         "versions": versions,
         "repeat": repeat,
         "isolated": not args.in_process,
@@ -177,11 +222,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     samples = report.SampleWriter(args.out)
     total = sum(len(v) for v in selected.values())
-    print(f"bench: {total} image(s) in {list(selected)} x {names}, modes {modes}, "
-          f"repeat {repeat}, corpus {corpus}")
+    print(f"bench: {total} image(s) in {list(selected)} x {names}, modes {modes}, repeat {repeat}, corpus {corpus}")
     done = 0
-    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmpdir, \
-            open(results_path, "w", encoding="utf-8") as out:
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmpdir, open(results_path, "w", encoding="utf-8") as out:
         tmp = Path(tmpdir)
         warmup = _write_warmup(tmp)
         for group, entries in selected.items():
@@ -193,8 +236,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                     original = load_original(path)
                 except (OSError, ValueError) as exc:
                     for name in names:
-                        rec = {"tracer": name, "group": group, "mode": modes[0],
-                               "file": entry["file"], "error": f"{type(exc).__name__}: {exc}"}
+                        rec = {
+                            "tracer": name,
+                            "group": group,
+                            "mode": modes[0],
+                            "file": entry["file"],
+                            "error": f"{type(exc).__name__}: {exc}",
+                        }
                         records.append(rec)
                         out.write(json.dumps(rec) + "\n")
                         print(_progress(done, total, rec))
@@ -221,15 +269,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                     ref_img = None
                     for tracer in in_mode:
                         rec: dict[str, Any] = {
-                            "tracer": tracer.name, "group": group, "mode": mode,
-                            "file": entry["file"], "width": w, "height": h,
-                            "megapixels": round(w * h / 1e6, 6), **extra,
+                            "tracer": tracer.name,
+                            "group": group,
+                            "mode": mode,
+                            "file": entry["file"],
+                            "width": w,
+                            "height": h,
+                            "megapixels": round(w * h / 1e6, 6),
+                            **extra,
                         }
                         opts = dict(vectile_opts) if tracer.name == "vectile" else {}
                         if mode == BINARY:
                             opts.update(tracer.binary_options)
-                        got = _trace_one(tracer, inputs, reference, rec, args, repeat, opts,
-                                         warmup)
+                        got = _trace_one(tracer, inputs, reference, rec, args, repeat, opts, warmup)
                         if got is not None and idx in shown:
                             ref_img = got[0]
                             renders[tracer.name] = got[1]
@@ -238,13 +290,20 @@ def cmd_run(args: argparse.Namespace) -> int:
                         out.flush()
                         print(_progress(done, total, rec), flush=True)
                     if ref_img is not None:
-                        samples.add(group, mode, entry["file"], (w, h), ref_img, renders,
-                                    [r for r in records if r["file"] == entry["file"]
-                                     and r["mode"] == mode])
+                        samples.add(
+                            group,
+                            mode,
+                            entry["file"],
+                            (w, h),
+                            ref_img,
+                            renders,
+                            [r for r in records if r["file"] == entry["file"] and r["mode"] == mode],
+                        )
                     del reference, renders, ref_img
     if build is not None and vectile_build() != build:
-        warning = ("WARNING: vectile's native module changed during the run (rebuilt?): "
-                   "its rows mix two builds; run again")
+        warning = (
+            "WARNING: vectile's native module changed during the run (rebuilt?): its rows mix two builds; run again"
+        )
         print(f"bench: {warning}")
         meta["warning"] = warning
     summary = summary_markdown(records, list(selected), names, meta, modes)
@@ -253,8 +312,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(summary)
     written = [results_path, args.out / "summary.md"]
     try:
-        written += report.write_run_reports(args.out, records, list(selected), names, modes,
-                                            meta, samples)
+        written += report.write_run_reports(args.out, records, list(selected), names, modes, meta, samples)
     except Exception as exc:  # the numbers are written; a plot failure must not hide them
         print(f"bench: report failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -31,9 +31,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from bench.tracers import Tracer, command_args
 
@@ -66,21 +67,30 @@ def worker_env() -> dict[str, str]:
 SPAWN_PY = Path(__file__).resolve().parent / "spawn.py"
 
 
-def spawn_and_reap(args: list[str], *, timeout: float | None = None, cwd: str | Path | None = None,
-                   env: Mapping[str, str] | None = None) -> tuple[int, float, float, int, str]:
+def spawn_and_reap(
+    args: list[str],
+    *,
+    timeout: float | None = None,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, float, float, int, str]:
     """Run ``args``; returns ``(exit code, wall s, cpu s, ru_maxrss KiB, stderr tail)``.
 
     The child is started by the small launcher ``bench/spawn.py`` (see there why: a child
     forked from this process would inherit its RSS high-water mark), which reaps it with
     ``os.wait4``: that child's own CPU time and peak RSS, and the wall time from spawn to reap.
     """
-    with tempfile.TemporaryDirectory(prefix="bench-spawn-") as tmp, \
-            tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryDirectory(prefix="bench-spawn-") as tmp, tempfile.TemporaryFile() as err:
         result = os.path.join(tmp, "spawn.json")
         launcher = [sys.executable, "-S", "-I", str(SPAWN_PY), result, str(timeout or 0), "--"]
-        proc = subprocess.Popen(launcher + list(args), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err, cwd=cwd,
-                                env=dict(env) if env is not None else None)
+        proc = subprocess.Popen(
+            launcher + list(args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+        )
         try:
             code = proc.wait()
         except BaseException:  # interrupted: SIGTERM makes the launcher kill its child too
@@ -100,8 +110,7 @@ def spawn_and_reap(args: list[str], *, timeout: float | None = None, cwd: str | 
     return int(res["code"]), float(res["wall"]), float(res["cpu"]), int(res["maxrss_kb"]), tail
 
 
-def _measure_command(tracer: Tracer, inputs: Mapping[str, str | None], repeat: int,
-                     timeout: float | None) -> Measured:
+def _measure_command(tracer: Tracer, inputs: Mapping[str, str | None], repeat: int, timeout: float | None) -> Measured:
     assert tracer.command is not None
     times: list[float] = []
     cpu_times: list[float] = []
@@ -115,8 +124,9 @@ def _measure_command(tracer: Tracer, inputs: Mapping[str, str | None], repeat: i
                 os.unlink(out)
             code, wall, cpu, rss, tail = spawn_and_reap(args, timeout=timeout)
             if code != 0:
-                raise TraceError(f"{tracer.name} {describe_exit(code).replace('exit', 'exited with')}: "
-                             f"{tail.strip()[-500:]}")
+                raise TraceError(
+                    f"{tracer.name} {describe_exit(code).replace('exit', 'exited with')}: {tail.strip()[-500:]}"
+                )
             if not os.path.exists(out):
                 raise TraceError(f"{tracer.name} wrote no output file ({' '.join(args)})")
             t0 = time.perf_counter()
@@ -128,8 +138,7 @@ def _measure_command(tracer: Tracer, inputs: Mapping[str, str | None], repeat: i
     return Measured(times, cpu_times, svg, peak_rss_kb=peak)
 
 
-def _measure_in_process(tracer: Tracer, path: str, repeat: int,
-                        options: dict[str, Any]) -> Measured:
+def _measure_in_process(tracer: Tracer, path: str, repeat: int, options: dict[str, Any]) -> Measured:
     assert tracer.make is not None
     trace = tracer.make(options)
     times: list[float] = []
@@ -143,20 +152,26 @@ def _measure_in_process(tracer: Tracer, path: str, repeat: int,
     return Measured(times, cpu_times, svg)
 
 
-def _measure_worker(tracer: Tracer, path: str, repeat: int, options: dict[str, Any],
-                    warmup: str | None, timeout: float | None) -> Measured:
+def _measure_worker(
+    tracer: Tracer, path: str, repeat: int, options: dict[str, Any], warmup: str | None, timeout: float | None
+) -> Measured:
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as tmp:
         job = {
-            "kind": "trace", "tracer": tracer.name, "options": options, "path": path,
-            "repeat": repeat, "warmup": warmup,
-            "svg_out": os.path.join(tmp, "out.svg"), "result": os.path.join(tmp, "result.json"),
+            "kind": "trace",
+            "tracer": tracer.name,
+            "options": options,
+            "path": path,
+            "repeat": repeat,
+            "warmup": warmup,
+            "svg_out": os.path.join(tmp, "out.svg"),
+            "result": os.path.join(tmp, "result.json"),
         }
         job_path = os.path.join(tmp, "job.json")
         with open(job_path, "w", encoding="utf-8") as fh:
             json.dump(job, fh)
         code, _wall, _cpu, rss, tail = spawn_and_reap(
-            [sys.executable, "-m", "bench.worker", job_path], timeout=timeout,
-            cwd=REPO_ROOT, env=worker_env())
+            [sys.executable, "-m", "bench.worker", job_path], timeout=timeout, cwd=REPO_ROOT, env=worker_env()
+        )
         result = None
         if os.path.exists(job["result"]):
             with open(job["result"], encoding="utf-8") as fh:
@@ -166,8 +181,7 @@ def _measure_worker(tracer: Tracer, path: str, repeat: int, options: dict[str, A
             raise TraceError(f"{tracer.name} worker failed ({describe_exit(code)}): {why}")
         with open(job["svg_out"], encoding="utf-8") as fh:
             svg = fh.read()
-    return Measured(result["times"], result["cpu_times"], svg, peak_rss_kb=rss,
-                    base_rss_kb=result.get("base_rss_kb"))
+    return Measured(result["times"], result["cpu_times"], svg, peak_rss_kb=rss, base_rss_kb=result.get("base_rss_kb"))
 
 
 def describe_exit(code: int) -> str:
@@ -183,20 +197,31 @@ def describe_exit(code: int) -> str:
 def probe_isolated(tracer: Tracer) -> tuple[str | None, str]:
     """``(reason or None, version)`` of a Python tracer, asked in a fresh worker process, so
     the bench process never imports (and maps) the tracers' native modules."""
-    proc = subprocess.run([sys.executable, "-m", "bench.worker", "--probe", tracer.name],
-                          capture_output=True, text=True, cwd=REPO_ROOT, env=worker_env(),
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.worker", "--probe", tracer.name],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=worker_env(),
+        check=False,
+    )
     try:
         res = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        return (f"probe failed ({describe_exit(proc.returncode)}): "
-                f"{proc.stderr.strip()[-300:]}", "?")
+        return (f"probe failed ({describe_exit(proc.returncode)}): {proc.stderr.strip()[-300:]}", "?")
     return res["reason"], res["version"]
 
 
-def measure(tracer: Tracer, inputs: Mapping[str, str | None], repeat: int,
-            options: dict[str, Any] | None = None, *, isolate: bool = True,
-            warmup: str | None = None, timeout: float | None = None) -> Measured:
+def measure(
+    tracer: Tracer,
+    inputs: Mapping[str, str | None],
+    repeat: int,
+    options: dict[str, Any] | None = None,
+    *,
+    isolate: bool = True,
+    warmup: str | None = None,
+    timeout: float | None = None,
+) -> Measured:
     """Trace ``inputs["in"]`` ``repeat`` times with ``tracer`` (see the module doc).
 
     ``inputs``: ``{"in": path, "in_pbm": path or None}``; ``options``: keyword options for

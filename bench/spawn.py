@@ -32,9 +32,11 @@ def main(argv):
         pid = os.posix_spawnp(args[0], args, os.environ)
     except OSError as exc:
         with open(result_path, "w") as fh:
-            json.dump({"code": 127, "wall": 0.0, "cpu": 0.0, "maxrss_kb": 0,
-                       "error": f"cannot run {args[0]}: {exc}"}, fh)
+            json.dump(
+                {"code": 127, "wall": 0.0, "cpu": 0.0, "maxrss_kb": 0, "error": f"cannot run {args[0]}: {exc}"}, fh
+            )
         return 0
+
     def kill_child(*_):
         try:
             os.kill(pid, signal.SIGKILL)
@@ -51,8 +53,15 @@ def main(argv):
     wall = time.perf_counter() - t0
     signal.setitimer(signal.ITIMER_REAL, 0)
     with open(result_path, "w") as fh:
-        json.dump({"code": os.waitstatus_to_exitcode(status), "wall": wall,
-                   "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}, fh)
+        json.dump(
+            {
+                "code": os.waitstatus_to_exitcode(status),
+                "wall": wall,
+                "cpu": usage.ru_utime + usage.ru_stime,
+                "maxrss_kb": usage.ru_maxrss,
+            },
+            fh,
+        )
     return 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Iterable
+from collections.abc import Iterable
 
 from bench.tracers import BINARY, COLOR
 
@@ -54,8 +54,9 @@ def table_title(group: str, mode: str) -> str:
     return group if mode == COLOR else f"{group} ({mode})"
 
 
-def group_rows(group: str, mode: str, records: list[dict],
-               tracers: list[str]) -> tuple[list[str], list[list[str]], list[str]]:
+def group_rows(
+    group: str, mode: str, records: list[dict], tracers: list[str]
+) -> tuple[list[str], list[list[str]], list[str]]:
     """``(header, rows, notes)`` of one group's table: a row of medians per tracer, then
     ``subject / peer`` rows of per-image ratio medians (the subject is the first tracer)."""
     header = ["tracer"] + [c[0] for c in COLUMNS]
@@ -81,56 +82,65 @@ def group_rows(group: str, mode: str, records: list[dict],
             cells = [f"{subject} / {peer}", str(len(pairs))]
             for _, key, _f in COLUMNS[1:]:
                 if key in RATIO_KEYS:
-                    ratios = [a[key] / b[key] for a, b in pairs
-                              if a.get(key) is not None and b.get(key)]
+                    ratios = [a[key] / b[key] for a, b in pairs if a.get(key) is not None and b.get(key)]
                     cells.append(_fmt(median(ratios), "{:.2f}"))
                 else:
                     cells.append("")
             rows.append(cells)
     notes = []
     if mode == BINARY and any(r.get("gaps") for r in ok):
-        notes.append("binary mode: a tracer that draws only the black shapes leaves the white "
-                     "background transparent, so its gaps and seams count that background, "
-                     "not defects")
+        notes.append(
+            "binary mode: a tracer that draws only the black shapes leaves the white "
+            "background transparent, so its gaps and seams count that background, "
+            "not defects"
+        )
     errors = [r for r in mine if "error" in r]
     if errors:
-        notes.append(f"{len(errors)} failed run(s): "
-                     + "; ".join(f"{r['tracer']} {r['file']}: {r['error'][:160]}" for r in errors))
+        notes.append(
+            f"{len(errors)} failed run(s): "
+            + "; ".join(f"{r['tracer']} {r['file']}: {r['error'][:160]}" for r in errors)
+        )
     return header, rows, notes
 
 
 def group_table(group: str, records: list[dict], tracers: list[str], mode: str = COLOR) -> str:
     header, rows, notes = group_rows(group, mode, records, tracers)
-    lines = [f"### {table_title(group, mode)}", "", "| " + " | ".join(header) + " |",
-             "|" + " --- |" * len(header)]
+    lines = [f"### {table_title(group, mode)}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     if notes:
         lines += [""] + notes
     return "\n".join(lines) + "\n"
 
 
-def summary_markdown(records: list[dict], groups: list[str], tracers: list[str],
-                     meta: dict, modes: Iterable[str] = (COLOR, BINARY)) -> str:
-    out = [
-        "# vectile bench summary",
-        "",
-        f"- run: {meta['when']} on {meta['machine']}",
-        f"- command: `{meta['command']}`",
-        f"- tracers: {', '.join(f'{t} {v}' for t, v in meta['versions'].items())}",
-        f"- timing: wall and CPU seconds from file path to SVG text, median of {meta['repeat']} "
-        "run(s) per image, "
-        + ("each tracer and image in fresh processes (peak RSS: the whole process)"
-           if meta.get("isolated", True) else "Python tracers in the bench process (no RSS)")
-        + "; table cells are medians over the group's images",
-        "- SVG KB: 1 KB = 1000 bytes; peak RSS MB: 1 MB = 10^6 bytes",
-    ] + ([f"- **{meta['warning']}**"] if meta.get("warning") else []) + [
-        "- ratio rows: median over images of the per-image ratio (below 1: the first tracer is "
-        "faster / smaller)",
-        "- fidelity: resvg render at input size on white vs input (binary mode: vs the "
-        "thresholded bitmap); gaps = pixels with alpha < 0.5, seams = alpha < 0.99; images "
-        "over 16 MP measured on the centred 4000x4000 crop",
-        "",
-    ]
+def summary_markdown(
+    records: list[dict], groups: list[str], tracers: list[str], meta: dict, modes: Iterable[str] = (COLOR, BINARY)
+) -> str:
+    out = (
+        [
+            "# vectile bench summary",
+            "",
+            f"- run: {meta['when']} on {meta['machine']}",
+            f"- command: `{meta['command']}`",
+            f"- tracers: {', '.join(f'{t} {v}' for t, v in meta['versions'].items())}",
+            f"- timing: wall and CPU seconds from file path to SVG text, median of {meta['repeat']} "
+            "run(s) per image, "
+            + (
+                "each tracer and image in fresh processes (peak RSS: the whole process)"
+                if meta.get("isolated", True)
+                else "Python tracers in the bench process (no RSS)"
+            )
+            + "; table cells are medians over the group's images",
+            "- SVG KB: 1 KB = 1000 bytes; peak RSS MB: 1 MB = 10^6 bytes",
+        ]
+        + ([f"- **{meta['warning']}**"] if meta.get("warning") else [])
+        + [
+            "- ratio rows: median over images of the per-image ratio (below 1: the first tracer is faster / smaller)",
+            "- fidelity: resvg render at input size on white vs input (binary mode: vs the "
+            "thresholded bitmap); gaps = pixels with alpha < 0.5, seams = alpha < 0.99; images "
+            "over 16 MP measured on the centred 4000x4000 crop",
+            "",
+        ]
+    )
     for mode in modes:
         for g in groups:
             if any(r["group"] == g and r.get("mode", COLOR) == mode for r in records):

@@ -111,10 +111,18 @@ def large(images: list[str], repeat: int = 3) -> list[dict[str, Any]]:
             for tracer, _ in tracers:
                 fid = fidelity(original, texts[tracer])
                 seconds = [m["seconds"] for m in runs[tracer]]
-                row = {"image": name, "tracer": tracer, "megapixels": original.shape[0] * original.shape[1] / 1e6,
-                       "seconds": float(np.median(seconds)), "runs_seconds": seconds,
-                       "peak_mb": max(m["peak_mb"] for m in runs[tracer]), "kb": len(texts[tracer].encode()) / 1000,
-                       "psnr": fid["psnr"], "ssim": fid["ssim"], "gaps": fid["gaps"]}
+                row = {
+                    "image": name,
+                    "tracer": tracer,
+                    "megapixels": original.shape[0] * original.shape[1] / 1e6,
+                    "seconds": float(np.median(seconds)),
+                    "runs_seconds": seconds,
+                    "peak_mb": max(m["peak_mb"] for m in runs[tracer]),
+                    "kb": len(texts[tracer].encode()) / 1000,
+                    "psnr": fid["psnr"],
+                    "ssim": fid["ssim"],
+                    "gaps": fid["gaps"],
+                }
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
     return rows
@@ -147,8 +155,13 @@ def scaling(sizes: list[int]) -> list[dict[str, Any]]:
             generate(store, side, side, tile_size=DEFAULT_TILE_SIZE, seed=0)
             out = Path(tmp) / f"map-{mp}.svg"
             m = run_measured([sys.executable, "-c", _SCALING_SCRIPT, str(store), str(out)])
-            row = {"megapixels": side * side / 1e6, "side": side, "seconds": m["seconds"], "peak_mb": m["peak_mb"],
-                   "svg_kb": out.stat().st_size / 1000}
+            row = {
+                "megapixels": side * side / 1e6,
+                "side": side,
+                "seconds": m["seconds"],
+                "peak_mb": m["peak_mb"],
+                "svg_kb": out.stat().st_size / 1000,
+            }
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
             out.unlink()
@@ -170,8 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="kind", required=True)
     lg = sub.add_parser("large", help="the large group against VTracer")
     lg.add_argument("--images", nargs="+", default=["lines-8k", "world-map-12k"])
-    lg.add_argument("--repeat", type=int, default=3, metavar="N",
-                    help="runs of each tracer per image, alternating (median time, highest peak; default 3)")
+    lg.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        metavar="N",
+        help="runs of each tracer per image, alternating (median time, highest peak; default 3)",
+    )
     sc = sub.add_parser("scaling", help="generated maps of growing size")
     sc.add_argument("--sizes", nargs="+", type=int, default=[16, 64, 256], metavar="MP")
     args = ap.parse_args(argv)
@@ -183,8 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for r in rows:
             runs = " / ".join(f"{t:.2f}" for t in r["runs_seconds"])
-            print(f"| {r['image']} | {r['tracer']} | {r['seconds']:.2f} | {runs} | {r['peak_mb']:.0f} | {r['kb']:.0f} | "
-                  f"{r['psnr']:.2f} | {r['ssim']:.3f} |")
+            print(
+                f"| {r['image']} | {r['tracer']} | {r['seconds']:.2f} | {runs} | {r['peak_mb']:.0f} | {r['kb']:.0f} | "
+                f"{r['psnr']:.2f} | {r['ssim']:.3f} |"
+            )
         print()
         for name in dict.fromkeys(r["image"] for r in rows):
             t = {r["tracer"]: r["seconds"] for r in rows if r["image"] == name}

@@ -28,8 +28,14 @@ from bench.corpus import default_corpus
 from bench.metrics import fidelity
 
 
-def trace_learned(pixels: np.ndarray, method: str, *, gain: float | None = None, merging: bool | None = None,
-                  guide_scale: float | None = None) -> str:
+def trace_learned(
+    pixels: np.ndarray,
+    method: str,
+    *,
+    gain: float | None = None,
+    merging: bool | None = None,
+    guide_scale: float | None = None,
+) -> str:
     """:func:`vectile.vectorize` ``(pixels, edges=method)`` for ``learned`` or ``blend``, with the
     guidance's settings given here instead of the library's (None: the library's,
     ``vectile._edges.LEARNED_*``): ``gain`` weights the palette by ``1 + gain x map`` (0: no
@@ -50,9 +56,18 @@ def trace_learned(pixels: np.ndarray, method: str, *, gain: float | None = None,
     opts = resolve({})
     p = opts.settings(choose_preset(pixels))
     text, _stats = _kernels.trace(
-        np.ascontiguousarray(pixels), colors=p.colors, seed=opts.seed, min_area=p.min_area,
-        tolerance=p.tolerance, corner_run=p.corner_run, precision=p.precision,
-        layers=opts.layers, mode=opts.mode, threshold=opts.threshold, weights=weights, edges=guide,
+        np.ascontiguousarray(pixels),
+        colors=p.colors,
+        seed=opts.seed,
+        min_area=p.min_area,
+        tolerance=p.tolerance,
+        corner_run=p.corner_run,
+        precision=p.precision,
+        layers=opts.layers,
+        mode=opts.mode,
+        threshold=opts.threshold,
+        weights=weights,
+        edges=guide,
     )
     return str(text)
 
@@ -98,9 +113,17 @@ def run(groups: list[str], variants: list[str], limit: int | None) -> dict[str, 
                 text = trace_variant(pixels, name)
                 seconds = time.perf_counter() - t0
                 metrics = fidelity(pixels, text)
-                rows.append({"group": group, "file": item["file"], "variant": name,
-                             "psnr": metrics["psnr"], "ssim": metrics["ssim"],
-                             "kb": len(text.encode()) / 1000.0, "seconds": seconds})
+                rows.append(
+                    {
+                        "group": group,
+                        "file": item["file"],
+                        "variant": name,
+                        "psnr": metrics["psnr"],
+                        "ssim": metrics["ssim"],
+                        "kb": len(text.encode()) / 1000.0,
+                        "seconds": seconds,
+                    }
+                )
             print(f"\r{group}: {items.index(item) + 1}/{len(items)}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
     return {"groups": groups, "variants": variants, "rows": rows}
@@ -117,37 +140,51 @@ def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             d_psnr = [r["psnr"] - plain[r["file"]]["psnr"] for r in mine if r["file"] in plain]
             d_kb = [r["kb"] / plain[r["file"]]["kb"] for r in mine if r["file"] in plain]
-            out.append({
-                "group": group, "variant": name, "images": len(mine),
-                "psnr": statistics.median(r["psnr"] for r in mine),
-                "ssim": statistics.median(r["ssim"] for r in mine),
-                "kb": statistics.median(r["kb"] for r in mine),
-                "seconds": statistics.median(r["seconds"] for r in mine),
-                "d_psnr_median": statistics.median(d_psnr) if d_psnr else float("nan"),
-                "d_psnr_mean": float(np.mean(d_psnr)) if d_psnr else float("nan"),
-                "kb_ratio": statistics.median(d_kb) if d_kb else float("nan"),
-                "better": sum(d > 1e-9 for d in d_psnr), "worse": sum(d < -1e-9 for d in d_psnr),
-            })
+            out.append(
+                {
+                    "group": group,
+                    "variant": name,
+                    "images": len(mine),
+                    "psnr": statistics.median(r["psnr"] for r in mine),
+                    "ssim": statistics.median(r["ssim"] for r in mine),
+                    "kb": statistics.median(r["kb"] for r in mine),
+                    "seconds": statistics.median(r["seconds"] for r in mine),
+                    "d_psnr_median": statistics.median(d_psnr) if d_psnr else float("nan"),
+                    "d_psnr_mean": float(np.mean(d_psnr)) if d_psnr else float("nan"),
+                    "kb_ratio": statistics.median(d_kb) if d_kb else float("nan"),
+                    "better": sum(d > 1e-9 for d in d_psnr),
+                    "worse": sum(d < -1e-9 for d in d_psnr),
+                }
+            )
     return out
 
 
 def table(summary: list[dict[str, Any]]) -> str:
-    lines = ["| group | variant | PSNR dB | SSIM | KB | s | dB vs plain (median / mean) | KB vs plain "
-             "| better / worse |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| group | variant | PSNR dB | SSIM | KB | s | dB vs plain (median / mean) | KB vs plain | better / worse |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for s in summary:
-        lines.append(f"| {s['group']} ({s['images']}) | {s['variant']} | {s['psnr']:.2f} | {s['ssim']:.3f} | "
-                     f"{s['kb']:.1f} | {s['seconds']:.3f} | {s['d_psnr_median']:+.3f} / {s['d_psnr_mean']:+.3f} | "
-                     f"x{s['kb_ratio']:.3f} | {s['better']} / {s['worse']} |")
+        lines.append(
+            f"| {s['group']} ({s['images']}) | {s['variant']} | {s['psnr']:.2f} | {s['ssim']:.3f} | "
+            f"{s['kb']:.1f} | {s['seconds']:.3f} | {s['d_psnr_median']:+.3f} / {s['d_psnr_mean']:+.3f} | "
+            f"x{s['kb_ratio']:.3f} | {s['better']} / {s['worse']} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench tracer-edges", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench tracer-edges", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--group", action="append", default=None, help="corpus group (photos, icons)")
-    parser.add_argument("--variant", action="append", default=None, choices=tuple(VARIANTS),
-                        help="variants to run (default: all); 'plain' always runs")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=None,
+        choices=tuple(VARIANTS),
+        help="variants to run (default: all); 'plain' always runs",
+    )
     parser.add_argument("--limit", type=int, default=None, help="first N images per group")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)

@@ -29,8 +29,9 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 TraceFn = Callable[[str], str]
 
@@ -152,8 +153,7 @@ def command_args(template: str, inputs: Mapping[str, str | None], out: str) -> l
     """
     args = []
     for word in shlex.split(template):
-        for key, value in (("{in_pbm}", inputs.get("in_pbm")), ("{in}", inputs.get("in")),
-                           ("{out}", out)):
+        for key, value in (("{in_pbm}", inputs.get("in_pbm")), ("{in}", inputs.get("in")), ("{out}", out)):
             if key in word:
                 if value is None:
                     raise ValueError(f"{key} is only available in binary mode: {template!r}")
@@ -190,8 +190,7 @@ def _command_version(args: list[str]) -> Callable[[], str]:
     return version
 
 
-def command_tracer(template: str, name: str | None = None,
-                   modes: tuple[str, ...] = MODES) -> Tracer:
+def command_tracer(template: str, name: str | None = None, modes: tuple[str, ...] = MODES) -> Tracer:
     """A tracer that runs ``template`` (see the module doc) once per timed run.
 
     ``name`` defaults to the program's file name.
@@ -222,13 +221,20 @@ def parse_tracer_spec(spec: str) -> Tracer:
 POTRACE_TEMPLATE = "potrace --svg -o {out} {in_pbm}"
 
 TRACERS: dict[str, Tracer] = {
-    "vectile": Tracer("vectile", _vectile_probe, _vectile_make, _vectile_version,
-                      binary_options={"mode": "binary", "threshold": 127}),
-    "vtracer": Tracer("vtracer", _vtracer_probe, _vtracer_make, _dist_version("vtracer"),
-                      binary_options={"colormode": "binary"}),
-    "potrace": Tracer("potrace", _command_probe(POTRACE_TEMPLATE), None,
-                      _command_version(["potrace", "--version"]), modes=(BINARY,),
-                      command=POTRACE_TEMPLATE),
+    "vectile": Tracer(
+        "vectile", _vectile_probe, _vectile_make, _vectile_version, binary_options={"mode": "binary", "threshold": 127}
+    ),
+    "vtracer": Tracer(
+        "vtracer", _vtracer_probe, _vtracer_make, _dist_version("vtracer"), binary_options={"colormode": "binary"}
+    ),
+    "potrace": Tracer(
+        "potrace",
+        _command_probe(POTRACE_TEMPLATE),
+        None,
+        _command_version(["potrace", "--version"]),
+        modes=(BINARY,),
+        command=POTRACE_TEMPLATE,
+    ),
 }
 
 #: Install hints printed when a built-in peer is missing.

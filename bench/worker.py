@@ -35,8 +35,10 @@ def run_trace_job(job: dict) -> dict:
     name = job["tracer"]
     tracer = TRACERS.get(name)
     if tracer is None or tracer.make is None:
-        raise LookupError(f"tracer {name!r} is not a Python tracer registered in bench.tracers "
-                          "(tracers registered at run time need --in-process)")
+        raise LookupError(
+            f"tracer {name!r} is not a Python tracer registered in bench.tracers "
+            "(tracers registered at run time need --in-process)"
+        )
     trace = tracer.make(job["options"])
     if job.get("warmup"):
         trace(job["warmup"])  # untimed: imports inside the call, thread pools, caches

@@ -55,8 +55,9 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     as the manifest stores them (JSON types, sorted, None dropped)."""
     unknown = sorted(set(options) - set(TRACER_OPTIONS))
     if unknown:
-        raise OptionError(f"unknown tracer option {', '.join(unknown)}; known are "
-                          f"{', '.join(TRACER_OPTIONS)}", option=unknown[0])
+        raise OptionError(
+            f"unknown tracer option {', '.join(unknown)}; known are {', '.join(TRACER_OPTIONS)}", option=unknown[0]
+        )
     given = {k: options[k] for k in sorted(options) if options[k] is not None}
     vectile.vectorize(np.zeros((2, 2, 3), np.uint8), **given)  # raises OptionError
     loaded: dict[str, Any] = json.loads(json.dumps(given, default=json_default))
@@ -76,8 +77,10 @@ def _failure_message(job: Job, exc: BaseException, retries: int) -> str:
     from distributed import KilledWorker
 
     if isinstance(exc, KilledWorker):
-        return (f"'{job.label}': the workers running it died ({exc}); the file may crash the "
-                "tracer or need more memory than a worker has")
+        return (
+            f"'{job.label}': the workers running it died ({exc}); the file may crash the "
+            "tracer or need more memory than a worker has"
+        )
     if isinstance(exc, (concurrent.futures.CancelledError, asyncio.CancelledError)):
         return f"'{job.label}': cancelled"
     return f"'{job.label}': {type(exc).__name__}: {exc} (after {retries} retries)"
@@ -150,11 +153,9 @@ def batch(
     if retries < 0:
         raise OptionError(f"retries must be 0 or more, got {retries}", option="retries")
     if files_per_task is not None and files_per_task < 1:
-        raise OptionError(f"files_per_task must be at least 1, got {files_per_task}",
-                          option="files_per_task")
+        raise OptionError(f"files_per_task must be at least 1, got {files_per_task}", option="files_per_task")
     if max_in_flight is not None and max_in_flight < 1:
-        raise OptionError(f"max_in_flight must be at least 1, got {max_in_flight}",
-                          option="max_in_flight")
+        raise OptionError(f"max_in_flight must be at least 1, got {max_in_flight}", option="max_in_flight")
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise OptionError(f"output folder '{out}' is a file; give a folder with -o", option="outdir")
@@ -174,37 +175,50 @@ def batch(
             if todo:  # connect first: a bad scheduler address leaves the manifest untouched
                 from vectile.flows._cluster import connect
 
-                dask_client, info = stack.enter_context(connect(
-                    client=client, scheduler=scheduler, scheduler_file=scheduler_file,
-                    workers=workers, threads_per_worker=threads_per_worker))
+                dask_client, info = stack.enter_context(
+                    connect(
+                        client=client,
+                        scheduler=scheduler,
+                        scheduler_file=scheduler_file,
+                        workers=workers,
+                        threads_per_worker=threads_per_worker,
+                    )
+                )
                 if options.get("edges") in ("learned", "blend"):
                     from vectile.flows._cluster import EdgeModel
 
                     dask_client.register_plugin(EdgeModel())  # one model session per worker, loaded once
                 report.dashboard = info.dashboard
-                report.cluster = (f"{info.kind} cluster {info.address}: {info.workers} workers, "
-                                  f"{info.threads} threads")
+                report.cluster = f"{info.kind} cluster {info.address}: {info.workers} workers, {info.threads} threads"
                 console.print(f"vectile: {len(todo):,} files on the {report.cluster}")
                 if info.dashboard:
                     console.print(f"vectile: dashboard {info.dashboard}")
                 threads = max(1, info.threads)
             manifest = stack.enter_context(Manifest(manifest_path, append=resume))
-            bar = stack.enter_context(ProgressBar(len(jobs) - len(done), enabled=show_bar,
-                                                  console=console))
+            bar = stack.enter_context(ProgressBar(len(jobs) - len(done), enabled=show_bar, console=console))
 
             def record(job: Job, result: dict[str, Any]) -> None:
                 entry = {
-                    "input": job.input, "member": job.member, "output": job.output,
-                    "status": result["status"], "error": result.get("error"),
-                    "seconds": result.get("seconds"), "pixels": result.get("pixels"),
-                    "width": result.get("width"), "height": result.get("height"),
-                    "svg_bytes": result.get("svg_bytes"), "svg_sha256": result.get("svg_sha256"),
+                    "input": job.input,
+                    "member": job.member,
+                    "output": job.output,
+                    "status": result["status"],
+                    "error": result.get("error"),
+                    "seconds": result.get("seconds"),
+                    "pixels": result.get("pixels"),
+                    "width": result.get("width"),
+                    "height": result.get("height"),
+                    "svg_bytes": result.get("svg_bytes"),
+                    "svg_sha256": result.get("svg_sha256"),
                     "input_sha256": result.get("input_sha256"),
                     "input_bytes": result.get("input_bytes"),
                     "input_stat": list(job.stat) if job.stat else None,
-                    "options": options, "flow": result.get("flow"),
-                    "preset": result.get("preset"), "paths": result.get("paths"),
-                    "worker": result.get("worker"), "run": run,
+                    "options": options,
+                    "flow": result.get("flow"),
+                    "preset": result.get("preset"),
+                    "paths": result.get("paths"),
+                    "worker": result.get("worker"),
+                    "run": run,
                     "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds"),
                     "vectile": vectile.__version__,
                 }
@@ -218,15 +232,24 @@ def batch(
                 if job.output is not None and job.output in done:
                     report.already_done += 1
                 elif job.reader is None:
-                    record(job, {"status": "skipped" if job.skip else "failed",
-                                 "error": job.skip or job.error})
+                    record(job, {"status": "skipped" if job.skip else "failed", "error": job.skip or job.error})
             if todo:
                 traced = time.perf_counter()
-                _run_on_dask(dask_client, todo, out, options, record, report,
-                             threads=threads, max_in_flight=max_in_flight,
-                             files_per_task=files_per_task, retries=retries,
-                             performance_report=performance_report, max_pixels=max_pixels,
-                             stop=stop)
+                _run_on_dask(
+                    dask_client,
+                    todo,
+                    out,
+                    options,
+                    record,
+                    report,
+                    threads=threads,
+                    max_in_flight=max_in_flight,
+                    files_per_task=files_per_task,
+                    retries=retries,
+                    performance_report=performance_report,
+                    max_pixels=max_pixels,
+                    stop=stop,
+                )
                 report.trace_seconds = time.perf_counter() - traced
     except KeyboardInterrupt:
         report.interrupted = True
@@ -272,11 +295,22 @@ def _groups(todo: Iterable[Job], files_per_task: int) -> Iterator[list[Job]]:
         yield group
 
 
-def _run_on_dask(dask_client: Any, todo: list[Job], out: Path, options: dict[str, Any],
-                 record: Callable[[Job, dict[str, Any]], None], report: BatchReport, *,
-                 threads: int, max_in_flight: int | None, files_per_task: int | None,
-                 retries: int, performance_report: str | os.PathLike[str] | None,
-                 max_pixels: int, stop: threading.Event | None) -> None:
+def _run_on_dask(
+    dask_client: Any,
+    todo: list[Job],
+    out: Path,
+    options: dict[str, Any],
+    record: Callable[[Job, dict[str, Any]], None],
+    report: BatchReport,
+    *,
+    threads: int,
+    max_in_flight: int | None,
+    files_per_task: int | None,
+    retries: int,
+    performance_report: str | os.PathLike[str] | None,
+    max_pixels: int,
+    stop: threading.Event | None,
+) -> None:
     from distributed import as_completed
     from distributed import performance_report as dask_performance_report
 
@@ -321,9 +355,10 @@ def _run_on_dask(dask_client: Any, todo: list[Job], out: Path, options: dict[str
         if not batch_groups:
             return
         keys = [key(group) for group in batch_groups]
-        futures = dask_client.map(trace_files, batch_groups, key=keys, retries=retries,
-                                  outdir=outdir, options=options, max_pixels=max_pixels)
-        pending.update(zip(keys, batch_groups))
+        futures = dask_client.map(
+            trace_files, batch_groups, key=keys, retries=retries, outdir=outdir, options=options, max_pixels=max_pixels
+        )
+        pending.update(zip(keys, batch_groups, strict=True))
         in_flight += sum(len(group) for group in batch_groups)
         ac.update(futures)
 
@@ -338,8 +373,7 @@ def _run_on_dask(dask_client: Any, todo: list[Job], out: Path, options: dict[str
             # much memory). Retry each file alone, so only that one is recorded as failed.
             redo.extend([job] for job in group)
         else:
-            record(group[0], {"status": "failed",
-                              "error": _failure_message(group[0], _exception(result), retries)})
+            record(group[0], {"status": "failed", "error": _failure_message(group[0], _exception(result), retries)})
 
     try:
         with contextlib.ExitStack() as stack:

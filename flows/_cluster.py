@@ -32,7 +32,16 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from vectile.errors import OptionError
 
-__all__ = ["MALLOC_ENVIRON", "ClusterInfo", "EdgeModel", "IgnoreInterrupts", "RayonThreads", "connect", "local_size", "pre_spawn_environ"]
+__all__ = [
+    "MALLOC_ENVIRON",
+    "ClusterInfo",
+    "EdgeModel",
+    "IgnoreInterrupts",
+    "RayonThreads",
+    "connect",
+    "local_size",
+    "pre_spawn_environ",
+]
 
 _DASHBOARD_PORT = 8787
 
@@ -49,8 +58,7 @@ MALLOC_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_"
 def pre_spawn_environ() -> dict[str, str]:
     """Dask's ``distributed.nanny.pre-spawn-environ`` with :data:`MALLOC_ENVIRON` instead
     of its malloc trim setting (the numeric library thread limits are kept)."""
-    environ = {str(k): str(v) for k, v in
-               (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()}
+    environ = {str(k): str(v) for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()}
     return {**environ, **MALLOC_ENVIRON}
 
 
@@ -152,8 +160,7 @@ def _dashboard_link(client: Client) -> str | None:
 def _info(kind: str, client: Client) -> ClusterInfo:
     workers = client.scheduler_info(n_workers=-1).get("workers", {})
     threads = sum(int(w.get("nthreads", 0)) for w in workers.values())
-    return ClusterInfo(kind, str(client.scheduler.address), len(workers), threads,
-                       _dashboard_link(client))
+    return ClusterInfo(kind, str(client.scheduler.address), len(workers), threads, _dashboard_link(client))
 
 
 def _address_from_environment() -> str | None:
@@ -198,13 +205,14 @@ def connect(
             where = f"the scheduler in '{path}'"
             kwargs = {"scheduler_file": path}
             if not os.path.isfile(path):  # Client would wait for it to appear
-                raise OptionError(f"cannot read scheduler file '{path}': no such file",
-                                  option="scheduler_file")
+                raise OptionError(f"cannot read scheduler file '{path}': no such file", option="scheduler_file")
         if workers is not None or threads_per_worker is not None:
             source = " (from DASK_SCHEDULER_ADDRESS)" if address and not scheduler else ""
             raise OptionError(
                 f"workers and threads per worker size the local cluster; the batch runs on "
-                f"{where}{source}, whose workers are started there", option="workers")
+                f"{where}{source}, whose workers are started there",
+                option="workers",
+            )
         try:
             remote = Client(**kwargs, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -218,18 +226,19 @@ def connect(
     else:
         n_workers, threads = workers or 1, threads_per_worker or _cpu_count()
     env = {"RAYON_NUM_THREADS": str(threads)}
-    with dask.config.set({
-        # Set in each worker process before it starts (glibc reads them only then).
-        "distributed.nanny.pre-spawn-environ": pre_spawn_environ(),
-        # Profiling samples every worker thread 100 times a second, CPU taken from tracing
-        # for a view nobody asked for. The dashboard works without it.
-        "distributed.worker.profile.enabled": False,
-    }):
+    with dask.config.set(
+        {
+            # Set in each worker process before it starts (glibc reads them only then).
+            "distributed.nanny.pre-spawn-environ": pre_spawn_environ(),
+            # Profiling samples every worker thread 100 times a second, CPU taken from tracing
+            # for a view nobody asked for. The dashboard works without it.
+            "distributed.worker.profile.enabled": False,
+        }
+    ):
         with warnings.catch_warnings():
             # The dashboard port was free a moment ago; if another process took it since,
             # Dask serves on another port and warns: the link printed is right anyway.
-            warnings.filterwarnings("ignore", message="Port .* is already in use",
-                                    category=UserWarning)
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
             cluster = LocalCluster(
                 n_workers=n_workers,
                 threads_per_worker=threads,

@@ -62,7 +62,10 @@ _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.x
 _ARCHIVE_SUFFIXES = (".zip", *_TAR_SUFFIXES)
 # Compressed tar streams by their magic bytes.
 _DECOMPRESSORS: tuple[tuple[bytes, Callable[..., Any]], ...] = (
-    (b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
+    (b"\x1f\x8b", gzip.open),
+    (b"BZh", bz2.open),
+    (b"\xfd7zXZ\x00", lzma.open),
+)
 _MAX_NESTING = 4  # archives inside archives inside ...: deeper ones are recorded as failed
 _CHUNK = 1 << 20
 
@@ -118,8 +121,7 @@ class Job:
     def key(self, outdir: str, options_json: str) -> str:
         """A Dask key that is the same for the same file, output and options (retries and
         re-submissions then reuse the task instead of running it twice)."""
-        text = "\0".join((os.path.abspath(self.input), self.member or "", outdir,
-                          self.output or "", options_json))
+        text = "\0".join((os.path.abspath(self.input), self.member or "", outdir, self.output or "", options_json))
         return "vectile-trace-" + hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
@@ -151,8 +153,9 @@ class _Entry:
     missing: str | None = None  # error text when the entry names nothing
 
 
-def _expand(inputs: Iterable[str | os.PathLike[str]], *, from_list: str | None = None,
-            seen_lists: frozenset[str] = frozenset()) -> Iterator[_Entry]:
+def _expand(
+    inputs: Iterable[str | os.PathLike[str]], *, from_list: str | None = None, seen_lists: frozenset[str] = frozenset()
+) -> Iterator[_Entry]:
     for raw in inputs:
         arg = os.fspath(raw)
         if arg.startswith("@") and len(arg) > 1:
@@ -176,8 +179,9 @@ def _expand(inputs: Iterable[str | os.PathLike[str]], *, from_list: str | None =
             if from_list is None:
                 raise InputError(message, path=arg)
             # A stale entry in a list file: record it as failed, keep going.
-            yield _Entry(arg, os.path.abspath(os.path.dirname(arg) or "."), True,
-                         missing=f"{message} (listed in '{from_list}')")
+            yield _Entry(
+                arg, os.path.abspath(os.path.dirname(arg) or "."), True, missing=f"{message} (listed in '{from_list}')"
+            )
 
 
 def _expand_list(list_path: str, seen: frozenset[str]) -> Iterator[_Entry]:
@@ -188,7 +192,7 @@ def _expand_list(list_path: str, seen: frozenset[str]) -> Iterator[_Entry]:
         with open(list_path, encoding="utf-8") as f:
             lines = [line.strip() for line in f]
     except FileNotFoundError:
-        raise InputError(f"cannot read list file '{list_path}': no such file", path=list_path)
+        raise InputError(f"cannot read list file '{list_path}': no such file", path=list_path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read list file '{list_path}': {exc}", path=list_path) from exc
     entries = [line for line in lines if line and not line.startswith("#")]
@@ -251,8 +255,7 @@ def _walk(path: str, out_real: str) -> Iterator[str]:
         yield path
         return
     for folder, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if not _is_hidden(d)
-                         and os.path.realpath(os.path.join(folder, d)) != out_real)
+        dirs[:] = sorted(d for d in dirs if not _is_hidden(d) and os.path.realpath(os.path.join(folder, d)) != out_real)
         for name in sorted(files):
             if not _is_hidden(name):
                 yield os.path.join(folder, name)
@@ -268,16 +271,16 @@ def _svg_name(rel: str) -> str:
     return (stem if suffix else rel) + ".svg"
 
 
-def _file_jobs(path: str, rel: str, explicit: bool, suffixes: frozenset[str],
-               staging: str) -> list[Job]:
+def _file_jobs(path: str, rel: str, explicit: bool, suffixes: frozenset[str], staging: str) -> list[Job]:
     name = os.path.basename(path)
     stat = _stat(path)
     if is_archive(name):
         return _archive_jobs(path, path, rel, None, stat, staging, depth=1)
     suffix = os.path.splitext(name)[1].lower()
     if not explicit and suffix not in suffixes:
-        return [Job(path, None, None, None, stat,
-                    skip="not an image file (by its suffix); name it explicitly to trace it")]
+        return [
+            Job(path, None, None, None, stat, skip="not an image file (by its suffix); name it explicitly to trace it")
+        ]
     return [Job(path, None, _svg_name(rel), Reader("file", os.path.abspath(path)), stat)]
 
 
@@ -289,8 +292,15 @@ def _safe_member(name: str) -> str | None:
     return "/".join(parts)
 
 
-def _archive_jobs(input_path: str, disk_path: str, rel: str, prefix: str | None,
-                  stat: tuple[int, int] | None, staging: str, depth: int) -> list[Job]:
+def _archive_jobs(
+    input_path: str,
+    disk_path: str,
+    rel: str,
+    prefix: str | None,
+    stat: tuple[int, int] | None,
+    staging: str,
+    depth: int,
+) -> list[Job]:
     """Jobs for every member of the archive at ``disk_path``.
 
     ``input_path`` is the outermost archive as named; ``prefix`` the path of this archive
@@ -320,9 +330,16 @@ def _archive_jobs(input_path: str, disk_path: str, rel: str, prefix: str | None,
         safe = _safe_member(member)
         inner = member if prefix is None else f"{prefix}/{member}"
         if safe is None:
-            jobs.append(Job(input_path, inner, None, None, stat,
-                            error=f"'{input_path}!{inner}': member path leaves the archive; "
-                            "not extracted"))
+            jobs.append(
+                Job(
+                    input_path,
+                    inner,
+                    None,
+                    None,
+                    stat,
+                    error=f"'{input_path}!{inner}': member path leaves the archive; not extracted",
+                )
+            )
             continue
         if not is_file or any(_is_hidden(part) for part in safe.split("/")):
             continue
@@ -332,19 +349,25 @@ def _archive_jobs(input_path: str, disk_path: str, rel: str, prefix: str | None,
         if is_archive(safe):
             try:
                 nested = _stage_member(disk_path, reader_kind, member, offset, size, staging)
-            except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError,
-                    RuntimeError) as exc:
-                jobs.append(Job(input_path, inner, None, None, stat,
-                                error=f"'{input_path}!{inner}': cannot extract this nested "
-                                f"archive ({exc})"))
+            except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError, RuntimeError) as exc:
+                jobs.append(
+                    Job(
+                        input_path,
+                        inner,
+                        None,
+                        None,
+                        stat,
+                        error=f"'{input_path}!{inner}': cannot extract this nested archive ({exc})",
+                    )
+                )
                 continue
             jobs.extend(_archive_jobs(input_path, nested, member_rel, inner, stat, staging, depth + 1))
         elif suffix not in suffixes:
-            jobs.append(Job(input_path, inner, None, None, stat,
-                            skip="not an image file (by its suffix)"))
+            jobs.append(Job(input_path, inner, None, None, stat, skip="not an image file (by its suffix)"))
         else:
-            reader = Reader(reader_kind, os.path.abspath(disk_path),
-                            member if reader_kind == "zip" else None, offset, size)
+            reader = Reader(
+                reader_kind, os.path.abspath(disk_path), member if reader_kind == "zip" else None, offset, size
+            )
             jobs.append(Job(input_path, inner, _svg_name(member_rel), reader, stat))
     return jobs
 

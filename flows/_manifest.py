@@ -129,8 +129,9 @@ def _input_unchanged(job: Job, record: dict[str, Any]) -> bool:
     return digest.hexdigest() == record["input_sha256"]
 
 
-def done_outputs(jobs: list[Job], manifest: str | os.PathLike[str], outdir: str | os.PathLike[str],
-                 options: dict[str, Any]) -> set[str]:
+def done_outputs(
+    jobs: list[Job], manifest: str | os.PathLike[str], outdir: str | os.PathLike[str], options: dict[str, Any]
+) -> set[str]:
     """Outputs of ``jobs`` that a resumed batch need not redo.
 
     A file counts as done when the last manifest line about its output says ``ok``, was made
@@ -148,9 +149,12 @@ def done_outputs(jobs: list[Job], manifest: str | os.PathLike[str], outdir: str 
         if job.output is None:
             continue
         last = latest.get(job.output)
-        if (last is not None and last.get("status") == "ok"
-                and last.get("options") == options
-                and _output_valid(out.joinpath(*job.output.split("/")), last.get("svg_bytes"))
-                and _input_unchanged(job, last)):
+        if (
+            last is not None
+            and last.get("status") == "ok"
+            and last.get("options") == options
+            and _output_valid(out.joinpath(*job.output.split("/")), last.get("svg_bytes"))
+            and _input_unchanged(job, last)
+        ):
             done.add(job.output)
     return done

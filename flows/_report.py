@@ -79,8 +79,7 @@ class BatchReport:
     def table(self, max_failures: int = 10) -> Table:
         """The summary as a rich table (print it with a rich Console)."""
         title = "vectile batch: interrupted" if self.interrupted else "vectile batch"
-        table = Table(title=title, show_header=False, title_justify="left", box=None,
-                      padding=(0, 2, 0, 0))
+        table = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2, 0, 0))
         table.add_column(justify="left", style="bold")
         table.add_column(justify="right")
         table.add_column(justify="left")

@@ -30,14 +30,16 @@ def route(pixels: int) -> str:
     return "huge" if pixels > HUGE_PIXELS else "whole"
 
 
-def trace_whole(source: str | os.PathLike[str] | BinaryIO | np.ndarray, options: dict[str, Any],
-                max_pixels: int) -> vectile.Svg:
+def trace_whole(
+    source: str | os.PathLike[str] | BinaryIO | np.ndarray, options: dict[str, Any], max_pixels: int
+) -> vectile.Svg:
     """Trace the whole image in this task."""
     return vectile.vectorize(source, max_pixels=max_pixels, **options)
 
 
-def trace_huge(source: str | os.PathLike[str] | BinaryIO | np.ndarray, options: dict[str, Any],
-               max_pixels: int) -> vectile.Svg:
+def trace_huge(
+    source: str | os.PathLike[str] | BinaryIO | np.ndarray, options: dict[str, Any], max_pixels: int
+) -> vectile.Svg:
     """Trace an image over :data:`HUGE_PIXELS` pixels in tiles (:mod:`vectile.tiling.trace`).
 
     Runs inside the file's task: the tiles go to the same cluster through

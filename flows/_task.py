@@ -123,8 +123,7 @@ def trace_job(job: Job, outdir: str, options: dict[str, Any], max_pixels: int) -
     result: dict[str, Any] = {"worker": _worker_address()}
 
     def failed(message: str) -> dict[str, Any]:
-        return {**result, "status": "failed", "error": message,
-                "seconds": round(time.perf_counter() - started, 6)}
+        return {**result, "status": "failed", "error": message, "seconds": round(time.perf_counter() - started, 6)}
 
     try:
         source: Any
@@ -138,8 +137,7 @@ def trace_job(job: Job, outdir: str, options: dict[str, Any], max_pixels: int) -
             else:
                 try:
                     data = _read_member(reader)
-                except (zipfile.BadZipFile, EOFError, KeyError, NotImplementedError,
-                        RuntimeError) as exc:
+                except (zipfile.BadZipFile, EOFError, KeyError, NotImplementedError, RuntimeError) as exc:
                     # Bad CRC, unsupported compression, encryption, truncated tar, a member
                     # gone from a rewritten archive: the same on every retry.
                     return failed(f"cannot read '{job.label}': {exc}")
@@ -185,7 +183,6 @@ def trace_job(job: Job, outdir: str, options: dict[str, Any], max_pixels: int) -
     }
 
 
-def trace_files(jobs: list[Job], outdir: str, options: dict[str, Any],
-                max_pixels: int) -> list[dict[str, Any]]:
+def trace_files(jobs: list[Job], outdir: str, options: dict[str, Any], max_pixels: int) -> list[dict[str, Any]]:
     """:func:`trace_job` for each of ``jobs`` (a group of small files in one task)."""
     return [trace_job(job, outdir, options, max_pixels) for job in jobs]

@@ -28,8 +28,18 @@ from vectile.models.edge.runtime import (
 )
 
 __all__ = [
-    "EDGE_STRIDE", "OVERLAP", "WINDOW", "WINDOW_PIXELS", "ModelUnavailable", "check_scales",
-    "edge_model_digest", "edge_model_path", "edge_session", "held_out_ids", "learned_edges", "learned_edges_tile",
+    "EDGE_STRIDE",
+    "OVERLAP",
+    "WINDOW",
+    "WINDOW_PIXELS",
+    "ModelUnavailable",
+    "check_scales",
+    "edge_model_digest",
+    "edge_model_path",
+    "edge_session",
+    "held_out_ids",
+    "learned_edges",
+    "learned_edges_tile",
     "session_info",
 ]
 

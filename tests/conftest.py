@@ -13,8 +13,7 @@ from PIL import Image
 
 # Six flat colours in 8 x 8 blocks: survives JPEG well at the block centres and GIF exactly.
 BLOCK_COLORS = np.array(
-    [[[230, 30, 30], [30, 200, 60], [40, 60, 220]],
-     [[250, 220, 40], [20, 20, 20], [245, 245, 245]]],
+    [[[230, 30, 30], [30, 200, 60], [40, 60, 220]], [[250, 220, 40], [20, 20, 20], [245, 245, 245]]],
     dtype=np.uint8,
 )
 
@@ -68,9 +67,7 @@ def png_header_file(tmp_path: Path) -> Callable[[int, int], Path]:
     def make(width: int, height: int, name: str = "huge.png") -> Path:
         header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
         path = tmp_path / name
-        path.write_bytes(
-            b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IEND", b"")
-        )
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IEND", b""))
         return path
 
     return make

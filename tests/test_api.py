@@ -155,8 +155,18 @@ PAL2 = np.array([[255, 0, 0], [0, 0, 255]], np.uint8)
         (np.array([[0, 1 << 40]], np.int64), PAL2),  # far out of range
     ],
     ids=[
-        "labels-1d", "labels-3d", "labels-empty", "labels-float", "palette-n4", "palette-1d",
-        "palette-empty", "palette-256", "palette-negative", "palette-float", "label-2", "label-2**40",
+        "labels-1d",
+        "labels-3d",
+        "labels-empty",
+        "labels-float",
+        "palette-n4",
+        "palette-1d",
+        "palette-empty",
+        "palette-256",
+        "palette-negative",
+        "palette-float",
+        "label-2",
+        "label-2**40",
     ],
 )
 def test_generate_paths_bad_inputs(labels: np.ndarray, palette: np.ndarray) -> None:
@@ -191,9 +201,18 @@ def test_generate_paths_accepts_other_integer_dtypes() -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("tolerance", 0), ("tolerance", -1.0), ("tolerance", math.nan), ("tolerance", "x"),
-     ("min_area", 0), ("min_area", 1.5), ("corner_run", 0), ("precision", 5), ("precision", -1),
-     ("layers", "x")],
+    [
+        ("tolerance", 0),
+        ("tolerance", -1.0),
+        ("tolerance", math.nan),
+        ("tolerance", "x"),
+        ("min_area", 0),
+        ("min_area", 1.5),
+        ("corner_run", 0),
+        ("precision", 5),
+        ("precision", -1),
+        ("layers", "x"),
+    ],
 )
 def test_generate_paths_bad_options(option: str, value: Any) -> None:
     with pytest.raises(OptionError) as info:
@@ -212,19 +231,47 @@ def test_generate_paths_stats() -> None:
 # ------------------------------------------------------------------------ vectorize: options
 
 VECTORIZE_BAD_OPTIONS = [
-    ("colors", 0), ("colors", 257), ("colors", -1), ("colors", "x"), ("colors", True), ("colors", 2.5),
-    ("tolerance", 0), ("tolerance", -1), ("tolerance", math.nan), ("tolerance", math.inf),
-    ("tolerance", 101), ("tolerance", "x"), ("tolerance", True),
-    ("precision", 5), ("precision", -1), ("precision", 1.0),
-    ("layers", "x"), ("layers", None), ("layers", "STACKED"),
-    ("mode", "x"), ("mode", None),
-    ("preset", "x"), ("preset", 3), ("preset", "Icon"),
-    ("min_area", 0), ("min_area", -3), ("min_area", 1.5),
-    ("corner_run", 0), ("corner_run", "2"),
-    ("seed", -1), ("seed", 1 << 64), ("seed", "x"),
-    ("threshold", -1), ("threshold", 256), ("threshold", 1.5),
-    ("weights", np.ones((3, 3))), ("weights", np.ones((8, 8, 1))), ("weights", np.ones(64)),
-    ("weights", "x"), ("weights", np.full((8, 8), np.nan)), ("weights", -np.ones((8, 8))),
+    ("colors", 0),
+    ("colors", 257),
+    ("colors", -1),
+    ("colors", "x"),
+    ("colors", True),
+    ("colors", 2.5),
+    ("tolerance", 0),
+    ("tolerance", -1),
+    ("tolerance", math.nan),
+    ("tolerance", math.inf),
+    ("tolerance", 101),
+    ("tolerance", "x"),
+    ("tolerance", True),
+    ("precision", 5),
+    ("precision", -1),
+    ("precision", 1.0),
+    ("layers", "x"),
+    ("layers", None),
+    ("layers", "STACKED"),
+    ("mode", "x"),
+    ("mode", None),
+    ("preset", "x"),
+    ("preset", 3),
+    ("preset", "Icon"),
+    ("min_area", 0),
+    ("min_area", -3),
+    ("min_area", 1.5),
+    ("corner_run", 0),
+    ("corner_run", "2"),
+    ("seed", -1),
+    ("seed", 1 << 64),
+    ("seed", "x"),
+    ("threshold", -1),
+    ("threshold", 256),
+    ("threshold", 1.5),
+    ("weights", np.ones((3, 3))),
+    ("weights", np.ones((8, 8, 1))),
+    ("weights", np.ones(64)),
+    ("weights", "x"),
+    ("weights", np.full((8, 8), np.nan)),
+    ("weights", -np.ones((8, 8))),
 ]
 
 
@@ -253,10 +300,22 @@ def test_vectorize_bad_option_names_the_option(option: str, value: Any) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("colors", 1), ("colors", 256), ("colors", np.int64(4)), ("tolerance", 100), ("tolerance", np.float32(0.3)),
-     ("precision", 0), ("precision", 4), ("min_area", 1), ("corner_run", 1), ("seed", (1 << 64) - 1),
-     ("threshold", 0), ("threshold", 255), ("weights", np.ones((8, 8), np.float64)),
-     ("weights", np.zeros((8, 8), np.float32))],
+    [
+        ("colors", 1),
+        ("colors", 256),
+        ("colors", np.int64(4)),
+        ("tolerance", 100),
+        ("tolerance", np.float32(0.3)),
+        ("precision", 0),
+        ("precision", 4),
+        ("min_area", 1),
+        ("corner_run", 1),
+        ("seed", (1 << 64) - 1),
+        ("threshold", 0),
+        ("threshold", 255),
+        ("weights", np.ones((8, 8), np.float64)),
+        ("weights", np.zeros((8, 8), np.float32)),
+    ],
 )
 def test_vectorize_accepts_boundary_values(option: str, value: Any) -> None:
     img = _noise(8, 8)

@@ -32,7 +32,6 @@ from vectile.flows import batch, read_manifest
 distributed = pytest.importorskip("distributed")
 
 
-
 def _photo(size: int, seed: int) -> np.ndarray:
     """A gradient with noise: the photo preset, many regions, tens of milliseconds to trace."""
     rng = np.random.default_rng(seed)
@@ -65,9 +64,12 @@ def _reference(data: bytes, **options: Any) -> bytes:
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
     # No RAYON_NUM_THREADS in the workers' environment: batch() must set it (RayonThreads).
-    with distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
-            distributed.Client(cluster, set_as_default=False) as dask_client:
+    with (
+        distributed.LocalCluster(
+            n_workers=3, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as dask_client,
+    ):
         yield dask_client
 
 
@@ -102,8 +104,21 @@ def test_mixed_folder_from_the_command_line(tmp_path: Path, capsys: pytest.Captu
     good["deep/box.zip/inner.zip/d.png"] = _png(_flat(4))
     out = tmp_path / "out"
 
-    code = main(["batch", str(root), "-o", str(out), "--workers", "2", "--threads-per-worker",
-                 "1", "--colors", "8", "--no-progress"])
+    code = main(
+        [
+            "batch",
+            str(root),
+            "-o",
+            str(out),
+            "--workers",
+            "2",
+            "--threads-per-worker",
+            "1",
+            "--colors",
+            "8",
+            "--no-progress",
+        ]
+    )
 
     assert code == 1  # some files failed
     err = capsys.readouterr().err
@@ -131,17 +146,14 @@ def test_mixed_folder_from_the_command_line(tmp_path: Path, capsys: pytest.Captu
     assert not list(out.rglob("*.tmp")) and not (out / ".vectile-staging").exists()
 
 
-def test_all_good_exits_zero_and_sets_rayon_threads(client: Any, tmp_path: Path,
-                                                    photos: dict[str, bytes]) -> None:
+def test_all_good_exits_zero_and_sets_rayon_threads(client: Any, tmp_path: Path, photos: dict[str, bytes]) -> None:
     report = batch([tmp_path / "photos" / "sub"], tmp_path / "out", client=client, quiet=True)
     assert (report.ok, report.failed, report.exit_code) == (12, 0, 0)
     assert set(client.run(lambda: os.environ.get("RAYON_NUM_THREADS")).values()) == {"1"}
 
 
-def test_learned_edges_load_the_model_once_per_worker(client: Any, tmp_path: Path,
-                                                      photos: dict[str, bytes]) -> None:
-    report = batch([tmp_path / "photos" / "sub"], tmp_path / "out", client=client, quiet=True,
-                   edges="learned")
+def test_learned_edges_load_the_model_once_per_worker(client: Any, tmp_path: Path, photos: dict[str, bytes]) -> None:
+    report = batch([tmp_path / "photos" / "sub"], tmp_path / "out", client=client, quiet=True, edges="learned")
     assert (report.ok, report.failed) == (12, 0)
     for name, data in photos.items():
         if "/sub/" in name:
@@ -157,7 +169,8 @@ def test_learned_edges_load_the_model_once_per_worker(client: Any, tmp_path: Pat
 
 
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
-        client: Any, tmp_path: Path, photos: dict[str, bytes]) -> None:
+    client: Any, tmp_path: Path, photos: dict[str, bytes]
+) -> None:
     pids = client.run(os.getpid)
     killed: dict[str, Any] = {}
 
@@ -169,13 +182,13 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
         killed["address"], killed["keys"] = address, list(client.processing()[address])
         os.kill(pids[address], signal.SIGKILL)
 
-    report = batch([tmp_path / "photos"], tmp_path / "out", client=client, quiet=True,
-                   on_record=kill_a_busy_worker)
+    report = batch([tmp_path / "photos"], tmp_path / "out", client=client, quiet=True, on_record=kill_a_busy_worker)
 
     assert killed["keys"], "the killed worker had no task: the test tested nothing"
     records = _records(tmp_path / "out")
     assert Counter(r["output"] for r in records) == Counter(
-        Path(name).relative_to("photos").with_suffix(".svg").as_posix() for name in photos)
+        Path(name).relative_to("photos").with_suffix(".svg").as_posix() for name in photos
+    )
     assert {r["status"] for r in records} == {"ok"} and report.exit_code == 0
     for name, data in photos.items():
         svg = tmp_path / "out" / Path(name).relative_to("photos").with_suffix(".svg")
@@ -185,17 +198,33 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
 
 
 def test_interrupted_batch_resumes_and_redoes_nothing_done(
-        client: Any, tmp_path: Path, photos: dict[str, bytes]) -> None:
+    client: Any, tmp_path: Path, photos: dict[str, bytes]
+) -> None:
     out = tmp_path / "out"
     manifest = out / "manifest.jsonl"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "vectile", "batch", str(tmp_path / "photos"), "-o", str(out),
-         "--workers", "2", "--no-progress",
-         # One file per task: files finish one by one, so the interrupt lands mid-batch
-         # (in groups, the 36 small files could all finish before SIGINT arrives).
-         "--files-per-task", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        [
+            sys.executable,
+            "-m",
+            "vectile",
+            "batch",
+            str(tmp_path / "photos"),
+            "-o",
+            str(out),
+            "--workers",
+            "2",
+            "--no-progress",
+            # One file per task: files finish one by one, so the interrupt lands mid-batch
+            # (in groups, the 36 small files could all finish before SIGINT arrives).
+            "--files-per-task",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
@@ -219,17 +248,19 @@ def test_interrupted_batch_resumes_and_redoes_nothing_done(
     assert report.exit_code == 0 and report.already_done == len(first)
     assert report.ok == len(photos) - len(first)
     records = _records(out)
-    second = records[len(first):]
+    second = records[len(first) :]
     assert not {r["output"] for r in second} & set(done)  # nothing done was redone
     assert Counter(r["output"] for r in records if r["status"] == "ok") == Counter(
-        Path(name).relative_to("photos").with_suffix(".svg").as_posix() for name in photos)
+        Path(name).relative_to("photos").with_suffix(".svg").as_posix() for name in photos
+    )
     assert {output: (out / output).stat().st_mtime_ns for output in done} == done
     for name, data in photos.items():
         assert (out / Path(name).relative_to("photos").with_suffix(".svg")).read_bytes() == _reference(data)
 
 
 def test_existing_scheduler_by_address_file_and_environment(
-        client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.png").write_bytes(_png(_flat(1)))
     workers = set(client.scheduler_info()["workers"])
@@ -249,21 +280,31 @@ def test_existing_scheduler_by_address_file_and_environment(
         assert record["worker"] in workers, name
     assert main(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "x"), "--workers", "2"]) == 2
     assert "size the local cluster" in capsys.readouterr().err
-    assert main(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "x"), "--scheduler-file",
-                 str(tmp_path / "none.json")]) == 2
+    assert (
+        main(
+            ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "x"), "--scheduler-file", str(tmp_path / "none.json")]
+        )
+        == 2
+    )
     assert "cannot read scheduler file" in capsys.readouterr().err
 
 
-def test_performance_report_and_a_raising_group_retried_file_by_file(
-        client: Any, tmp_path: Path) -> None:
+def test_performance_report_and_a_raising_group_retried_file_by_file(client: Any, tmp_path: Path) -> None:
     pytest.importorskip("bokeh")
     (tmp_path / "in").mkdir()
     for name in ("a", "b", "c"):
         (tmp_path / "in" / f"{name}.png").write_bytes(_png(_flat(ord(name))))
     out = tmp_path / "out"
     (out / "b.svg").mkdir(parents=True)  # b's output path is a folder: writing it raises
-    report = batch([tmp_path / "in"], out, client=client, quiet=True, retries=1,
-                   files_per_task=3, performance_report=tmp_path / "report.html")
+    report = batch(
+        [tmp_path / "in"],
+        out,
+        client=client,
+        quiet=True,
+        retries=1,
+        files_per_task=3,
+        performance_report=tmp_path / "report.html",
+    )
     records = {r["output"]: r for r in _records(out)}
     assert len(records) == 3 and report.exit_code == 1
     assert records["a.svg"]["status"] == records["c.svg"]["status"] == "ok"

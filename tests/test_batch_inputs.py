@@ -70,8 +70,9 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as zf:
         zf.writestr("d.png", _png_bytes(4))
-    _zip(root / "deep" / "box.zip", {"c.png": _png_bytes(5), "inner.zip": inner.getvalue(),
-                                     "__MACOSX/._c.png": b"junk"})
+    _zip(
+        root / "deep" / "box.zip", {"c.png": _png_bytes(5), "inner.zip": inner.getvalue(), "__MACOSX/._c.png": b"junk"}
+    )
     _tar(root / "pack.tgz", {"sub/e.png": _png_bytes(6)})
     return tmp_path
 
@@ -127,8 +128,7 @@ def test_globs_and_list_files(tree: Path) -> None:
     assert jobs["in/deep/b.png"].output == "deep/b.svg"  # relative to the glob's fixed folder
     (tree / "list.txt").write_text("# todo\nin/a.png\n\nin/deep/*.zip\nin/gone.png\n")
     jobs = _by_label(plan(["@list.txt"], "out"))
-    assert set(jobs) == {"in/a.png", "in/deep/box.zip!c.png", "in/deep/box.zip!inner.zip/d.png",
-                         "in/gone.png"}
+    assert set(jobs) == {"in/a.png", "in/deep/box.zip!c.png", "in/deep/box.zip!inner.zip/d.png", "in/gone.png"}
     # A stale list entry is recorded as failed, not fatal.
     assert "no such file" in (jobs["in/gone.png"].error or "")
     assert "list.txt" in (jobs["in/gone.png"].error or "")
@@ -172,8 +172,7 @@ def test_bad_archives_and_unsafe_members_are_recorded(tree: Path) -> None:
 def test_job_keys_depend_on_file_output_and_options(tree: Path) -> None:
     a, b = (job for job in plan(["in/a.png", "in/deep/b.png"], "out"))
     assert a.key("/o", "{}") == a.key("/o", "{}")
-    assert len({a.key("/o", "{}"), b.key("/o", "{}"), a.key("/o", '{"colors": 8}'),
-                a.key("/p", "{}")}) == 4
+    assert len({a.key("/o", "{}"), b.key("/o", "{}"), a.key("/o", '{"colors": 8}'), a.key("/p", "{}")}) == 4
 
 
 def test_options_are_checked_before_any_work() -> None:
@@ -191,8 +190,16 @@ def _done_after_run(tree: Path, options: dict[str, object]) -> tuple[list[Job], 
     with Manifest(out / "manifest.jsonl") as manifest:
         for job in jobs:
             result = trace_job(job, str(out), options, 1 << 30)
-            manifest.write({"input": job.input, "member": job.member, "output": job.output,
-                            "input_stat": list(job.stat or ()), "options": options, **result})
+            manifest.write(
+                {
+                    "input": job.input,
+                    "member": job.member,
+                    "output": job.output,
+                    "input_stat": list(job.stat or ()),
+                    "options": options,
+                    **result,
+                }
+            )
     return jobs, out
 
 

@@ -95,8 +95,7 @@ def test_window_svg_holds_only_the_shapes_near_the_window() -> None:
 
 
 @pytest.mark.parametrize("tile_size", [64, 37, 256])
-def test_tiles_equal_the_whole_image_exactly(tmp_path: Path, whole: np.ndarray,
-                                             tile_size: int) -> None:
+def test_tiles_equal_the_whole_image_exactly(tmp_path: Path, whole: np.ndarray, tile_size: int) -> None:
     image = generate(tmp_path / "map.zarr", WIDTH, HEIGHT, tile_size=tile_size)
     tiled = np.asarray(image.values)
     differing = int(np.any(tiled != whole, axis=2).sum())
@@ -113,11 +112,9 @@ def test_overlapping_windows_agree_far_from_the_origin() -> None:
     assert len(np.unique(first.reshape(-1, 3), axis=0)) > 3  # not an empty stretch of sea
 
 
-def test_big_windows_render_in_blocks(monkeypatch: pytest.MonkeyPatch,
-                                      whole: np.ndarray) -> None:
+def test_big_windows_render_in_blocks(monkeypatch: pytest.MonkeyPatch, whole: np.ndarray) -> None:
     monkeypatch.setattr(huge, "MAX_BLOCK", 150)
-    np.testing.assert_array_equal(
-        render_window(map_scene(WIDTH, HEIGHT, 0), 0, 0, WIDTH, HEIGHT), whole)
+    np.testing.assert_array_equal(render_window(map_scene(WIDTH, HEIGHT, 0), 0, 0, WIDTH, HEIGHT), whole)
 
 
 def test_workers_write_the_same_image(tmp_path: Path, whole: np.ndarray) -> None:
@@ -149,8 +146,11 @@ def test_store_layout_and_attrs(tmp_path: Path) -> None:
     attrs = array.attrs.asdict()
     assert attrs["vectile_tiles"] == 1
     assert {k: attrs[k] for k in ("tile_size", "source", "format", "width", "height")} == {
-        "tile_size": 512, "source": "generated:map:seed=2:700x513", "format": "generated",
-        "width": WIDTH, "height": HEIGHT,
+        "tile_size": 512,
+        "source": "generated:map:seed=2:700x513",
+        "format": "generated",
+        "width": WIDTH,
+        "height": HEIGHT,
     }
     assert isinstance(image, xr.DataArray)
     assert image.dims == ("y", "x", "band") and list(image.band.values) == ["R", "G", "B"]
@@ -204,7 +204,11 @@ def test_memory_stays_far_below_the_decoded_image(tmp_path: Path) -> None:
     by a small fraction of the decoded size (one tile canvas and one shard's buffers)."""
     done = subprocess.run(
         [sys.executable, "-c", _MEMORY_SCRIPT, str(tmp_path), str(Path(__file__).parent)],
-        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
     growth = int(done.stdout.split()[-1])
@@ -227,8 +231,7 @@ def test_memory_stays_far_below_the_decoded_image(tmp_path: Path) -> None:
         (True, 10, 8, "width must be a positive int, got True"),
     ],
 )
-def test_bad_sizes_raise_value_error(tmp_path: Path, width: int, height: int, tile_size: int,
-                                     message: str) -> None:
+def test_bad_sizes_raise_value_error(tmp_path: Path, width: int, height: int, tile_size: int, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         generate(tmp_path / "map.zarr", width, height, tile_size=tile_size)
     assert list(tmp_path.iterdir()) == []
@@ -279,8 +282,7 @@ def test_an_error_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_cli_writes_store_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store, png = tmp_path / "map.zarr", tmp_path / "map.png"
-    assert huge.main([str(store), "--megapixels", "0.04", "--tile-size", "64", "--seed", "4",
-                      "--png", str(png)]) == 0
+    assert huge.main([str(store), "--megapixels", "0.04", "--tile-size", "64", "--seed", "4", "--png", str(png)]) == 0
     out = capsys.readouterr().out
     assert "200x200 (0.0 MP), 16 tiles of 64, seed 4" in out
     assert re.search(r"time \d+\.\d s, peak RSS \d+ MB", out)
@@ -303,9 +305,24 @@ def test_cli_usage_errors(tmp_path: Path, args: list[str]) -> None:
 
 def test_python_m_bench_huge(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "huge", str(tmp_path / "map.zarr"), "--size", "90x50",
-         "--tile-size", "32", "--workers", "1"],
-        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "huge",
+            str(tmp_path / "map.zarr"),
+            "--size",
+            "90x50",
+            "--tile-size",
+            "32",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
     assert "90x50" in done.stdout and "6 tiles of 32" in done.stdout

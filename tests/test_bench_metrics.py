@@ -123,8 +123,10 @@ def test_gaps_and_seams_on_known_uncovered_area():
 
 def test_original_with_alpha_is_composited_on_white():
     svg = svg_doc(
-        8, 8, '<rect width="8" height="4" fill="#204080"/><rect y="4" width="8" height="4" '
-        'fill="#204080" fill-opacity="0.5"/>'
+        8,
+        8,
+        '<rect width="8" height="4" fill="#204080"/><rect y="4" width="8" height="4" '
+        'fill="#204080" fill-opacity="0.5"/>',
     )
     original_rgba = render_svg(svg, 8, 8)  # same pixels, with alpha
     assert fidelity(original_rgba, svg)["psnr"] == math.inf
@@ -149,8 +151,14 @@ def test_fidelity_uses_centre_crop_over_threshold(monkeypatch):
     original = np.full((14, 14, 3), 255, np.uint8)
     original[0, 0] = 0  # outside the crop: ignored
     f = fidelity(original, svg)
-    assert f == {"psnr": math.inf, "ssim": pytest.approx(1.0), "gaps": 0, "seams": 0,
-                 "gaps_frac": 0.0, "seams_frac": 0.0}
+    assert f == {
+        "psnr": math.inf,
+        "ssim": pytest.approx(1.0),
+        "gaps": 0,
+        "seams": 0,
+        "gaps_frac": 0.0,
+        "seams_frac": 0.0,
+    }
     monkeypatch.setattr(metrics, "CROP_THRESHOLD_PIXELS", 10_000)
     f = fidelity(original, svg)
     assert f["gaps"] == f["seams"] == 14 * 14 - 10 * 10
@@ -227,9 +235,7 @@ def test_run_end_to_end_with_stub_tracer(tmp_path, monkeypatch, capsys):
 
         return trace
 
-    monkeypatch.setitem(
-        tracers.TRACERS, "stub", tracers.Tracer("stub", lambda: None, stub_make, lambda: "0")
-    )
+    monkeypatch.setitem(tracers.TRACERS, "stub", tracers.Tracer("stub", lambda: None, stub_make, lambda: "0"))
     monkeypatch.setitem(
         tracers.TRACERS,
         "missing",
@@ -237,8 +243,19 @@ def test_run_end_to_end_with_stub_tracer(tmp_path, monkeypatch, capsys):
     )
     out = tmp_path / "out"
     rc = bench_run.main(
-        ["--corpus", str(corpus), "--tracers", "missing,stub", "--out", str(out),
-         "--repeat", "2", "--mode", "color", "--in-process"]
+        [
+            "--corpus",
+            str(corpus),
+            "--tracers",
+            "missing,stub",
+            "--out",
+            str(out),
+            "--repeat",
+            "2",
+            "--mode",
+            "color",
+            "--in-process",
+        ]
     )
     assert rc == 0
     printed = capsys.readouterr().out
@@ -261,5 +278,8 @@ def test_parse_opts():
     from bench.cli import parse_opts
 
     assert parse_opts(["colors=16", "tolerance=0.5", "preset=photo", "fast=true"]) == {
-        "colors": 16, "tolerance": 0.5, "preset": "photo", "fast": True,
+        "colors": 16,
+        "tolerance": 0.5,
+        "preset": "photo",
+        "fast": True,
     }

@@ -32,10 +32,10 @@ SVG_NS = 'xmlns="http://www.w3.org/2000/svg"'
 
 # A fake command-line tracer: reads the PNG's size from its header, writes a white SVG of it.
 FAKE_TRACER = (
-    f"{sys.executable} -c 'import sys, struct; w, h = struct.unpack(\">II\", "
-    "open(sys.argv[1], \"rb\").read(24)[16:24]); open(sys.argv[2], \"w\").write("
-    "f\"<svg xmlns=\\\"http://www.w3.org/2000/svg\\\" width=\\\"{w}\\\" height=\\\"{h}\\\">"
-    "<rect width=\\\"{w}\\\" height=\\\"{h}\\\" fill=\\\"#fff\\\"/></svg>\")' {in} {out}"
+    f'{sys.executable} -c \'import sys, struct; w, h = struct.unpack(">II", '
+    'open(sys.argv[1], "rb").read(24)[16:24]); open(sys.argv[2], "w").write('
+    'f"<svg xmlns=\\"http://www.w3.org/2000/svg\\" width=\\"{w}\\" height=\\"{h}\\">'
+    '<rect width=\\"{w}\\" height=\\"{h}\\" fill=\\"#fff\\"/></svg>")\' {in} {out}'
 )
 
 
@@ -57,8 +57,9 @@ def tiny_png(tmp_path):
 
 
 def test_identical_render_gives_infinite_psnr_and_ssim_one():
-    svg = svg_doc(20, 10, '<rect width="20" height="10" fill="#fff"/>'
-                  '<rect x="5" y="2" width="6" height="6" fill="#c02020"/>')
+    svg = svg_doc(
+        20, 10, '<rect width="20" height="10" fill="#fff"/><rect x="5" y="2" width="6" height="6" fill="#c02020"/>'
+    )
     original = metrics.render_svg(svg, 20, 10)[..., :3]
     f = metrics.fidelity(original, svg)
     assert f["psnr"] == math.inf
@@ -74,8 +75,12 @@ def test_blank_svg_is_all_gaps():
 
 def test_shifted_render_lowers_psnr():
     def shape(dx: int) -> str:
-        return svg_doc(32, 32, '<rect width="32" height="32" fill="#fff"/>'
-                       f'<rect x="{8 + dx}" y="8" width="12" height="14" fill="#203080"/>')
+        return svg_doc(
+            32,
+            32,
+            '<rect width="32" height="32" fill="#fff"/>'
+            f'<rect x="{8 + dx}" y="8" width="12" height="14" fill="#203080"/>',
+        )
 
     original = metrics.render_svg(shape(0), 32, 32)[..., :3]
     p0 = metrics.fidelity(original, shape(0))["psnr"]
@@ -137,8 +142,7 @@ def test_spawn_and_reap_reports_child_rss_not_ours():
 
 
 def test_subprocess_runner_measures_peak_rss(tiny_png, tmp_path):
-    m = measure(TRACERS["vectile"], {"in": str(tiny_png), "in_pbm": None}, 2, {},
-                warmup=str(tiny_png))
+    m = measure(TRACERS["vectile"], {"in": str(tiny_png), "in_pbm": None}, 2, {}, warmup=str(tiny_png))
     assert len(m.times) == 2 and len(m.cpu_times) == 2
     assert m.peak_rss_kb is not None and m.peak_rss_kb > 0
     assert m.base_rss_kb is not None and 0 < m.base_rss_kb <= m.peak_rss_kb
@@ -196,8 +200,20 @@ def _tiny_corpus(tmp_path):
 def test_smoke_run_subprocess_tracers(tmp_path, capsys):
     corpus = _tiny_corpus(tmp_path)
     out = tmp_path / "out"
-    rc = bench_run.main(["--corpus", str(corpus), "--tracers", "vectile,potrace",
-                         "--tracer", "fake=" + FAKE_TRACER, "--out", str(out), "--repeat", "1"])
+    rc = bench_run.main(
+        [
+            "--corpus",
+            str(corpus),
+            "--tracers",
+            "vectile,potrace",
+            "--tracer",
+            "fake=" + FAKE_TRACER,
+            "--out",
+            str(out),
+            "--repeat",
+            "1",
+        ]
+    )
     printed = capsys.readouterr().out
     assert rc == 0, printed
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
@@ -227,8 +243,9 @@ def test_smoke_run_subprocess_tracers(tmp_path, capsys):
 
 def test_skipped_tracer_mode_line(tmp_path, capsys):
     corpus = _tiny_corpus(tmp_path)
-    rc = bench_run.main(["--corpus", str(corpus), "--tracers", "potrace",
-                         "--mode", "color", "--out", str(tmp_path / "o")])
+    rc = bench_run.main(
+        ["--corpus", str(corpus), "--tracers", "potrace", "--mode", "color", "--out", str(tmp_path / "o")]
+    )
     assert rc == 2
     assert "skipping potrace" in capsys.readouterr().out
 
@@ -254,11 +271,24 @@ def test_fit_slope():
 
 
 def test_scaling_plot_and_markdown(tmp_path):
-    rows = [{"tracer": t, "megapixels": mp, "width": 1, "height": 1, "seconds": s * mp,
-             "cpu_seconds": s * mp, "s_per_mp": s, "peak_rss_mb": 20 + mp, "base_rss_mb": 20,
-             "kb": 1.0, "paths": 3} for t, s in (("a", 0.1), ("b", 0.3)) for mp in (1, 4)]
-    rows.append({"tracer": "b", "megapixels": 16, "width": 4000, "height": 4000,
-                 "skipped": "skipped above 4 MP"})
+    rows = [
+        {
+            "tracer": t,
+            "megapixels": mp,
+            "width": 1,
+            "height": 1,
+            "seconds": s * mp,
+            "cpu_seconds": s * mp,
+            "s_per_mp": s,
+            "peak_rss_mb": 20 + mp,
+            "base_rss_mb": 20,
+            "kb": 1.0,
+            "paths": 3,
+        }
+        for t, s in (("a", 0.1), ("b", 0.3))
+        for mp in (1, 4)
+    ]
+    rows.append({"tracer": "b", "megapixels": 16, "width": 4000, "height": 4000, "skipped": "skipped above 4 MP"})
     assert report.scaling_plot(rows, ["a", "b"], tmp_path / "s.png", "t") == tmp_path / "s.png"
     md = scaling.scaling_markdown(rows, ["a", "b"], {"when": "now", "machine": "m", "repeat": 1})
     assert "- a (1-4 MP): seconds slope 1.00, CPU seconds slope 1.00" in md
@@ -289,8 +319,7 @@ def test_kernel_job_in_process(tmp_path):
     data = tmp_path / "d.npz"
     pts = kernels.lattice_contour(20)
     np.savez(data, points=pts, warm_points=pts)
-    res = kernels.run_kernel_job({"kernel": "fit", "impl": "vectile", "data": str(data),
-                                  "repeat": 1})
+    res = kernels.run_kernel_job({"kernel": "fit", "impl": "vectile", "data": str(data), "repeat": 1})
     assert res["result"]["segments"] >= 4 and res["base_rss_kb"] > 0
 
 

@@ -19,8 +19,9 @@ def test_scaling_traces_a_generated_store(capsys: pytest.CaptureFixture[str]) ->
     assert '"megapixels": 1.0' in capsys.readouterr().err
 
 
-def test_large_runs_both_tracers_alternately(tmp_path, monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_large_runs_both_tracers_alternately(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The large-group run on a small stand-in image: vectile (tiled CLI) and VTracer, two
     runs each, median time, highest peak, fidelity of real outputs, and the time ratio."""
     import numpy as np

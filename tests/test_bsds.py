@@ -90,7 +90,7 @@ def test_ap_of_a_known_curve() -> None:
     # Precision interpolated at recall 0.20, 0.21, ..., 1.00 (81 points), times 0.01.
     grid = np.arange(20, 101) / 100
     assert s["ap"] == pytest.approx(np.interp(grid, rec[::-1], prec[::-1]).sum() * 0.01)
-    assert s["ois"] == pytest.approx(max(2 * p * r / (p + r) for p, r in zip(prec, rec)))
+    assert s["ois"] == pytest.approx(max(2 * p * r / (p + r) for p, r in zip(prec, rec, strict=True)))
 
 
 def test_edge_nms_thins_a_soft_line() -> None:
@@ -109,8 +109,9 @@ def test_tiny_real_subset() -> None:
     except bsds.DataMissing as exc:
         pytest.fail(f"the BSDS500 data is needed for this test: {exc}")
     assert len(ids) == 200
-    result, used = bsds.evaluate(bsds.Detector("canny", 2.0), data, "test", limit=1,
-                                 n_levels=5, workers=1, cache=None, progress=False)
+    result, used = bsds.evaluate(
+        bsds.Detector("canny", 2.0), data, "test", limit=1, n_levels=5, workers=1, cache=None, progress=False
+    )
     assert used == ids[:1]
     assert 0.3 < result["ods"] < 0.95 and 0.3 < result["ois"] < 0.95
 
@@ -124,8 +125,9 @@ def test_learned_detector_on_a_held_out_image(tmp_path: Path) -> None:
     only = held_out_ids(bsds.image_ids(data, "val"))[:1]
     detector = bsds.Detector("learned", 0.0, model=edge_model_digest())
     assert detector.apply_nms
-    result, used = bsds.evaluate(detector, data, "val", n_levels=5, workers=1, cache=tmp_path,
-                                 progress=False, only=only)
+    result, used = bsds.evaluate(
+        detector, data, "val", n_levels=5, workers=1, cache=tmp_path, progress=False, only=only
+    )
     assert used == only and 0.4 < result["ods"] < 0.95
     key = bsds._cache_key(detector, "val", 5, bsds.MAX_DIST)
     assert (tmp_path / key / f"{only[0]}.json").is_file()
@@ -140,8 +142,22 @@ def test_main_writes_what_it_evaluated(tmp_path: Path) -> None:
 
     from vectile._edges import BLEND_ALPHA, LEARNED_SCALES
 
-    rc = bsds.main(["--method", "blend", "--held-out", "--limit", "1", "--thresholds", "5",
-                    "--workers", "1", "--no-cache", "--out", str(tmp_path)])
+    rc = bsds.main(
+        [
+            "--method",
+            "blend",
+            "--held-out",
+            "--limit",
+            "1",
+            "--thresholds",
+            "5",
+            "--workers",
+            "1",
+            "--no-cache",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     report = json.loads((tmp_path / "bsds.json").read_text())
     assert report["split"] == "val" and report["images"] == 1

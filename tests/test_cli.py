@@ -91,20 +91,40 @@ def test_passes_the_decoded_image_and_only_given_options(
 
 def test_every_tracer_option_is_forwarded(fake_tracer: FakeTracer, png_file: Path) -> None:
     argv = [
-        "convert", str(png_file), "-q", "--colors", "256", "--preset", "pixel", "--mode",
-        "binary", "--layers", "cutout", "--tolerance", "0.25", "--min-area", "1",
-        "--precision", "0", "--seed", "18446744073709551615",
+        "convert",
+        str(png_file),
+        "-q",
+        "--colors",
+        "256",
+        "--preset",
+        "pixel",
+        "--mode",
+        "binary",
+        "--layers",
+        "cutout",
+        "--tolerance",
+        "0.25",
+        "--min-area",
+        "1",
+        "--precision",
+        "0",
+        "--seed",
+        "18446744073709551615",
     ]
     assert main(argv) == 0
     assert fake_tracer.calls[-1][1] == {
-        "colors": 256, "preset": "pixel", "mode": "binary", "layers": "cutout",
-        "tolerance": 0.25, "min_area": 1, "precision": 0, "seed": 2**64 - 1,
+        "colors": 256,
+        "preset": "pixel",
+        "mode": "binary",
+        "layers": "cutout",
+        "tolerance": 0.25,
+        "min_area": 1,
+        "precision": 0,
+        "seed": 2**64 - 1,
     }
 
 
-def test_default_output_and_report(
-    fake_tracer: FakeTracer, png_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_default_output_and_report(fake_tracer: FakeTracer, png_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(["convert", str(png_file)], capsys)
     assert code == 0 and out == ""
     output = png_file.with_suffix(".svg")
@@ -130,9 +150,7 @@ def test_output_file_has_normal_permissions(fake_tracer: FakeTracer, png_file: P
     assert png_file.with_suffix(".svg").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-def test_stats_json_line(
-    fake_tracer: FakeTracer, png_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_stats_json_line(fake_tracer: FakeTracer, png_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["convert", str(png_file), "--stats", "-q"], capsys)
     assert code == 0
     lines = err.strip().splitlines()
@@ -140,9 +158,7 @@ def test_stats_json_line(
     assert json.loads(lines[0]) == {"paths": 6, "colors": 6, "seconds": 0.5}
 
 
-def test_output_to_stdout(
-    fake_tracer: FakeTracer, png_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_output_to_stdout(fake_tracer: FakeTracer, png_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(["convert", str(png_file), "-o", "-"], capsys)
     assert code == 0 and err == ""
     assert _view_box(out) == [0, 0, 24, 16]
@@ -178,9 +194,7 @@ def _fail_rename(monkeypatch: pytest.MonkeyPatch, failure: BaseException) -> Non
     monkeypatch.setattr(vectile._io.os, "replace", broken_replace)
 
 
-@pytest.mark.parametrize(
-    ("failure", "code"), [(RuntimeError("save broke"), 1), (OSError(28, "No space left"), 1)]
-)
+@pytest.mark.parametrize(("failure", "code"), [(RuntimeError("save broke"), 1), (OSError(28, "No space left"), 1)])
 def test_failed_save_leaves_no_file_and_keeps_the_old_output(
     monkeypatch: pytest.MonkeyPatch,
     fake_tracer: FakeTracer,
@@ -214,24 +228,31 @@ def test_interrupt_during_save_leaves_no_temporary_file(
 @pytest.mark.parametrize(
     ("option", "value"),
     [
-        ("--colors", "0"), ("--colors", "257"), ("--colors", "many"), ("--tolerance", "0"),
-        ("--tolerance", "-1"), ("--tolerance", "nan"), ("--tolerance", "101"),
-        ("--min-area", "0"), ("--precision", "5"), ("--seed", "-1"), ("--preset", "poster"),
-        ("--mode", "sketch"), ("--layers", "flat"), ("--max-pixels", "0"), ("--max-pixels", "lots"),
+        ("--colors", "0"),
+        ("--colors", "257"),
+        ("--colors", "many"),
+        ("--tolerance", "0"),
+        ("--tolerance", "-1"),
+        ("--tolerance", "nan"),
+        ("--tolerance", "101"),
+        ("--min-area", "0"),
+        ("--precision", "5"),
+        ("--seed", "-1"),
+        ("--preset", "poster"),
+        ("--mode", "sketch"),
+        ("--layers", "flat"),
+        ("--max-pixels", "0"),
+        ("--max-pixels", "lots"),
     ],
 )
-def test_bad_option_values_exit_2(
-    png_file: Path, capsys: pytest.CaptureFixture[str], option: str, value: str
-) -> None:
+def test_bad_option_values_exit_2(png_file: Path, capsys: pytest.CaptureFixture[str], option: str, value: str) -> None:
     code, out, err = _run(["convert", str(png_file), option, value], capsys)
     assert code == 2 and out == ""
     assert "vectile: error: " in err and option in err and value in err
     assert _listing(png_file.parent) == {"blocks.png"}
 
 
-def test_max_pixels_accepts_suffixes(
-    png_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_max_pixels_accepts_suffixes(png_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["convert", str(png_file), "--max-pixels", "0.1k"], capsys)
     assert code == 2  # not an integer
     code, _, err = _run(["convert", str(png_file), "--max-pixels", "300"], capsys)
@@ -269,25 +290,19 @@ def test_bad_input_exits_2_naming_the_file(
     assert _listing(tmp_path) == before
 
 
-def test_output_folder_missing(
-    png_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_output_folder_missing(png_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["convert", str(png_file), "-o", str(tmp_path / "nope" / "x.svg")], capsys)
     assert code == 2 and "x.svg" in err and "does not exist" in err
     assert _listing(tmp_path) == {"blocks.png"}
 
 
-def test_output_is_a_directory(
-    png_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_output_is_a_directory(png_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "out.svg").mkdir()
     code, _, err = _run(["convert", str(png_file), "-o", str(tmp_path / "out.svg")], capsys)
     assert code == 2 and "out.svg" in err and "directory" in err
 
 
-def test_output_may_not_overwrite_the_input(
-    png_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_output_may_not_overwrite_the_input(png_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     original = png_file.read_bytes()
     code, _, err = _run(["convert", str(png_file), "-o", str(png_file)], capsys)
     assert code == 2 and "is the input file" in err
@@ -306,9 +321,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and out.strip() == f"vectile {vectile.__version__}"
 
 
-@pytest.mark.parametrize(
-    "argv", [[], ["paint"], ["convert"], ["convert", "a.png", "--colour", "3"]]
-)
+@pytest.mark.parametrize("argv", [[], ["paint"], ["convert"], ["convert", "a.png", "--colour", "3"]])
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(argv, capsys)
     assert code == 2 and out == ""
@@ -319,7 +332,10 @@ def test_python_m_vectile_reports_errors(tmp_path: Path) -> None:
     missing = tmp_path / "missing.png"
     result = subprocess.run(
         [sys.executable, "-m", "vectile", "convert", str(missing)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("vectile: error: ") and "missing.png" in result.stderr
@@ -346,17 +362,29 @@ def test_real_conversion_writes_svg_of_image_size(
 def test_real_conversion_with_every_preset_and_option(png_file: Path, preset: str) -> None:
     output = png_file.with_name(f"{preset}.svg")
     argv = [
-        "convert", str(png_file), "-o", str(output), "-q", "--preset", preset,
-        "--layers", "cutout", "--tolerance", "0.5", "--min-area", "2", "--precision", "2",
-        "--seed", "7",
+        "convert",
+        str(png_file),
+        "-o",
+        str(output),
+        "-q",
+        "--preset",
+        preset,
+        "--layers",
+        "cutout",
+        "--tolerance",
+        "0.5",
+        "--min-area",
+        "2",
+        "--precision",
+        "2",
+        "--seed",
+        "7",
     ]
     assert main(argv) == 0
     assert _view_box(output.read_text(encoding="utf-8")) == [0, 0, 24, 16]
 
 
-def test_real_conversion_default_output_and_stats(
-    png_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_real_conversion_default_output_and_stats(png_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["convert", str(png_file), "--stats", "-q"], capsys)
     assert code == 0, err
     svg_text = png_file.with_suffix(".svg").read_text(encoding="utf-8")
@@ -381,7 +409,10 @@ def test_python_m_vectile_converts(png_file: Path, tmp_path: Path) -> None:
     output = tmp_path / "sub.svg"
     result = subprocess.run(
         [sys.executable, "-m", "vectile", "convert", str(png_file), "-o", str(output), "--stats"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert _view_box(output.read_text(encoding="utf-8")) == [0, 0, 24, 16]
@@ -391,12 +422,21 @@ def test_python_m_vectile_converts(png_file: Path, tmp_path: Path) -> None:
 def test_console_exit_flushes_stdout_and_keeps_the_status(png_file: Path, tmp_path: Path) -> None:
     """``python -m vectile`` leaves with os._exit (cli.run): the SVG written to a pipe must
     arrive whole, and a failure's status must survive."""
-    result = subprocess.run([sys.executable, "-m", "vectile", "convert", str(png_file), "-o", "-"],
-                            capture_output=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "vectile", "convert", str(png_file), "-o", "-"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     want = tmp_path / "want.svg"
     assert main(["convert", str(png_file), "-o", str(want), "-q"]) == 0
     assert result.stdout == want.read_bytes()
-    bad = subprocess.run([sys.executable, "-m", "vectile", "convert", str(png_file), "--colors", "0"],
-                         capture_output=True, text=True, timeout=120, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "vectile", "convert", str(png_file), "--colors", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert bad.returncode == 2 and "colors" in bad.stderr

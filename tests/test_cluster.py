@@ -65,9 +65,13 @@ def slurm_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     bin_dir.mkdir()
     jobs = tmp_path / "jobs.txt"
     # Like sbatch, keep a copy of the script: dask-jobqueue deletes its file once submitted.
-    _shim(bin_dir, "sbatch", f'script={tmp_path}/job-$$.sh; cp "$1" "$script"\n'
-                             f'setsid bash "$script" > "$script.log" 2>&1 < /dev/null &\n'
-                             f'echo $! >> {jobs}\necho "Submitted batch job $!"\n')
+    _shim(
+        bin_dir,
+        "sbatch",
+        f'script={tmp_path}/job-$$.sh; cp "$1" "$script"\n'
+        f'setsid bash "$script" > "$script.log" 2>&1 < /dev/null &\n'
+        f'echo $! >> {jobs}\necho "Submitted batch job $!"\n',
+    )
     _shim(bin_dir, "scancel", 'kill -TERM -- "-$1" 2>/dev/null || true\n')
     _shim(bin_dir, "srun", 'while [ "${1#-}" != "$1" ]; do shift; done\nexec "$@"\n')
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
@@ -95,14 +99,35 @@ def _job_script(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return capsys.readouterr().out
 
 
-def test_slurm_and_pbs_job_scripts_render_the_worker_command(capsys: pytest.CaptureFixture[str],
-                                                             tmp_path: Path) -> None:
+def test_slurm_and_pbs_job_scripts_render_the_worker_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     pytest.importorskip("dask_jobqueue")
-    script = _job_script(capsys, "slurm", "--cores", "8", "--processes", "4", "--memory", "16GB",
-                         "--walltime", "02:00:00", "--queue", "batch", "--account", "imaging",
-                         "--job-extra=--exclusive")
-    for line in ("#SBATCH --cpus-per-task=8", "#SBATCH -p batch", "#SBATCH -A imaging",
-                 "#SBATCH -t 02:00:00", "#SBATCH --exclusive", "export RAYON_NUM_THREADS=2"):
+    script = _job_script(
+        capsys,
+        "slurm",
+        "--cores",
+        "8",
+        "--processes",
+        "4",
+        "--memory",
+        "16GB",
+        "--walltime",
+        "02:00:00",
+        "--queue",
+        "batch",
+        "--account",
+        "imaging",
+        "--job-extra=--exclusive",
+    )
+    for line in (
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH -p batch",
+        "#SBATCH -A imaging",
+        "#SBATCH -t 02:00:00",
+        "#SBATCH --exclusive",
+        "export RAYON_NUM_THREADS=2",
+    ):
         assert line in script.splitlines(), line
     [command] = [line for line in script.splitlines() if "distributed.cli.dask_worker" in line]
     words = shlex.split(command)
@@ -112,15 +137,18 @@ def test_slurm_and_pbs_job_scripts_render_the_worker_command(capsys: pytest.Capt
     # The exported environment is what worker_environment says, and bash reads it back.
     path = tmp_path / "job.sh"
     path.write_text(script.replace(command, "env"))
-    env = dict(line.split("=", 1) for line in
-               subprocess.run(["bash", str(path)], capture_output=True, text=True, check=True,
-                              env={"PATH": os.environ["PATH"]}).stdout.splitlines() if "=" in line)
+    env = dict(
+        line.split("=", 1)
+        for line in subprocess.run(
+            ["bash", str(path)], capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]}
+        ).stdout.splitlines()
+        if "=" in line
+    )
     for name, value in worker_environment(2).items():
         assert env[name] == value, name
     assert json.loads(env["DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"])["MALLOC_TRIM_THRESHOLD_"] == "268435456"
 
-    script = _job_script(capsys, "pbs", "--cores", "4", "--processes", "1", "--memory", "8GB",
-                         "--queue", "workq")
+    script = _job_script(capsys, "pbs", "--cores", "4", "--processes", "1", "--memory", "8GB", "--queue", "workq")
     assert "#PBS -q workq" in script and "#PBS -l select=1:ncpus=4:mem=" in script
     assert "export RAYON_NUM_THREADS=4" in script and "--nthreads 4 " in script
 
@@ -134,14 +162,31 @@ def test_jobqueue_yaml_uses_dask_jobqueue_keys() -> None:
         assert not unknown, f"{kind}: {unknown} are not dask-jobqueue settings"
 
 
-def test_slurm_recipe_runs_a_batch(images: Path, tmp_path: Path, slurm_commands: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_slurm_recipe_runs_a_batch(
+    images: Path, tmp_path: Path, slurm_commands: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`python -m vectile.cluster.jobqueue slurm ...`: submits a worker job (sbatch stand-in),
     runs the batch on it, cancels the job."""
     pytest.importorskip("dask_jobqueue")
     out = tmp_path / "out"
-    code = jobqueue_main(["slurm", str(images), "-o", str(out), "--cores", "2", "--processes", "2",
-                          "--memory", "2GB", "--interface", "lo", "--colors", "8"])
+    code = jobqueue_main(
+        [
+            "slurm",
+            str(images),
+            "-o",
+            str(out),
+            "--cores",
+            "2",
+            "--processes",
+            "2",
+            "--memory",
+            "2GB",
+            "--interface",
+            "lo",
+            "--colors",
+            "8",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     records = list(read_manifest(out / "manifest.jsonl"))
     assert sorted(r["output"] for r in records) == [f"i{i}.svg" for i in range(4)]
@@ -153,13 +198,27 @@ def test_worker_environment_survives_the_nanny(tmp_path: Path) -> None:
     """A `dask worker` started with worker_environment() (as every recipe starts them) runs
     with it, although its nanny applies its own pre-spawn environment first."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client:
+    with (
+        distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
         worker = subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address,
-             "--nthreads", "1", "--host", "127.0.0.1", "--nanny", "--no-dashboard"],
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                cluster.scheduler_address,
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--nanny",
+                "--no-dashboard",
+            ],
             env={**os.environ, **worker_environment(1), "PYTHONWARNINGS": "ignore"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             client.wait_for_workers(1, timeout=60)
             [seen] = client.run(lambda: {k: os.environ.get(k) for k in worker_environment(1)}).values()
@@ -172,14 +231,25 @@ def test_worker_environment_survives_the_nanny(tmp_path: Path) -> None:
 def test_sbatch_recipe_runs_a_batch(images: Path, tmp_path: Path, slurm_commands: Path) -> None:
     """cluster/slurm-scheduler-file.sbatch, run by bash as sbatch would (srun stand-in)."""
     out = tmp_path / "out"
-    env = {**os.environ, "SLURM_JOB_ID": "42", "SLURM_JOB_NUM_NODES": "1",
-           "SLURM_CPUS_PER_TASK": "2", "VECTILE_PYTHON": sys.executable,
-           "VECTILE_DASK_INTERFACE": "lo", "PYTHONWARNINGS": "ignore", "TMPDIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "SLURM_JOB_ID": "42",
+        "SLURM_JOB_NUM_NODES": "1",
+        "SLURM_CPUS_PER_TASK": "2",
+        "VECTILE_PYTHON": sys.executable,
+        "VECTILE_DASK_INTERFACE": "lo",
+        "PYTHONWARNINGS": "ignore",
+        "TMPDIR": str(tmp_path),
+    }
     log = tmp_path / "job.log"
     with open(log, "wb") as f:  # a file, not a pipe: the script ends before its workers do
-        process = subprocess.Popen(["bash", str(recipe("slurm-scheduler-file.sbatch")), str(images),
-                                    str(out)], env=env, stdout=f, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            ["bash", str(recipe("slurm-scheduler-file.sbatch")), str(images), str(out)],
+            env=env,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             process.wait(timeout=120)
         finally:

@@ -79,8 +79,10 @@ def test_doctests(name: str) -> None:
     for test in sorted(tests, key=lambda t: t.name):
         runner.run(test, out=report.write)
     if runner.failures:
-        pytest.fail(f"{runner.failures} of {runner.tries} doctest example(s) failed in {name}:\n"
-                    f"{report.getvalue()}", pytrace=False)
+        pytest.fail(
+            f"{runner.failures} of {runner.tries} doctest example(s) failed in {name}:\n{report.getvalue()}",
+            pytrace=False,
+        )
 
 
 def test_main_modules_hold_no_doctests() -> None:

@@ -60,8 +60,7 @@ def test_sobel_of_a_ramp() -> None:
 
 def test_canny_step_edge_is_one_pixel_at_the_step() -> None:
     for lo, hi in ((30, 220), (220, 30)):
-        edges, strength, low, high = _kernels.canny(_step(lo=lo, hi=hi)[:, :, None], sigma=1.4,
-                                                    low=0.05, high=0.1)
+        edges, strength, low, high = _kernels.canny(_step(lo=lo, hi=hi)[:, :, None], sigma=1.4, low=0.05, high=0.1)
         assert strength is None and (low, high) == pytest.approx((0.05, 0.1))
         assert edges.dtype == np.uint8 and set(np.unique(edges)) == {0, 255}
         cols = [np.flatnonzero(row).tolist() for row in edges]
@@ -283,8 +282,9 @@ def test_trace_kernel_edge_guidance() -> None:
     img = np.zeros((6, 8, 3), np.uint8)
     img[:, 4:] = 120
     img[2, 3] = 70  # a speckle next to the step
-    options = dict(colors=3, seed=0, min_area=2, tolerance=0.5, corner_run=2, precision=1,
-                   layers="cutout", mode="color")
+    options = dict(
+        colors=3, seed=0, min_area=2, tolerance=0.5, corner_run=2, precision=1, layers="cutout", mode="color"
+    )
     a, _ = _kernels.trace(img, **options)
     b, _ = _kernels.trace(img, **options, edges=np.zeros((6, 8), np.float32))
     assert a == b  # no edges: the unguided result

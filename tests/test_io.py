@@ -66,9 +66,7 @@ def test_jpeg_round_trip_close(save_image: Callable[..., Path], blocks_rgb: np.n
     assert np.abs(centres - blocks_rgb[4::8, 4::8]).max() <= 8
 
 
-@pytest.mark.parametrize(
-    ("ext", "options"), [("png", {}), ("tif", {}), ("webp", {"lossless": True, "exact": True})]
-)
+@pytest.mark.parametrize(("ext", "options"), [("png", {}), ("tif", {}), ("webp", {"lossless": True, "exact": True})])
 def test_rgba_formats_keep_alpha(
     save_image: Callable[..., Path], blocks_rgba: np.ndarray, ext: str, options: dict
 ) -> None:
@@ -77,9 +75,7 @@ def test_rgba_formats_keep_alpha(
     np.testing.assert_array_equal(loaded, blocks_rgba)
 
 
-def test_opaque_rgba_file_becomes_rgb(
-    save_image: Callable[..., Path], blocks_rgb: np.ndarray
-) -> None:
+def test_opaque_rgba_file_becomes_rgb(save_image: Callable[..., Path], blocks_rgb: np.ndarray) -> None:
     rgba = np.dstack([blocks_rgb, np.full(blocks_rgb.shape[:2], 255, np.uint8)])
     loaded = load_image(save_image("opaque.png", rgba))
     _assert_output_array(loaded, 3)
@@ -113,9 +109,7 @@ def test_tiff_cmyk_file(save_image: Callable[..., Path]) -> None:
     cmyk[0, 2] = (0, 0, 255, 0)  # yellow
     cmyk[1, :] = (0, 0, 0, 255)  # black
     loaded = load_image(save_image("cmyk.tif", Image.fromarray(cmyk, mode="CMYK")))
-    expected = np.array(
-        [[[0, 255, 255], [255, 0, 255], [255, 255, 0]], [[0, 0, 0]] * 3], dtype=np.uint8
-    )
+    expected = np.array([[[0, 255, 255], [255, 0, 255], [255, 255, 0]], [[0, 0, 0]] * 3], dtype=np.uint8)
     np.testing.assert_array_equal(loaded, expected)
 
 
@@ -219,12 +213,8 @@ def test_mode_rgba_premultiplied(blocks_rgba: np.ndarray) -> None:
 
 
 # 8-bit LAB quantises a and b coarsely: saturated blues come back a few levels off.
-@pytest.mark.parametrize(
-    ("mode", "tolerance"), [("CMYK", 0), ("YCbCr", 4), ("HSV", 4), ("LAB", 12)]
-)
-def test_colour_space_modes_convert_back_to_rgb(
-    blocks_rgb: np.ndarray, mode: str, tolerance: int
-) -> None:
+@pytest.mark.parametrize(("mode", "tolerance"), [("CMYK", 0), ("YCbCr", 4), ("HSV", 4), ("LAB", 12)])
+def test_colour_space_modes_convert_back_to_rgb(blocks_rgb: np.ndarray, mode: str, tolerance: int) -> None:
     converted = Image.fromarray(blocks_rgb).convert(mode)
     assert converted.mode == mode
     loaded = load_image(converted)
@@ -272,9 +262,7 @@ def test_mode_f_nan_is_rejected() -> None:
 
 def test_mode_f_tiff_file(save_image: Callable[..., Path]) -> None:
     values = np.array([[0.0, 0.2, 1.0]], dtype=np.float32)
-    np.testing.assert_array_equal(
-        load_image(save_image("f.tif", values)), _gray3([[0, 51, 255]])
-    )
+    np.testing.assert_array_equal(load_image(save_image("f.tif", values)), _gray3([[0, 51, 255]]))
 
 
 def test_pil_input_is_not_modified(blocks_rgb: np.ndarray) -> None:
@@ -310,9 +298,7 @@ def _exif(orientation: int) -> bytes:
 
 
 @pytest.mark.parametrize("orientation", sorted(ORIENTED))
-def test_exif_orientation_png(
-    save_image: Callable[..., Path], blocks_rgb: np.ndarray, orientation: int
-) -> None:
+def test_exif_orientation_png(save_image: Callable[..., Path], blocks_rgb: np.ndarray, orientation: int) -> None:
     path = save_image(f"o{orientation}.png", blocks_rgb, exif=_exif(orientation))
     np.testing.assert_array_equal(load_image(path), ORIENTED[orientation](blocks_rgb))
 
@@ -501,9 +487,7 @@ def test_pillow_limit_is_replaced_only_inside_load_image(
         Image.open(png_file)  # Pillow's own rule still holds outside load_image
 
 
-def test_pillow_limit_override_is_per_thread(
-    monkeypatch: pytest.MonkeyPatch, png_file: Path
-) -> None:
+def test_pillow_limit_override_is_per_thread(monkeypatch: pytest.MonkeyPatch, png_file: Path) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     outcome: list[BaseException | None] = []
 

@@ -17,8 +17,8 @@ import pytest
 
 import vectile
 from vectile import models
-from vectile.models.edge import runtime
 from vectile.errors import OptionError
+from vectile.models.edge import runtime
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ def shapes_image(h: int = 96, w: int = 128) -> np.ndarray:
     y, x = np.mgrid[:h, :w]
     img = np.full((h, w, 3), 235, np.uint8)
     img[(x - w * 0.3) ** 2 + (y - h * 0.5) ** 2 < (h * 0.25) ** 2] = (200, 40, 40)
-    img[h // 5:h * 4 // 5, w * 3 // 5:w * 9 // 10] = (40, 70, 190)
+    img[h // 5 : h * 4 // 5, w * 3 // 5 : w * 9 // 10] = (40, 70, 190)
     noise = np.random.default_rng(7).integers(0, 9, img.shape, dtype=np.uint8)
     return img - noise
 
@@ -56,8 +56,9 @@ def test_the_runtime_carries_no_training_code() -> None:
     for name in ("vectile.models.edge.net", "vectile.models.edge.train", "vectile.models.edge.training"):
         assert importlib.util.find_spec(name) is None, name
     assert (REPO / "training" / "edge" / "train.py").is_file()
-    assert sorted(p.name for p in (REPO / "models" / "edge").iterdir() if p.suffix != ".pyc" and p.name != "__pycache__") == [
-        "MODEL_CARD.md", "__init__.py", "runtime.py", "vedge.onnx"]
+    assert sorted(
+        p.name for p in (REPO / "models" / "edge").iterdir() if p.suffix != ".pyc" and p.name != "__pycache__"
+    ) == ["MODEL_CARD.md", "__init__.py", "runtime.py", "vedge.onnx"]
     code = "import sys, vectile.models; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -100,9 +101,9 @@ def test_edges_where_the_shapes_are() -> None:
     edges = vectile.detect_edges(img, "learned")
     h, w = img.shape[:2]
     # The square's left side (x = 3w/5) against its inside and the flat background.
-    on_edge = edges[h // 3:h * 2 // 3, w * 3 // 5 - 2:w * 3 // 5 + 2].max(axis=1)
-    inside = edges[h // 3:h * 2 // 3, w * 3 // 4 - 3:w * 3 // 4 + 3]
-    background = edges[2:10, w // 2 - 4:w // 2 + 4]
+    on_edge = edges[h // 3 : h * 2 // 3, w * 3 // 5 - 2 : w * 3 // 5 + 2].max(axis=1)
+    inside = edges[h // 3 : h * 2 // 3, w * 3 // 4 - 3 : w * 3 // 4 + 3]
+    background = edges[2:10, w // 2 - 4 : w // 2 + 4]
     assert on_edge.min() > 0.5
     assert inside.max() < 0.2 and background.max() < 0.2
 
@@ -110,8 +111,7 @@ def test_edges_where_the_shapes_are() -> None:
 def test_grey_and_transparent_inputs() -> None:
     img = shapes_image()
     grey = img[:, :, 0]
-    assert np.array_equal(vectile.detect_edges(grey, "learned"),
-                          vectile.detect_edges(np.dstack([grey] * 3), "learned"))
+    assert np.array_equal(vectile.detect_edges(grey, "learned"), vectile.detect_edges(np.dstack([grey] * 3), "learned"))
     rgba = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
     assert np.array_equal(vectile.detect_edges(rgba, "learned"), vectile.detect_edges(img, "learned"))
 
@@ -121,10 +121,10 @@ def test_deterministic_within_and_across_processes(tmp_path: Path) -> None:
     a = vectile.detect_edges(img, "learned")
     assert np.array_equal(a, vectile.detect_edges(img, "learned"))
     np.save(tmp_path / "img.npy", img)
-    code = ("import sys, numpy as np, vectile; np.save(sys.argv[2], "
-            "vectile.detect_edges(np.load(sys.argv[1]), 'learned'))")
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "img.npy"), str(tmp_path / "out.npy")],
-                   check=True)
+    code = (
+        "import sys, numpy as np, vectile; np.save(sys.argv[2], vectile.detect_edges(np.load(sys.argv[1]), 'learned'))"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "img.npy"), str(tmp_path / "out.npy")], check=True)
     assert np.array_equal(a, np.load(tmp_path / "out.npy"))
 
 
@@ -154,8 +154,9 @@ def test_windows_on_a_fixed_grid_give_tile_independent_maps(monkeypatch: pytest.
         for y in range(0, 150, th):
             for x in range(0, 210, tw):
                 box = (y, min(150, y + th), x, min(210, x + tw))
-                tiled[box[0]:box[1], box[2]:box[3]] = runtime.learned_edges_tile(
-                    lambda a, b, c, d: img[a:b, c:d], (150, 210), box)
+                tiled[box[0] : box[1], box[2] : box[3]] = runtime.learned_edges_tile(
+                    lambda a, b, c, d: img[a:b, c:d], (150, 210), box
+                )
         assert np.array_equal(tiled, whole)
     # Blended seams: close to the single pass (which this tiny window size makes coarse).
     single = runtime._run(img)
@@ -172,8 +173,7 @@ def test_multi_scale_averages_resized_runs() -> None:
     assert multi.shape == img.shape[:2] and multi.min() >= 0 and multi.max() <= 1
     assert np.array_equal(multi, vectile.detect_edges(img, "learned", scales=(0.5, 1.0, 1.5)))
     half = runtime._resize(runtime._run(runtime._resize(img, 48, 66)), 97, 131)
-    np.testing.assert_allclose(vectile.detect_edges(img, "learned", scales=(0.5, 1.0)),
-                               (half + single) / 2, atol=1e-6)
+    np.testing.assert_allclose(vectile.detect_edges(img, "learned", scales=(0.5, 1.0)), (half + single) / 2, atol=1e-6)
 
 
 def test_blend_combines_learned_and_canny() -> None:
@@ -189,16 +189,19 @@ def test_blend_combines_learned_and_canny() -> None:
     np.testing.assert_allclose(default, a * learned + (1 - a) * canny, atol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"method": "learned", "low": 0.1}, "low and high apply"),
-    ({"method": "canny", "alpha": 0.5}, "alpha applies to method='blend'"),
-    ({"method": "blend", "alpha": 1.5}, "alpha must be in"),
-    ({"method": "blend", "alpha": "x"}, "alpha must be a number"),
-    ({"method": "deep"}, "method must be one of"),
-    ({"method": "learned", "scales": (0.0,)}, "scales must be"),
-    ({"method": "learned", "scales": ()}, "scales must be"),
-    ({"method": "canny", "scales": (1.0,)}, "scales apply"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"method": "learned", "low": 0.1}, "low and high apply"),
+        ({"method": "canny", "alpha": 0.5}, "alpha applies to method='blend'"),
+        ({"method": "blend", "alpha": 1.5}, "alpha must be in"),
+        ({"method": "blend", "alpha": "x"}, "alpha must be a number"),
+        ({"method": "deep"}, "method must be one of"),
+        ({"method": "learned", "scales": (0.0,)}, "scales must be"),
+        ({"method": "learned", "scales": ()}, "scales must be"),
+        ({"method": "canny", "scales": (1.0,)}, "scales apply"),
+    ],
+)
 def test_bad_options(kwargs: dict[str, object], words: str) -> None:
     with pytest.raises(OptionError, match=words):
         vectile.detect_edges(shapes_image(), **kwargs)  # type: ignore[arg-type]
@@ -218,7 +221,7 @@ def salient_detail_image() -> np.ndarray:
     y, x = np.mgrid[:h, :w] / np.array([h - 1, w - 1])[:, None, None]
     img = np.dstack([40 + 160 * x, 60 + 150 * y, 200 - 120 * x * y]).astype(np.uint8)
     for cy, cx in ((30, 40), (80, 120), (60, 80)):
-        img[cy - 2:cy + 2, cx - 2:cx + 2] = (230, 20, 30)
+        img[cy - 2 : cy + 2, cx - 2 : cx + 2] = (230, 20, 30)
     return img
 
 
@@ -257,10 +260,8 @@ def test_cli_edges_learned_and_blend(tmp_path: Path) -> None:
     written = np.asarray(Image.open(tmp_path / "l.png"))
     expected = np.rint(vectile.detect_edges(src, "learned") * 255).astype(np.uint8)
     assert np.array_equal(written, expected)
-    assert main(["edges", str(src), "-o", str(tmp_path / "b.png"), "--method", "blend", "--alpha", "0.5",
-                 "-q"]) == 0
-    assert main(["edges", str(src), "-o", str(tmp_path / "x.png"), "--method", "learned", "--alpha", "0.5",
-                 "-q"]) == 2
+    assert main(["edges", str(src), "-o", str(tmp_path / "b.png"), "--method", "blend", "--alpha", "0.5", "-q"]) == 0
+    assert main(["edges", str(src), "-o", str(tmp_path / "x.png"), "--method", "learned", "--alpha", "0.5", "-q"]) == 2
     assert not (tmp_path / "x.png").exists()
     assert main(["convert", str(src), "-o", str(tmp_path / "o.svg"), "--edges", "learned", "-q"]) == 0
     assert (tmp_path / "o.svg").read_text() == str(vectile.vectorize(src, edges="learned"))

@@ -47,8 +47,8 @@ def logo(size: int = 64) -> np.ndarray:
     y, x = np.mgrid[:size, :size]
     image = np.full((size, size, 3), (245, 245, 240), np.uint8)
     image[(x - size * 0.4) ** 2 + (y - size * 0.45) ** 2 < (size * 0.3) ** 2] = (220, 40, 50)
-    image[size * 3 // 4:size * 7 // 8, size // 8:size * 7 // 8] = (30, 90, 200)
-    image[size // 8:size // 3, size * 2 // 3:size * 7 // 8] = (250, 200, 30)
+    image[size * 3 // 4 : size * 7 // 8, size // 8 : size * 7 // 8] = (30, 90, 200)
+    image[size // 8 : size // 3, size * 2 // 3 : size * 7 // 8] = (250, 200, 30)
     return image
 
 
@@ -82,9 +82,16 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def base_url(data_dir: Path) -> Iterator[str]:
     settings = ServerSettings(
-        max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT, request_timeout=30, workers=2,
-        job_max_upload_bytes=2 * UPLOAD_LIMIT, job_max_pixels=PIXEL_LIMIT, max_batch_files=4,
-        data_dir=data_dir, dask_processes=False, dask_workers=2,
+        max_upload_bytes=UPLOAD_LIMIT,
+        max_pixels=PIXEL_LIMIT,
+        request_timeout=30,
+        workers=2,
+        job_max_upload_bytes=2 * UPLOAD_LIMIT,
+        job_max_pixels=PIXEL_LIMIT,
+        max_batch_files=4,
+        data_dir=data_dir,
+        dask_processes=False,
+        dask_workers=2,
     )
     with serve_in_thread(create_app(settings)) as url:
         yield url
@@ -96,8 +103,9 @@ def client(base_url: str) -> Iterator[httpx.Client]:
         yield c
 
 
-def vectorize(client: httpx.Client, data: bytes, name: str = "logo.png", content_type: str = "image/png",
-              **options: object) -> httpx.Response:
+def vectorize(
+    client: httpx.Client, data: bytes, name: str = "logo.png", content_type: str = "image/png", **options: object
+) -> httpx.Response:
     fields = {k: str(v) for k, v in options.items()}
     return client.post("/v1/vectorize", files={"image": (name, data, content_type)}, data=fields)
 
@@ -121,19 +129,26 @@ def test_vectorize_returns_svg_with_stats_and_safety_headers(client: httpx.Clien
     assert stats["quality"] == "balanced" and stats["preset"] == "icon"
 
 
-@pytest.mark.parametrize(("fmt", "options"), [
-    ("JPEG", {"quality": 95}), ("GIF", {}), ("WEBP", {"lossless": True}), ("BMP", {}), ("TIFF", {}),
-])
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [
+        ("JPEG", {"quality": 95}),
+        ("GIF", {}),
+        ("WEBP", {"lossless": True}),
+        ("BMP", {}),
+        ("TIFF", {}),
+    ],
+)
 def test_every_accepted_format_traces(client: httpx.Client, fmt: str, options: dict[str, object]) -> None:
-    r = vectorize(client, encode(logo(), fmt, **options), name=f"logo.{fmt.lower()}",
-                  content_type="application/octet-stream")
+    r = vectorize(
+        client, encode(logo(), fmt, **options), name=f"logo.{fmt.lower()}", content_type="application/octet-stream"
+    )
     assert r.status_code == 200, r.text
     parse_svg(r.text)
 
 
 def test_json_answer_on_request(client: httpx.Client) -> None:
-    r = client.post("/v1/vectorize", files={"image": ("a.png", encode(logo()))},
-                    headers={"Accept": "application/json"})
+    r = client.post("/v1/vectorize", files={"image": ("a.png", encode(logo()))}, headers={"Accept": "application/json"})
     assert r.status_code == 200
     body = r.json()
     parse_svg(body["svg"])
@@ -174,26 +189,42 @@ def test_concurrent_requests(client: httpx.Client, base_url: str) -> None:
 _SVG_UPLOAD = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
 
-@pytest.mark.parametrize(("data", "status", "words"), [
-    (b"", 422, "is empty"),
-    (b"hello, world\n", 415, "not an image"),
-    (_SVG_UPLOAD, 415, "not an image"),
-    (b"<html><body>hi</body></html>", 415, "not an image"),
-    (b"%PDF-1.7\n", 415, "not an image"),
-    (encode(logo())[:60], 422, "truncated or corrupt"),
-    (b"\xff\xd8\xff\xe0" + b"\x00" * 200, 422, "logo.png"),
-], ids=["empty", "text", "svg", "html", "pdf", "truncated-png", "garbage-jpeg"])
+@pytest.mark.parametrize(
+    ("data", "status", "words"),
+    [
+        (b"", 422, "is empty"),
+        (b"hello, world\n", 415, "not an image"),
+        (_SVG_UPLOAD, 415, "not an image"),
+        (b"<html><body>hi</body></html>", 415, "not an image"),
+        (b"%PDF-1.7\n", 415, "not an image"),
+        (encode(logo())[:60], 422, "truncated or corrupt"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 200, 422, "logo.png"),
+    ],
+    ids=["empty", "text", "svg", "html", "pdf", "truncated-png", "garbage-jpeg"],
+)
 def test_bad_images(client: httpx.Client, data: bytes, status: int, words: str) -> None:
     r = vectorize(client, data, content_type="image/png")
     assert r.status_code == status, r.text
     assert words in r.json()["detail"]
 
 
-@pytest.mark.parametrize("options", [
-    {"colors": 0}, {"colors": 257}, {"colors": "many"}, {"quality": "ultra"}, {"mode": "sepia"},
-    {"tolerance": -1}, {"tolerance": 101}, {"min_area": 0}, {"precision": 9}, {"preset": "oil"},
-    {"layers": "onion"}, {"seed": -1},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"colors": 0},
+        {"colors": 257},
+        {"colors": "many"},
+        {"quality": "ultra"},
+        {"mode": "sepia"},
+        {"tolerance": -1},
+        {"tolerance": 101},
+        {"min_area": 0},
+        {"precision": 9},
+        {"preset": "oil"},
+        {"layers": "onion"},
+        {"seed": -1},
+    ],
+)
 def test_bad_options(client: httpx.Client, options: dict[str, object]) -> None:
     r = vectorize(client, encode(logo()), **options)
     assert r.status_code == 422, r.text
@@ -211,8 +242,12 @@ def test_ai_quality_uses_the_learned_edge_model(client: httpx.Client) -> None:
     caps = client.get("/v1/capabilities").json()
     ai = next(q for q in caps["qualities"] if q["name"] == "ai")
     assert ai == {**ai, "available": True, "reason": None}
-    r = client.post("/v1/vectorize", files={"image": ("a.png", encode(logo()))},
-                    data={"quality": "ai"}, headers={"Accept": "application/json"})
+    r = client.post(
+        "/v1/vectorize",
+        files={"image": ("a.png", encode(logo()))},
+        data={"quality": "ai"},
+        headers={"Accept": "application/json"},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["stats"]["quality"] == "ai"
@@ -224,8 +259,7 @@ def test_ai_quality_uses_the_learned_edge_model(client: httpx.Client) -> None:
     expected = vectile.vectorize(logo(), edges="learned", preset=body["stats"]["preset"])
     assert body["svg"] == sanitize_svg(str(expected))
     # Flat art has an exact palette either way; a photo-like image gets another palette.
-    r = client.post("/v1/vectorize", files={"image": ("g.png", encode(gradient()))},
-                    data={"quality": "ai"})
+    r = client.post("/v1/vectorize", files={"image": ("g.png", encode(gradient()))}, data={"quality": "ai"})
     assert r.status_code == 200
     assert r.text != sanitize_svg(str(vectile.vectorize(gradient())))
     assert r.text == sanitize_svg(str(vectile.vectorize(gradient(), edges="learned")))
@@ -277,13 +311,16 @@ def test_chunked_upload_over_the_limit_is_cut_off(client: httpx.Client) -> None:
     boundary = "vectile-test"
 
     def body() -> Iterator[bytes]:  # no Content-Length: sent chunked, counted as it arrives
-        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n"
-               "Content-Type: image/png\r\n\r\n").encode()
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
         for _ in range(40):
             yield bytes(10_000)
 
-    r = client.post("/v1/vectorize", content=body(),
-                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = client.post(
+        "/v1/vectorize", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert r.status_code == 413
     assert "limit" in r.json()["detail"]
 
@@ -311,8 +348,14 @@ def test_decompression_bomb_refused(client: httpx.Client) -> None:
 
 @pytest.fixture(scope="module")
 def slow_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = ServerSettings(request_timeout=0.2, workers=1, job_timeout=0.2,
-                              data_dir=tmp_path_factory.mktemp("slow"), dask_processes=False, dask_workers=1)
+    settings = ServerSettings(
+        request_timeout=0.2,
+        workers=1,
+        job_timeout=0.2,
+        data_dir=tmp_path_factory.mktemp("slow"),
+        dask_processes=False,
+        dask_workers=1,
+    )
     with serve_in_thread(create_app(settings)) as url:
         yield url
 
@@ -451,10 +494,12 @@ def test_jobs_on_an_external_scheduler(tmp_path: Path) -> None:
     import dask
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0") as cluster, \
-            dask.config.set({"scheduler-address": cluster.scheduler_address}), \
-            serve_in_thread(create_app(ServerSettings(data_dir=tmp_path))) as url, \
-            httpx.Client(base_url=url, timeout=30) as c:
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0") as cluster,
+        dask.config.set({"scheduler-address": cluster.scheduler_address}),
+        serve_in_thread(create_app(ServerSettings(data_dir=tmp_path))) as url,
+        httpx.Client(base_url=url, timeout=30) as c,
+    ):
         job = c.post("/v1/jobs", files={"images": ("logo.png", encode(logo()))}).json()
         assert wait_for(c, job["id"])["state"] == "done"
         assert c.get("/healthz").json()["dask"] == f"scheduler {cluster.scheduler_address}"
@@ -469,7 +514,9 @@ def test_health_capabilities_and_schema(client: httpx.Client) -> None:
     assert [q["name"] for q in caps["qualities"]] == ["fast", "balanced", "high", "ai"]
     assert caps["limits"]["max_upload_bytes"] == UPLOAD_LIMIT
     schema = client.get("/openapi.json").json()
-    assert {"/v1/vectorize", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/result", "/healthz"} <= set(schema["paths"])
+    assert {"/v1/vectorize", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/result", "/healthz"} <= set(
+        schema["paths"]
+    )
     post = schema["paths"]["/v1/vectorize"]["post"]
     assert "examples" in post["requestBody"]["content"]["multipart/form-data"]
     assert "example" in post["responses"]["200"]["content"]["image/svg+xml"]

@@ -35,18 +35,23 @@ def test_vectile_output_passes_unchanged() -> None:
         assert sanitize_svg(text) is text
 
 
-@pytest.mark.parametrize("attack", [
-    f'<svg {NS}><script>alert(1)</script><path d="M0 0h1v1z" fill="#000"/></svg>',
-    f'<svg {NS} onload="alert(1)"><path d="M0 0h1v1z" fill="#000"/></svg>',
-    f'<svg {NS}><path d="M0 0h1v1z" fill="#000" onclick="alert(1)"/></svg>',
-    f'<svg {NS} xmlns:x="http://www.w3.org/1999/xlink"><path d="M0 0h1v1z" fill="#000" x:href="javascript:alert(1)"/></svg>',
-    f'<svg {NS}><foreignObject><iframe xmlns="http://www.w3.org/1999/xhtml" src="javascript:alert(1)"/></foreignObject><path d="M0 0h1v1z" fill="#000"/></svg>',
-    f'<svg {NS}><style>path{{fill:url(javascript:alert(1))}}</style><path d="M0 0h1v1z" fill="#000"/></svg>',
-    f'<svg {NS}><path d="M0 0h1v1z" fill="url(javascript:alert(1))" style="x"/><use href="#a"/></svg>',
-    f'<?xml-stylesheet href="evil.css"?><svg {NS}><path d="M0 0h1v1z" fill="#000"/></svg>',
-    f'<svg {NS}><!-- hidden --><path d="M0 0h1v1z" fill="#000"/><a href="javascript:alert(1)">x</a></svg>',
-    f'<svg {NS}><path d="M0 0h1v1z" fill="#000"/>text<![CDATA[<script>alert(1)</script>]]></svg>',
-])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        f'<svg {NS}><script>alert(1)</script><path d="M0 0h1v1z" fill="#000"/></svg>',
+        f'<svg {NS} onload="alert(1)"><path d="M0 0h1v1z" fill="#000"/></svg>',
+        f'<svg {NS}><path d="M0 0h1v1z" fill="#000" onclick="alert(1)"/></svg>',
+        f'<svg {NS} xmlns:x="http://www.w3.org/1999/xlink">'
+        '<path d="M0 0h1v1z" fill="#000" x:href="javascript:alert(1)"/></svg>',
+        f'<svg {NS}><foreignObject><iframe xmlns="http://www.w3.org/1999/xhtml" src="javascript:alert(1)"/>'
+        '</foreignObject><path d="M0 0h1v1z" fill="#000"/></svg>',
+        f'<svg {NS}><style>path{{fill:url(javascript:alert(1))}}</style><path d="M0 0h1v1z" fill="#000"/></svg>',
+        f'<svg {NS}><path d="M0 0h1v1z" fill="url(javascript:alert(1))" style="x"/><use href="#a"/></svg>',
+        f'<?xml-stylesheet href="evil.css"?><svg {NS}><path d="M0 0h1v1z" fill="#000"/></svg>',
+        f'<svg {NS}><!-- hidden --><path d="M0 0h1v1z" fill="#000"/><a href="javascript:alert(1)">x</a></svg>',
+        f'<svg {NS}><path d="M0 0h1v1z" fill="#000"/>text<![CDATA[<script>alert(1)</script>]]></svg>',
+    ],
+)
 def test_anything_executable_is_removed(attack: str) -> None:
     clean = sanitize_svg(attack)
     assert clean != attack
@@ -58,12 +63,15 @@ def test_anything_executable_is_removed(attack: str) -> None:
     assert {k for child in root for k in child.attrib} <= {"d", "fill"}
 
 
-@pytest.mark.parametrize("bad", [
-    '<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg xmlns="http://www.w3.org/2000/svg">&a;</svg>',
-    '<svg xmlns="http://www.w3.org/2000/svg"><path',
-    '<html><script>alert(1)</script></html>',
-    '<svg><path d="M0 0z"/></svg>',  # no SVG namespace
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg xmlns="http://www.w3.org/2000/svg">&a;</svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><path',
+        "<html><script>alert(1)</script></html>",
+        '<svg><path d="M0 0z"/></svg>',  # no SVG namespace
+    ],
+)
 def test_documents_that_are_refused(bad: str) -> None:
     with pytest.raises(UnsafeSvgError):
         sanitize_svg(bad)
@@ -78,11 +86,20 @@ def test_sniffing() -> None:
         assert sniff_image_type(not_image) is None
 
 
-@pytest.mark.parametrize(("given", "shown"), [
-    (None, "upload"), ("", "upload"), ("..", "upload"), ("logo.png", "logo.png"),
-    ("/etc/passwd", "passwd"), ("..\\..\\boot.ini", "boot.ini"), ("a\r\nb\x00c.png", "a__b_c.png"),
-    ("x" * 200 + ".png", "x" * 80), ("ｆｕｌｌ.png", "full.png"),
-])
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        (None, "upload"),
+        ("", "upload"),
+        ("..", "upload"),
+        ("logo.png", "logo.png"),
+        ("/etc/passwd", "passwd"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("a\r\nb\x00c.png", "a__b_c.png"),
+        ("x" * 200 + ".png", "x" * 80),
+        ("ｆｕｌｌ.png", "full.png"),
+    ],
+)
 def test_display_names(given: str | None, shown: str) -> None:
     assert display_name(given) == shown
 

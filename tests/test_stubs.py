@@ -42,9 +42,13 @@ def test_kernel_stub_matches_the_native_module(tmp_path: Path) -> None:
     (tmp_path / "allowlist.txt").write_text(f"vectile._kernels.{PROBE}\n", encoding="utf-8")
     (tmp_path / "mypy.ini").write_text(f"[mypy]\ncache_dir = {tmp_path / '.mypy_cache'}\n", encoding="utf-8")
     command = [
-        sys.executable, "-m", "mypy.stubtest",
-        "--mypy-config-file", str(tmp_path / "mypy.ini"),
-        "--allowlist", str(tmp_path / "allowlist.txt"),
+        sys.executable,
+        "-m",
+        "mypy.stubtest",
+        "--mypy-config-file",
+        str(tmp_path / "mypy.ini"),
+        "--allowlist",
+        str(tmp_path / "allowlist.txt"),
         "vectile._kernels",
     ]
     env = dict(os.environ, MYPYPATH=str(tmp_path))

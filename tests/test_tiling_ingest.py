@@ -2,8 +2,9 @@
 stores, tiled TIFF in place, small images whole.
 
 Most tests ask ``load_or_store`` to tile every image (``threshold_pixels=0``) and look at
-the result as :func:`~vectile.tiling.store.open_tiles` shows it.  Every image is generated here, small (700 x 513: not a multiple of any tile size used), and
-the tiled result must equal :func:`vectile.load_image` pixel for pixel.
+the result as :func:`~vectile.tiling.store.open_tiles` shows it.  Every image is generated
+here, small (700 x 513: not a multiple of any tile size used), and the tiled result must
+equal :func:`vectile.load_image` pixel for pixel.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from vectile.errors import InputError, OptionError, PixelLimitError
 from vectile.options import DEFAULT_TILE_SIZE
 from vectile.tiling import ingest as ig
 from vectile.tiling import stream, tiff
-from vectile.tiling.ingest import load_or_store
 from vectile.tiling.header import ImageInfo, probe
+from vectile.tiling.ingest import load_or_store
 from vectile.tiling.store import open_store, open_tiles, store_name
 
 HEIGHT, WIDTH = 513, 700
@@ -89,8 +90,10 @@ def _png_header_only(path: Path, width: int, height: int) -> Path:
     its pixels cannot be decoded (100 bytes of data for billions of samples)."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + _png_chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 100))
+        + _png_chunk(b"IEND", b"")
     )
     return path
 
@@ -130,18 +133,14 @@ def _strip_tiff(path: Path, array: np.ndarray) -> Path:
 
 def _tiled_lzw(path: Path) -> Path:
     # LZW tiles: tifffile needs imagecodecs to decode them, so they are streamed by libvips.
-    pyvips.Image.new_from_array(_rgb()).tiffsave(
-        str(path), tile=True, tile_width=64, tile_height=64, compression="lzw"
-    )
+    pyvips.Image.new_from_array(_rgb()).tiffsave(str(path), tile=True, tile_width=64, tile_height=64, compression="lzw")
     return path
 
 
 STREAMED: dict[str, Callable[[Path], Path]] = {
     "png_rgb.png": lambda p: _save_pil(p, _rgb()),
     "png_rgba.png": lambda p: _save_pil(p, np.dstack([_rgb(), _alpha()])),
-    "png_rgba_opaque.png": lambda p: _save_pil(
-        p, np.dstack([_rgb(), np.full((HEIGHT, WIDTH), 255, np.uint8)])
-    ),
+    "png_rgba_opaque.png": lambda p: _save_pil(p, np.dstack([_rgb(), np.full((HEIGHT, WIDTH), 255, np.uint8)])),
     "png_l.png": lambda p: _save_pil(p, _noise((HEIGHT, WIDTH))),
     "png_la.png": lambda p: _save_pil(p, np.dstack([_noise((HEIGHT, WIDTH)), _alpha()]), "LA"),
     "png_i16.png": lambda p: _save_pil(p, _noise((HEIGHT, WIDTH), np.uint16)),
@@ -158,17 +157,14 @@ STREAMED: dict[str, Callable[[Path], Path]] = {
 }
 IN_PLACE: dict[str, Callable[[Path], Path]] = {
     "tiled_rgb.tif": _tiled(_rgb(), photometric="rgb"),
-    "tiled_rgba.tif": _tiled(
-        np.dstack([_rgb(), _alpha()]), photometric="rgb", extrasamples=["unassalpha"]
-    ),
+    "tiled_rgba.tif": _tiled(np.dstack([_rgb(), _alpha()]), photometric="rgb", extrasamples=["unassalpha"]),
     "tiled_i16.tif": _tiled(_noise((HEIGHT, WIDTH), np.uint16), photometric="minisblack"),
     "tiled_la.tif": _tiled(
-        np.dstack([_noise((HEIGHT, WIDTH)), _alpha()]), photometric="minisblack",
+        np.dstack([_noise((HEIGHT, WIDTH)), _alpha()]),
+        photometric="minisblack",
         extrasamples=["unassalpha"],
     ),
-    "tiled_planar.tif": _tiled(
-        _noise((3, HEIGHT, WIDTH)), photometric="rgb", planarconfig="separate"
-    ),
+    "tiled_planar.tif": _tiled(_noise((3, HEIGHT, WIDTH)), photometric="rgb", planarconfig="separate"),
     "tiled_cmyk.tif": _tiled(_noise((HEIGHT, WIDTH, 4)), photometric="separated"),
     "tiled_orient8.tif": _tiled(_rgb(), photometric="rgb", extratags=[(274, 3, 1, 8, True)]),
 }
@@ -195,8 +191,11 @@ def _check_tiles(result: xr.DataArray, source: Path, tile: int, fmt: str) -> Non
     assert bands in (3, 4)
     assert list(result["band"].values) == ["R", "G", "B", "A"][:bands]
     assert {key: result.attrs[key] for key in ATTRS} == {
-        "tile_size": tile, "source": os.path.abspath(source), "format": fmt,
-        "width": width, "height": height,
+        "tile_size": tile,
+        "source": os.path.abspath(source),
+        "format": fmt,
+        "width": width,
+        "height": height,
     }
     assert result.chunks == (_grid(height, tile), _grid(width, tile), (bands,))
 
@@ -224,9 +223,17 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 CASES = [(name, 64) for name in ALL] + [
-    (name, tile) for tile in (37, 256)
-    for name in ("png_rgb.png", "png_la.png", "png_i16.png", "tiff_strip_rgb.tif",
-                 "png_orient6.png", "tiled_rgb.tif", "tiled_orient8.tif")
+    (name, tile)
+    for tile in (37, 256)
+    for name in (
+        "png_rgb.png",
+        "png_la.png",
+        "png_i16.png",
+        "tiff_strip_rgb.tif",
+        "png_orient6.png",
+        "tiled_rgb.tif",
+        "tiled_orient8.tif",
+    )
 ]
 
 
@@ -301,8 +308,7 @@ def test_every_exif_orientation_streamed_and_in_place(tmp_path: Path) -> None:
 # --- laziness and transport ------------------------------------------------------------------
 
 
-def test_tiled_tiff_reads_no_tile_until_computed(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tiled_tiff_reads_no_tile_until_computed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = IN_PLACE["tiled_rgb.tif"](tmp_path / "t.tif")
     reads: list[object] = []
     original = tiff.TiffPage.__getitem__
@@ -343,9 +349,7 @@ def test_results_pickle_for_other_processes(tmp_path: Path, name: str) -> None:
 
 def test_probe_reports_header_fields(tmp_path: Path) -> None:
     rgba = STREAMED["png_rgba.png"](tmp_path / "a.png")
-    assert probe(rgba) == ImageInfo(
-        path=str(rgba), format="png", width=WIDTH, height=HEIGHT, bands=4
-    )
+    assert probe(rgba) == ImageInfo(path=str(rgba), format="png", width=WIDTH, height=HEIGHT, bands=4)
     grey = STREAMED["png_l.png"](tmp_path / "l.png")
     assert probe(grey).bands == 3
     assert probe(JPEG["jpeg_cmyk.jpg"](tmp_path / "c.jpg")).bands == 3
@@ -418,8 +422,7 @@ def test_truncated_file_leaves_no_store(tmp_path: Path, name: str) -> None:
     assert _leftovers(tmp_path) == []
 
 
-def test_failure_while_writing_is_raised_and_cleaned_up(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_while_writing_is_raised_and_cleaned_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = STREAMED["png_l.png"](tmp_path / "l.png")
     calls = 0
     original = stream.normalise
@@ -580,7 +583,10 @@ def test_streaming_memory_stays_well_below_the_decoded_image(tmp_path: Path) -> 
     pattern.crop(0, 0, 300, 200).cast("uchar").pngsave(str(tmp_path / "warm.png"))
     done = subprocess.run(
         [sys.executable, "-c", _MEMORY_SCRIPT, str(tmp_path), str(Path(__file__).parent)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     growth = int(done.stdout.split()[-1])

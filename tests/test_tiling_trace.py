@@ -52,8 +52,17 @@ def images() -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def cluster_client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                      env={"RAYON_NUM_THREADS": "1"}) as cluster, Client(cluster, set_as_default=False) as client:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            env={"RAYON_NUM_THREADS": "1"},
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
         yield client
 
 
@@ -70,11 +79,14 @@ def test_tiled_equals_untiled_on_a_cluster(images, cluster_client, name, layers)
             assert got.stats[k] == want.stats[k], (k, tile)
 
 
-@pytest.mark.parametrize("options", [
-    {"mode": "binary"},
-    {"preset": "pixel", "colors": 40},
-    {"colors": 5, "min_area": 30, "tolerance": 2.0, "precision": 2, "seed": 7},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"mode": "binary"},
+        {"preset": "pixel", "colors": 40},
+        {"colors": 5, "min_area": 30, "tolerance": 2.0, "precision": 2, "seed": 7},
+    ],
+)
 def test_tiled_options_in_process(images, options):
     image = images["map"]
     want = str(vectile.vectorize(image, **options))
@@ -197,8 +209,12 @@ def test_prepass_is_skipped_when_it_cannot_serve(tmp_path, wide_map):
 def test_killed_worker_still_gives_identical_output(tmp_path, images):
     image = np.concatenate([images["map"]] * 2, axis=1)  # 1040 x 410
     want = str(vectile.vectorize(image))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
-            Client(cluster, set_as_default=False) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
         pids = list(client.run(os.getpid).values())
         out = tmp_path / "out.svg"
         result: dict = {}
@@ -210,8 +226,11 @@ def test_killed_worker_still_gives_identical_output(tmp_path, images):
                 result["error"] = exc
 
         def regions_done(dask_scheduler) -> int:
-            return sum(1 for key, ts in dask_scheduler.tasks.items()
-                       if str(key).startswith("vectile-regions-") and ts.state == "memory")
+            return sum(
+                1
+                for key, ts in dask_scheduler.tasks.items()
+                if str(key).startswith("vectile-regions-") and ts.state == "memory"
+            )
 
         worker = threading.Thread(target=run)
         worker.start()
@@ -306,8 +325,9 @@ def test_cli_tiles_forced_and_automatic(tmp_path, images, capsys):
     src = tmp_path / "map.png"
     Image.fromarray(images["map"]).save(src)
     assert cli_main(["convert", str(src), "-o", str(tmp_path / "whole.svg"), "-q"]) == 0
-    assert cli_main(["convert", str(src), "-o", str(tmp_path / "forced.svg"), "-q", "--tile-size", "100",
-                     "--stats"]) == 0
+    assert (
+        cli_main(["convert", str(src), "-o", str(tmp_path / "forced.svg"), "-q", "--tile-size", "100", "--stats"]) == 0
+    )
     err = capsys.readouterr().err
     assert '"tiles": 30' in err and '"tile_size": 100' in err
     assert '"prepass": true' in err  # histograms taken while the PNG streamed into Zarr
@@ -317,8 +337,9 @@ def test_cli_tiles_forced_and_automatic(tmp_path, images, capsys):
     assert (tmp_path / "forced.svg").read_bytes() == whole
     assert (tmp_path / "auto.svg").read_bytes() == whole
     # Bad option combination: clear error, exit 2, no output.
-    assert cli_main(["convert", str(src), "-o", str(tmp_path / "bad.svg"), "--tile-size", "64",
-                     "--edges", "canny"]) == 2
+    assert (
+        cli_main(["convert", str(src), "-o", str(tmp_path / "bad.svg"), "--tile-size", "64", "--edges", "canny"]) == 2
+    )
     assert "edges cannot be combined with tiled tracing" in capsys.readouterr().err
     assert not (tmp_path / "bad.svg").exists()
     assert cli_main(["convert", str(src), "--tile-size", "0"]) == 2

@@ -36,10 +36,11 @@ from hypothesis.extra import numpy as hnp
 pytest.importorskip("resvg_py")
 pytest.importorskip("skimage")
 
-import vectile  # noqa: E402
-from bench.metrics import composite_on_white, fidelity, render_svg  # noqa: E402
-from bench.corpus import default_corpus  # noqa: E402
 from skimage.measure import label as connected_components  # noqa: E402
+
+import vectile  # noqa: E402
+from bench.corpus import default_corpus  # noqa: E402
+from bench.metrics import composite_on_white, fidelity, render_svg  # noqa: E402
 from vectile import load_image  # noqa: E402
 
 # The benchmark corpus: ../shared/bench beside the checkout (as CI lays it out).
@@ -101,7 +102,7 @@ def summed_alpha(svg: vectile.Svg | str, width: int, height: int) -> np.ndarray:
     alpha = render(doc, total_width, height)[..., 3].astype(np.int64)
     total = np.zeros((height, width), np.int64)
     for k in range(len(paths)):
-        total += alpha[:, k * stride:k * stride + width]
+        total += alpha[:, k * stride : k * stride + width]
     return total
 
 
@@ -118,7 +119,7 @@ def interior_mask(labels: np.ndarray) -> np.ndarray:
     mask = np.ones((h, w), bool)
     for dy in range(3):
         for dx in range(3):
-            mask &= padded[dy:dy + h, dx:dx + w] == labels
+            mask &= padded[dy : dy + h, dx : dx + w] == labels
     return mask
 
 
@@ -155,9 +156,7 @@ def assert_covered_once(svg: vectile.Svg | str, labels: np.ndarray) -> None:
     )
 
 
-def assert_interior_colours(
-    rgb: np.ndarray, labels: np.ndarray, palette: np.ndarray, svg: vectile.Svg | str
-) -> None:
+def assert_interior_colours(rgb: np.ndarray, labels: np.ndarray, palette: np.ndarray, svg: vectile.Svg | str) -> None:
     """Interior pixels render in their palette colour (within 1 level of rounding)."""
     mask = interior_mask(labels) & (labels >= 0)
     expected = palette[np.maximum(labels, 0)]
@@ -235,30 +234,49 @@ BLACK, WHITE = (0, 0, 0), (255, 255, 255)
 SCENES = {
     # A frame with a hole that holds an island, and an L-shape.
     "hole-and-L": _scene(
-        24, 32, WHITE,
-        (4, 20, 4, 16, RED), (8, 16, 8, 12, BLUE), (10, 14, 9, 11, RED),
-        (4, 8, 20, 28, GREEN), (8, 20, 20, 24, GREEN),
+        24,
+        32,
+        WHITE,
+        (4, 20, 4, 16, RED),
+        (8, 16, 8, 12, BLUE),
+        (10, 14, 9, 11, RED),
+        (4, 8, 20, 28, GREEN),
+        (8, 20, 20, 24, GREEN),
     ),
     # Nested frames: every region but the innermost has a hole.
     "nested-frames": _scene(
-        28, 28, BLACK,
-        (4, 24, 4, 24, YELLOW), (8, 20, 8, 20, BLACK), (12, 16, 12, 16, YELLOW),
+        28,
+        28,
+        BLACK,
+        (4, 24, 4, 24, YELLOW),
+        (8, 20, 8, 20, BLACK),
+        (12, 16, 12, 16, YELLOW),
     ),
     # Shapes touching the image border and corners, a 4 px staircase, two colours meeting
     # diagonally (a saddle).
     "border-staircase-saddle": _scene(
-        24, 24, WHITE,
-        (0, 4, 0, 8, BLUE), (4, 8, 0, 4, BLUE), (20, 24, 16, 24, GREEN),
-        (8, 12, 8, 12, RED), (12, 16, 12, 16, RED), (16, 20, 16, 20, RED),
-        (0, 4, 20, 24, YELLOW), (4, 8, 16, 20, YELLOW),
+        24,
+        24,
+        WHITE,
+        (0, 4, 0, 8, BLUE),
+        (4, 8, 0, 4, BLUE),
+        (20, 24, 16, 24, GREEN),
+        (8, 12, 8, 12, RED),
+        (12, 16, 12, 16, RED),
+        (16, 20, 16, 20, RED),
+        (0, 4, 20, 24, YELLOW),
+        (4, 8, 16, 20, YELLOW),
     ),
     # Three vertical bands, the outer two the same colour (a flag).
     "tricolour-flag": _scene(16, 40, RED, (0, 16, 16, 24, BLUE)),
     # A black bar splits the white background in two; the smaller white part is the
     # second-largest region (a missing white shape shows only in alpha, on white).
     "split-background": _scene(
-        32, 32, WHITE,
-        (0, 32, 8, 12, BLACK), (8, 28, 16, 28, BLUE),
+        32,
+        32,
+        WHITE,
+        (0, 32, 8, 12, BLACK),
+        (8, 28, 16, 28, BLUE),
     ),
 }
 
@@ -285,25 +303,19 @@ def test_random_rectangle_art_renders_back_exactly(
     svg = vectile.vectorize(img, preset=preset, layers=layers, min_area=1)  # type: ignore[arg-type]
     rgba = render(svg, img.shape[1], img.shape[0])
     wrong = (composite_on_white(rgba) != img).any(axis=2) | (rgba[..., 3] < 255)
-    assert not wrong.any(), (
-        f"{int(wrong.sum())} pixel(s) differ at (x, y) {where(wrong)}\n4 px cells=\n{grid!r}\n{svg}"
-    )
+    assert not wrong.any(), f"{int(wrong.sum())} pixel(s) differ at (x, y) {where(wrong)}\n4 px cells=\n{grid!r}\n{svg}"
 
 
 @PROPERTY
 @given(data=label_images(), layers=st.sampled_from(["stacked", "cutout"]))
-def test_pixel_preset_reproduces_any_flat_image_exactly(
-    data: tuple[np.ndarray, np.ndarray], layers: str
-) -> None:
+def test_pixel_preset_reproduces_any_flat_image_exactly(data: tuple[np.ndarray, np.ndarray], layers: str) -> None:
     """``pixel`` keeps every pixel corner and fits within 0.05 px: pixel art comes back exact."""
     labels, palette = data
     img = palette[labels]
     svg = vectile.vectorize(img, preset="pixel", layers=layers)  # type: ignore[arg-type]
     rgba = render(svg, img.shape[1], img.shape[0])
     wrong = (composite_on_white(rgba) != img).any(axis=2) | (rgba[..., 3] < 255)
-    assert not wrong.any(), (
-        f"{int(wrong.sum())} pixel(s) differ at (x, y) {where(wrong)}\nlabels=\n{labels!r}\n{svg}"
-    )
+    assert not wrong.any(), f"{int(wrong.sum())} pixel(s) differ at (x, y) {where(wrong)}\nlabels=\n{labels!r}\n{svg}"
 
 
 # ------------------------------------------------------------------ cutout: an exact tiling
@@ -364,16 +376,18 @@ def test_cutout_covers_the_canvas_border(labels: list[list[int]]) -> None:
 # across the one-pixel island of label 1 at (4, 5); the island is fitted separately, so both
 # paint that pixel.
 FITTED_EDGE_CROSSES_ISLAND = np.array(
-    [[9, 9, 9, 9, 9, 9, 9, 9, 9],
-     [9, 9, 9, 9, 9, 9, 9, 9, 9],
-     [9, 9, 0, 0, 0, 0, 0, 9, 9],
-     [9, 9, 0, 1, 1, 1, 1, 9, 9],
-     [9, 9, 0, 0, 0, 0, 1, 9, 9],
-     [9, 9, 0, 0, 1, 0, 1, 9, 9],
-     [9, 9, 0, 0, 0, 0, 1, 9, 9],
-     [9, 9, 0, 0, 0, 0, 0, 9, 9],
-     [9, 9, 9, 9, 9, 9, 9, 9, 9],
-     [9, 9, 9, 9, 9, 9, 9, 9, 9]],
+    [
+        [9, 9, 9, 9, 9, 9, 9, 9, 9],
+        [9, 9, 9, 9, 9, 9, 9, 9, 9],
+        [9, 9, 0, 0, 0, 0, 0, 9, 9],
+        [9, 9, 0, 1, 1, 1, 1, 9, 9],
+        [9, 9, 0, 0, 0, 0, 1, 9, 9],
+        [9, 9, 0, 0, 1, 0, 1, 9, 9],
+        [9, 9, 0, 0, 0, 0, 1, 9, 9],
+        [9, 9, 0, 0, 0, 0, 0, 9, 9],
+        [9, 9, 9, 9, 9, 9, 9, 9, 9],
+        [9, 9, 9, 9, 9, 9, 9, 9, 9],
+    ],
     np.int32,
 )
 
@@ -458,7 +472,7 @@ def _distance_mask(mask: np.ndarray, radius: int) -> np.ndarray:
     out = mask.copy()
     for dy in range(2 * radius + 1):
         for dx in range(2 * radius + 1):
-            out &= padded[dy:dy + h, dx:dx + w]
+            out &= padded[dy : dy + h, dx : dx + w]
     return out
 
 
@@ -500,17 +514,13 @@ def test_negative_labels_are_transparent(data: tuple[np.ndarray, np.ndarray], la
     alpha = render(svg, w, h)[..., 3]
     clear = interior_mask(labels) & (labels < 0)
     painted = clear & (alpha > 0)
-    assert not painted.any(), (
-        f"transparent pixels painted at (x, y) {where(painted)}\nlabels=\n{labels!r}\n{svg}"
-    )
+    assert not painted.any(), f"transparent pixels painted at (x, y) {where(painted)}\nlabels=\n{labels!r}\n{svg}"
     if layers == "cutout":
         assert_covered_once(svg, labels)
     else:
         solid = interior_mask(labels < 0) & (labels >= 0)
         thin = solid & (alpha < 255)
-        assert not thin.any(), (
-            f"opaque pixels not covered at (x, y) {where(thin)}\nlabels=\n{labels!r}\n{svg}"
-        )
+        assert not thin.any(), f"opaque pixels not covered at (x, y) {where(thin)}\nlabels=\n{labels!r}\n{svg}"
 
 
 # ---------------------------------------------------------------------------- determinism
@@ -611,4 +621,3 @@ def test_binary_threshold_splits_by_luma() -> None:
     got = render_rgb(svg, 64, 8)[..., 0]
     luma = ramp[..., 0]
     assert (got[luma <= 100] == 0).all() and (got[luma > 100] == 255).all(), str(svg)
-

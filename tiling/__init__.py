@@ -35,13 +35,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from vectile.tiling.entry import open_source, trace_image
     from vectile.tiling.grid import NotTileable, TileError
-    from vectile.tiling.prepass import Prepass
     from vectile.tiling.header import ImageInfo, probe
+    from vectile.tiling.prepass import Prepass
     from vectile.tiling.reader import TileReader
     from vectile.tiling.trace import trace_tiled
 
-__all__ = ["ImageInfo", "NotTileable", "Prepass", "TileError", "TileReader", "open_source", "probe",
-           "trace_image", "trace_tiled"]
+__all__ = [
+    "ImageInfo",
+    "NotTileable",
+    "Prepass",
+    "TileError",
+    "TileReader",
+    "open_source",
+    "probe",
+    "trace_image",
+    "trace_tiled",
+]
 
 _HOMES = {
     "ImageInfo": "vectile.tiling.header",

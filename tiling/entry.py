@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vectile._whole import trace_whole
 from vectile._io import load_image, write_atomic
+from vectile._whole import trace_whole
 from vectile.options import DEFAULT_TILE_SIZE, HUGE_PIXELS, check_tile_size
 from vectile.tiling.grid import NotTileable
 from vectile.tiling.ingest import load_or_store
@@ -25,8 +25,14 @@ __all__ = ["open_source", "trace_image"]
 
 
 @contextlib.contextmanager
-def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = None,
-                store_dir: str | os.PathLike[str] | None = None, prepass: Prepass | None = None) -> Iterator[Any]:
+def open_source(
+    image: Any,
+    *,
+    max_pixels: int,
+    threshold_pixels: int | None = None,
+    store_dir: str | os.PathLike[str] | None = None,
+    prepass: Prepass | None = None,
+) -> Iterator[Any]:
     """The pixels of ``image`` for :func:`trace_tiled`, without decoding a huge file whole.
 
     Paths of images over ``threshold_pixels`` (default :data:`~vectile.options.HUGE_PIXELS`)
@@ -43,8 +49,9 @@ def open_source(image: Any, *, max_pixels: int, threshold_pixels: int | None = N
         return
     limit = HUGE_PIXELS if threshold_pixels is None else threshold_pixels
     with tempfile.TemporaryDirectory(prefix="vectile-tiles-", dir=store_dir) as tmp:
-        found = load_or_store(image, tmp, tile_size=DEFAULT_TILE_SIZE, threshold_pixels=limit,
-                              max_pixels=max_pixels, on_tile=prepass)
+        found = load_or_store(
+            image, tmp, tile_size=DEFAULT_TILE_SIZE, threshold_pixels=limit, max_pixels=max_pixels, on_tile=prepass
+        )
         # A streamed store is read by path (no DataArray: importing xarray costs ~1 s).
         yield TileReader.of(found) if isinstance(found, Path) else found
 
@@ -78,15 +85,17 @@ def trace_image(
     ``stats["untiled_because"]`` why.  Returns ``(text, stats)``.
     """
     if tile_size is not None:  # tiling the caller asked for: what prevents it is an error
-        text, stats = _trace_streamed(image, options, check_tile_size(tile_size), client, output, progress,
-                                      max_pixels, stream_above)
+        text, stats = _trace_streamed(
+            image, options, check_tile_size(tile_size), client, output, progress, max_pixels, stream_above
+        )
         return text, {**stats, "tiled": True}
     opts = {k: v for k, v in options.items() if v is not None}
     why = next((f"the {k} option needs the whole image" for k in ("weights", "edges") if k in opts), None)
     if why is None:
         try:
-            text, stats = _trace_streamed(image, opts, DEFAULT_TILE_SIZE, client, output, progress, max_pixels,
-                                          stream_above)
+            text, stats = _trace_streamed(
+                image, opts, DEFAULT_TILE_SIZE, client, output, progress, max_pixels, stream_above
+            )
             return text, {**stats, "tiled": True}
         except NotTileable as exc:
             why = str(exc)
@@ -98,12 +107,20 @@ def trace_image(
     return None, stats
 
 
-def _trace_streamed(image: Any, options: dict[str, Any], tile_size: int, client: Any,
-                    output: str | os.PathLike[str] | None, progress: bool, max_pixels: int,
-                    stream_above: int | None) -> tuple[str | None, dict[str, Any]]:
+def _trace_streamed(
+    image: Any,
+    options: dict[str, Any],
+    tile_size: int,
+    client: Any,
+    output: str | os.PathLike[str] | None,
+    progress: bool,
+    max_pixels: int,
+    stream_above: int | None,
+) -> tuple[str | None, dict[str, Any]]:
     opts = {k: v for k, v in options.items() if v is not None}
     check_tileable(opts)  # bad options fail before any streaming
     prepass = Prepass(opts)
     with open_source(image, max_pixels=max_pixels, threshold_pixels=stream_above, prepass=prepass) as pixels:
-        return trace_tiled(pixels, tile_size=tile_size, options=opts, client=client, output=output,
-                           progress=progress, prepass=prepass)
+        return trace_tiled(
+            pixels, tile_size=tile_size, options=opts, client=client, output=output, progress=progress, prepass=prepass
+        )

@@ -122,9 +122,7 @@ def open_vips(path: str, fmt: str, label: str) -> pyvips.Image:
     try:
         # revalidate: never reuse libvips' cached loader for this file, which a previous
         # sequential read may have consumed, or which may describe an older file.
-        image: pyvips.Image = loader(
-            path, access="sequential", fail_on="error", revalidate=True
-        )
+        image: pyvips.Image = loader(path, access="sequential", fail_on="error", revalidate=True)
     except pyvips.Error as exc:
         raise corrupt(label, exc, path) from exc
     return image
@@ -137,9 +135,7 @@ def corrupt(label: str, exc: BaseException, path: str) -> InputError:
         reason = "; ".join(details) or exc.message
     else:
         reason = str(exc).strip() or type(exc).__name__
-    return InputError(
-        f"{label} is truncated or corrupt ({reason}); re-export or re-download it", path=path
-    )
+    return InputError(f"{label} is truncated or corrupt ({reason}); re-export or re-download it", path=path)
 
 
 def path_str(path: str | os.PathLike[str]) -> str:
@@ -163,9 +159,7 @@ def _sniff(path: str, label: str) -> str:
     except FileNotFoundError:
         raise InputError(f"cannot read {label}: no such file; check the path", path=path) from None
     except IsADirectoryError:
-        raise InputError(
-            f"cannot read {label}: it is a directory, not an image file", path=path
-        ) from None
+        raise InputError(f"cannot read {label}: it is a directory, not an image file", path=path) from None
     except PermissionError:
         raise InputError(f"cannot read {label}: permission denied", path=path) from None
     except OSError as exc:

@@ -86,8 +86,7 @@ def orient(array: da.Array, orientation: int) -> da.Array:
     return array[slice(None, None, -1 if flip_rows else 1), slice(None, None, -1 if flip_cols else 1)]
 
 
-def source_chunks(orientation: int, height: int, width: int,
-                  tile_size: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def source_chunks(orientation: int, height: int, width: int, tile_size: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Chunks of the stored (un-oriented) image whose blocks become, after :func:`orient`,
     exactly the ``tile_size`` grid of the displayed ``height x width`` image."""
     transpose, flip_rows, flip_cols = ORIENTATIONS[orientation]

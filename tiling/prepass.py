@@ -26,15 +26,16 @@ __all__ = ["MERGE_GROUP", "Prepass", "histogram", "merge"]
 MERGE_GROUP = 8
 
 
-def histogram(px: np.ndarray, x0: int, y0: int, width: int, height: int, mode: str,
-              sample_step: int) -> tuple[bytes, np.ndarray]:
+def histogram(
+    px: np.ndarray, x0: int, y0: int, width: int, height: int, mode: str, sample_step: int
+) -> tuple[bytes, np.ndarray]:
     """The histogram of the block ``px`` at (x0, y0) of a width x height image, and the
     packed colours of its pixels in ``choose_preset``'s sample (global raster index a
     multiple of ``sample_step``; none when 0).  Summed over any blocks that cover the image
     once, both are the same: blocks need not be the trace's tiles."""
     h, w = px.shape[:2]
     hist = _kernels.tile_histogram(px, x0=x0, y0=y0, width=width, height=height, mode=mode)
-    sample = np.empty(0, np.uint32)
+    sample: np.ndarray = np.empty(0, np.uint32)
     if sample_step:
         # Per row: the first sampled column, then every sample_step-th (no per-pixel work).
         first = -(np.arange(y0, y0 + h, dtype=np.int64) * width + x0) % sample_step
@@ -50,8 +51,7 @@ def merge(parts: list[tuple[bytes, np.ndarray]]) -> tuple[bytes, np.ndarray]:
     """Histograms and preset samples of several blocks as one (same palette, same preset)."""
     if len(parts) == 1:
         return parts[0]
-    return (_kernels.tile_histogram_merge([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]))
+    return (_kernels.tile_histogram_merge([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
 
 
 class Prepass:

@@ -40,11 +40,13 @@ class TileReader:
 
     def __call__(self, x0: int, y0: int, w: int, h: int, pixels: np.ndarray | None = None) -> np.ndarray:
         if self.store is not None:
-            block = _zarr_array(self.store)[y0:y0 + h, x0:x0 + w]
-        elif pixels is not None or self.array is not None:
-            block = (self.array if pixels is None else pixels)[y0:y0 + h, x0:x0 + w]
+            block = _zarr_array(self.store)[y0 : y0 + h, x0 : x0 + w]
+        elif pixels is not None:
+            block = pixels[y0 : y0 + h, x0 : x0 + w]
+        elif self.array is not None:
+            block = self.array[y0 : y0 + h, x0 : x0 + w]
         else:
-            block = self.lazy[y0:y0 + h, x0:x0 + w]
+            block = self.lazy[y0 : y0 + h, x0 : x0 + w]
             if hasattr(block, "compute"):
                 block = block.compute(scheduler="sync")
         out = np.ascontiguousarray(np.asarray(block), dtype=np.uint8)
@@ -74,9 +76,9 @@ class TileReader:
         shape = tuple(int(s) for s in image.shape)
         if len(shape) != 3 or shape[2] not in (3, 4):
             raise InputError(f"tiled tracing needs (H, W, 3|4) pixels, got shape {shape}")
-        store = getattr(image, "attrs", {}).get("store")
-        if store and Path(store).is_dir():
-            return cls(width=shape[1], height=shape[0], bands=shape[2], store=str(store))
+        written = getattr(image, "attrs", {}).get("store")  # a DataArray of a store we wrote
+        if written and Path(written).is_dir():
+            return cls(width=shape[1], height=shape[0], bands=shape[2], store=str(written))
         data = getattr(image, "data", image)
         return cls(width=shape[1], height=shape[0], bands=shape[2], lazy=data)
 

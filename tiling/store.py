@@ -46,8 +46,19 @@ if TYPE_CHECKING:
     import zarr
 
 __all__ = [
-    "LAYOUT_VERSION", "check_target", "create_store", "data_array", "inner_chunk", "is_current", "open_store",
-    "open_tiles", "publish", "rust_codecs", "store_name", "temporary_dir", "tile_store",
+    "LAYOUT_VERSION",
+    "check_target",
+    "create_store",
+    "data_array",
+    "inner_chunk",
+    "is_current",
+    "open_store",
+    "open_tiles",
+    "publish",
+    "rust_codecs",
+    "store_name",
+    "temporary_dir",
+    "tile_store",
 ]
 
 #: Version of the store layout described in the module docstring.
@@ -61,8 +72,9 @@ _BAND_NAMES: Final = ("R", "G", "B", "A")
 # --- layout and codecs ------------------------------------------------------------------------
 
 
-def create_store(directory: Path, shape: tuple[int, int, int], tile_size: int,
-                 attrs: dict[str, Any], *, threads: int | None = None) -> zarr.Array:
+def create_store(
+    directory: Path, shape: tuple[int, int, int], tile_size: int, attrs: dict[str, Any], *, threads: int | None = None
+) -> zarr.Array:
     """A new, empty store array; its shards are encoded in ``threads`` threads (default one
     per core, see :func:`rust_codecs`)."""
     import zarr.codecs
@@ -187,13 +199,9 @@ def check_target(target: Path, overwrite: bool) -> None:
     if not (target.exists() or target.is_symlink()):
         return
     if not overwrite:
-        raise FileExistsError(
-            f"'{target}' already exists; remove it, choose another path or pass overwrite=True"
-        )
+        raise FileExistsError(f"'{target}' already exists; remove it, choose another path or pass overwrite=True")
     if target.is_symlink() or tile_store(str(target)) is None:
-        raise FileExistsError(
-            f"'{target}' exists and is not a vectile tile store; refusing to replace it"
-        )
+        raise FileExistsError(f"'{target}' exists and is not a vectile tile store; refusing to replace it")
 
 
 def publish(directory: Path, target: Path, overwrite: bool) -> None:

@@ -35,8 +35,8 @@ import numpy as np
 import pyvips  # type: ignore[import-untyped]  # ships .pyi stubs but no py.typed
 
 from vectile.errors import InputError
-from vectile.tiling.pixels import ALPHA_KINDS, Kind, normalise, orient, source_chunks
 from vectile.tiling.header import ImageInfo, corrupt, open_vips
+from vectile.tiling.pixels import ALPHA_KINDS, Kind, normalise, orient, source_chunks
 from vectile.tiling.store import LAYOUT_VERSION, create_store, publish, temporary_dir
 
 if TYPE_CHECKING:
@@ -52,8 +52,7 @@ TileHook = Callable[[np.ndarray, int, int, int, int], None]
 _VIPS_DTYPES: Final = {"uchar": np.uint8, "ushort": np.uint16, "uint": np.uint32}
 
 
-def stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool,
-           on_tile: TileHook | None = None) -> Path:
+def stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool, on_tile: TileHook | None = None) -> Path:
     """Stream the image into a new store at ``target``, published atomically (replacing a
     store there when ``overwrite``); returns ``target``.  ``on_tile`` sees each written tile
     when the stored order is the displayed one.  On any error no directory is left."""
@@ -77,8 +76,7 @@ def stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool,
         raw_dir = temporary_dir(target)
         temporaries.append(raw_dir)
         raw = create_store(raw_dir, (image.height, image.width, bands), tile_size, attrs)
-        opaque = _write_strips(image, kind, raw, tile_size, label, name,
-                               on_tile if info.orientation == 1 else None)
+        opaque = _write_strips(image, kind, raw, tile_size, label, name, on_tile if info.orientation == 1 else None)
         drop_alpha = bands == 4 and opaque
         final_dir = raw_dir
         if info.orientation != 1 or drop_alpha:
@@ -94,7 +92,12 @@ def stream(info: ImageInfo, target: Path, tile_size: int, overwrite: bool,
 
 
 def _write_strips(
-    image: pyvips.Image, kind: Kind, array: zarr.Array, tile_size: int, label: str, path: str,
+    image: pyvips.Image,
+    kind: Kind,
+    array: zarr.Array,
+    tile_size: int,
+    label: str,
+    path: str,
     on_tile: TileHook | None = None,
 ) -> bool:
     """Decode ``image`` top to bottom into ``array``, ``tile_size`` rows at a time.
@@ -136,8 +139,9 @@ class StripSink:
     normalised strip into the Zarr array.  Errors inside :meth:`write` (a full disk, an
     interrupt) are kept in :attr:`error` and make libvips stop, then re-raised."""
 
-    def __init__(self, image: pyvips.Image, kind: Kind, array: zarr.Array, tile_size: int,
-                 on_tile: TileHook | None = None) -> None:
+    def __init__(
+        self, image: pyvips.Image, kind: Kind, array: zarr.Array, tile_size: int, on_tile: TileHook | None = None
+    ) -> None:
         self.kind = kind
         self.on_tile = on_tile
         self.height = image.height
@@ -196,8 +200,7 @@ class StripSink:
         self.filled = 0
 
 
-def reorient(raw: zarr.Array, final_dir: Path, orientation: int, bands: int,
-             attrs: dict[str, Any]) -> None:
+def reorient(raw: zarr.Array, final_dir: Path, orientation: int, bands: int, attrs: dict[str, Any]) -> None:
     """Copy ``raw`` (stored order) into a new store, oriented and with ``bands`` bands.
 
     The source is read with Dask chunks chosen so that, after the transform, every chunk is

@@ -19,13 +19,24 @@ from vectile.tiling.grid import Grid, NotTileable, named
 from vectile.tiling.prepass import histogram, merge
 from vectile.tiling.reader import TileReader
 
-__all__ = ["arcs_task", "assemble_task", "hist_task", "item", "merge_task", "palette_task", "regions_task",
-           "seam_task", "stitch_task"]
+__all__ = [
+    "arcs_task",
+    "assemble_task",
+    "hist_task",
+    "item",
+    "merge_task",
+    "palette_task",
+    "regions_task",
+    "seam_task",
+    "stitch_task",
+]
 
 
-def hist_task(reader: TileReader, pixels: Any, grid: Grid, i: int, mode: str,
-              sample_step: int) -> tuple[bytes, np.ndarray]:
+def hist_task(
+    reader: TileReader, pixels: Any, grid: Grid, i: int, mode: str, sample_step: int
+) -> tuple[bytes, np.ndarray]:
     """Stage 1: tile ``i``'s histogram and preset sample (:func:`~vectile.tiling.prepass.histogram`)."""
+
     def work() -> tuple[bytes, np.ndarray]:
         x0, y0, w, h = grid.rect(i)
         return histogram(reader(x0, y0, w, h, pixels), x0, y0, grid.width, grid.height, mode, sample_step)
@@ -38,31 +49,49 @@ def merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes,
     return named(name, merge, parts)
 
 
-def palette_task(hists: list[tuple[bytes, np.ndarray]], preset: str | None, tuned: dict[str, Any], seed: int,
-                 mode: str, threshold: int | None, layers: str) -> dict[str, Any]:
+def palette_task(
+    hists: list[tuple[bytes, np.ndarray]],
+    preset: str | None,
+    tuned: dict[str, Any],
+    seed: int,
+    mode: str,
+    threshold: int | None,
+    layers: str,
+) -> dict[str, Any]:
     """Stage 2: the preset (from the tiles' samples when not given), its settings and the
     global palette: everything later tasks need, decided on a worker without a client round
     trip.  :class:`~vectile.tiling.grid.NotTileable` when the image has transparent pixels."""
+
     def work() -> dict[str, Any]:
         name = preset or preset_of_sample(np.concatenate([h[1] for h in hists]))
         p = settings(name, **tuned)
         try:
-            state, palette = _kernels.tile_palette([h[0] for h in hists], colors=p.colors, seed=seed, mode=mode,
-                                                   threshold=threshold)
+            state, palette = _kernels.tile_palette(
+                [h[0] for h in hists], colors=p.colors, seed=seed, mode=mode, threshold=threshold
+            )
         except _kernels.KernelNotOpaqueError as exc:
             raise NotTileable(str(exc)) from None
-        return {"state": state, "preset": name, "min_area": p.min_area, "tolerance": float(p.tolerance),
-                "corner_run": p.corner_run, "precision": p.precision, "layers": layers}
+        return {
+            "state": state,
+            "preset": name,
+            "min_area": p.min_area,
+            "tolerance": float(p.tolerance),
+            "corner_run": p.corner_run,
+            "precision": p.precision,
+            "layers": layers,
+        }
 
     return named("the palette", work)
 
 
 def regions_task(reader: TileReader, pixels: Any, grid: Grid, i: int, palette: dict[str, Any]) -> tuple[bytes, bytes]:
     """Stage 3: tile ``i``'s local regions and the component ids along its border."""
+
     def work() -> tuple[bytes, bytes]:
         x0, y0, w, h = grid.rect(i)
-        return _kernels.tile_regions(reader(x0, y0, w, h, pixels), x0=x0, y0=y0, width=grid.width,
-                                     height=grid.height, palette=palette["state"])
+        return _kernels.tile_regions(
+            reader(x0, y0, w, h, pixels), x0=x0, y0=y0, width=grid.width, height=grid.height, palette=palette["state"]
+        )
 
     return named(grid.name(i), work)
 
@@ -72,14 +101,23 @@ def seam_task(a: bytes, b: bytes, vertical: bool, name: str) -> bytes:
     return named(name, lambda: _kernels.tile_seam(a, b, vertical=vertical))
 
 
-def stitch_task(regions: list[tuple[bytes, bytes]], seams: list[bytes], grid: Grid,
-                palette: dict[str, Any]) -> tuple[list[bytes], bytes]:
+def stitch_task(
+    regions: list[tuple[bytes, bytes]], seams: list[bytes], grid: Grid, palette: dict[str, Any]
+) -> tuple[list[bytes], bytes]:
     """Stage 5: global region ids over the seams, speckles merged; per-tile links and the
     global region table."""
+
     def work() -> tuple[list[bytes], bytes]:
-        return _kernels.tile_stitch([r[0] for r in regions], [r[1] for r in regions], seams,
-                                    width=grid.width, height=grid.height, tile=grid.tile,
-                                    palette=palette["state"], min_area=palette["min_area"])
+        return _kernels.tile_stitch(
+            [r[0] for r in regions],
+            [r[1] for r in regions],
+            seams,
+            width=grid.width,
+            height=grid.height,
+            tile=grid.tile,
+            palette=palette["state"],
+            min_area=palette["min_area"],
+        )
 
     return named("the region stitch", work)
 
@@ -92,27 +130,44 @@ def item(value: Any, *path: int) -> Any:
     return value
 
 
-def arcs_task(reader: TileReader, pixels: Any, grid: Grid, i: int, palette: dict[str, Any],
-              links: bytes) -> bytes:
+def arcs_task(reader: TileReader, pixels: Any, grid: Grid, i: int, palette: dict[str, Any], links: bytes) -> bytes:
     """Stage 6: tile ``i``'s boundary edges, fitted where wholly inside, cut pieces kept."""
+
     def work() -> bytes:
         x0, y0, w, h = grid.rect(i)
-        return _kernels.tile_arcs(reader(x0, y0, w, h, pixels), x0=x0, y0=y0, width=grid.width,
-                                  height=grid.height, palette=palette["state"], links=links,
-                                  tolerance=palette["tolerance"], corner_run=palette["corner_run"],
-                                  layers=palette["layers"])
+        return _kernels.tile_arcs(
+            reader(x0, y0, w, h, pixels),
+            x0=x0,
+            y0=y0,
+            width=grid.width,
+            height=grid.height,
+            palette=palette["state"],
+            links=links,
+            tolerance=palette["tolerance"],
+            corner_run=palette["corner_run"],
+            layers=palette["layers"],
+        )
 
     return named(grid.name(i), work)
 
 
-def assemble_task(arcs: list[bytes], stitched: tuple[list[bytes], bytes], grid: Grid,
-                  palette: dict[str, Any], output: str | None) -> tuple[str | None, dict[str, Any]]:
+def assemble_task(
+    arcs: list[bytes], stitched: tuple[list[bytes], bytes], grid: Grid, palette: dict[str, Any], output: str | None
+) -> tuple[str | None, dict[str, Any]]:
     """Stage 7: pieces joined and fitted, outlines walked, the SVG written to ``output``
     (atomically; None comes back as the text) or returned."""
+
     def work() -> tuple[str | None, dict[str, Any]]:
-        text, kstats = _kernels.tile_assemble(arcs, stitched[1], width=grid.width, height=grid.height,
-                                              tolerance=palette["tolerance"], corner_run=palette["corner_run"],
-                                              precision=palette["precision"], layers=palette["layers"])
+        text, kstats = _kernels.tile_assemble(
+            arcs,
+            stitched[1],
+            width=grid.width,
+            height=grid.height,
+            tolerance=palette["tolerance"],
+            corner_run=palette["corner_run"],
+            precision=palette["precision"],
+            layers=palette["layers"],
+        )
         stats = {"preset": palette["preset"], **kstats}
         if output is None:
             return text, stats

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vectile.tiling.pixels import ALPHA_KINDS, Kind, normalise, orient, source_chunks
 from vectile.tiling.header import ImageInfo
+from vectile.tiling.pixels import ALPHA_KINDS, Kind, normalise, orient, source_chunks
 from vectile.tiling.store import data_array
 
 if TYPE_CHECKING:
@@ -113,19 +113,26 @@ def open_tiff(info: ImageInfo, layout: TiffLayout, tile_size: int) -> xr.DataArr
         chunks = (rows, cols, layout.shape[2])
     else:  # "SYX"
         chunks = (layout.shape[0], rows, cols)
-    token = hashlib.sha256(
-        f"{os.path.abspath(info.path)}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
-    ).hexdigest()[:16]
+    token = hashlib.sha256(f"{os.path.abspath(info.path)}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[
+        :16
+    ]
     samples = da.from_array(
-        page, chunks=chunks, name=f"vectile-tiff-{token}-{tile_size}", lock=False,
-        asarray=True, fancy=False, meta=np.empty((0,) * page.ndim, dtype=layout.dtype),
+        page,
+        chunks=chunks,
+        name=f"vectile-tiff-{token}-{tile_size}",
+        lock=False,
+        asarray=True,
+        fancy=False,
+        meta=np.empty((0,) * page.ndim, dtype=layout.dtype),
     )
     if layout.axes == "YX":
         samples = samples[:, :, None]
     elif layout.axes == "SYX":
         samples = samples.transpose(1, 2, 0)
     rgb = samples.map_blocks(
-        normalise, layout.kind, dtype=np.uint8,
+        normalise,
+        layout.kind,
+        dtype=np.uint8,
         chunks=(samples.chunks[0], samples.chunks[1], (bands,)),
         meta=np.empty((0, 0, 0), dtype=np.uint8),
     )

@@ -45,8 +45,17 @@ from vectile.options import PRESET_SAMPLE, TraceOptions, check_tile_size, resolv
 from vectile.tiling.grid import Grid
 from vectile.tiling.prepass import MERGE_GROUP, Prepass
 from vectile.tiling.reader import TileReader
-from vectile.tiling.tasks import (arcs_task, assemble_task, hist_task, item, merge_task, palette_task, regions_task,
-                                  seam_task, stitch_task)
+from vectile.tiling.tasks import (
+    arcs_task,
+    assemble_task,
+    hist_task,
+    item,
+    merge_task,
+    palette_task,
+    regions_task,
+    seam_task,
+    stitch_task,
+)
 
 __all__ = ["check_tileable", "trace_tiled"]
 
@@ -63,8 +72,10 @@ def check_tileable(options: dict[str, Any]) -> TraceOptions:
     ``edges`` guidance sum floats in an order that depends on the tiles."""
     for unsupported in ("weights", "edges"):
         if options.get(unsupported) is not None:
-            raise OptionError(f"{unsupported} cannot be combined with tiled tracing (tile_size); "
-                              "trace the image untiled", option=unsupported)
+            raise OptionError(
+                f"{unsupported} cannot be combined with tiled tracing (tile_size); trace the image untiled",
+                option=unsupported,
+            )
     return resolve({k: v for k, v in options.items() if k not in ("weights", "edges")})
 
 
@@ -92,8 +103,13 @@ def trace_tiled(
     opts = {k: v for k, v in options.items() if k != "max_pixels"}
     checked = check_tileable(opts)
     tuned = dict(checked.tuned)
-    mode, layers, preset, seed, threshold = (checked.mode, checked.layers, checked.preset, checked.seed,
-                                             checked.threshold)
+    mode, layers, preset, seed, threshold = (
+        checked.mode,
+        checked.layers,
+        checked.preset,
+        checked.seed,
+        checked.threshold,
+    )
     start = time.perf_counter()
     reader = TileReader.of(image)
     grid = Grid(reader.width, reader.height, int(tile_size))
@@ -107,44 +123,82 @@ def trace_tiled(
         pixels = client.scatter(reader.array, broadcast=False, hash=False)
         reader = replace(reader, array=None)
     tiles = range(len(grid))
-    pre = prepass if (prepass is not None and prepass.complete(grid.width, grid.height) and prepass.mode == mode
-                      and (preset is not None or prepass.sampled)) else None
+    pre = (
+        prepass
+        if (
+            prepass is not None
+            and prepass.complete(grid.width, grid.height)
+            and prepass.mode == mode
+            and (preset is not None or prepass.sampled)
+        )
+        else None
+    )
     with _progress_bar(progress, len(grid), 2 if pre else 3) as advance:
         if pre is not None:
             hists = client.scatter(pre.hists, hash=False) if client is not None else list(pre.hists)
-            watched = []
+            watched: list[Any] = []
         else:
             # Each group's merge is submitted right after its tiles, so it runs (and frees
             # their histograms) before later groups' tiles.
             watched, hists = [], []
             for g0 in range(0, len(grid), MERGE_GROUP):
-                group = [ex.submit(hist_task, reader, pixels, grid, i, mode, sample_step,
-                                   key=f"vectile-hist-{run}-{i}") for i in tiles[g0:g0 + MERGE_GROUP]]
+                group = [
+                    ex.submit(hist_task, reader, pixels, grid, i, mode, sample_step, key=f"vectile-hist-{run}-{i}")
+                    for i in tiles[g0 : g0 + MERGE_GROUP]
+                ]
                 watched += group
-                hists.append(group[0] if len(group) == 1 else
-                             ex.submit(merge_task, group, f"merging the histograms of tiles {g0}..{g0 + len(group) - 1}",
-                                       key=f"vectile-merge-{run}-{g0}"))
-        palette = ex.submit(palette_task, hists, preset, tuned, seed, mode, threshold, layers,
-                            key=f"vectile-palette-{run}")
-        regions = [ex.submit(regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}")
-                   for i in tiles]
+                hists.append(
+                    group[0]
+                    if len(group) == 1
+                    else ex.submit(
+                        merge_task,
+                        group,
+                        f"merging the histograms of tiles {g0}..{g0 + len(group) - 1}",
+                        key=f"vectile-merge-{run}-{g0}",
+                    )
+                )
+        palette = ex.submit(
+            palette_task, hists, preset, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
+        )
+        regions = [
+            ex.submit(regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}") for i in tiles
+        ]
         # Seams need only the tiles' borders, not their region tables (tens of MB on photos).
         borders = [ex.submit(item, regions[i], 1, key=f"vectile-border-{run}-{i}") for i in tiles]
-        seams = [ex.submit(seam_task, borders[a], borders[b], vertical,
-                           f"seam between {grid.name(a)} and {grid.name(b)}", key=f"vectile-seam-{run}-{k}")
-                 for k, (a, b, vertical) in enumerate(_kernels.tile_seams(width=grid.width, height=grid.height,
-                                                                          tile=grid.tile))]
+        seams = [
+            ex.submit(
+                seam_task,
+                borders[a],
+                borders[b],
+                vertical,
+                f"seam between {grid.name(a)} and {grid.name(b)}",
+                key=f"vectile-seam-{run}-{k}",
+            )
+            for k, (a, b, vertical) in enumerate(
+                _kernels.tile_seams(width=grid.width, height=grid.height, tile=grid.tile)
+            )
+        ]
         stitched = ex.submit(stitch_task, regions, seams, grid, palette, key=f"vectile-stitch-{run}")
         links = [ex.submit(item, stitched, 0, i, key=f"vectile-links-{run}-{i}") for i in tiles]
-        arcs = [ex.submit(arcs_task, reader, pixels, grid, i, palette, links[i], key=f"vectile-arcs-{run}-{i}")
-                for i in tiles]
+        arcs = [
+            ex.submit(arcs_task, reader, pixels, grid, i, palette, links[i], key=f"vectile-arcs-{run}-{i}")
+            for i in tiles
+        ]
         out = None if output is None else os.fspath(Path(output).absolute())
         done = ex.submit(assemble_task, arcs, stitched, grid, palette, out, key=f"vectile-assemble-{run}")
         _watch(client, watched + regions + arcs, advance)
         text, kstats = _result(client, done)
-    stats = {"width": grid.width, "height": grid.height, "mode": mode, "layers": layers,
-             **kstats, "tiles": len(grid), "tile_size": grid.tile, "prepass": pre is not None,
-             "seconds": round(time.perf_counter() - start, 6)}
+    stats = {
+        "width": grid.width,
+        "height": grid.height,
+        "mode": mode,
+        "layers": layers,
+        **kstats,
+        "tiles": len(grid),
+        "tile_size": grid.tile,
+        "prepass": pre is not None,
+        "seconds": round(time.perf_counter() - start, 6),
+    }
     return text, stats
 
 
@@ -178,7 +232,13 @@ def _progress_bar(show: bool, tiles: int, passes: int) -> Iterator[Callable[[int
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(file=sys.stderr), transient=True) as bar:
+    with Progress(
+        TextColumn("tiles"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    ) as bar:
         task = bar.add_task("tiles", total=passes * tiles)
         yield lambda n: bar.advance(task, n)

@@ -24,16 +24,26 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "EDGE_STRIDE", "OVERLAP", "WINDOW", "WINDOW_PIXELS", "ModelUnavailable", "check_scales",
-    "edge_model_digest", "edge_model_path", "edge_session", "learned_edges", "learned_edges_tile", "session_info",
+    "EDGE_STRIDE",
+    "OVERLAP",
+    "WINDOW",
+    "WINDOW_PIXELS",
+    "ModelUnavailable",
+    "check_scales",
+    "edge_model_digest",
+    "edge_model_path",
+    "edge_session",
+    "learned_edges",
+    "learned_edges_tile",
+    "session_info",
 ]
 
 #: The network's input height and width must be multiples of this (three 2x poolings).
@@ -114,8 +124,7 @@ def edge_session() -> Any:
 def session_info() -> dict[str, Any]:
     """Model file, providers and thread count of this process's session."""
     session = edge_session()
-    return {"model": str(edge_model_path()), "providers": session.get_providers(),
-            "threads": _threads()}
+    return {"model": str(edge_model_path()), "providers": session.get_providers(), "threads": _threads()}
 
 
 def _run(rgb: np.ndarray) -> np.ndarray:
@@ -177,7 +186,7 @@ def _ramp(n: int, start_open: bool, end_open: bool) -> np.ndarray:
     if start_open:
         r[:k] = np.minimum(r[:k], up)
     if end_open:
-        r[n - k:] = np.minimum(r[n - k:], up[::-1])
+        r[n - k :] = np.minimum(r[n - k :], up[::-1])
     return r
 
 
@@ -210,8 +219,12 @@ def learned_edges(rgb: np.ndarray, scales: tuple[float, ...] = (1.0,)) -> np.nda
     return learned_edges_tile(lambda y0, y1, x0, x1: rgb[y0:y1, x0:x1], (h, w), (0, h, 0, w), scales)
 
 
-def learned_edges_tile(read: Callable[[int, int, int, int], np.ndarray], shape: tuple[int, int],
-                       box: tuple[int, int, int, int], scales: tuple[float, ...] = (1.0,)) -> np.ndarray:
+def learned_edges_tile(
+    read: Callable[[int, int, int, int], np.ndarray],
+    shape: tuple[int, int],
+    box: tuple[int, int, int, int],
+    scales: tuple[float, ...] = (1.0,),
+) -> np.ndarray:
     """The learned edge map of part of a large image, equal to that part of the whole map.
 
     ``shape`` is the whole image's (H, W), with more than :data:`WINDOW_PIXELS` pixels;
@@ -244,7 +257,7 @@ def learned_edges_tile(read: Callable[[int, int, int, int], np.ndarray], shape: 
             pred = _run_scales(tile, scales)
             # The part of this window inside the box.
             cy0, cy1, cx0, cx1 = max(y0, by0), min(y1, by1), max(x0, bx0), min(x1, bx1)
-            weight = wy[cy0 - y0:cy1 - y0, None] * wx[None, cx0 - x0:cx1 - x0]
-            out[cy0 - by0:cy1 - by0, cx0 - bx0:cx1 - bx0] += weight * pred[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
-            total[cy0 - by0:cy1 - by0, cx0 - bx0:cx1 - bx0] += weight
+            weight = wy[cy0 - y0 : cy1 - y0, None] * wx[None, cx0 - x0 : cx1 - x0]
+            out[cy0 - by0 : cy1 - by0, cx0 - bx0 : cx1 - bx0] += weight * pred[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+            total[cy0 - by0 : cy1 - by0, cx0 - bx0 : cx1 - bx0] += weight
     return out / total

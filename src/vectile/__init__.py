@@ -8,9 +8,9 @@
 from vectile._api import Svg, generate_paths, optimize_palette, quantize_colors, vectorize
 from vectile._edges import detect_edges
 from vectile._io import load_image
-from vectile.options import PRESETS
 from vectile._kernels import __version__
 from vectile.errors import InputError, OptionError, PixelLimitError, VectileError
+from vectile.options import PRESETS
 
 __all__ = [
     "PRESETS",

@@ -30,6 +30,7 @@ from vectile.options import (
 
 __all__ = ["PRESETS", "Svg", "generate_paths", "optimize_palette", "quantize_colors", "vectorize"]
 
+
 def vectorize(
     image: Any,
     *,
@@ -78,9 +79,20 @@ def vectorize(
     >>> 'fill="#fff"' in str(svg)
     True
     """
-    options = dict(colors=colors, preset=preset, mode=mode, layers=layers, tolerance=tolerance,
-                   min_area=min_area, corner_run=corner_run, precision=precision, seed=seed,
-                   threshold=threshold, weights=weights, edges=edges)
+    options = dict(
+        colors=colors,
+        preset=preset,
+        mode=mode,
+        layers=layers,
+        tolerance=tolerance,
+        min_area=min_area,
+        corner_run=corner_run,
+        precision=precision,
+        seed=seed,
+        threshold=threshold,
+        weights=weights,
+        edges=edges,
+    )
     if tile_size is not None:
         from vectile.tiling import trace_image
 
@@ -119,8 +131,13 @@ def quantize_colors(
 
 
 def optimize_palette(
-    image: Any, k: int = 16, *, method: Literal["learned", "blend", "canny"] = "learned",
-    gain: float = LEARNED_PALETTE_GAIN, seed: int = 0, return_labels: bool = False,
+    image: Any,
+    k: int = 16,
+    *,
+    method: Literal["learned", "blend", "canny"] = "learned",
+    gain: float = LEARNED_PALETTE_GAIN,
+    seed: int = 0,
+    return_labels: bool = False,
 ) -> Any:
     """A palette of at most ``k`` colours chosen with pixels weighted by edge and detail
     importance (:func:`quantize_colors` with weights).
@@ -177,7 +194,8 @@ def generate_paths(
     start = time.perf_counter()
     try:
         text, kstats = _kernels.generate_paths(
-            np.ascontiguousarray(lab, dtype=np.int32), np.ascontiguousarray(pal, dtype=np.uint8),
+            np.ascontiguousarray(lab, dtype=np.int32),
+            np.ascontiguousarray(pal, dtype=np.uint8),
             min_area=check_int("min_area", min_area, 1, 1 << 40),
             tolerance=check_float("tolerance", tolerance, 0.0, 100.0),
             corner_run=check_int("corner_run", corner_run, 1, 1 << 20),
@@ -186,6 +204,11 @@ def generate_paths(
         )
     except ValueError as exc:
         raise kernel_errors(exc, "labels") from exc
-    stats = {"width": int(lab.shape[1]), "height": int(lab.shape[0]), "layers": layers, **kstats,
-             "seconds": round(time.perf_counter() - start, 6)}
+    stats = {
+        "width": int(lab.shape[1]),
+        "height": int(lab.shape[0]),
+        "layers": layers,
+        **kstats,
+        "seconds": round(time.perf_counter() - start, 6),
+    }
     return Svg(text, stats)

@@ -106,8 +106,7 @@ def detect_edges(
     ([1, 1, 1, 1, 1, 1, 1, 1], 1.0)
     """
     if method not in EDGE_METHODS:
-        raise OptionError(f"method must be one of {', '.join(EDGE_METHODS)}; got {method!r}",
-                          option="method")
+        raise OptionError(f"method must be one of {', '.join(EDGE_METHODS)}; got {method!r}", option="method")
     sigma_v = _number("sigma", sigma, 0.0, _MAX_SIGMA)
     low_v = None if low is None else _number("low", low, 0.0, 1.0)
     high_v = None if high is None else _number("high", high, 0.0, 1.0, lo_open=True)
@@ -139,8 +138,7 @@ def detect_edges(
             low_v = 0.4 * high_v
     try:
         if method in ("canny", "blend"):
-            _edges, strength, _lo, _hi = _kernels.canny(pixels, sigma=sigma_v, low=low_v, high=high_v,
-                                                       strength=True)
+            _edges, strength, _lo, _hi = _kernels.canny(pixels, sigma=sigma_v, low=low_v, high=high_v, strength=True)
             assert strength is not None
             if method == "blend":
                 blend = np.float32(alpha_v) * learned + np.float32(1.0 - alpha_v) * strength
@@ -203,8 +201,7 @@ def edge_importance(pixels: np.ndarray, method: str) -> np.ndarray:
     ``learned`` / ``blend``: the map of :func:`detect_edges`, already a few pixels wide.
     """
     if method not in GUIDE_METHODS:
-        raise OptionError(f"edges must be None or one of {', '.join(GUIDE_METHODS)}; got {method!r}",
-                          option="edges")
+        raise OptionError(f"edges must be None or one of {', '.join(GUIDE_METHODS)}; got {method!r}", option="edges")
     if method != "canny":
         return detect_edges(pixels, method)  # type: ignore[arg-type]
     strength = detect_edges(pixels, "canny")
@@ -240,8 +237,11 @@ def tracer_guides(
         guide = detect_edges(pixels, "canny") if GUIDE_MERGING else None
         gain = PALETTE_EDGE_GAIN
     else:
-        guide = (np.ascontiguousarray(importance * np.float32(LEARNED_GUIDE_SCALE), dtype=np.float32)
-                 if LEARNED_GUIDE_MERGING else None)
+        guide = (
+            np.ascontiguousarray(importance * np.float32(LEARNED_GUIDE_SCALE), dtype=np.float32)
+            if LEARNED_GUIDE_MERGING
+            else None
+        )
         gain = LEARNED_PALETTE_GAIN
     if gain <= 0:
         return weights, guide

@@ -118,28 +118,24 @@ def _load_file(src: Any, label: str, path: str | None, max_pixels: int) -> np.nd
         except InputError:
             raise
         except FileNotFoundError:
-            raise InputError(f"cannot read {label}: no such file; check the path", path=path)
+            raise InputError(f"cannot read {label}: no such file; check the path", path=path) from None
         except IsADirectoryError:
-            raise InputError(
-                f"cannot read {label}: it is a directory, not an image file", path=path
-            )
+            raise InputError(f"cannot read {label}: it is a directory, not an image file", path=path) from None
         except PermissionError:
-            raise InputError(f"cannot read {label}: permission denied", path=path)
+            raise InputError(f"cannot read {label}: permission denied", path=path) from None
         except UnidentifiedImageError:
             raise InputError(
                 f"{label} is not an image vectile can read; supported are PNG, JPEG, TIFF, "
                 "WebP, BMP, GIF and the other formats Pillow opens",
                 path=path,
-            )
+            ) from None
         except _DECODE_ERRORS as exc:
             raise _decode_failure(label, exc, path) from exc
         with image:
             return _decode(image, label, max_pixels, owned=True, path=path)
 
 
-def _decode(
-    image: Image.Image, label: str, max_pixels: int, *, owned: bool, path: str | None = None
-) -> np.ndarray:
+def _decode(image: Image.Image, label: str, max_pixels: int, *, owned: bool, path: str | None = None) -> np.ndarray:
     _check_size(label, image.width, image.height, max_pixels, path)
     try:
         image.load()
@@ -181,10 +177,11 @@ def _pil_to_array(image: Image.Image, label: str, path: str | None, *, owned: bo
     if mode == "LAB":
         from PIL import ImageCms  # LittleCMS; only LAB images need it
 
-        transform = ImageCms.buildTransform(
-            ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
-        )
-        image = ImageCms.applyTransform(image, transform)
+        transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+        converted = ImageCms.applyTransform(image, transform)
+        if converted is None:  # only with inPlace=True, which is not asked for
+            raise InputError(f"{label}: converting its LAB colours to sRGB failed", path=path)
+        image = converted
     if image.mode == "La":
         image = image.convert("LA")  # Pillow converts La only to LA
     try:
@@ -192,7 +189,7 @@ def _pil_to_array(image: Image.Image, label: str, path: str | None, *, owned: bo
             if image.mode in ("P", "PA") and not owned:
                 image = image.copy()  # Pillow's P -> RGBA writes the transparency into the palette
             rgba = image.convert("RGBA")
-            if rgba.getextrema()[3] != (255, 255):
+            if rgba.getchannel("A").getextrema() != (255, 255):
                 return np.asarray(rgba)
             image = rgba
         rgb = image if image.mode == "RGB" else image.convert("RGB")
@@ -216,9 +213,7 @@ def _decode_failure(label: str, exc: BaseException, path: str | None) -> InputEr
     if isinstance(exc, OSError) and exc.errno is not None:  # the system failed, not the data
         return InputError(f"cannot read {label}: {exc.strerror or exc}", path=path)
     reason = str(exc).strip() or type(exc).__name__
-    return InputError(
-        f"{label} is truncated or corrupt ({reason}); re-export or re-download it", path=path
-    )
+    return InputError(f"{label} is truncated or corrupt ({reason}); re-export or re-download it", path=path)
 
 
 # --- numpy arrays ---------------------------------------------------------------------------

@@ -149,15 +149,51 @@ def canny(
     strength: bool = False,
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None, float, float]: ...
 
-
 # Tiled tracing (rust_kernels/src/python/tiled.rs): stage results are opaque bytes.
 def tile_histogram(image: npt.NDArray[np.uint8], *, x0: int, y0: int, width: int, height: int, mode: str) -> bytes: ...
 def tile_histogram_merge(hists: list[bytes]) -> bytes: ...
+
 # Raises KernelNotOpaqueError (a KernelInputError) when the histograms count transparent pixels.
-def tile_palette(hists: list[bytes], *, colors: int, seed: int, mode: str, threshold: int | None = None) -> tuple[bytes, npt.NDArray[np.uint8]]: ...
-def tile_regions(image: npt.NDArray[np.uint8], *, x0: int, y0: int, width: int, height: int, palette: bytes) -> tuple[bytes, bytes]: ...
+def tile_palette(
+    hists: list[bytes], *, colors: int, seed: int, mode: str, threshold: int | None = None
+) -> tuple[bytes, npt.NDArray[np.uint8]]: ...
+def tile_regions(
+    image: npt.NDArray[np.uint8], *, x0: int, y0: int, width: int, height: int, palette: bytes
+) -> tuple[bytes, bytes]: ...
 def tile_seam(a: bytes, b: bytes, *, vertical: bool) -> bytes: ...
 def tile_seams(*, width: int, height: int, tile: int) -> list[tuple[int, int, bool]]: ...
-def tile_stitch(regions: list[bytes], borders: list[bytes], seams: list[bytes], *, width: int, height: int, tile: int, palette: bytes, min_area: int) -> tuple[list[bytes], bytes]: ...
-def tile_arcs(image: npt.NDArray[np.uint8], *, x0: int, y0: int, width: int, height: int, palette: bytes, links: bytes, tolerance: float, corner_run: int, layers: str) -> bytes: ...
-def tile_assemble(arcs: list[bytes], table: bytes, *, width: int, height: int, tolerance: float, corner_run: int, precision: int, layers: str) -> tuple[str, dict[str, Any]]: ...
+def tile_stitch(
+    regions: list[bytes],
+    borders: list[bytes],
+    seams: list[bytes],
+    *,
+    width: int,
+    height: int,
+    tile: int,
+    palette: bytes,
+    min_area: int,
+) -> tuple[list[bytes], bytes]: ...
+def tile_arcs(
+    image: npt.NDArray[np.uint8],
+    *,
+    x0: int,
+    y0: int,
+    width: int,
+    height: int,
+    palette: bytes,
+    links: bytes,
+    tolerance: float,
+    corner_run: int,
+    layers: str,
+) -> bytes: ...
+def tile_assemble(
+    arcs: list[bytes],
+    table: bytes,
+    *,
+    width: int,
+    height: int,
+    tolerance: float,
+    corner_run: int,
+    precision: int,
+    layers: str,
+) -> tuple[str, dict[str, Any]]: ...

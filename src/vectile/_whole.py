@@ -85,13 +85,28 @@ def trace_whole(image: Any, options: dict[str, Any], *, max_pixels: int = 1 << 3
     w, edge_map = tracer_guides(pixels, opts.edges, w)
     try:
         text, kstats = _kernels.trace(
-            np.ascontiguousarray(pixels), colors=p.colors, seed=opts.seed, min_area=p.min_area,
-            tolerance=p.tolerance, corner_run=p.corner_run, precision=p.precision,
-            layers=opts.layers, mode=opts.mode, threshold=opts.threshold, weights=w, edges=edge_map,
+            np.ascontiguousarray(pixels),
+            colors=p.colors,
+            seed=opts.seed,
+            min_area=p.min_area,
+            tolerance=p.tolerance,
+            corner_run=p.corner_run,
+            precision=p.precision,
+            layers=opts.layers,
+            mode=opts.mode,
+            threshold=opts.threshold,
+            weights=w,
+            edges=edge_map,
         )
     except ValueError as exc:
         raise kernel_errors(exc, name) from exc
-    stats = {"width": int(pixels.shape[1]), "height": int(pixels.shape[0]), "preset": preset_name,
-             "mode": opts.mode, "layers": opts.layers, **kstats,
-             "seconds": round(time.perf_counter() - start, 6)}
+    stats = {
+        "width": int(pixels.shape[1]),
+        "height": int(pixels.shape[0]),
+        "preset": preset_name,
+        "mode": opts.mode,
+        "layers": opts.layers,
+        **kstats,
+        "seconds": round(time.perf_counter() - start, 6),
+    }
     return Svg(text, stats)

@@ -76,7 +76,6 @@ LAYERS: Final = ("stacked", "cutout")
 EDGE_METHODS: Final = ("canny", "learned", "blend")
 
 
-
 @dataclass(frozen=True)
 class Preset:
     """Tracing parameters; every field can be overridden by a ``vectorize`` keyword."""
@@ -157,30 +156,83 @@ class Option:
 #: Every tracer option, in the order of ``vectorize``'s keywords (``weights``, an array, is
 #: not an option of the command line or the form and is checked by :func:`check_weights`).
 OPTIONS: Final[tuple[Option, ...]] = (
-    Option("colors", int, "number of colours (1 to 256); default from the preset",
-           low=1, high=256, metavar="N"),
-    Option("preset", str, "starting values for the other options, tuned for a kind of image "
-           "(default: chosen from each image)", choices=tuple(PRESETS)),
-    Option("mode", str, "color: regions of k colours; binary: black on white at Otsu's threshold", default="color", choices=MODES),
-    Option("layers", str, "stacked: shapes painted large to small (no gaps, hides seams); "
-           "cutout: exact tiling", default="stacked", choices=LAYERS),
-    Option("tolerance", float, "largest distance, in pixels, between a curve and the pixel "
-           "boundary it fits (more than 0, at most 100)", low=0.0, high=100.0, low_open=True,
-           metavar="PX"),
-    Option("min_area", int, "regions smaller than this many pixels merge into a neighbour "
-           "(1 keeps all)", low=1, checked_high=1 << 40, metavar="PX"),
-    Option("corner_run", int, "boundary runs at least this long meet in a sharp corner (1 keeps "
-           "every pixel corner)",
-           low=1, checked_high=1 << 20, cli=False, form=False),
-    Option("precision", int, "decimal digits of coordinates in the SVG path data (0 to 4)",
-           low=0, high=4, metavar="DIGITS"),
-    Option("seed", int, "seed for the colour clustering (same seed, same output)", default=0,
-           low=0, high=(1 << 64) - 1, form_high=(1 << 63) - 1, metavar="N"),
-    Option("threshold", int, "binary mode: the grey level between black and white (default: Otsu's)",
-           low=0, high=255, cli=False, form=False),
-    Option("edges", str, "weight the palette by edge importance; learned and blend also keep "
-           "speckle merging from crossing learned edges (default: off)", choices=EDGE_METHODS,
-           form=False),
+    Option("colors", int, "number of colours (1 to 256); default from the preset", low=1, high=256, metavar="N"),
+    Option(
+        "preset",
+        str,
+        "starting values for the other options, tuned for a kind of image (default: chosen from each image)",
+        choices=tuple(PRESETS),
+    ),
+    Option(
+        "mode",
+        str,
+        "color: regions of k colours; binary: black on white at Otsu's threshold",
+        default="color",
+        choices=MODES,
+    ),
+    Option(
+        "layers",
+        str,
+        "stacked: shapes painted large to small (no gaps, hides seams); cutout: exact tiling",
+        default="stacked",
+        choices=LAYERS,
+    ),
+    Option(
+        "tolerance",
+        float,
+        "largest distance, in pixels, between a curve and the pixel boundary it fits (more than 0, at most 100)",
+        low=0.0,
+        high=100.0,
+        low_open=True,
+        metavar="PX",
+    ),
+    Option(
+        "min_area",
+        int,
+        "regions smaller than this many pixels merge into a neighbour (1 keeps all)",
+        low=1,
+        checked_high=1 << 40,
+        metavar="PX",
+    ),
+    Option(
+        "corner_run",
+        int,
+        "boundary runs at least this long meet in a sharp corner (1 keeps every pixel corner)",
+        low=1,
+        checked_high=1 << 20,
+        cli=False,
+        form=False,
+    ),
+    Option(
+        "precision", int, "decimal digits of coordinates in the SVG path data (0 to 4)", low=0, high=4, metavar="DIGITS"
+    ),
+    Option(
+        "seed",
+        int,
+        "seed for the colour clustering (same seed, same output)",
+        default=0,
+        low=0,
+        high=(1 << 64) - 1,
+        form_high=(1 << 63) - 1,
+        metavar="N",
+    ),
+    Option(
+        "threshold",
+        int,
+        "binary mode: the grey level between black and white (default: Otsu's)",
+        low=0,
+        high=255,
+        cli=False,
+        form=False,
+    ),
+    Option(
+        "edges",
+        str,
+        "weight the palette by edge importance; learned and blend also keep "
+        "speckle merging from crossing learned edges (default: off)",
+        choices=EDGE_METHODS,
+        form=False,
+    ),
 )
 
 OPTIONS_BY_NAME: Final[dict[str, Option]] = {o.name: o for o in OPTIONS}
@@ -230,8 +282,9 @@ def check_weights(weights: Any, shape: tuple[int, ...]) -> np.ndarray | None:
     try:
         w = np.ascontiguousarray(weights, dtype=np.float32)
     except (TypeError, ValueError) as exc:
-        raise OptionError(f"weights must be a numeric (H, W) array, got {type(weights).__name__}: {exc}",
-                          option="weights") from exc
+        raise OptionError(
+            f"weights must be a numeric (H, W) array, got {type(weights).__name__}: {exc}", option="weights"
+        ) from exc
     if w.shape != tuple(shape):
         raise OptionError(f"weights must have shape {tuple(shape)}, got {w.shape}", option="weights")
     if not np.isfinite(w).all() or (w < 0).any():
@@ -312,14 +365,17 @@ OPTION_NAMES: Final = (*OPTIONS_BY_NAME, "weights")
 def resolve(options: Mapping[str, Any]) -> TraceOptions:
     """Check ``vectorize`` keywords (None = default) and return them as :class:`TraceOptions`.
 
-    A missing key takes its default (:data:`OPTIONS`).  Unknown names, out-of-range values and bad choices raise :class:`OptionError` naming the
-    option, before any work.  A binary trace without a preset uses ``lineart``.
+    A missing key takes its default (:data:`OPTIONS`).  Unknown names, out-of-range values and
+    bad choices raise :class:`OptionError` naming the option, before any work.  A binary trace
+    without a preset uses ``lineart``.
     """
     unknown = sorted(set(options) - set(OPTION_NAMES))
     if unknown:
-        raise OptionError(f"unknown option(s): {', '.join(unknown)}; the options are "
-                          f"{', '.join(OPTION_NAMES)}", option=unknown[0])
+        raise OptionError(
+            f"unknown option(s): {', '.join(unknown)}; the options are {', '.join(OPTION_NAMES)}", option=unknown[0]
+        )
     get = options.get
+
     # mode, layers and seed have defaults, so an explicit None is a mistake; the others take
     # None as "the preset's value".
     def given(name: str) -> Any:
@@ -333,5 +389,6 @@ def resolve(options: Mapping[str, Any]) -> TraceOptions:
         preset = "lineart"
     tuned = {k: get(k) for k in TUNABLE}
     settings(preset or "photo", **tuned)  # bad values fail now, before any work
-    return TraceOptions(preset=preset, mode=mode, layers=layers, seed=seed, threshold=threshold,
-                        tuned=tuned, edges=edges)
+    return TraceOptions(
+        preset=preset, mode=mode, layers=layers, seed=seed, threshold=threshold, tuned=tuned, edges=edges
+    )

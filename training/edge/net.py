@@ -86,8 +86,14 @@ class PDC(nn.Module):
 
     def to_conv(self) -> nn.Conv2d:
         k = pdc_kernel(self.weight.detach(), self.kind)
-        conv = nn.Conv2d(k.shape[1] * self.groups, k.shape[0], k.shape[-1], padding=k.shape[-1] // 2,
-                         groups=self.groups, bias=self.bias is not None)
+        conv = nn.Conv2d(
+            k.shape[1] * self.groups,
+            k.shape[0],
+            k.shape[-1],
+            padding=k.shape[-1] // 2,
+            groups=self.groups,
+            bias=self.bias is not None,
+        )
         conv.weight.data.copy_(k)
         if self.bias is not None:
             conv.bias.data.copy_(self.bias.detach())
@@ -133,8 +139,7 @@ class VEdge(nn.Module):
 
     PATTERN = ("cd", "ad", "rd", "cv")
 
-    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 64), blocks: int = 3,
-                 side_mid: int = 8):
+    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 64), blocks: int = 3, side_mid: int = 8):
         super().__init__()
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
@@ -159,7 +164,7 @@ class VEdge(nn.Module):
         h, w = x.shape[-2:]
         x = self.stem((x - self.mean) / self.std)
         sides = []
-        for stage, side in zip(self.stages, self.sides):
+        for stage, side in zip(self.stages, self.sides, strict=True):
             x = stage(x)
             s = side(x)
             if s.shape[-2:] != (h, w):
@@ -174,7 +179,7 @@ class VEdge(nn.Module):
 
 def fuse(model: VEdge) -> VEdge:
     """Replace every pixel-difference convolution by the equal plain convolution (in place)."""
-    for name, module in list(model.named_modules()):
+    for _name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             if isinstance(child, PDC):
                 setattr(module, child_name, child.to_conv())

@@ -52,8 +52,7 @@ LABEL_FRACTION = 0.3
 
 
 def default_data() -> Path:
-    for cand in (REPO_ROOT / "shared" / "data" / "bsds500",
-                 REPO_ROOT.parent / "shared" / "data" / "bsds500"):
+    for cand in (REPO_ROOT / "shared" / "data" / "bsds500", REPO_ROOT.parent / "shared" / "data" / "bsds500"):
         if cand.is_dir():
             return cand
     return Path("/work/shared/data/bsds500")
@@ -91,8 +90,9 @@ def labels_from_fraction(frac: torch.Tensor, valid: torch.Tensor) -> torch.Tenso
     return lab
 
 
-def augment_batch(samples: list[tuple[torch.Tensor, torch.Tensor]], crop: int,
-                  rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
+def augment_batch(
+    samples: list[tuple[torch.Tensor, torch.Tensor]], crop: int, rng: random.Random
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A batch of augmented crops: images (N, 3, crop, crop) in [0, 1], labels (N, 1, crop, crop)."""
     images, labels = [], []
     for img, frac in samples:  # img (3, H, W) float, frac (1, H, W)
@@ -111,8 +111,11 @@ def augment_batch(samples: list[tuple[torch.Tensor, torch.Tensor]], crop: int,
         # Affine map from output normalised coords to input normalised coords.
         cos, sin = math.cos(theta), math.sin(theta)
         sx, sy = crop / scale / w, crop / scale / h
-        mat = torch.tensor([[cos * sx, -sin * sx, 2.0 * cx / w - 1.0],
-                            [sin * sy, cos * sy, 2.0 * cy / h - 1.0]], dtype=torch.float32, device=x.device)
+        mat = torch.tensor(
+            [[cos * sx, -sin * sx, 2.0 * cx / w - 1.0], [sin * sy, cos * sy, 2.0 * cy / h - 1.0]],
+            dtype=torch.float32,
+            device=x.device,
+        )
         grid = F.affine_grid(mat[None], [1, 5, crop, crop], align_corners=False)
         out = F.grid_sample(x[None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0]
         if rng.random() < 0.5:  # mild photometric jitter
@@ -159,13 +162,14 @@ def predict(model: torch.nn.Module, rgb: np.ndarray) -> np.ndarray:
     return y.numpy()
 
 
-def quick_ods(model: torch.nn.Module, samples: list[tuple[np.ndarray, list[np.ndarray]]],
-              n_levels: int = 9) -> float:
+def quick_ods(model: torch.nn.Module, samples: list[tuple[np.ndarray, list[np.ndarray]]], n_levels: int = 9) -> float:
     """ODS on the held-out images with ``n_levels`` thresholds (bench/bsds.py's protocol)."""
     model.eval()
     levels = bsds.thresholds(n_levels)
-    counts = [bsds.evaluate_image(bsds.edge_nms(predict(model, rgb).astype(np.float64)), maps, levels)
-              for rgb, maps in samples]
+    counts = [
+        bsds.evaluate_image(bsds.edge_nms(predict(model, rgb).astype(np.float64)), maps, levels)
+        for rgb, maps in samples
+    ]
     model.train()
     return bsds.scores(levels, counts)["ods"]
 
@@ -180,18 +184,25 @@ def train(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     hold = set(held_out(data))
-    ids = [("train", i) for i in split_ids(data, "train")] + \
-          [("val", i) for i in split_ids(data, "val") if i not in hold]
+    ids = [("train", i) for i in split_ids(data, "train")] + [
+        ("val", i) for i in split_ids(data, "val") if i not in hold
+    ]
     t0 = time.time()
     samples = []
     for split, i in ids:
         rgb, frac, _maps = load_sample(data, split, i)
         # Kept on the training device: augmentation runs there too (no CPU bottleneck on a GPU).
-        samples.append(((torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0).to(device),
-                        torch.from_numpy(frac)[None].to(device)))
+        samples.append(
+            (
+                (torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0).to(device),
+                torch.from_numpy(frac)[None].to(device),
+            )
+        )
     val = [(lambda s: (s[0], s[2]))(load_sample(data, "val", i)) for i in sorted(hold)]
-    print(f"{len(samples)} training images, {len(val)} held out; loaded in {time.time() - t0:.1f} s "
-          f"on {device}", flush=True)
+    print(
+        f"{len(samples)} training images, {len(val)} held out; loaded in {time.time() - t0:.1f} s on {device}",
+        flush=True,
+    )
 
     model = VEdge().to(device)
     if args.init:
@@ -229,15 +240,20 @@ def train(args: argparse.Namespace) -> None:
         step += 1
         running += float(loss.detach())
         if step % args.log_every == 0:
-            rec = {"step": step, "loss": running / args.log_every, "lr": lr,
-                   "seconds": round(time.time() - started, 1)}
+            rec = {"step": step, "loss": running / args.log_every, "lr": lr, "seconds": round(time.time() - started, 1)}
             running = 0.0
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
         if step % args.ckpt_every == 0 or step == args.steps:
-            state = {"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                     "rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "args": vars(args)}
+            state = {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "step": step,
+                "rng": rng.getstate(),
+                "torch_rng": torch.get_rng_state(),
+                "args": vars(args),
+            }
             tmp = out / ".last.pt.tmp"
             torch.save(state, tmp)
             tmp.replace(last)
@@ -261,17 +277,24 @@ def export(checkpoint: Path, path: Path = ONNX_PATH) -> None:
     model = fuse(model.eval())
     x = torch.rand(1, 3, 64, 96)
     tmp = path.with_suffix(".onnx.tmp")
-    torch.onnx.export(model, (x,), str(tmp), opset_version=17, input_names=["image"],
-                      output_names=["edges"], dynamo=False,
-                      dynamic_axes={"image": {0: "n", 2: "height", 3: "width"},
-                                    "edges": {0: "n", 2: "height", 3: "width"}})
+    torch.onnx.export(
+        model,
+        (x,),
+        str(tmp),
+        opset_version=17,
+        input_names=["image"],
+        output_names=["edges"],
+        dynamo=False,
+        dynamic_axes={"image": {0: "n", 2: "height", 3: "width"}, "edges": {0: "n", 2: "height", 3: "width"}},
+    )
     tmp.replace(path)
     print(f"wrote {path} ({path.stat().st_size} bytes) from step {state.get('step')}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.edge.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m training.edge.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--data", type=Path, default=None)
     p.add_argument("--out", default="runs/edge")
     p.add_argument("--steps", type=int, default=1600)
@@ -289,10 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-every", type=int, default=400, help="held-out ODS every N steps (0: never)")
     p.add_argument("--val-images", type=int, default=25)
     p.add_argument("--resume", action="store_true")
-    p.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
-                   help="start from these weights (a state dict such as training/edge/vedge.pt)")
-    p.add_argument("--export", type=Path, default=None, metavar="CKPT",
-                   help="export this checkpoint to ONNX and exit")
+    p.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        metavar="WEIGHTS",
+        help="start from these weights (a state dict such as training/edge/vedge.pt)",
+    )
+    p.add_argument("--export", type=Path, default=None, metavar="CKPT", help="export this checkpoint to ONNX and exit")
     p.add_argument("--onnx", type=Path, default=ONNX_PATH)
     return p
 

@@ -100,9 +100,7 @@ def pixel_count(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive pixel count such as 200000000 or 200M, got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"expected a positive pixel count such as 200000000 or 200M, got {text!r}")
     return value
 
 
@@ -121,11 +119,16 @@ def add_tracer_arguments(group: Any) -> None:
     (and a batch's manifest), the others come from the preset."""
     for option in CLI_OPTIONS:
         if option.choices:
-            group.add_argument(option.flag, dest=option.name, choices=option.choices, default=None,
-                               help=option.help)
+            group.add_argument(option.flag, dest=option.name, choices=option.choices, default=None, help=option.help)
         else:
-            group.add_argument(option.flag, dest=option.name, type=_argument_type(option), default=None,
-                               metavar=option.metavar, help=option.help)
+            group.add_argument(
+                option.flag,
+                dest=option.name,
+                type=_argument_type(option),
+                default=None,
+                metavar=option.metavar,
+                help=option.help,
+            )
 
 
 def tracer_options(args: argparse.Namespace) -> dict[str, Any]:

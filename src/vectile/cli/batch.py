@@ -11,7 +11,13 @@ from typing import Any
 
 from vectile._io import DEFAULT_MAX_PIXELS
 from vectile.cli._common import (
-    EXIT_INTERRUPTED, EXIT_USAGE, add_tracer_arguments, fail, integer, pixel_count, tracer_options,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    add_tracer_arguments,
+    fail,
+    integer,
+    pixel_count,
+    tracer_options,
 )
 from vectile.errors import VectileError
 
@@ -56,48 +62,86 @@ def add_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT",
-                        help="file, folder, glob pattern, zip/tar archive or @LIST file")
-    parser.add_argument("-o", "--output-dir", "--outdir", dest="outdir", metavar="OUTDIR",
-                        required=True, help="folder for the SVGs and manifest.jsonl (created)")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the manifest and redo only files whose output is missing, "
-                        "invalid, or made from another input or with other options")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="file, folder, glob pattern, zip/tar archive or @LIST file"
+    )
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        "--outdir",
+        dest="outdir",
+        metavar="OUTDIR",
+        required=True,
+        help="folder for the SVGs and manifest.jsonl (created)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the manifest and redo only files whose output is missing, "
+        "invalid, or made from another input or with other options",
+    )
 
     tracing = parser.add_argument_group("tracing (as for 'vectile convert')")
     add_tracer_arguments(tracing)
-    tracing.add_argument("--max-pixels", type=pixel_count, default=DEFAULT_MAX_PIXELS,
-                         metavar="N", help=f"record images with more pixels than this as "
-                         f"failed (default {DEFAULT_MAX_PIXELS}; suffixes k, M, G allowed)")
+    tracing.add_argument(
+        "--max-pixels",
+        type=pixel_count,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help=f"record images with more pixels than this as "
+        f"failed (default {DEFAULT_MAX_PIXELS}; suffixes k, M, G allowed)",
+    )
 
     cluster = parser.add_argument_group("cluster")
-    cluster.add_argument("--workers", type=integer(1, 4096), metavar="N",
-                         help="local cluster: worker processes (default: one per core)")
-    cluster.add_argument("--threads-per-worker", type=integer(1, 1024), metavar="N",
-                         help="local cluster: threads per worker, and rayon threads per "
-                         "worker (default 1, or cores / --workers)")
-    cluster.add_argument("--scheduler", metavar="ADDR",
-                         help="run on the Dask scheduler at ADDR (tcp://host:8786)")
-    cluster.add_argument("--scheduler-file", metavar="FILE",
-                         help="run on the scheduler described in FILE (dask scheduler "
-                         "--scheduler-file)")
-    cluster.add_argument("--files-per-task", type=integer(1, 1024), metavar="N",
-                         help="files under 2 MB travel in groups of up to N per Dask task "
-                         "(default: up to 16, fewer for short batches; 1: a task per file)")
-    cluster.add_argument("--max-in-flight", type=integer(1), metavar="N",
-                         help="files submitted and not yet finished (default: 4 tasks per "
-                         "worker thread)")
-    cluster.add_argument("--retries", type=integer(0, 100), default=2, metavar="N",
-                         help="retries of a file whose task raised (I/O errors; bad images "
-                         "fail at once) (default 2)")
-    cluster.add_argument("--performance-report", metavar="FILE",
-                         help="write Dask's HTML performance report to FILE (needs bokeh)")
+    cluster.add_argument(
+        "--workers", type=integer(1, 4096), metavar="N", help="local cluster: worker processes (default: one per core)"
+    )
+    cluster.add_argument(
+        "--threads-per-worker",
+        type=integer(1, 1024),
+        metavar="N",
+        help="local cluster: threads per worker, and rayon threads per worker (default 1, or cores / --workers)",
+    )
+    cluster.add_argument("--scheduler", metavar="ADDR", help="run on the Dask scheduler at ADDR (tcp://host:8786)")
+    cluster.add_argument(
+        "--scheduler-file",
+        metavar="FILE",
+        help="run on the scheduler described in FILE (dask scheduler --scheduler-file)",
+    )
+    cluster.add_argument(
+        "--files-per-task",
+        type=integer(1, 1024),
+        metavar="N",
+        help="files under 2 MB travel in groups of up to N per Dask task "
+        "(default: up to 16, fewer for short batches; 1: a task per file)",
+    )
+    cluster.add_argument(
+        "--max-in-flight",
+        type=integer(1),
+        metavar="N",
+        help="files submitted and not yet finished (default: 4 tasks per worker thread)",
+    )
+    cluster.add_argument(
+        "--retries",
+        type=integer(0, 100),
+        default=2,
+        metavar="N",
+        help="retries of a file whose task raised (I/O errors; bad images fail at once) (default 2)",
+    )
+    cluster.add_argument(
+        "--performance-report", metavar="FILE", help="write Dask's HTML performance report to FILE (needs bokeh)"
+    )
 
     shown = parser.add_argument_group("output")
-    shown.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="progress bar (default: when stderr is a terminal)")
-    shown.add_argument("-q", "--quiet", action="store_true",
-                       help="print nothing but errors; the manifest still records everything")
+    shown.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: when stderr is a terminal)",
+    )
+    shown.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors; the manifest still records everything"
+    )
     parser.set_defaults(run=run)
 
 
@@ -110,12 +154,21 @@ def run(args: argparse.Namespace) -> int:
     options = tracer_options(args)
     try:
         report = batch(
-            args.inputs, args.outdir, resume=args.resume, scheduler=args.scheduler,
-            scheduler_file=args.scheduler_file, workers=args.workers,
-            threads_per_worker=args.threads_per_worker, max_in_flight=args.max_in_flight,
+            args.inputs,
+            args.outdir,
+            resume=args.resume,
+            scheduler=args.scheduler,
+            scheduler_file=args.scheduler_file,
+            workers=args.workers,
+            threads_per_worker=args.threads_per_worker,
+            max_in_flight=args.max_in_flight,
             files_per_task=args.files_per_task,
-            retries=args.retries, performance_report=args.performance_report,
-            progress=args.progress, quiet=args.quiet, max_pixels=args.max_pixels, **options,
+            retries=args.retries,
+            performance_report=args.performance_report,
+            progress=args.progress,
+            quiet=args.quiet,
+            max_pixels=args.max_pixels,
+            **options,
         )
     except VectileError as exc:
         return fail(EXIT_USAGE, str(exc))
@@ -124,9 +177,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         report.print(Console(stderr=True))
     if report.interrupted:
-        print(f"vectile: interrupted; every finished file is in '{report.manifest}'. "
-              "Run the same command with --resume to finish.", file=sys.stderr)
+        print(
+            f"vectile: interrupted; every finished file is in '{report.manifest}'. "
+            "Run the same command with --resume to finish.",
+            file=sys.stderr,
+        )
     elif report.failed:
-        print(f"vectile: error: {report.failed:,} of {report.total:,} files failed; "
-              f"see '{report.manifest}'", file=sys.stderr)
+        print(
+            f"vectile: error: {report.failed:,} of {report.total:,} files failed; see '{report.manifest}'",
+            file=sys.stderr,
+        )
     return report.exit_code

@@ -14,8 +14,16 @@ from vectile._api import vectorize
 from vectile._io import DEFAULT_MAX_PIXELS, load_image, write_atomic
 from vectile._text import json_default, naming
 from vectile.cli._common import (
-    EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_tracer_arguments, fail, integer, output_path,
-    pixel_count, tracer_options,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_tracer_arguments,
+    fail,
+    integer,
+    output_path,
+    pixel_count,
+    tracer_options,
 )
 from vectile.errors import PixelLimitError, VectileError
 from vectile.options import DEFAULT_TILE_SIZE, HUGE_PIXELS, MAX_TILE_SIZE
@@ -47,7 +55,9 @@ def add_parser(commands: Any) -> None:
     )
     convert.add_argument("input", metavar="IN", help="input image file")
     convert.add_argument(
-        "-o", "--output", metavar="OUT.svg",
+        "-o",
+        "--output",
+        metavar="OUT.svg",
         help="output SVG file ('-' for standard output); default: IN with the suffix .svg",
     )
     add_tracer_arguments(convert.add_argument_group("tracing"))
@@ -56,33 +66,37 @@ def add_parser(commands: Any) -> None:
         "Images over --tile-above pixels are traced in tiles on Dask (the SVG is the same as "
         "untiled, memory stays bounded): streamed into a temporary Zarr store, one task per "
         "tile, on an embedded local cluster unless --scheduler or DASK_SCHEDULER_ADDRESS "
-        "names one (its workers must see the output folder).")
+        "names one (its workers must see the output folder).",
+    )
     tiles.add_argument(
-        "--tile-size", type=integer(1, MAX_TILE_SIZE), metavar="PX",
+        "--tile-size",
+        type=integer(1, MAX_TILE_SIZE),
+        metavar="PX",
         help="trace in tiles of PX x PX pixels, whatever the image size "
         f"(default for huge images: {DEFAULT_TILE_SIZE})",
     )
     tiles.add_argument(
-        "--tile-above", type=pixel_count, default=None, metavar="N",
+        "--tile-above",
+        type=pixel_count,
+        default=None,
+        metavar="N",
         help=f"tile images with more than N pixels (default {HUGE_PIXELS // 10**6}M; suffixes k, M, G allowed)",
     )
     tiles.add_argument(
-        "--scheduler", metavar="ADDR",
-        help="run the tiles on the Dask scheduler at ADDR (default: DASK_SCHEDULER_ADDRESS, "
-        "else a local cluster)",
+        "--scheduler",
+        metavar="ADDR",
+        help="run the tiles on the Dask scheduler at ADDR (default: DASK_SCHEDULER_ADDRESS, else a local cluster)",
     )
     other = convert.add_argument_group("input and output")
     other.add_argument(
-        "--max-pixels", type=pixel_count, default=DEFAULT_MAX_PIXELS, metavar="N",
-        help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS}; "
-        "suffixes k, M, G allowed)",
+        "--max-pixels",
+        type=pixel_count,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS}; suffixes k, M, G allowed)",
     )
-    other.add_argument(
-        "--stats", action="store_true", help="print tracing statistics as one JSON line to stderr"
-    )
-    other.add_argument(
-        "-q", "--quiet", action="store_true", help="print nothing but errors (and --stats)"
-    )
+    other.add_argument("--stats", action="store_true", help="print tracing statistics as one JSON line to stderr")
+    other.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors (and --stats)")
     convert.set_defaults(run=run)
 
 
@@ -160,8 +174,7 @@ class _TiledSvg:
         return self._text or ""
 
 
-def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
-                   options: dict[str, Any]) -> _TiledSvg:
+def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None, options: dict[str, Any]) -> _TiledSvg:
     from vectile.flows._cluster import connect
     from vectile.tiling import trace_image
 
@@ -170,8 +183,16 @@ def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None,
     # without the memory and start-up of worker processes.  The image streams into a Zarr
     # store whatever its size (stream_above=0): this process never decodes it whole.
     with connect(scheduler=args.scheduler, dashboard=False, processes=False) as (client, _info):
-        text, stats = trace_image(source, options, tile_size=args.tile_size, client=client, output=output,
-                                  progress=show, max_pixels=args.max_pixels, stream_above=0)
+        text, stats = trace_image(
+            source,
+            options,
+            tile_size=args.tile_size,
+            client=client,
+            output=output,
+            progress=show,
+            max_pixels=args.max_pixels,
+            stream_above=0,
+        )
     return _TiledSvg(text, stats)
 
 

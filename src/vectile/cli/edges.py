@@ -17,7 +17,14 @@ from typing import Any
 from vectile._io import write_atomic
 from vectile._text import naming
 from vectile.cli._common import (
-    EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail, number, output_path, pixel_count,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    fail,
+    number,
+    output_path,
+    pixel_count,
 )
 from vectile.errors import OptionError, VectileError
 
@@ -57,24 +64,46 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("input", metavar="IN", help="input image file")
     parser.add_argument(
-        "-o", "--output", metavar="OUT.png",
+        "-o",
+        "--output",
+        metavar="OUT.png",
         help="output PNG file ('-' for standard output); default: IN with the suffix .edges.png",
     )
-    parser.add_argument("--method", choices=("canny", "sobel", "learned", "blend"), default="canny",
-                        help="canny (thin edges, default), sobel (gradient magnitude), learned "
-                        "(vectile's edge network) or blend (learned + canny)")
-    parser.add_argument("--alpha", type=_unit_interval, metavar="A",
-                        help="blend: weight of the learned map (default: chosen on BSDS500 val)")
-    parser.add_argument("--sigma", type=_sigma, default=1.4, metavar="PX",
-                        help="Gaussian blur before the gradient, pixels (default 1.4; 0: none)")
-    parser.add_argument("--low", type=_unit_interval, metavar="T",
-                        help="canny: lower hysteresis threshold (default 0.4 x high)")
-    parser.add_argument("--high", type=_unit_interval, metavar="T",
-                        help="canny: upper threshold (default: 70th percentile of the gradient)")
-    parser.add_argument("--binary", action="store_true",
-                        help="write 255 on every edge pixel instead of its strength")
     parser.add_argument(
-        "--max-pixels", type=pixel_count, default=None, metavar="N",
+        "--method",
+        choices=("canny", "sobel", "learned", "blend"),
+        default="canny",
+        help="canny (thin edges, default), sobel (gradient magnitude), learned "
+        "(vectile's edge network) or blend (learned + canny)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=_unit_interval,
+        metavar="A",
+        help="blend: weight of the learned map (default: chosen on BSDS500 val)",
+    )
+    parser.add_argument(
+        "--sigma",
+        type=_sigma,
+        default=1.4,
+        metavar="PX",
+        help="Gaussian blur before the gradient, pixels (default 1.4; 0: none)",
+    )
+    parser.add_argument(
+        "--low", type=_unit_interval, metavar="T", help="canny: lower hysteresis threshold (default 0.4 x high)"
+    )
+    parser.add_argument(
+        "--high",
+        type=_unit_interval,
+        metavar="T",
+        help="canny: upper threshold (default: 70th percentile of the gradient)",
+    )
+    parser.add_argument("--binary", action="store_true", help="write 255 on every edge pixel instead of its strength")
+    parser.add_argument(
+        "--max-pixels",
+        type=pixel_count,
+        default=None,
+        metavar="N",
         help="refuse images with more pixels than this (suffixes k, M, G allowed)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -109,7 +138,12 @@ def run(args: argparse.Namespace) -> int:
             raise OptionError("--alpha applies to --method blend only")
         output = None if to_stdout else output_path(source, args.output, ".edges.png")
         edge_map = detect_edges(
-            source, args.method, sigma=args.sigma, low=args.low, high=args.high, alpha=args.alpha,
+            source,
+            args.method,
+            sigma=args.sigma,
+            low=args.low,
+            high=args.high,
+            alpha=args.alpha,
             max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         )
         data = _png_bytes(edge_map, args.binary)
@@ -128,8 +162,11 @@ def run(args: argparse.Namespace) -> int:
         return fail(EXIT_INTERRUPTED, f"interrupted while detecting edges in '{source}'")
     except Exception as exc:  # a bug: say so, with the traceback for the report
         traceback.print_exc(file=sys.stderr)
-        return fail(EXIT_FAILURE, f"edge detection on '{source}' failed unexpectedly: "
-                     f"{type(exc).__name__}: {exc} (this is a bug in vectile; please report it)")
+        return fail(
+            EXIT_FAILURE,
+            f"edge detection on '{source}' failed unexpectedly: "
+            f"{type(exc).__name__}: {exc} (this is a bug in vectile; please report it)",
+        )
     if not args.quiet and output is not None:
         edges = int((edge_map > 0).sum())
         print(f"vectile: wrote '{output}' ({edges:,} edge pixels, {seconds:.2f} s)", file=sys.stderr)

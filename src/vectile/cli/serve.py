@@ -44,46 +44,68 @@ def add_parser(commands: Any) -> None:
     serve.add_argument("--port", type=integer(0, 65535), default=8000, help="port (default 8000)")
     limits = serve.add_argument_group("limits")
     limits.add_argument(
-        "--max-upload-mb", type=integer(1), default=defaults.max_upload_bytes // _MIB, metavar="MB",
+        "--max-upload-mb",
+        type=integer(1),
+        default=defaults.max_upload_bytes // _MIB,
+        metavar="MB",
         help=f"largest upload of /v1/vectorize, MiB (default {defaults.max_upload_bytes // _MIB})",
     )
     limits.add_argument(
-        "--max-pixels", type=pixel_count, default=defaults.max_pixels, metavar="N",
-        help=f"largest image /v1/vectorize traces (default {defaults.max_pixels:,}; "
-        "suffixes k, M, G allowed)",
+        "--max-pixels",
+        type=pixel_count,
+        default=defaults.max_pixels,
+        metavar="N",
+        help=f"largest image /v1/vectorize traces (default {defaults.max_pixels:,}; suffixes k, M, G allowed)",
     )
     limits.add_argument(
-        "--timeout", type=integer(1), default=int(defaults.request_timeout), metavar="S",
+        "--timeout",
+        type=integer(1),
+        default=int(defaults.request_timeout),
+        metavar="S",
         help=f"seconds one /v1/vectorize request may take (default {defaults.request_timeout:g})",
     )
     limits.add_argument(
-        "--workers", type=integer(1, 256), metavar="N",
+        "--workers",
+        type=integer(1, 256),
+        metavar="N",
         help="threads tracing /v1/vectorize requests at once (default: cores, at most 4)",
     )
     limits.add_argument(
-        "--job-max-upload-mb", type=integer(1), default=defaults.job_max_upload_bytes // _MIB,
-        metavar="MB", help=f"largest upload of /v1/jobs, MiB (default {defaults.job_max_upload_bytes // _MIB})",
+        "--job-max-upload-mb",
+        type=integer(1),
+        default=defaults.job_max_upload_bytes // _MIB,
+        metavar="MB",
+        help=f"largest upload of /v1/jobs, MiB (default {defaults.job_max_upload_bytes // _MIB})",
     )
     limits.add_argument(
-        "--job-max-pixels", type=pixel_count, default=defaults.job_max_pixels, metavar="N",
+        "--job-max-pixels",
+        type=pixel_count,
+        default=defaults.job_max_pixels,
+        metavar="N",
         help=f"largest image in a job (default {defaults.job_max_pixels:,})",
     )
     jobs = serve.add_argument_group("jobs")
     jobs.add_argument(
-        "--data-dir", metavar="DIR",
+        "--data-dir",
+        metavar="DIR",
         help="folder for job uploads and results (default: a temporary folder, deleted on exit)",
     )
     jobs.add_argument(
-        "--scheduler", metavar="ADDR",
+        "--scheduler",
+        metavar="ADDR",
         help="Dask scheduler for jobs (default: DASK_SCHEDULER_ADDRESS, else an embedded "
         "LocalCluster started on the first job)",
     )
     jobs.add_argument(
-        "--dask-workers", type=integer(1, 1024), metavar="N",
+        "--dask-workers",
+        type=integer(1, 1024),
+        metavar="N",
         help="worker processes of the embedded cluster (default: one per two cores)",
     )
     serve.add_argument(
-        "--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default="info",
         help="uvicorn log level (default info)",
     )
     serve.set_defaults(run=run)
@@ -95,8 +117,11 @@ def run(args: argparse.Namespace) -> int:
         from vectile.server import ServerSettings, create_app
         from vectile.server.running import serve
     except ImportError as exc:
-        return fail(EXIT_USAGE, f"'vectile serve' needs the server extra ({exc.name} is missing); "
-                    "install it with: pip install 'vectile[server]'")
+        return fail(
+            EXIT_USAGE,
+            f"'vectile serve' needs the server extra ({exc.name} is missing); "
+            "install it with: pip install 'vectile[server]'",
+        )
     data_dir = Path(args.data_dir) if args.data_dir else None
     if data_dir is not None and data_dir.exists() and not data_dir.is_dir():
         return fail(EXIT_USAGE, f"--data-dir '{data_dir}' is not a folder")
@@ -112,10 +137,15 @@ def run(args: argparse.Namespace) -> int:
         dask_workers=args.dask_workers or 0,
     )
     if not _is_loopback(args.host):
-        print(f"vectile: serving on {args.host}: reachable from other machines; there is no "
-              "authentication, put it behind a proxy that adds some", file=sys.stderr)
-    print(f"vectile: page at http://{_url_host(args.host)}:{args.port}/, API at /v1/vectorize, "
-          "schema at /openapi.json", file=sys.stderr)
+        print(
+            f"vectile: serving on {args.host}: reachable from other machines; there is no "
+            "authentication, put it behind a proxy that adds some",
+            file=sys.stderr,
+        )
+    print(
+        f"vectile: page at http://{_url_host(args.host)}:{args.port}/, API at /v1/vectorize, schema at /openapi.json",
+        file=sys.stderr,
+    )
     serve(create_app(settings), args.host, args.port, args.log_level)
     return EXIT_OK
 

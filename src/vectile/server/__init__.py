@@ -11,12 +11,19 @@ Routes: ``POST /v1/vectorize`` (one image in, SVG out), ``POST /v1/jobs`` and
 Needs the ``server`` extra: ``pip install 'vectile[server]'``.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from vectile.server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["ServerSettings", "create_app"]
 
 
-def create_app(settings: ServerSettings | None = None):  # type: ignore[no-untyped-def]
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The FastAPI application (imported lazily so ``ServerSettings`` needs no FastAPI)."""
     from vectile.server.app import create_app as create
 

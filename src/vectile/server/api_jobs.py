@@ -41,8 +41,11 @@ async def create_job(
     if len(images) > settings.max_batch_files:
         raise HTTPException(413, f"{len(images)} files in one job; the limit is {settings.max_batch_files}")
     if options.quality == "ai" and not await asyncio.to_thread(learned_edges_available):
-        raise HTTPException(422, "quality 'ai' needs the learned edge model, which is not installed "
-                                 "on this server; choose fast, balanced or high")
+        raise HTTPException(
+            422,
+            "quality 'ai' needs the learned edge model, which is not installed "
+            "on this server; choose fast, balanced or high",
+        )
     runner: JobRunner = request.app.state.runner
     try:
         job = await asyncio.to_thread(runner.create, [(f.filename, f.file) for f in images], options)
@@ -76,8 +79,13 @@ async def job_result(request: Request, job_id: str) -> Response:
         raise HTTPException(404, "no such job (its results have expired)") from exc
     headers = {"Content-Security-Policy": SVG_CSP} if media_type == "image/svg+xml" else {}
     suffix = ".svg" if media_type == "image/svg+xml" else ".zip"
-    return FileResponse(path, media_type=media_type, headers=headers,
-                        filename=f"vectile-{job.id}{suffix}", content_disposition_type="attachment")
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers=headers,
+        filename=f"vectile-{job.id}{suffix}",
+        content_disposition_type="attachment",
+    )
 
 
 async def _job(request: Request, job_id: str) -> Job:

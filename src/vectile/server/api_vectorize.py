@@ -50,9 +50,11 @@ async def vectorize_image(
     stats = jsonable(svg.stats)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"svg": text, "stats": stats})
-    return Response(text, media_type="image/svg+xml",
-                    headers={"X-Vectile-Stats": json.dumps(stats, separators=(",", ":")),
-                             "Content-Security-Policy": SVG_CSP})
+    return Response(
+        text,
+        media_type="image/svg+xml",
+        headers={"X-Vectile-Stats": json.dumps(stats, separators=(",", ":")), "Content-Security-Policy": SVG_CSP},
+    )
 
 
 def check_image_type(data: bytes, name: str) -> None:
@@ -76,8 +78,11 @@ async def _trace(request: Request, data: bytes, name: str, options: TraceRequest
     try:
         return await asyncio.wait_for(work, settings.request_timeout)
     except TimeoutError as exc:
-        raise HTTPException(504, f"tracing '{name}' took longer than {settings.request_timeout:g} s; "
-                                 "send it to POST /v1/jobs or choose a faster quality") from exc
+        raise HTTPException(
+            504,
+            f"tracing '{name}' took longer than {settings.request_timeout:g} s; "
+            "send it to POST /v1/jobs or choose a faster quality",
+        ) from exc
     except OptionError as exc:
         raise HTTPException(422, str(exc)) from exc
     except InputError as exc:  # too many pixels: 413, like a too large upload; a bad image: 422

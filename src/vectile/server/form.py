@@ -18,7 +18,9 @@ from vectile.server.tracing import QUALITIES, Quality, TraceRequest
 __all__ = ["trace_form"]
 
 _QUALITY = inspect.Parameter(
-    "quality", inspect.Parameter.KEYWORD_ONLY, default="balanced",
+    "quality",
+    inspect.Parameter.KEYWORD_ONLY,
+    default="balanced",
     annotation=Annotated[Quality, Form(description="; ".join(f"{k}: {v}" for k, v in QUALITIES.items()))],
 )
 
@@ -41,8 +43,7 @@ def _field(option: Option) -> inspect.Parameter:
     if high is not None:
         bounds["le"] = _plain(high)
     annotation = Annotated[kind, Form(description=option.help, **bounds)]
-    return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default,
-                             annotation=annotation)
+    return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default, annotation=annotation)
 
 
 def trace_form(**fields: Any) -> TraceRequest:
@@ -53,4 +54,5 @@ def trace_form(**fields: Any) -> TraceRequest:
 
 # FastAPI reads a dependency's parameters from its signature: declare one per form field.
 trace_form.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [_QUALITY, *(_field(option) for option in FORM_OPTIONS)], return_annotation=TraceRequest)
+    [_QUALITY, *(_field(option) for option in FORM_OPTIONS)], return_annotation=TraceRequest
+)

@@ -101,8 +101,7 @@ class JobFile:
     stats: dict[str, Any] | None = None
 
     def status(self) -> dict[str, Any]:
-        return {"index": self.index, "name": self.name, "state": self.state,
-                "error": self.error, "stats": self.stats}
+        return {"index": self.index, "name": self.name, "state": self.state, "error": self.error, "stats": self.stats}
 
 
 @dataclass
@@ -240,8 +239,11 @@ class JobRunner:
                 raise RuntimeError("the job runner is closed")
             if self._client is None:
                 self._client, self._cluster = _connect(self._settings)
-                self._where = ("embedded LocalCluster" if self._cluster is not None
-                               else f"scheduler {self._client.scheduler_info()['address']}")
+                self._where = (
+                    "embedded LocalCluster"
+                    if self._cluster is not None
+                    else f"scheduler {self._client.scheduler_info()['address']}"
+                )
             return self._client
 
     # -- looking at jobs --
@@ -266,8 +268,9 @@ class JobRunner:
                     for f in job.files:
                         if f.state == "done":
                             archive.write(f.output, _archive_name(f))
-                    manifest = [{**f.status(), "svg": _archive_name(f) if f.state == "done" else None}
-                                for f in job.files]
+                    manifest = [
+                        {**f.status(), "svg": _archive_name(f) if f.state == "done" else None} for f in job.files
+                    ]
                     archive.writestr("manifest.json", json.dumps(manifest, indent=1))
                 os.replace(temporary, path)
                 job.result_path = path
@@ -342,11 +345,12 @@ class JobRunner:
         for job in jobs:
             self._check_timeout(job)
         with self._lock:
-            expired = [j for j in self._jobs.values()
-                       if j.finished is not None and now - j.finished > self._settings.job_ttl]
+            expired = [
+                j for j in self._jobs.values() if j.finished is not None and now - j.finished > self._settings.job_ttl
+            ]
             finished = sorted((j for j in self._jobs.values() if j.finished is not None), key=lambda j: j.finished or 0)
             overflow = len(self._jobs) - self._settings.max_jobs + 1
-            expired += [j for j in finished[:max(0, overflow)] if j not in expired]
+            expired += [j for j in finished[: max(0, overflow)] if j not in expired]
             for job in expired:
                 del self._jobs[job.id]
         for job in expired:
@@ -379,13 +383,18 @@ def _connect(settings: ServerSettings) -> tuple[Client, LocalCluster | None]:
         # (Dask does not set RAYON_NUM_THREADS itself).
         rayon = max(1, cores // workers)
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=http,
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=http,
             env={"RAYON_NUM_THREADS": str(rayon)},
         )
     else:
         cluster = LocalCluster(
-            n_workers=1, threads_per_worker=settings.dask_workers or max(1, cores // 2),
-            processes=False, dashboard_address=http,
+            n_workers=1,
+            threads_per_worker=settings.dask_workers or max(1, cores // 2),
+            processes=False,
+            dashboard_address=http,
         )
     try:
         return Client(cluster, set_as_default=False), cluster

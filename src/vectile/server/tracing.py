@@ -110,8 +110,10 @@ def trace_bytes(data: bytes, name: str, request: TraceRequest, max_pixels: int) 
     mode = given["mode"]
     preset = given.pop("preset") or ("lineart" if mode == "binary" else choose_preset(pixels))
     # The quality level's values, then what the client gave (None: the level's or preset's).
-    options: dict[str, Any] = {**quality_options(request.quality, preset),
-                               **{k: v for k, v in given.items() if v is not None}}
+    options: dict[str, Any] = {
+        **quality_options(request.quality, preset),
+        **{k: v for k, v in given.items() if v is not None},
+    }
     options["preset"] = preset
     options["edges"] = "learned" if request.quality == "ai" and mode == "color" else None
     svg = vectile.vectorize(pixels, max_pixels=max_pixels, **options)
@@ -145,4 +147,3 @@ def learned_edges_available() -> bool:
     except Exception:  # missing model, missing onnxruntime: the level stays off
         return False
     return edges.shape[:2] == (16, 16)
-
