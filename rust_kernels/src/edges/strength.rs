@@ -2,7 +2,9 @@
 //! when `low = ratio * high` (see `canny.rs`).
 
 use super::canny::{neighbour_offsets, EDGE};
+use super::simd::multiversion;
 use super::sobel::SOBEL_UNIT;
+use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 /// States of EDGE pixels while the strength map is built: swept (or being collected), on a
@@ -52,43 +54,57 @@ pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, heigh
             }
         }
     }
-    // Zeroed by every thread at once (a single memset of 8 MB at 1080p costs a millisecond).
-    let mut out = Vec::with_capacity(width * height);
-    out.par_extend(rayon::iter::repeat_n(0f32, width * height));
     let interior = pw..pw * (height + 1);
     let deferred: Vec<usize> = states[interior.clone()]
         .par_chunks_mut(band_len)
         .zip(m[interior.clone()].par_chunks_mut(band_len))
-        .zip(out.par_chunks_mut(rows * width))
         .enumerate()
-        .flat_map_iter(|(b, ((states, m), out))| {
-            let mut region = Region::new(states.len(), pw, width, ratio);
-            let seams = region.sweep_bands(states, m, out, &offsets);
+        .flat_map_iter(|(b, (states, m))| {
+            let mut region = Region::new(states.len());
+            let seams = region.sweep_bands(states, m, &offsets, ratio);
             seams.into_iter().map(move |p| p + b * band_len)
         })
         .collect();
     // Components across seams, on the whole interior (its neighbours above and below are the
     // NONE padding rows).
-    if deferred.is_empty() {
-        return out;
-    }
-    let (states, m) = (&mut states[interior.clone()], &mut m[interior]);
-    let mut region = Region::new(states.len(), pw, width, ratio);
-    for p in deferred {
-        if states[p] == DEFERRED {
-            region.component(states, m, p, &offsets, DEFERRED);
-            region.sweep.run(&region.pixels, m, states.len(), &offsets, ratio, &mut Out { out: &mut out, pw, width });
+    if !deferred.is_empty() {
+        let (states, m) = (&mut states[interior.clone()], &mut m[interior]);
+        let mut region = Region::new(states.len());
+        for p in deferred {
+            if states[p] == DEFERRED {
+                region.component(states, m, p, &offsets, DEFERRED);
+                region.sweep.run(&region.pixels, m, &offsets, ratio);
+            }
         }
     }
+    // Every EDGE pixel is SEEN now, with its strength in `m`: one streaming pass writes the
+    // output (the sweep's writes went to lines it had just read; writing the output there
+    // instead would miss the cache on nearly every pixel).
+    let mut out: Vec<f32> = Vec::with_capacity(width * height);
+    out.spare_capacity_mut().par_chunks_mut(width).enumerate().for_each(|(y, row)| {
+        let base = (y + 1) * pw + 1;
+        output_row(&states[base..base + width], &m[base..base + width], row);
+    });
+    // SAFETY: the loop above wrote every one of the `width * height` values.
+    unsafe { out.set_len(width * height) };
     out
+}
+
+multiversion! {
+    /// One output row: the normalised strength of SEEN pixels, else 0 (branch-free: vectorises).
+    fn output_row(states: &[u8], m: &[f32], out: &mut [MaybeUninit<f32>]) {
+        let n = out.len();
+        let (states, m) = (&states[..n], &m[..n]);
+        for x in 0..n {
+            let v = (m[x] / SOBEL_UNIT).min(1.0);
+            out[x] = MaybeUninit::new(if states[x] == SEEN { v } else { 0.0 });
+        }
+    }
 }
 
 /// Components of one band of the padded state map (or of the whole interior): pixel indices
 /// are relative to the band's first row.
 struct Region {
-    pw: usize,
-    width: usize,
-    ratio: f32,
     sweep: Sweep,
     /// The current component: (magnitude bits, pixel).
     pixels: Vec<(u32, u32)>,
@@ -96,8 +112,8 @@ struct Region {
 }
 
 impl Region {
-    fn new(len: usize, pw: usize, width: usize, ratio: f32) -> Region {
-        Region { pw, width, ratio, sweep: Sweep { appeared: vec![0; len.div_ceil(64)], ..Default::default() }, pixels: Vec::new(), stack: Vec::new() }
+    fn new(len: usize) -> Region {
+        Region { sweep: Sweep { appeared: vec![0; len.div_ceil(64)], ..Default::default() }, pixels: Vec::new(), stack: Vec::new() }
     }
 
     /// The component of pixel `seed` into `self.pixels`: its 8-connected pixels whose state
@@ -124,7 +140,7 @@ impl Region {
 
     /// Sweep every component of EDGE pixels in a band but those holding a SEAM pixel: those
     /// are marked DEFERRED, and one pixel of each is returned.
-    fn sweep_bands(&mut self, states: &mut [u8], m: &mut [f32], out: &mut [f32], offsets: &[isize; 8]) -> Vec<usize> {
+    fn sweep_bands(&mut self, states: &mut [u8], m: &mut [f32], offsets: &[isize; 8], ratio: f32) -> Vec<usize> {
         let mut deferred = Vec::new();
         let mut start = 0;
         while let Some(i) = next_edge(states, start) {
@@ -137,8 +153,7 @@ impl Region {
                 deferred.push(i);
                 continue;
             }
-            let (pw, width, ratio) = (self.pw, self.width, self.ratio);
-            self.sweep.run(&self.pixels, m, states.len(), offsets, ratio, &mut Out { out, pw, width });
+            self.sweep.run(&self.pixels, m, offsets, ratio);
         }
         deferred
     }
@@ -164,23 +179,6 @@ fn next_edge(states: &[u8], start: usize) -> Option<usize> {
     None
 }
 
-/// Where strengths go: pixel `p` of a padded band (rows of `pw`, pixel x at column x + 1) is
-/// pixel `(p / pw) * width + p % pw - 1` of `out`, the band's rows of the output.
-struct Out<'a> {
-    out: &'a mut [f32],
-    pw: usize,
-    width: usize,
-}
-
-impl Out<'_> {
-    #[inline(always)]
-    fn set(&mut self, p: usize, t: f32) {
-        // Pixel indices fit u32 (as everywhere in the sweep), and a 32-bit division is cheaper.
-        let (p, pw) = (p as u32, self.pw as u32);
-        self.out[(p / pw) as usize * self.width + (p % pw) as usize - 1] = (t / SOBEL_UNIT).min(1.0);
-    }
-}
-
 const NIL: u32 = u32::MAX;
 
 /// Scratch of the strength sweep over one component (see `strength_map`).
@@ -198,6 +196,8 @@ struct Sweep {
     head: Vec<u32>,
     tail: Vec<u32>,
     next: Vec<u32>,
+    /// The strength of each pixel, by rank.
+    level: Vec<f32>,
 }
 
 impl Sweep {
@@ -211,18 +211,19 @@ impl Sweep {
     }
 
     /// Give every waiting member of set `r` the strength `t`.
-    fn settle(&mut self, r: usize, t: f32, s: &mut Out<'_>) {
+    fn settle(&mut self, r: usize, t: f32) {
         let mut k = self.head[r];
         while k != NIL {
-            s.set(self.order[k as usize].1 as usize, t);
+            self.level[k as usize] = t;
             k = self.next[k as usize];
         }
         self.head[r] = NIL;
     }
 
-    /// Strengths of one component (`pixels`: (magnitude bits, pixel), 8-connected, in a
-    /// region of `len` pixels); overwrites `m` at its pixels.
-    fn run(&mut self, pixels: &[(u32, u32)], m: &mut [f32], len: usize, offsets: &[isize; 8], ratio: f32, s: &mut Out<'_>) {
+    /// Strengths (Sobel units) of one component (`pixels`: (magnitude bits, pixel),
+    /// 8-connected), written over its magnitudes in `m`.
+    fn run(&mut self, pixels: &[(u32, u32)], m: &mut [f32], offsets: &[isize; 8], ratio: f32) {
+        let len = m.len();
         let n = pixels.len();
         // When every pixel appears before the strongest turns strong (all magnitudes within a
         // factor 1 / ratio of the largest), the whole component is kept at the largest
@@ -232,7 +233,7 @@ impl Sweep {
         let (lo, hi) = (f32::from_bits(lo), f32::from_bits(hi));
         if ratio <= 0.0 || lo / ratio >= hi {
             for &(_, p) in pixels {
-                s.set(p as usize, hi);
+                m[p as usize] = hi;
             }
             return;
         }
@@ -253,6 +254,8 @@ impl Sweep {
         self.tail.extend(0..n as u32);
         self.next.clear();
         self.next.resize(n, NIL);
+        self.level.clear();
+        self.level.resize(n, 0.0);
         let mag = |order: &[(u32, u32)], k: usize| f32::from_bits(order[k].0);
         let appear = |order: &[(u32, u32)], k: usize| mag(order, k) / ratio;
         let (mut a, mut b) = (0usize, 0usize); // next pixel to appear, next to turn strong
@@ -275,8 +278,8 @@ impl Sweep {
                         continue;
                     }
                     match (self.kept[rp], self.kept[rq]) {
-                        (true, false) => self.settle(rq, level, s),
-                        (false, true) => self.settle(rp, level, s),
+                        (true, false) => self.settle(rq, level),
+                        (false, true) => self.settle(rp, level),
                         _ => {}
                     }
                     // Join: rq's waiting list goes after rp's, and rp becomes the root.
@@ -297,13 +300,14 @@ impl Sweep {
                 b += 1;
                 let r = self.find(k as u32) as usize;
                 if !self.kept[r] {
-                    self.settle(r, mag(&self.order, k), s);
+                    self.settle(r, mag(&self.order, k));
                     self.kept[r] = true;
                 }
             }
         }
-        for &(_, p) in pixels {
+        for (&(_, p), &t) in self.order.iter().zip(&self.level) {
             let p = p as usize;
+            m[p] = t;
             self.appeared[p / 64] = 0;
         }
     }
