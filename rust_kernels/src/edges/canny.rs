@@ -30,8 +30,8 @@
 
 use super::blur::{band_rows, blur_row, check_image, reflect101, BlurScratch, Kernel};
 use super::simd::multiversion;
-use super::strength::strength_map;
 use super::sobel::{deinterleave, magnitude_row, sobel_row, SobelScratch, SOBEL_UNIT};
+use super::strength::strength_map;
 use crate::error::{KernelError, Result};
 use rayon::prelude::*;
 
@@ -53,7 +53,12 @@ pub struct CannyOptions {
 
 impl Default for CannyOptions {
     fn default() -> Self {
-        CannyOptions { sigma: 1.4, low: None, high: None, strength: false }
+        CannyOptions {
+            sigma: 1.4,
+            low: None,
+            high: None,
+            strength: false,
+        }
     }
 }
 
@@ -82,10 +87,18 @@ pub(super) const EDGE: u8 = 4; // its own bit, so that an OR over a run of state
 /// any band), so that neighbours never need bounds checks.
 enum BandOut<'a> {
     /// Thresholds known: NONE / WEAK / STRONG per pixel.
-    States { out: &'a mut [u8], low: f32, high: f32 },
+    States {
+        out: &'a mut [u8],
+        low: f32,
+        high: f32,
+    },
     /// Suppressed magnitude (0 where suppressed); a magnitude histogram of the band when the
     /// thresholds are automatic, else the states (`classify`) for thresholds `(low, high)`.
-    Suppressed { out: &'a mut [f32], hist: Option<&'a mut [u32]>, states: Option<(&'a mut [u8], f32, f32)> },
+    Suppressed {
+        out: &'a mut [f32],
+        hist: Option<&'a mut [u32]>,
+        states: Option<(&'a mut [u8], f32, f32)>,
+    },
 }
 
 /// Ring buffers of one band.
@@ -210,7 +223,15 @@ multiversion! {
 /// along the gradient. `mp`, `mc`, `mn`: magnitudes of the rows above, at and below (padded:
 /// pixel x at index x + 1).
 #[inline(always)]
-fn suppress_row<T>(mp: &[f32], mc: &[f32], mn: &[f32], gx: &[i16], gy: &[i16], out: &mut [T], emit: impl Fn(f32, bool) -> T) {
+fn suppress_row<T>(
+    mp: &[f32],
+    mc: &[f32],
+    mn: &[f32],
+    gx: &[i16],
+    gy: &[i16],
+    out: &mut [T],
+    emit: impl Fn(f32, bool) -> T,
+) {
     let w = out.len();
     let (gx, gy) = (&gx[..w], &gy[..w]);
     let (pl, pc, pr) = (&mp[..w], &mp[1..w + 1], &mp[2..w + 2]);
@@ -225,7 +246,13 @@ fn suppress_row<T>(mp: &[f32], mc: &[f32], mn: &[f32], gx: &[i16], gy: &[i16], o
         // Direction with dx > 0, or dx = 0 and dy > 0 (a gradient and its opposite suppress alike).
         let (sx, sy) = (gx[x] as f32, gy[x] as f32);
         let dx = sx.abs();
-        let dy = if sx == 0.0 { sy.abs() } else if sx < 0.0 { -sy } else { sy };
+        let dy = if sx == 0.0 {
+            sy.abs()
+        } else if sx < 0.0 {
+            -sy
+        } else {
+            sy
+        };
         let ady = dy.abs();
         let horizontal = ady <= dx;
         let down = dy >= 0.0;
@@ -236,9 +263,29 @@ fn suppress_row<T>(mp: &[f32], mc: &[f32], mn: &[f32], gx: &[i16], gy: &[i16], o
         //   horizontal: strict = left, blended towards up (dy >= 0) or down; other = right.
         //   vertical:   strict = up, blended towards left (dy > 0) or right; other = down.
         let s_base = if horizontal { c0 } else { p1 };
-        let s_diag = if horizontal { if down { p0 } else { n0 } } else if down { p0 } else { p2 };
+        let s_diag = if horizontal {
+            if down {
+                p0
+            } else {
+                n0
+            }
+        } else if down {
+            p0
+        } else {
+            p2
+        };
         let o_base = if horizontal { c2 } else { n1 };
-        let o_diag = if horizontal { if down { n2 } else { p2 } } else if down { n2 } else { n0 };
+        let o_diag = if horizontal {
+            if down {
+                n2
+            } else {
+                p2
+            }
+        } else if down {
+            n2
+        } else {
+            n0
+        };
         let strict = s_base + t * (s_diag - s_base);
         let other = o_base + t * (o_diag - o_base);
         out[x] = emit(m, (m > strict) & (m >= other));
@@ -249,17 +296,23 @@ fn check_thresholds(low: Option<f32>, high: Option<f32>) -> Result<()> {
     for (name, v) in [("low", low), ("high", high)] {
         if let Some(v) = v {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(KernelError::InvalidOption(format!("{name} threshold must be a finite number >= 0, got {v}")));
+                return Err(KernelError::InvalidOption(format!(
+                    "{name} threshold must be a finite number >= 0, got {v}"
+                )));
             }
         }
     }
     if let (Some(l), Some(h)) = (low, high) {
         if l > h {
-            return Err(KernelError::InvalidOption(format!("low threshold {l} is above high threshold {h}")));
+            return Err(KernelError::InvalidOption(format!(
+                "low threshold {l} is above high threshold {h}"
+            )));
         }
     }
     if high == Some(0.0) {
-        return Err(KernelError::InvalidOption("high threshold must be > 0".into()));
+        return Err(KernelError::InvalidOption(
+            "high threshold must be > 0".into(),
+        ));
     }
     Ok(())
 }
@@ -274,7 +327,13 @@ fn check_thresholds(low: Option<f32>, high: Option<f32>) -> Result<()> {
 /// let r = canny(&img, 8, 6, 1, &CannyOptions { sigma: 0.0, low: Some(0.1), high: Some(0.2), strength: false }).unwrap();
 /// assert!((0..6).all(|y| r.edges[y * 8 + 3] == 255 && r.edges.iter().skip(y * 8).take(8).filter(|&&e| e > 0).count() == 1));
 /// ```
-pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &CannyOptions) -> Result<CannyResult> {
+pub fn canny(
+    src: &[u8],
+    width: usize,
+    height: usize,
+    channels: usize,
+    opts: &CannyOptions,
+) -> Result<CannyResult> {
     check_image(src, width, height, channels)?;
     check_thresholds(opts.low, opts.high)?;
     let kernel = Kernel::gaussian(opts.sigma)?;
@@ -288,13 +347,34 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
             let low = low.unwrap_or(AUTO_LOW_RATIO * high);
             let (lo, hi) = (low * SOBEL_UNIT, high * SOBEL_UNIT);
             let mut states = vec![NONE; padded];
-            states[interior].par_chunks_mut(rows * pw).enumerate().for_each(|(b, band)| {
-                let y0 = b * rows;
-                let y1 = y0 + band.len() / pw;
-                canny_band(src, width, height, channels, &kernel, y0, y1, &mut BandOut::States { out: band, low: lo, high: hi });
-            });
+            states[interior]
+                .par_chunks_mut(rows * pw)
+                .enumerate()
+                .for_each(|(b, band)| {
+                    let y0 = b * rows;
+                    let y1 = y0 + band.len() / pw;
+                    canny_band(
+                        src,
+                        width,
+                        height,
+                        channels,
+                        &kernel,
+                        y0,
+                        y1,
+                        &mut BandOut::States {
+                            out: band,
+                            low: lo,
+                            high: hi,
+                        },
+                    );
+                });
             hysteresis(&mut states, pw, height, rows);
-            Ok(CannyResult { edges: unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 }), strength: Vec::new(), low, high })
+            Ok(CannyResult {
+                edges: unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 }),
+                strength: Vec::new(),
+                low,
+                high,
+            })
         }
         _ => {
             let mut states = vec![NONE; padded];
@@ -308,18 +388,42 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
             // at 1080p costs a millisecond).
             let mut suppressed = Vec::with_capacity(padded);
             suppressed.par_extend(rayon::iter::repeat_n(0f32, padded));
-            let (band_m, band_s) = (suppressed[interior.clone()].par_chunks_mut(rows * pw), states[interior].par_chunks_mut(rows * pw));
-            band_m.zip(band_s).zip(hists.par_chunks_mut(HIST_BINS)).enumerate().for_each(|(b, ((band, band_states), hist))| {
-                let y0 = b * rows;
-                let y1 = y0 + band.len() / pw;
-                let hist = if auto { Some(hist) } else { None };
-                let states = known.map(|(l, h)| (band_states, l * SOBEL_UNIT, h * SOBEL_UNIT));
-                canny_band(src, width, height, channels, &kernel, y0, y1, &mut BandOut::Suppressed { out: band, hist, states });
-            });
-            let (low, high) = known.unwrap_or_else(|| thresholds(None, None, &hists, width * height));
+            let (band_m, band_s) = (
+                suppressed[interior.clone()].par_chunks_mut(rows * pw),
+                states[interior].par_chunks_mut(rows * pw),
+            );
+            band_m
+                .zip(band_s)
+                .zip(hists.par_chunks_mut(HIST_BINS))
+                .enumerate()
+                .for_each(|(b, ((band, band_states), hist))| {
+                    let y0 = b * rows;
+                    let y1 = y0 + band.len() / pw;
+                    let hist = if auto { Some(hist) } else { None };
+                    let states = known.map(|(l, h)| (band_states, l * SOBEL_UNIT, h * SOBEL_UNIT));
+                    canny_band(
+                        src,
+                        width,
+                        height,
+                        channels,
+                        &kernel,
+                        y0,
+                        y1,
+                        &mut BandOut::Suppressed {
+                            out: band,
+                            hist,
+                            states,
+                        },
+                    );
+                });
+            let (low, high) =
+                known.unwrap_or_else(|| thresholds(None, None, &hists, width * height));
             if auto {
                 let (lo, hi) = (low * SOBEL_UNIT, high * SOBEL_UNIT);
-                states.par_chunks_mut(rows * pw).zip(suppressed.par_chunks(rows * pw)).for_each(|(s, m)| classify_band(m, s, lo, hi));
+                states
+                    .par_chunks_mut(rows * pw)
+                    .zip(suppressed.par_chunks(rows * pw))
+                    .for_each(|(s, m)| classify_band(m, s, lo, hi));
             }
             hysteresis(&mut states, pw, height, rows);
             let edges = unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 });
@@ -328,13 +432,23 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
             } else {
                 Vec::new()
             };
-            Ok(CannyResult { edges, strength, low, high })
+            Ok(CannyResult {
+                edges,
+                strength,
+                low,
+                high,
+            })
         }
     }
 }
 
 /// The `width x height` interior of a padded map, mapped through `f`.
-fn unpad<T: Copy + Sync, U: Copy + Send + Default>(padded: &[T], width: usize, height: usize, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+fn unpad<T: Copy + Sync, U: Copy + Send + Default>(
+    padded: &[T],
+    width: usize,
+    height: usize,
+    f: impl Fn(T) -> U + Sync,
+) -> Vec<U> {
     let pw = width + 2;
     let mut out = vec![U::default(); width * height];
     out.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
@@ -441,8 +555,17 @@ fn hysteresis(states: &mut [u8], pw: usize, height: usize, rows: usize) {
             // EDGE pixels on the band's first and last rows (global indices).
             let base = pw + b * band_len;
             let last = len - pw;
-            let first_row = band[..pw].iter().enumerate().filter(|(_, &v)| v == EDGE).map(move |(x, _)| base + x).collect::<Vec<_>>();
-            let last_row = band[last..].iter().enumerate().filter(|(_, &v)| v == EDGE).map(move |(x, _)| base + last + x);
+            let first_row = band[..pw]
+                .iter()
+                .enumerate()
+                .filter(|(_, &v)| v == EDGE)
+                .map(move |(x, _)| base + x)
+                .collect::<Vec<_>>();
+            let last_row = band[last..]
+                .iter()
+                .enumerate()
+                .filter(|(_, &v)| v == EDGE)
+                .map(move |(x, _)| base + last + x);
             first_row.into_iter().chain(last_row.collect::<Vec<_>>())
         })
         .collect();

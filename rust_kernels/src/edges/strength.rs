@@ -4,8 +4,8 @@
 use super::canny::{neighbour_offsets, EDGE};
 use super::simd::multiversion;
 use super::sobel::SOBEL_UNIT;
-use std::mem::MaybeUninit;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// States of EDGE pixels while the strength map is built: swept (or being collected), on a
 /// band's first or last row with an EDGE neighbour in the next band, and in a component left
@@ -33,7 +33,13 @@ const DEFERRED: u8 = 32;
 /// and neighbour look-ups in cache). One band of rows per thread sweeps its components in
 /// parallel; a component that reaches into another band is swept afterwards, on the whole map.
 /// (Few bands: every component across a seam waits for the sequential sweep.)
-pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, height: usize, ratio: f32) -> Vec<f32> {
+pub(super) fn strength_map(
+    m: &mut [f32],
+    states: &mut [u8],
+    width: usize,
+    height: usize,
+    ratio: f32,
+) -> Vec<f32> {
     let pw = width + 2;
     let rows = height.div_ceil(rayon::current_num_threads().max(1));
     let band_len = rows * pw;
@@ -41,7 +47,10 @@ pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, heigh
     let offsets = neighbour_offsets(pw);
     for y in (rows..height).step_by(rows) {
         // Image rows y - 1 (last of a band) and y (first of the next): padded rows y and y + 1.
-        let (above, below) = ((y * pw + 1)..(y * pw + 1 + width), ((y + 1) * pw + 1)..((y + 1) * pw + 1 + width));
+        let (above, below) = (
+            (y * pw + 1)..(y * pw + 1 + width),
+            ((y + 1) * pw + 1)..((y + 1) * pw + 1 + width),
+        );
         for (p, q0) in above.zip(below) {
             if states[p] & (EDGE | SEAM) == 0 {
                 continue;
@@ -81,10 +90,13 @@ pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, heigh
     // output (the sweep's writes went to lines it had just read; writing the output there
     // instead would miss the cache on nearly every pixel).
     let mut out: Vec<f32> = Vec::with_capacity(width * height);
-    out.spare_capacity_mut().par_chunks_mut(width).enumerate().for_each(|(y, row)| {
-        let base = (y + 1) * pw + 1;
-        output_row(&states[base..base + width], &m[base..base + width], row);
-    });
+    out.spare_capacity_mut()
+        .par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let base = (y + 1) * pw + 1;
+            output_row(&states[base..base + width], &m[base..base + width], row);
+        });
     // SAFETY: the loop above wrote every one of the `width * height` values.
     unsafe { out.set_len(width * height) };
     out
@@ -113,13 +125,27 @@ struct Region {
 
 impl Region {
     fn new(len: usize) -> Region {
-        Region { sweep: Sweep { appeared: vec![0; len.div_ceil(64)], ..Default::default() }, pixels: Vec::new(), stack: Vec::new() }
+        Region {
+            sweep: Sweep {
+                appeared: vec![0; len.div_ceil(64)],
+                ..Default::default()
+            },
+            pixels: Vec::new(),
+            stack: Vec::new(),
+        }
     }
 
     /// The component of pixel `seed` into `self.pixels`: its 8-connected pixels whose state
     /// is in `mask`, marked SEEN, with their magnitudes (read here, once: the reads miss the
     /// cache); whether it holds a SEAM pixel. Neighbours outside `states` are not followed.
-    fn component(&mut self, states: &mut [u8], m: &[f32], seed: usize, offsets: &[isize; 8], mask: u8) -> bool {
+    fn component(
+        &mut self,
+        states: &mut [u8],
+        m: &[f32],
+        seed: usize,
+        offsets: &[isize; 8],
+        mask: u8,
+    ) -> bool {
         self.pixels.clear();
         let mut seam = states[seed] == SEAM;
         states[seed] = SEEN;
@@ -140,7 +166,13 @@ impl Region {
 
     /// Sweep every component of EDGE pixels in a band but those holding a SEAM pixel: those
     /// are marked DEFERRED, and one pixel of each is returned.
-    fn sweep_bands(&mut self, states: &mut [u8], m: &mut [f32], offsets: &[isize; 8], ratio: f32) -> Vec<usize> {
+    fn sweep_bands(
+        &mut self,
+        states: &mut [u8],
+        m: &mut [f32],
+        offsets: &[isize; 8],
+        ratio: f32,
+    ) -> Vec<usize> {
         let mut deferred = Vec::new();
         let mut start = 0;
         while let Some(i) = next_edge(states, start) {
@@ -229,7 +261,9 @@ impl Sweep {
         // factor 1 / ratio of the largest), the whole component is kept at the largest
         // magnitude: the sweep below would give each pixel that level.
         // Bit patterns of non-negative floats order like the values.
-        let (lo, hi) = pixels.iter().fold((u32::MAX, 0), |(lo, hi), &(v, _)| (lo.min(v), hi.max(v)));
+        let (lo, hi) = pixels
+            .iter()
+            .fold((u32::MAX, 0), |(lo, hi), &(v, _)| (lo.min(v), hi.max(v)));
         let (lo, hi) = (f32::from_bits(lo), f32::from_bits(hi));
         if ratio <= 0.0 || lo / ratio >= hi {
             for &(_, p) in pixels {

@@ -2,7 +2,9 @@ use super::blur::{reflect101, Kernel};
 use super::*;
 
 fn lcg(seed: &mut u64) -> u8 {
-    *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (*seed >> 56) as u8
 }
 
@@ -14,7 +16,9 @@ fn noise(w: usize, h: usize, c: usize, seed: u64) -> Vec<u8> {
 /// Float reference blur (reflect-101), rounded.
 fn blur_reference(src: &[u8], w: usize, h: usize, c: usize, sigma: f64) -> Vec<u8> {
     let r = (((6.0 * sigma + 1.0).round() as usize) | 1) / 2;
-    let g: Vec<f64> = (0..=r).map(|k| (-((k * k) as f64) / (2.0 * sigma * sigma)).exp()).collect();
+    let g: Vec<f64> = (0..=r)
+        .map(|k| (-((k * k) as f64) / (2.0 * sigma * sigma)).exp())
+        .collect();
     let total = g[0] + 2.0 * g[1..].iter().sum::<f64>();
     let g: Vec<f64> = g.iter().map(|v| v / total).collect();
     let mut tmp = vec![0f64; w * h * c];
@@ -33,7 +37,8 @@ fn blur_reference(src: &[u8], w: usize, h: usize, c: usize, sigma: f64) -> Vec<u
             for ch in 0..c {
                 let mut acc = 0.0;
                 for k in -(r as isize)..=r as isize {
-                    acc += g[k.unsigned_abs()] * tmp[(y * w + reflect101(x as isize + k, w)) * c + ch];
+                    acc +=
+                        g[k.unsigned_abs()] * tmp[(y * w + reflect101(x as isize + k, w)) * c + ch];
                 }
                 out[(y * w + x) * c + ch] = acc.round() as u8;
             }
@@ -53,8 +58,13 @@ fn reflect101_indices() {
 #[test]
 fn kernel_weights_sum_to_one() {
     for sigma in [0.5f32, 1.0, 1.4, 2.0, 3.0] {
-        let Kernel::Fixed(w) = Kernel::gaussian(sigma).unwrap() else { panic!("sigma {sigma}") };
-        assert_eq!(w[0] as u32 + 2 * w[1..].iter().map(|&v| v as u32).sum::<u32>(), 256);
+        let Kernel::Fixed(w) = Kernel::gaussian(sigma).unwrap() else {
+            panic!("sigma {sigma}")
+        };
+        assert_eq!(
+            w[0] as u32 + 2 * w[1..].iter().map(|&v| v as u32).sum::<u32>(),
+            256
+        );
         assert!(w.windows(2).all(|p| p[0] >= p[1]), "{w:?}");
     }
     assert_eq!(Kernel::gaussian(0.0).unwrap(), Kernel::Identity);
@@ -69,7 +79,12 @@ fn blur_matches_float_reference_and_preserves_mean() {
         let img = noise(w, h, c, 7);
         let got = gaussian_blur(&img, w, h, c, sigma).unwrap();
         let want = blur_reference(&img, w, h, c, sigma as f64);
-        let worst = got.iter().zip(&want).map(|(&a, &b)| (a as i32 - b as i32).abs()).max().unwrap();
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(&a, &b)| (a as i32 - b as i32).abs())
+            .max()
+            .unwrap();
         assert!(worst <= 1, "sigma {sigma}: off by {worst}");
         let mean = |v: &[u8]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
         // Reflect-101 keeps the mean only approximately near borders; a periodic-ish check:
@@ -110,7 +125,9 @@ fn sobel_of_ramps() {
     assert_eq!(m[2 * w + 4], 40.0);
     assert!((d[2 * w + 4] - std::f32::consts::FRAC_PI_2).abs() < 1e-6);
     // Extremes stay in range: a black/white step gives exactly 1020.
-    let img: Vec<u8> = (0..w * h).map(|i| if i % w < 4 { 0 } else { 255 }).collect();
+    let img: Vec<u8> = (0..w * h)
+        .map(|i| if i % w < 4 { 0 } else { 255 })
+        .collect();
     let (gx, _) = sobel(&img, w, h, 1).unwrap();
     assert_eq!(gx[w + 4], 1020);
 }
@@ -119,14 +136,24 @@ fn sobel_of_ramps() {
 fn sobel_colour_takes_strongest_channel() {
     let (w, h) = (6, 4);
     // Red steps up by 30 at x = 3, blue steps down by 100 at x = 3.
-    let img: Vec<u8> = (0..w * h).flat_map(|i| if i % w < 3 { [0u8, 50, 200] } else { [30, 50, 100] }).collect();
+    let img: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            if i % w < 3 {
+                [0u8, 50, 200]
+            } else {
+                [30, 50, 100]
+            }
+        })
+        .collect();
     let (gx, gy) = sobel(&img, w, h, 3).unwrap();
     assert_eq!(gx[w + 3], -400);
     assert_eq!(gy[w + 3], 0);
 }
 
 fn step(w: usize, h: usize, at: usize, lo: u8, hi: u8) -> Vec<u8> {
-    (0..w * h).map(|i| if i % w < at { lo } else { hi }).collect()
+    (0..w * h)
+        .map(|i| if i % w < at { lo } else { hi })
+        .collect()
 }
 
 fn edge_columns(edges: &[u8], w: usize, y: usize) -> Vec<usize> {
@@ -139,16 +166,39 @@ fn step_edge_is_one_pixel_wide_at_the_step() {
     for sigma in [0.0f32, 1.0, 1.4, 2.0] {
         for (lo, hi) in [(20u8, 220u8), (220, 20)] {
             let img = step(w, h, 12, lo, hi);
-            let opts = CannyOptions { sigma, low: Some(0.05), high: Some(0.1), strength: false };
+            let opts = CannyOptions {
+                sigma,
+                low: Some(0.05),
+                high: Some(0.1),
+                strength: false,
+            };
             let r = canny(&img, w, h, 1, &opts).unwrap();
             for y in 0..h {
-                assert_eq!(edge_columns(&r.edges, w, y), vec![11], "sigma {sigma} row {y}");
+                assert_eq!(
+                    edge_columns(&r.edges, w, y),
+                    vec![11],
+                    "sigma {sigma} row {y}"
+                );
             }
         }
     }
     // Horizontal step: the top pixel of the pair.
-    let img: Vec<u8> = (0..20 * 10).map(|i| if i / 20 < 5 { 0 } else { 255 }).collect();
-    let r = canny(&img, 20, 10, 1, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false }).unwrap();
+    let img: Vec<u8> = (0..20 * 10)
+        .map(|i| if i / 20 < 5 { 0 } else { 255 })
+        .collect();
+    let r = canny(
+        &img,
+        20,
+        10,
+        1,
+        &CannyOptions {
+            sigma: 1.4,
+            low: Some(0.05),
+            high: Some(0.1),
+            strength: false,
+        },
+    )
+    .unwrap();
     for x in 0..20 {
         let ys: Vec<usize> = (0..10).filter(|&y| r.edges[y * 20 + x] != 0).collect();
         assert_eq!(ys, vec![4], "column {x}");
@@ -162,10 +212,26 @@ fn diagonal_edge_is_thin_and_connected() {
     let img: Vec<u8> = (0..w * h)
         .map(|i| {
             let (x, y) = ((i % w) as f64 - 19.5, (i / w) as f64 - 19.5);
-            if x * x + y * y < 14.0 * 14.0 { 230 } else { 30 }
+            if x * x + y * y < 14.0 * 14.0 {
+                230
+            } else {
+                30
+            }
         })
         .collect();
-    let r = canny(&img, w, h, 1, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false }).unwrap();
+    let r = canny(
+        &img,
+        w,
+        h,
+        1,
+        &CannyOptions {
+            sigma: 1.4,
+            low: Some(0.05),
+            high: Some(0.1),
+            strength: false,
+        },
+    )
+    .unwrap();
     let count = r.edges.iter().filter(|&&e| e != 0).count();
     // A thin 8-connected circle of radius ~14 has about 8 * 14 / sqrt(2) ~ 80 pixels; a
     // two-pixel-wide one would have twice that.
@@ -173,8 +239,16 @@ fn diagonal_edge_is_thin_and_connected() {
     // No 2 x 2 block is all edge (thinness).
     for y in 0..h - 1 {
         for x in 0..w - 1 {
-            let block = [y * w + x, y * w + x + 1, (y + 1) * w + x, (y + 1) * w + x + 1];
-            assert!(block.iter().any(|&i| r.edges[i] == 0), "thick at ({x}, {y})");
+            let block = [
+                y * w + x,
+                y * w + x + 1,
+                (y + 1) * w + x,
+                (y + 1) * w + x + 1,
+            ];
+            assert!(
+                block.iter().any(|&i| r.edges[i] == 0),
+                "thick at ({x}, {y})"
+            );
         }
     }
 }
@@ -195,14 +269,35 @@ fn hysteresis_keeps_weak_pixels_connected_to_strong_ones() {
             }
         })
         .collect();
-    let opts = CannyOptions { sigma: 0.0, low: Some(0.15), high: Some(0.5), strength: false };
+    let opts = CannyOptions {
+        sigma: 0.0,
+        low: Some(0.15),
+        high: Some(0.5),
+        strength: false,
+    };
     let r = canny(&img, w, h, 1, &opts).unwrap();
     for y in 0..h {
-        assert!(r.edges[y * w + 4] == 255 || r.edges[y * w + 5] == 255, "left line broken at row {y}");
-        assert!(r.edges[y * w + 21] == 0 && r.edges[y * w + 22] == 0, "weak-only line kept at row {y}");
+        assert!(
+            r.edges[y * w + 4] == 255 || r.edges[y * w + 5] == 255,
+            "left line broken at row {y}"
+        );
+        assert!(
+            r.edges[y * w + 21] == 0 && r.edges[y * w + 22] == 0,
+            "weak-only line kept at row {y}"
+        );
     }
     // With low = high the weak part goes.
-    let r = canny(&img, w, h, 1, &CannyOptions { low: Some(0.5), ..opts }).unwrap();
+    let r = canny(
+        &img,
+        w,
+        h,
+        1,
+        &CannyOptions {
+            low: Some(0.5),
+            ..opts
+        },
+    )
+    .unwrap();
     let on = |y: usize| r.edges[y * w + 4] == 255 || r.edges[y * w + 5] == 255;
     assert!(on(3) && !on(15) && !on(19));
 }
@@ -216,16 +311,40 @@ fn automatic_thresholds() {
     // Noise: high is the 70th percentile of the magnitude of the blurred image.
     let (w, h) = (64, 48);
     let img = noise(w, h, 1, 11);
-    let r = canny(&img, w, h, 1, &CannyOptions { sigma: 1.0, ..Default::default() }).unwrap();
+    let r = canny(
+        &img,
+        w,
+        h,
+        1,
+        &CannyOptions {
+            sigma: 1.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let blurred = gaussian_blur(&img, w, h, 1, 1.0).unwrap();
     let (gx, gy) = sobel(&blurred, w, h, 1).unwrap();
     let (mut m, _) = polar(&gx, &gy);
     m.sort_by(f32::total_cmp);
     let q = m[(0.7 * (w * h) as f64).ceil() as usize - 1] / SOBEL_UNIT;
-    assert!(r.high >= q && r.high <= q + 1.0 / SOBEL_UNIT, "{} vs {q}", r.high);
+    assert!(
+        r.high >= q && r.high <= q + 1.0 / SOBEL_UNIT,
+        "{} vs {q}",
+        r.high
+    );
     assert!((r.low - 0.4 * r.high).abs() < 1e-7);
     // Only high given: low = 0.4 high.
-    let r = canny(&img, w, h, 1, &CannyOptions { high: Some(0.2), ..Default::default() }).unwrap();
+    let r = canny(
+        &img,
+        w,
+        h,
+        1,
+        &CannyOptions {
+            high: Some(0.2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!((r.low - 0.08).abs() < 1e-7);
 }
 
@@ -244,17 +363,66 @@ fn strength_thresholds_reproduce_canny() {
         }
         let ratio = 0.4f32;
         let eps = 1e-4f32;
-        let full = canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * eps), high: Some(eps), strength: true }).unwrap();
+        let full = canny(
+            &img,
+            w,
+            h,
+            c,
+            &CannyOptions {
+                sigma: 1.2,
+                low: Some(ratio * eps),
+                high: Some(eps),
+                strength: true,
+            },
+        )
+        .unwrap();
         assert!(full.strength.iter().all(|&v| (0.0..=1.0).contains(&v)));
         for t in [0.0123f32, 0.0456, 0.0789, 0.1234, 0.2345] {
-            let fast = canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: false }).unwrap();
-            let from_strength: Vec<u8> = full.strength.iter().map(|&s| if s >= t { 255 } else { 0 }).collect();
-            let diff = fast.edges.iter().zip(&from_strength).filter(|(a, b)| a != b).count();
+            let fast = canny(
+                &img,
+                w,
+                h,
+                c,
+                &CannyOptions {
+                    sigma: 1.2,
+                    low: Some(ratio * t),
+                    high: Some(t),
+                    strength: false,
+                },
+            )
+            .unwrap();
+            let from_strength: Vec<u8> = full
+                .strength
+                .iter()
+                .map(|&s| if s >= t { 255 } else { 0 })
+                .collect();
+            let diff = fast
+                .edges
+                .iter()
+                .zip(&from_strength)
+                .filter(|(a, b)| a != b)
+                .count();
             assert_eq!(diff, 0, "channels {c}, t {t}");
             // The float path gives the same edges as the fast path.
-            let slow = canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: true }).unwrap();
+            let slow = canny(
+                &img,
+                w,
+                h,
+                c,
+                &CannyOptions {
+                    sigma: 1.2,
+                    low: Some(ratio * t),
+                    high: Some(t),
+                    strength: true,
+                },
+            )
+            .unwrap();
             assert_eq!(slow.edges, fast.edges);
-            assert!(slow.strength.iter().zip(&slow.edges).all(|(&s, &e)| (s > 0.0) == (e > 0)));
+            assert!(slow
+                .strength
+                .iter()
+                .zip(&slow.edges)
+                .all(|(&s, &e)| (s > 0.0) == (e > 0)));
         }
     }
 }
@@ -264,15 +432,53 @@ fn results_do_not_depend_on_thread_count() {
     let (w, h) = (53, 211);
     let img = noise(w, h, 3, 9);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let b = gaussian_blur(&img, w, h, 3, 1.4).unwrap();
             let s = sobel(&img, w, h, 3).unwrap();
-            let c1 = canny(&img, w, h, 3, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false }).unwrap();
-            let c2 = canny(&img, w, h, 3, &CannyOptions { sigma: 2.0, strength: true, ..Default::default() }).unwrap();
+            let c1 = canny(
+                &img,
+                w,
+                h,
+                3,
+                &CannyOptions {
+                    sigma: 1.4,
+                    low: Some(0.05),
+                    high: Some(0.1),
+                    strength: false,
+                },
+            )
+            .unwrap();
+            let c2 = canny(
+                &img,
+                w,
+                h,
+                3,
+                &CannyOptions {
+                    sigma: 2.0,
+                    strength: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             // Known thresholds classify during the streaming pass; the strength sweep defers
             // components across band seams to a sequential pass.
-            let c3 = canny(&img, w, h, 3, &CannyOptions { sigma: 1.0, low: Some(0.03), high: Some(0.08), strength: true }).unwrap();
+            let c3 = canny(
+                &img,
+                w,
+                h,
+                3,
+                &CannyOptions {
+                    sigma: 1.0,
+                    low: Some(0.03),
+                    high: Some(0.08),
+                    strength: true,
+                },
+            )
+            .unwrap();
             (b, s, c1.edges, c2.edges, c2.strength, c3.edges, c3.strength)
         })
     };
@@ -288,7 +494,12 @@ fn bad_arguments_are_errors() {
     assert!(gaussian_blur(&img, 4, 3, 1, -0.5).is_err());
     assert!(sobel(&img, 0, 3, 4).is_err());
     assert!(sobel(&img, 2, 1, 6).is_err()); // too many channels
-    let o = |low, high| CannyOptions { sigma: 1.0, low, high, strength: false };
+    let o = |low, high| CannyOptions {
+        sigma: 1.0,
+        low,
+        high,
+        strength: false,
+    };
     assert!(canny(&img, 4, 3, 1, &o(Some(0.5), Some(0.2))).is_err());
     assert!(canny(&img, 4, 3, 1, &o(None, Some(f32::NAN))).is_err());
     assert!(canny(&img, 4, 3, 1, &o(Some(-0.1), None)).is_err());
@@ -306,7 +517,19 @@ fn portable_and_avx2_versions_agree() {
             gaussian_blur(&img, w, h, 3, 1.4).unwrap(),
             gaussian_blur(&img[..w * h], w, h, 1, 2.2).unwrap(),
             sobel(&img, w, h, 3).unwrap(),
-            canny(&img, w, h, 3, &CannyOptions { sigma: 1.4, strength: true, ..Default::default() }).unwrap().strength,
+            canny(
+                &img,
+                w,
+                h,
+                3,
+                &CannyOptions {
+                    sigma: 1.4,
+                    strength: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .strength,
         )
     };
     let fast = run();
@@ -325,7 +548,19 @@ fn tiny_images() {
             assert_eq!(sobel(&img, w, h, c).unwrap().0.len(), w * h);
             for strength in [false, true] {
                 for high in [None, Some(0.05)] {
-                    let r = canny(&img, w, h, c, &CannyOptions { sigma: 1.4, low: None, high, strength }).unwrap();
+                    let r = canny(
+                        &img,
+                        w,
+                        h,
+                        c,
+                        &CannyOptions {
+                            sigma: 1.4,
+                            low: None,
+                            high,
+                            strength,
+                        },
+                    )
+                    .unwrap();
                     assert_eq!(r.edges.len(), w * h);
                     assert_eq!(r.strength.len(), if strength { w * h } else { 0 });
                 }
