@@ -5,8 +5,7 @@ the bench corpus, or of any images found), as RGB and as grey (BT.601 luma, Open
 ``cvtColor``). Each kernel and its OpenCV counterpart run alternately, ``--repeat`` times after a
 warm-up, in one process on the same data; the table gives median and best (minimum)
 milliseconds and the ratios ours / OpenCV of each (below 1: ours is faster). On a shared
-machine the best times are the steadier comparison. Both use every core: rayon's pool and
-OpenCV's ``cv2.getNumThreads()`` threads.
+machine the best times are the steadier comparison. Both use ``--threads`` threads.
 
 Pairs (same work on both sides):
 
@@ -17,6 +16,17 @@ Pairs (same work on both sides):
   gradient norm; OpenCV's default L1 norm is timed too);
 * canny: ``canny(sigma=1.4)`` vs ``cv2.GaussianBlur`` + ``cv2.Canny`` (both blur first);
 * colour canny: the same on the RGB image (OpenCV also takes the strongest channel).
+
+Then the public call against its kernel and OpenCV (``detect_edges`` table): for grey and RGB,
+``vectile.detect_edges(img, sigma=1.4, low=0.1, high=0.2)`` (the strength map, input checks and
+conversion included), its kernel ``_kernels.canny(img, sigma=1.4, low=0.1, high=0.2)`` (the
+edge map only) and ``cv2.GaussianBlur`` + ``cv2.Canny(L2gradient=True)``, and ``detect_edges``
+with automatic thresholds. They run in ``--rounds`` rounds of ``--repeat`` alternating calls;
+each round gives a median per call and the ratios of those medians; the table gives the median
+ratio over the rounds and its range (min - max), so a round disturbed by other processes shows.
+
+``--threads`` (default 2) sets both rayon's pool (``RAYON_NUM_THREADS``, read when the pool
+starts, so it must be the first kernel call of the process) and ``cv2.setNumThreads``.
 
 Thresholds: low 0.1, high 0.2 in our units (1 = black-to-white step = 1020 Sobel units), that is
 102 and 204 for OpenCV.
@@ -122,7 +132,7 @@ def run(repeat: int) -> dict[str, Any]:
             lambda: cv2.Canny(blur_cv(rgb), lo, hi, L2gradient=True),
         ),
         (
-            "detect_edges RGB (auto thresholds + strength map)",
+            "canny RGB, blur 1.4, automatic thresholds + strength map",
             lambda: _kernels.canny(rgb, sigma=SIGMA, strength=True),
             lambda: cv2.Canny(blur_cv(rgb), lo, hi, L2gradient=True),
         ),
@@ -163,6 +173,48 @@ def run(repeat: int) -> dict[str, Any]:
     }
 
 
+def detect_edges_speed(rounds: int, repeat: int) -> dict[str, Any]:
+    """``vectile.detect_edges`` against its Canny kernel and OpenCV (see the module docstring)."""
+    import cv2
+
+    import vectile
+
+    rgb = mosaic()
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    lo, hi = LOW * 1020, HIGH * 1020
+    out: dict[str, Any] = {"rounds": rounds, "repeat": repeat, "images": {}}
+    for label, img in (("grey", grey), ("RGB", rgb)):
+        kernel_input = np.ascontiguousarray(img if img.ndim == 3 else img[:, :, None])
+        calls: dict[str, Callable[[], Any]] = {
+            "detect_edges": lambda img=img: vectile.detect_edges(img, sigma=SIGMA, low=LOW, high=HIGH),
+            "kernel": lambda k=kernel_input: _kernels.canny(k, sigma=SIGMA, low=LOW, high=HIGH),
+            "cv2": lambda img=img: cv2.Canny(cv2.GaussianBlur(img, (0, 0), SIGMA), lo, hi, L2gradient=True),
+            "detect_edges_auto": lambda img=img: vectile.detect_edges(img, sigma=SIGMA),
+        }
+        for fn in calls.values():
+            fn()  # warm-up
+        per_round: list[dict[str, float]] = []
+        for _ in range(rounds):
+            times: dict[str, list[float]] = {k: [] for k in calls}
+            for _ in range(repeat):  # alternate, so all see the same machine noise
+                for name, fn in calls.items():
+                    times[name] += _time(fn, 1)
+            per_round.append({k: statistics.median(v) * 1e3 for k, v in times.items()})
+        ratios = {
+            "detect_edges / kernel": [r["detect_edges"] / r["kernel"] for r in per_round],
+            "kernel / cv2": [r["kernel"] / r["cv2"] for r in per_round],
+            "detect_edges / cv2": [r["detect_edges"] / r["cv2"] for r in per_round],
+        }
+        out["images"][label] = {
+            "ms": {k: statistics.median(r[k] for r in per_round) for k in calls},
+            "ms_range": {k: [min(r[k] for r in per_round), max(r[k] for r in per_round)] for k in calls},
+            "ratios": {k: statistics.median(v) for k, v in ratios.items()},
+            "ratio_range": {k: [min(v), max(v)] for k, v in ratios.items()},
+            "rounds": per_round,
+        }
+    return out
+
+
 def learned_speed(repeat: int) -> dict[str, Any]:
     """The learned edge model on a 481x321 BSDS-sized image: whole ``detect_edges`` calls
     (input conversion, padding, ONNX Runtime, crop) for ``learned`` and ``blend``, and Canny
@@ -194,7 +246,9 @@ def learned_speed(repeat: int) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     lines = [
         f"Edge kernels on {result['image'][0]}x{result['image'][1]}, median of {result['repeat']} "
-        f"runs, OpenCV {result['opencv']} ({result['opencv_threads']} threads), {result['cpus']} CPUs",
+        f"runs, OpenCV {result['opencv']} ({result['opencv_threads']} threads), {result['cpus']} CPUs"
+        + (f", rayon threads {result['threads']}" if "threads" in result else "")
+        + (f", load average {result['load_average'][0]:.2f} at the end" if "load_average" in result else ""),
         "",
         "| kernel | ours ms (median / best) | OpenCV ms (median / best) | ours / OpenCV (median / best) |",
         "| --- | --- | --- | --- |",
@@ -210,6 +264,28 @@ def table(result: dict[str, Any]) -> str:
         f"Canny (no blur, L2) edge maps agree with OpenCV's on "
         f"{100 * result['pixel_agreement_with_cv2_canny']:.2f} % of pixels."
     )
+    if "detect_edges" in result:
+        d = result["detect_edges"]
+        lines += [
+            "",
+            f"detect_edges (sigma {SIGMA}, low {LOW}, high {HIGH}: strength map) vs its kernel "
+            f"(edge map) vs cv2.GaussianBlur + cv2.Canny (L2), medians of {d['rounds']} rounds of "
+            f"{d['repeat']} calls; ratios: median over rounds (min - max):",
+            "",
+            "| image | detect_edges ms | kernel ms | cv2 ms | detect_edges auto ms | detect_edges / kernel "
+            "| kernel / cv2 | detect_edges / cv2 |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for label, r in d["images"].items():
+            ms, rat, rng = r["ms"], r["ratios"], r["ratio_range"]
+            cells = [
+                f"{rat[k]:.3f} ({rng[k][0]:.3f} - {rng[k][1]:.3f})"
+                for k in ("detect_edges / kernel", "kernel / cv2", "detect_edges / cv2")
+            ]
+            lines.append(
+                f"| {label} | {ms['detect_edges']:.2f} | {ms['kernel']:.2f} | {ms['cv2']:.2f} | "
+                f"{ms['detect_edges_auto']:.2f} | {' | '.join(cells)} |"
+            )
     if "learned" in result:
         r = result["learned"]
         lines += [
@@ -230,14 +306,27 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench edge-speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeat", type=int, default=50, help="timed runs per kernel (default 50)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="rounds of the detect_edges comparison (default 5; each of --repeat calls)",
+    )
+    parser.add_argument("--threads", type=int, default=2, help="threads for rayon and OpenCV (default 2)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for edge_speed.json")
     args = parser.parse_args(argv)
     try:
-        import cv2  # noqa: F401
+        import cv2
     except ImportError:
         print("edge-speed needs OpenCV: pip install opencv-python-headless (the bench extra)", file=sys.stderr)
         return 2
+    threads = max(1, args.threads)
+    os.environ["RAYON_NUM_THREADS"] = str(threads)  # read when rayon's pool starts (first kernel call)
+    cv2.setNumThreads(threads)
     result = run(max(1, args.repeat))
+    result["detect_edges"] = detect_edges_speed(max(1, args.rounds), max(1, args.repeat))
+    result["threads"] = threads
+    result["load_average"] = list(os.getloadavg())
     result["learned"] = learned_speed(max(1, args.repeat))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "edge_speed.json").write_text(json.dumps(result, indent=1))

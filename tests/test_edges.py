@@ -156,6 +156,16 @@ def test_grey_and_transparent_inputs() -> None:
     grey = _step()
     rgb = np.repeat(grey[:, :, None], 3, axis=2)
     assert np.array_equal(vectile.detect_edges(grey), vectile.detect_edges(rgb))
+    # Grey arrays go to the kernel as they are (no RGB round trip): same maps for every layout.
+    photo = _noise(40, 60, 1, seed=3)[:, :, 0]
+    for kwargs in ({}, {"low": 0.05, "high": 0.1}, {"sigma": 0}):
+        want = vectile.detect_edges(np.repeat(photo[:, :, None], 3, axis=2), **kwargs)
+        assert (want > 0).any()
+        for layout in (photo, photo[:, :, None], np.asfortranarray(photo), photo[::-1][::-1]):
+            assert np.array_equal(vectile.detect_edges(layout, **kwargs), want)
+        wide = np.zeros((40, 120), np.uint8)
+        wide[:, ::2] = photo  # a strided view
+        assert np.array_equal(vectile.detect_edges(wide[:, ::2], **kwargs), want)
     # A red square on transparent: its outline is an edge once composited on white.
     rgba = np.zeros((16, 16, 4), np.uint8)
     rgba[4:12, 4:12] = (255, 0, 0, 255)

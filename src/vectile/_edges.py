@@ -1,4 +1,9 @@
-"""Edge detection: ``detect_edges`` (Canny or Sobel strength maps in [0, 1]).
+"""Edge detection and edge guidance for the tracer.
+
+``detect_edges`` gives float32 maps in [0, 1]: Canny strength, Sobel magnitude (both from the
+Rust kernels), the learned edge probability of vectile's own network, or a blend of the learned
+map with Canny's. ``edge_importance``, ``palette_weights`` and ``tracer_guides`` turn such maps
+into the palette weights and merge guides of ``vectorize(edges=...)``.
 
 Units: gradient magnitudes are normalised so that 1 is the Sobel response to an unblurred
 black-to-white step (1020 in 8-bit Sobel units); ``low`` and ``high`` use the same units. A step
@@ -49,18 +54,48 @@ def edge_pixels(image: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
     """The pixels the edge kernels see: (H, W, 1) for grey images, else (H, W, 3).
 
     Transparent images are composited on white first (``c * a + 255 * (1 - a)``, rounded), so
-    an object's outline against transparency is an edge and hidden colours are not.
+    an object's outline against transparency is an edge and hidden colours are not. A grey
+    uint8 array, (H, W) or (H, W, 1), is used as it is (no copy when it is C-contiguous).
     """
+    grey = _grey_array(image, max_pixels)
+    if grey is not None:
+        return grey
     pixels = load_image(image, max_pixels=max_pixels)
     if pixels.shape[2] == 4:
         alpha = pixels[:, :, 3:4].astype(np.uint16)
         rgb = (pixels[:, :, :3].astype(np.uint16) * alpha + 255 * (255 - alpha) + 127) // 255
         pixels = rgb.astype(np.uint8)
     # A grey image (decoded to three equal channels) runs as one channel: same result, faster.
+    # The first row settles it for most colour images before the whole image is compared.
     r, g, b = pixels[:, :, 0], pixels[:, :, 1], pixels[:, :, 2]
-    if np.array_equal(r, g) and np.array_equal(g, b):
+    if _equal(r[:1], g[:1], b[:1]) and _equal(r, g, b):
         return np.ascontiguousarray(r[:, :, None])
     return np.ascontiguousarray(pixels)
+
+
+def _equal(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.array_equal(r, g) and np.array_equal(g, b))
+
+
+def _grey_array(image: Any, max_pixels: int) -> np.ndarray | None:
+    """``image`` as (H, W, 1) when it is a grey uint8 array that ``load_image`` accepts, else None.
+
+    ``load_image`` would expand it to three equal channels and ``edge_pixels`` take one back,
+    at the cost of two copies and a comparison of the whole image (10 ms at 1080p).
+    """
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        return None
+    if image.ndim == 2:
+        image = image[:, :, None]
+    elif image.ndim != 3 or image.shape[2] != 1:
+        return None
+    height, width = image.shape[:2]
+    # Anything load_image would refuse (empty, too large, a bad max_pixels) goes there for its error.
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)):
+        return None
+    if not (0 < height * width <= max_pixels):
+        return None
+    return np.ascontiguousarray(image)
 
 
 def detect_edges(
@@ -85,7 +120,11 @@ def detect_edges(
     it would still be an edge with ``low / high`` kept, so ``map >= t`` is exactly the Canny
     result for ``(t * low / high, t)`` and ``map > 0`` the result for ``(low, high)``.
     Thresholds left out are automatic: ``high`` is the 70th percentile of the gradient
-    magnitude, ``low = 0.4 high`` (only ``high`` given: ``low = 0.4 high``).
+    magnitude over all pixels, rounded up to the end of its 1/1020-wide histogram bin (so at
+    least one Sobel unit, and a flat image has no edges), and ``low = 0.4 high``; only ``high``
+    given: ``low = 0.4 high``; only ``low`` given: ``high = low / 0.4`` (at least 1/1020).
+    Automatic thresholds need a magnitude histogram first and usually mark many more pixels,
+    so give both thresholds where speed matters.
 
     ``method="sobel"``: the gradient magnitude after the blur, no suppression, clipped to 1
     (``low`` and ``high`` must not be given).
@@ -95,9 +134,15 @@ def detect_edges(
     pixels wide across an edge: apply non-maximum suppression for one-pixel lines
     (``bench.bsds.edge_nms``). ``sigma``, ``low`` and ``high`` do not apply.
 
-    ``method="blend"``: ``alpha x learned + (1 - alpha) x canny``, where the Canny map keeps
-    every suppressed maximum (``low``/``high`` default to one Sobel unit instead of the
-    automatic thresholds); ``alpha`` defaults to :data:`BLEND_ALPHA`, chosen on BSDS500 val.
+    ``method="blend"``: ``alpha x learned + (1 - alpha) x canny``, clipped to [0, 1], where the
+    Canny strength map keeps nearly every local maximum: when neither ``low`` nor ``high`` is
+    given they are 0.4 and 1 Sobel unit (0.4/1020 and 1/1020) instead of the automatic
+    thresholds. ``alpha`` defaults to :data:`BLEND_ALPHA`, chosen on BSDS500 val.
+
+    ``scales`` (``learned`` and ``blend`` only): the image scales the network runs at, its
+    maps averaged (default :data:`LEARNED_SCALES`). ``max_pixels``: the limit on width x height,
+    as for :func:`vectile.load_image`. Bad options raise :class:`~vectile.errors.OptionError`,
+    unreadable images :class:`~vectile.errors.InputError`.
 
     >>> import numpy as np, vectile
     >>> img = np.zeros((8, 8), np.uint8); img[:, 4:] = 255

@@ -83,8 +83,9 @@ pub(super) const EDGE: u8 = 4; // its own bit, so that an OR over a run of state
 enum BandOut<'a> {
     /// Thresholds known: NONE / WEAK / STRONG per pixel.
     States { out: &'a mut [u8], low: f32, high: f32 },
-    /// Suppressed magnitude (0 where suppressed) and a magnitude histogram of the band.
-    Suppressed { out: &'a mut [f32], hist: &'a mut [u32] },
+    /// Suppressed magnitude (0 where suppressed); a magnitude histogram of the band when the
+    /// thresholds are automatic, else the states (`classify`) for thresholds `(low, high)`.
+    Suppressed { out: &'a mut [f32], hist: Option<&'a mut [u32]>, states: Option<(&'a mut [u8], f32, f32)> },
 }
 
 /// Ring buffers of one band.
@@ -148,7 +149,7 @@ multiversion! {
                 };
                 sobel_row(row(j - 1), row(j), row(j + 1), width, channels, &mut gx[sj], &mut gy[sj], &mut ss);
                 magnitude_row(&gx[sj], &gy[sj], &mut m[sj][1..width + 1]);
-                if let BandOut::Suppressed { hist, .. } = out {
+                if let BandOut::Suppressed { hist: Some(hist), .. } = out {
                     if (y0i..y1i).contains(&j) {
                         for &v in &m[sj][1..width + 1] {
                             hist[(v as usize).min(HIST_BINS - 1)] += 1;
@@ -174,15 +175,33 @@ multiversion! {
                             (keep & (m >= low)) as u8 * (1 + (m >= high) as u8)
                         });
                     }
-                    BandOut::Suppressed { out, .. } => {
+                    BandOut::Suppressed { out, states, .. } => {
                         let row = &mut out[r * pw..(r + 1) * pw];
                         row[0] = 0.0;
                         row[pw - 1] = 0.0;
                         suppress_row(mp, mc, mn, gx, gy, &mut row[1..width + 1], |m, keep| m * keep as u8 as f32);
+                        if let Some((states, low, high)) = states {
+                            classify(row, &mut states[r * pw..(r + 1) * pw], *low, *high);
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+/// States of suppressed magnitudes `m` (0 where suppressed) for thresholds `low`, `high`:
+/// NONE below `low` (or 0), else WEAK, or STRONG from `high` up. Branch-free, so it vectorises.
+#[inline(always)]
+fn classify(m: &[f32], states: &mut [u8], low: f32, high: f32) {
+    for (s, &m) in states.iter_mut().zip(m) {
+        *s = ((m > 0.0) & (m >= low)) as u8 * (1 + (m >= high) as u8);
+    }
+}
+
+multiversion! {
+    fn classify_band(m: &[f32], states: &mut [u8], low: f32, high: f32) {
+        classify(m, states, low, high);
     }
 }
 
@@ -328,13 +347,25 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
             })
         }
         _ => {
-            let mut suppressed = vec![0f32; padded];
+            let mut states = vec![NONE; padded];
             let bands = height.div_ceil(rows);
+            // Automatic thresholds need the histogram first, then a pass that classifies;
+            // known ones classify during the streaming pass.
+            let auto = opts.low.is_none() && opts.high.is_none();
+            let known = (!auto).then(|| thresholds(opts.low, opts.high, &[], width * height));
             let mut hists = vec![0u32; HIST_BINS * bands];
-            suppressed[interior].par_chunks_mut(rows * pw).zip(hists.par_chunks_mut(HIST_BINS)).enumerate().for_each(
-                |(b, (band, hist))| {
+            // Zeroed by every thread at once (mostly overwritten, but a single memset of 8 MB
+            // at 1080p costs a millisecond).
+            let mut suppressed = Vec::with_capacity(padded);
+            suppressed.par_extend(rayon::iter::repeat_n(0f32, padded));
+            let (band_m, band_s) =
+                (suppressed[interior.clone()].par_chunks_mut(rows * pw), states[interior].par_chunks_mut(rows * pw));
+            band_m.zip(band_s).zip(hists.par_chunks_mut(HIST_BINS)).enumerate().for_each(
+                |(b, ((band, band_states), hist))| {
                     let y0 = b * rows;
                     let y1 = y0 + band.len() / pw;
+                    let hist = if auto { Some(hist) } else { None };
+                    let states = known.map(|(l, h)| (band_states, l * SOBEL_UNIT, h * SOBEL_UNIT));
                     canny_band(
                         src,
                         width,
@@ -343,20 +374,22 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
                         &kernel,
                         y0,
                         y1,
-                        &mut BandOut::Suppressed { out: band, hist },
+                        &mut BandOut::Suppressed { out: band, hist, states },
                     );
                 },
             );
-            let (low, high) = thresholds(opts.low, opts.high, &hists, width * height);
-            let (lo, hi) = (low * SOBEL_UNIT, high * SOBEL_UNIT);
-            let mut states: Vec<u8> =
-                suppressed.par_iter().map(|&m| if m > 0.0 && m >= lo { 1 + (m >= hi) as u8 } else { NONE }).collect();
+            let (low, high) = known.unwrap_or_else(|| thresholds(None, None, &hists, width * height));
+            if auto {
+                let (lo, hi) = (low * SOBEL_UNIT, high * SOBEL_UNIT);
+                states
+                    .par_chunks_mut(rows * pw)
+                    .zip(suppressed.par_chunks(rows * pw))
+                    .for_each(|(s, m)| classify_band(m, s, lo, hi));
+            }
             hysteresis(&mut states, pw, height, rows);
             let edges = unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 });
             let strength = if opts.strength {
-                let ratio = low / high;
-                let s = strength_map(&suppressed, &mut states, pw, ratio);
-                unpad(&s, width, height, |v| (v / SOBEL_UNIT).min(1.0))
+                strength_map(&mut suppressed, &mut states, width, height, low / high)
             } else {
                 Vec::new()
             };

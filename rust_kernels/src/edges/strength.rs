@@ -2,8 +2,22 @@
 //! when `low = ratio * high` (see `canny.rs`).
 
 use super::canny::{neighbour_offsets, EDGE};
+use super::simd::multiversion;
+use super::sobel::SOBEL_UNIT;
+use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
-/// Strength (Sobel units) of every EDGE pixel of a padded state map; 0 elsewhere.
+/// States of EDGE pixels while the strength map is built: swept (or being collected), on a
+/// band's first or last row with an EDGE neighbour in the next band, and in a component left
+/// for the sweep over the whole map.
+const SEEN: u8 = 8;
+const SEAM: u8 = 16;
+const DEFERRED: u8 = 32;
+
+/// Strength of every EDGE pixel of a padded state map (rows of `width + 2`, one padding row
+/// above and below, padding NONE), normalised (`/ SOBEL_UNIT`, clipped to 1); 0 elsewhere.
+/// Returns the `width * height` map in raster order. `m`: the suppressed magnitudes (same
+/// layout); the sweep overwrites those of EDGE pixels. EDGE pixels end up SEEN in `states`.
 ///
 /// `s(p)` is the largest `T` at which `p` is a Canny edge for thresholds `(ratio T, T)`: as
 /// `T` falls, pixel `q` *appears* (becomes a candidate) at `T = m(q) / ratio` and turns
@@ -13,37 +27,160 @@ use super::canny::{neighbour_offsets, EDGE};
 /// becomes kept, at level `T`, each of its members that has no strength yet gets `T`. Only
 /// EDGE pixels can reach `s >= high` (every path pixel needs `m >= ratio * high = low`), so
 /// the sweep stays inside the EDGE set.
-pub(super) fn strength_map(m: &[f32], states: &mut [u8], pw: usize, ratio: f32) -> Vec<f32> {
-    // Sets never join across different 8-connected components of the EDGE set, so each
-    // component is swept on its own: its pixels are close together, which keeps the
-    // union-find and neighbour look-ups in cache.
-    const SEEN: u32 = 8;
+///
+/// Sets never join across different 8-connected components of the EDGE set, so each
+/// component is swept on its own (its pixels are close together, which keeps the union-find
+/// and neighbour look-ups in cache). One band of rows per thread sweeps its components in
+/// parallel; a component that reaches into another band is swept afterwards, on the whole map.
+/// (Few bands: every component across a seam waits for the sequential sweep.)
+pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, height: usize, ratio: f32) -> Vec<f32> {
+    let pw = width + 2;
+    let rows = height.div_ceil(rayon::current_num_threads().max(1));
+    let band_len = rows * pw;
+    // Mark the EDGE pixels on both sides of each seam between bands that touch across it.
     let offsets = neighbour_offsets(pw);
-    let mut s = vec![0f32; m.len()];
-    let mut sweep =
-        Sweep { rank_of: vec![NIL; m.len()], appeared: vec![0; m.len().div_ceil(64)], ..Default::default() };
-    let mut component: Vec<usize> = Vec::new();
-    let mut stack: Vec<usize> = Vec::new();
-    for i in 0..states.len() {
-        if states[i] != EDGE {
-            continue;
-        }
-        component.clear();
-        states[i] = SEEN as u8;
-        stack.push(i);
-        while let Some(p) = stack.pop() {
-            component.push(p);
-            for &o in &offsets {
-                let q = p.wrapping_add_signed(o);
-                if states[q] == EDGE {
-                    states[q] = SEEN as u8;
-                    stack.push(q);
+    for y in (rows..height).step_by(rows) {
+        // Image rows y - 1 (last of a band) and y (first of the next): padded rows y and y + 1.
+        let (above, below) = ((y * pw + 1)..(y * pw + 1 + width), ((y + 1) * pw + 1)..((y + 1) * pw + 1 + width));
+        for (p, q0) in above.zip(below) {
+            if states[p] & (EDGE | SEAM) == 0 {
+                continue;
+            }
+            for q in q0 - 1..=q0 + 1 {
+                if states[q] & (EDGE | SEAM) != 0 {
+                    states[p] = SEAM;
+                    states[q] = SEAM;
                 }
             }
         }
-        sweep.run(&component, m, &offsets, ratio, &mut s);
     }
-    s
+    let interior = pw..pw * (height + 1);
+    let deferred: Vec<usize> = states[interior.clone()]
+        .par_chunks_mut(band_len)
+        .zip(m[interior.clone()].par_chunks_mut(band_len))
+        .enumerate()
+        .flat_map_iter(|(b, (states, m))| {
+            let mut region = Region::new(states.len());
+            let seams = region.sweep_bands(states, m, &offsets, ratio);
+            seams.into_iter().map(move |p| p + b * band_len)
+        })
+        .collect();
+    // Components across seams, on the whole interior (its neighbours above and below are the
+    // NONE padding rows).
+    if !deferred.is_empty() {
+        let (states, m) = (&mut states[interior.clone()], &mut m[interior]);
+        let mut region = Region::new(states.len());
+        for p in deferred {
+            if states[p] == DEFERRED {
+                region.component(states, m, p, &offsets, DEFERRED);
+                region.sweep.run(&region.pixels, m, &offsets, ratio);
+            }
+        }
+    }
+    // Every EDGE pixel is SEEN now, with its strength in `m`: one streaming pass writes the
+    // output (the sweep's writes went to lines it had just read; writing the output there
+    // instead would miss the cache on nearly every pixel).
+    let mut out: Vec<f32> = Vec::with_capacity(width * height);
+    out.spare_capacity_mut().par_chunks_mut(width).enumerate().for_each(|(y, row)| {
+        let base = (y + 1) * pw + 1;
+        output_row(&states[base..base + width], &m[base..base + width], row);
+    });
+    // SAFETY: the loop above wrote every one of the `width * height` values.
+    unsafe { out.set_len(width * height) };
+    out
+}
+
+multiversion! {
+    /// One output row: the normalised strength of SEEN pixels, else 0 (branch-free: vectorises).
+    fn output_row(states: &[u8], m: &[f32], out: &mut [MaybeUninit<f32>]) {
+        let n = out.len();
+        let (states, m) = (&states[..n], &m[..n]);
+        for x in 0..n {
+            let v = (m[x] / SOBEL_UNIT).min(1.0);
+            out[x] = MaybeUninit::new(if states[x] == SEEN { v } else { 0.0 });
+        }
+    }
+}
+
+/// Components of one band of the padded state map (or of the whole interior): pixel indices
+/// are relative to the band's first row.
+struct Region {
+    sweep: Sweep,
+    /// The current component: (magnitude bits, pixel).
+    pixels: Vec<(u32, u32)>,
+    stack: Vec<usize>,
+}
+
+impl Region {
+    fn new(len: usize) -> Region {
+        Region {
+            sweep: Sweep { appeared: vec![0; len.div_ceil(64)], ..Default::default() },
+            pixels: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    /// The component of pixel `seed` into `self.pixels`: its 8-connected pixels whose state
+    /// is in `mask`, marked SEEN, with their magnitudes (read here, once: the reads miss the
+    /// cache); whether it holds a SEAM pixel. Neighbours outside `states` are not followed.
+    fn component(&mut self, states: &mut [u8], m: &[f32], seed: usize, offsets: &[isize; 8], mask: u8) -> bool {
+        self.pixels.clear();
+        let mut seam = states[seed] == SEAM;
+        states[seed] = SEEN;
+        self.stack.push(seed);
+        while let Some(p) = self.stack.pop() {
+            self.pixels.push((m[p].to_bits(), p as u32));
+            for &o in offsets {
+                let q = p.wrapping_add_signed(o);
+                if q < states.len() && states[q] & mask != 0 {
+                    seam |= states[q] == SEAM;
+                    states[q] = SEEN;
+                    self.stack.push(q);
+                }
+            }
+        }
+        seam
+    }
+
+    /// Sweep every component of EDGE pixels in a band but those holding a SEAM pixel: those
+    /// are marked DEFERRED, and one pixel of each is returned.
+    fn sweep_bands(&mut self, states: &mut [u8], m: &mut [f32], offsets: &[isize; 8], ratio: f32) -> Vec<usize> {
+        let mut deferred = Vec::new();
+        let mut start = 0;
+        while let Some(i) = next_edge(states, start) {
+            start = i + 1;
+            if self.component(states, m, i, offsets, EDGE | SEAM) {
+                // Swept later, on the whole map, from `i`.
+                for &(_, p) in &self.pixels {
+                    states[p as usize] = DEFERRED;
+                }
+                deferred.push(i);
+                continue;
+            }
+            self.sweep.run(&self.pixels, m, offsets, ratio);
+        }
+        deferred
+    }
+}
+
+/// Index of the first EDGE or SEAM state in `states[start..]` (scans 32 states at a time).
+#[inline]
+fn next_edge(states: &[u8], start: usize) -> Option<usize> {
+    let hit = |v: u8| v & (EDGE | SEAM) != 0;
+    let mut i = start;
+    while i < states.len() && i % 32 != 0 {
+        if hit(states[i]) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    for chunk in states[i..].chunks(32) {
+        if chunk.iter().fold(0, |a, &v| a | v) & (EDGE | SEAM) != 0 {
+            return chunk.iter().position(|&v| hit(v)).map(|k| i + k);
+        }
+        i += chunk.len();
+    }
+    None
 }
 
 const NIL: u32 = u32::MAX;
@@ -51,10 +188,8 @@ const NIL: u32 = u32::MAX;
 /// Scratch of the strength sweep over one component (see `strength_map`).
 #[derive(Default)]
 struct Sweep {
-    /// Rank (position in `order`) of each pixel of the current component, NIL elsewhere.
-    rank_of: Vec<u32>,
-    /// One bit per pixel: appeared (a small map that stays in cache; `rank_of` is looked up
-    /// only for appeared neighbours).
+    /// One bit per pixel of the region: appeared (a small map that stays in cache; the rank,
+    /// kept in `m` meanwhile, is looked up only for appeared neighbours).
     appeared: Vec<u64>,
     /// (magnitude bits, pixel) by decreasing magnitude.
     order: Vec<(u32, u32)>,
@@ -65,6 +200,8 @@ struct Sweep {
     head: Vec<u32>,
     tail: Vec<u32>,
     next: Vec<u32>,
+    /// The strength of each pixel, by rank.
+    level: Vec<f32>,
 }
 
 impl Sweep {
@@ -78,21 +215,39 @@ impl Sweep {
     }
 
     /// Give every waiting member of set `r` the strength `t`.
-    fn settle(&mut self, r: usize, t: f32, s: &mut [f32]) {
+    fn settle(&mut self, r: usize, t: f32) {
         let mut k = self.head[r];
         while k != NIL {
-            s[self.order[k as usize].1 as usize] = t;
+            self.level[k as usize] = t;
             k = self.next[k as usize];
         }
         self.head[r] = NIL;
     }
 
-    fn run(&mut self, pixels: &[usize], m: &[f32], offsets: &[isize; 8], ratio: f32, s: &mut [f32]) {
+    /// Strengths (Sobel units) of one component (`pixels`: (magnitude bits, pixel),
+    /// 8-connected), written over its magnitudes in `m`.
+    fn run(&mut self, pixels: &[(u32, u32)], m: &mut [f32], offsets: &[isize; 8], ratio: f32) {
+        let len = m.len();
         let n = pixels.len();
-        self.order.clear();
+        // When every pixel appears before the strongest turns strong (all magnitudes within a
+        // factor 1 / ratio of the largest), the whole component is kept at the largest
+        // magnitude: the sweep below would give each pixel that level.
         // Bit patterns of non-negative floats order like the values.
-        self.order.extend(pixels.iter().map(|&p| (m[p].to_bits(), p as u32)));
+        let (lo, hi) = pixels.iter().fold((u32::MAX, 0), |(lo, hi), &(v, _)| (lo.min(v), hi.max(v)));
+        let (lo, hi) = (f32::from_bits(lo), f32::from_bits(hi));
+        if ratio <= 0.0 || lo / ratio >= hi {
+            for &(_, p) in pixels {
+                m[p as usize] = hi;
+            }
+            return;
+        }
+        self.order.clear();
+        self.order.extend_from_slice(pixels);
         self.order.sort_unstable_by(|a, b| b.cmp(a));
+        // Each pixel's rank, kept in `m` (its magnitude is in `order` now).
+        for (k, &(_, p)) in self.order.iter().enumerate() {
+            m[p as usize] = f32::from_bits(k as u32);
+        }
         self.parent.clear();
         self.parent.extend(0..n as u32);
         self.kept.clear();
@@ -103,8 +258,10 @@ impl Sweep {
         self.tail.extend(0..n as u32);
         self.next.clear();
         self.next.resize(n, NIL);
+        self.level.clear();
+        self.level.resize(n, 0.0);
         let mag = |order: &[(u32, u32)], k: usize| f32::from_bits(order[k].0);
-        let appear = |order: &[(u32, u32)], k: usize| if ratio > 0.0 { mag(order, k) / ratio } else { f32::INFINITY };
+        let appear = |order: &[(u32, u32)], k: usize| mag(order, k) / ratio;
         let (mut a, mut b) = (0usize, 0usize); // next pixel to appear, next to turn strong
         while b < n {
             // Appear events first at equal levels: a pixel must exist before it is strong.
@@ -112,22 +269,21 @@ impl Sweep {
                 let k = a;
                 a += 1;
                 let p = self.order[k].1 as usize;
-                self.rank_of[p] = k as u32;
                 self.appeared[p / 64] |= 1 << (p % 64);
                 let level = appear(&self.order, k);
                 for &o in offsets {
                     let qp = p.wrapping_add_signed(o);
-                    if self.appeared[qp / 64] & (1 << (qp % 64)) == 0 {
+                    if qp >= len || self.appeared[qp / 64] & (1 << (qp % 64)) == 0 {
                         continue;
                     }
-                    let q = self.rank_of[qp];
+                    let q = m[qp].to_bits();
                     let (rp, rq) = (self.find(k as u32) as usize, self.find(q) as usize);
                     if rp == rq {
                         continue;
                     }
                     match (self.kept[rp], self.kept[rq]) {
-                        (true, false) => self.settle(rq, level, s),
-                        (false, true) => self.settle(rp, level, s),
+                        (true, false) => self.settle(rq, level),
+                        (false, true) => self.settle(rp, level),
                         _ => {}
                     }
                     // Join: rq's waiting list goes after rp's, and rp becomes the root.
@@ -148,13 +304,14 @@ impl Sweep {
                 b += 1;
                 let r = self.find(k as u32) as usize;
                 if !self.kept[r] {
-                    self.settle(r, mag(&self.order, k), s);
+                    self.settle(r, mag(&self.order, k));
                     self.kept[r] = true;
                 }
             }
         }
-        for &p in pixels {
-            self.rank_of[p] = NIL;
+        for (&(_, p), &t) in self.order.iter().zip(&self.level) {
+            let p = p as usize;
+            m[p] = t;
             self.appeared[p / 64] = 0;
         }
     }
