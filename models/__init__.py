@@ -43,9 +43,6 @@ __all__ = [
     "session_info",
 ]
 
-# The former private name, which vectile._edges imports; drop it once that imports check_scales.
-_check_scales = check_scales
-
 
 def held_out_ids(val_ids: list[str]) -> list[str]:
     """The BSDS500 val images kept out of the edge model's training (every fourth of the sorted

@@ -168,6 +168,7 @@ def test_learned_edges_load_the_model_once_per_worker(client: Any, tmp_path: Pat
     assert set(client.run(session_threads).values()) == {(True, 1)}
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     client: Any, tmp_path: Path, photos: dict[str, bytes]
 ) -> None:
@@ -197,6 +198,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     client.wait_for_workers(3, timeout=30)  # the nanny restarted it
 
 
+@pytest.mark.slow
 def test_interrupted_batch_resumes_and_redoes_nothing_done(
     client: Any, tmp_path: Path, photos: dict[str, bytes]
 ) -> None:

@@ -199,6 +199,7 @@ _MEMORY_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_memory_stays_far_below_the_decoded_image(tmp_path: Path) -> None:
     """A 4000 x 4000 image (48 MB decoded) is generated in 512 px tiles: the peak RSS grows
     by a small fraction of the decoded size (one tile canvas and one shard's buffers)."""

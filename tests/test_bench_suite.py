@@ -348,31 +348,3 @@ def test_tracer_edges_variants_pass_settings_instead_of_patching() -> None:
     palette_only = tracer_edges.trace_variant(img, "learned, palette only")
     assert palette_only == tracer_edges.trace_learned(img, "learned", merging=False)
     assert (_edges.LEARNED_PALETTE_GAIN, _edges.LEARNED_GUIDE_MERGING, _edges.LEARNED_GUIDE_SCALE) == before
-
-
-def test_bench_modules_import_no_circles() -> None:
-    """No bench module imports, at module or function level, one that imports it back (what
-    commands share lives in bench.corpus, bench.cli, bench.tables and below)."""
-    import ast
-    from pathlib import Path
-
-    folder = Path(bench_run.__file__).parent
-    names = {f"bench.{p.stem}" for p in folder.glob("*.py")}
-    graph: dict[str, set[str]] = {}
-    for path in folder.glob("*.py"):
-        deps: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                deps.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                deps.add(node.module)
-                deps.update(f"{node.module}.{a.name}" for a in node.names)
-        graph[f"bench.{path.stem}"] = (deps & names) - {f"bench.{path.stem}"}
-
-    def reaches(start: str, goal: str, seen: set[str]) -> bool:
-        for nxt in graph.get(start, ()):
-            if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
-                return True
-        return False
-
-    assert not [m for m in sorted(graph) if reaches(m, m, {m})]

@@ -9,6 +9,7 @@ import pytest
 from bench import tiled
 
 
+@pytest.mark.slow
 def test_scaling_traces_a_generated_store(capsys: pytest.CaptureFixture[str]) -> None:
     rows = tiled.scaling([1, 2])
     assert [r["side"] for r in rows] == [1000, 1414]
@@ -19,6 +20,7 @@ def test_scaling_traces_a_generated_store(capsys: pytest.CaptureFixture[str]) ->
     assert '"megapixels": 1.0' in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_large_runs_both_tracers_alternately(
     tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -228,6 +228,7 @@ def test_worker_environment_survives_the_nanny(tmp_path: Path) -> None:
     assert seen == worker_environment(1)
 
 
+@pytest.mark.slow
 def test_sbatch_recipe_runs_a_batch(images: Path, tmp_path: Path, slurm_commands: Path) -> None:
     """cluster/slurm-scheduler-file.sbatch, run by bash as sbatch would (srun stand-in)."""
     out = tmp_path / "out"

@@ -120,6 +120,7 @@ def test_serve_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--max-pixels", "lots"]) == 2
 
 
+@pytest.mark.slow
 def test_load_test_runs_briefly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """bench.load end to end, for one second: a server process, uploads, the report."""
     load = pytest.importorskip("bench.load")

@@ -32,6 +32,7 @@ STUB = Path(__file__).resolve().parents[1] / "src" / "vectile" / "_kernels.pyi"
 PROBE = "stubtest_probe"
 
 
+@pytest.mark.slow
 def test_kernel_stub_matches_the_native_module(tmp_path: Path) -> None:
     package = tmp_path / "vectile"
     package.mkdir()

@@ -285,6 +285,7 @@ def test_tiled_tiff_in_place_keeps_an_opaque_alpha_band(tmp_path: Path) -> None:
     np.testing.assert_array_equal(result.values[:, :, :3], load_image(source))
 
 
+@pytest.mark.slow
 def test_every_exif_orientation_streamed_and_in_place(tmp_path: Path) -> None:
     rgb = _rgb()
     for orientation in range(1, 9):

@@ -66,6 +66,7 @@ def cluster_client():
         yield client
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layers", ["stacked", "cutout"])
 @pytest.mark.parametrize("name", ["flat-art", "photo", "map"])
 def test_tiled_equals_untiled_on_a_cluster(images, cluster_client, name, layers):
@@ -206,6 +207,7 @@ def test_prepass_is_skipped_when_it_cannot_serve(tmp_path, wide_map):
             trace_tiled(pixels, tile_size=512, options={"mode": "sepia"}, prepass=bogus)
 
 
+@pytest.mark.slow
 def test_killed_worker_still_gives_identical_output(tmp_path, images):
     image = np.concatenate([images["map"]] * 2, axis=1)  # 1040 x 410
     want = str(vectile.vectorize(image))

@@ -165,10 +165,10 @@ def detect_edges(
         raise OptionError("scales apply to method='learned' and 'blend' only", option="scales")
     scales_v = LEARNED_SCALES
     if scales is not None:  # checked before the image is decoded, like every option
-        from vectile.models import _check_scales
+        from vectile.models import check_scales
 
         try:
-            scales_v = _check_scales(scales)
+            scales_v = check_scales(scales)
         except ValueError as exc:
             raise OptionError(str(exc), option="scales") from exc
     alpha_v = BLEND_ALPHA if alpha is None else _number("alpha", alpha, 0.0, 1.0)
