@@ -44,8 +44,9 @@ def trace_learned(
     With every setting None the SVG equals ``vectorize(pixels, edges=method)`` (tested), so each
     variant differs from the shipped tracer in the settings it names and in nothing else.
     """
-    from vectile import _edges, _kernels
-    from vectile.options import choose_preset, resolve
+    from vectile import _edges
+    from vectile._whole import trace_pixels
+    from vectile.options import resolve
 
     gain = _edges.LEARNED_PALETTE_GAIN if gain is None else gain
     merging = _edges.LEARNED_GUIDE_MERGING if merging is None else merging
@@ -53,22 +54,7 @@ def trace_learned(
     importance = _edges.edge_importance(pixels, method)
     guide = np.ascontiguousarray(importance * np.float32(guide_scale), dtype=np.float32) if merging else None
     weights = _edges.palette_weights(importance, gain, None) if gain > 0 else None
-    opts = resolve({})
-    p = opts.settings(choose_preset(pixels))
-    text, _stats = _kernels.trace(
-        np.ascontiguousarray(pixels),
-        colors=p.colors,
-        seed=opts.seed,
-        min_area=p.min_area,
-        tolerance=p.tolerance,
-        corner_run=p.corner_run,
-        precision=p.precision,
-        layers=opts.layers,
-        mode=opts.mode,
-        threshold=opts.threshold,
-        weights=weights,
-        edges=guide,
-    )
+    text, _stats = trace_pixels(pixels, resolve({}), weights=weights, guide=guide)
     return str(text)
 
 

@@ -19,7 +19,7 @@ from typing import Final
 import numpy as np
 import pyvips  # type: ignore[import-untyped]  # ships .pyi stubs but no py.typed
 
-from vectile._io import DEFAULT_MAX_PIXELS, _check_size
+from vectile._io import DEFAULT_MAX_PIXELS, _check_size, file_error
 from vectile.errors import InputError
 from vectile.tiling.pixels import ORIENTATIONS
 
@@ -156,14 +156,8 @@ def _sniff(path: str, label: str) -> str:
     try:
         with open(path, "rb") as f:
             head = f.read(16)
-    except FileNotFoundError:
-        raise InputError(f"cannot read {label}: no such file; check the path", path=path) from None
-    except IsADirectoryError:
-        raise InputError(f"cannot read {label}: it is a directory, not an image file", path=path) from None
-    except PermissionError:
-        raise InputError(f"cannot read {label}: permission denied", path=path) from None
     except OSError as exc:
-        raise InputError(f"cannot read {label}: {exc.strerror or exc}", path=path) from exc
+        raise file_error(exc, label, path) from None
     for signature, fmt in _SIGNATURES:
         if head.startswith(signature):
             return fmt

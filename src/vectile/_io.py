@@ -111,18 +111,28 @@ def load_image(
 # --- files and PIL images -------------------------------------------------------------------
 
 
+def file_error(exc: OSError, label: str, path: str | None) -> InputError:
+    """The :class:`InputError` for ``exc``, raised while opening the file ``label``: names the
+    file and says what is wrong in words (shared with the header probe of the tiled path)."""
+    if isinstance(exc, FileNotFoundError):
+        why = "no such file; check the path"
+    elif isinstance(exc, IsADirectoryError):
+        why = "it is a directory, not an image file"
+    elif isinstance(exc, PermissionError):
+        why = "permission denied"
+    else:
+        why = exc.strerror or str(exc)
+    return InputError(f"cannot read {label}: {why}", path=path)
+
+
 def _load_file(src: Any, label: str, path: str | None, max_pixels: int) -> np.ndarray:
     with _pixel_limit(label, max_pixels, path):
         try:
             image = Image.open(src)
         except InputError:
             raise
-        except FileNotFoundError:
-            raise InputError(f"cannot read {label}: no such file; check the path", path=path) from None
-        except IsADirectoryError:
-            raise InputError(f"cannot read {label}: it is a directory, not an image file", path=path) from None
-        except PermissionError:
-            raise InputError(f"cannot read {label}: permission denied", path=path) from None
+        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            raise file_error(exc, label, path) from None
         except UnidentifiedImageError:
             raise InputError(
                 f"{label} is not an image vectile can read; supported are PNG, JPEG, TIFF, "

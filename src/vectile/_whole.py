@@ -18,9 +18,9 @@ from vectile import _kernels
 from vectile._edges import tracer_guides
 from vectile._io import load_image, write_atomic
 from vectile.errors import InputError, OptionError
-from vectile.options import check_weights, choose_preset, resolve
+from vectile.options import TraceOptions, check_weights, choose_preset, resolve
 
-__all__ = ["Svg", "image_name", "kernel_errors", "trace_whole"]
+__all__ = ["Svg", "image_name", "kernel_errors", "trace_pixels", "trace_whole"]
 
 
 class Svg:
@@ -78,28 +78,38 @@ def trace_whole(image: Any, options: dict[str, Any], *, max_pixels: int = 1 << 3
     start = time.perf_counter()
     opts = resolve({k: v for k, v in options.items() if k != "weights"})
     pixels = load_image(image, max_pixels=max_pixels)
-    name = image_name(image)
-    preset_name = opts.preset or choose_preset(pixels)
-    p = opts.settings(preset_name)
     w = check_weights(options.get("weights"), pixels.shape[:2])
     w, edge_map = tracer_guides(pixels, opts.edges, w)
     try:
-        text, kstats = _kernels.trace(
-            np.ascontiguousarray(pixels),
-            colors=p.colors,
-            seed=opts.seed,
-            min_area=p.min_area,
-            tolerance=p.tolerance,
-            corner_run=p.corner_run,
-            precision=p.precision,
-            layers=opts.layers,
-            mode=opts.mode,
-            threshold=opts.threshold,
-            weights=w,
-            edges=edge_map,
-        )
+        text, stats = trace_pixels(pixels, opts, weights=w, guide=edge_map)
     except ValueError as exc:
-        raise kernel_errors(exc, name) from exc
+        raise kernel_errors(exc, image_name(image)) from exc
+    return Svg(text, {**stats, "seconds": round(time.perf_counter() - start, 6)})
+
+
+def trace_pixels(
+    pixels: np.ndarray, opts: TraceOptions, *, weights: np.ndarray | None = None, guide: np.ndarray | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The kernel call under :func:`trace_whole`: decoded (H, W, 3|4) uint8 ``pixels``, checked
+    options, palette ``weights`` and the speckle-merging ``guide`` map as given (the benchmark
+    passes its own variants of these).  Returns ``(svg text, stats)``; kernel errors raise
+    as the kernel raises them (``KernelInputError``, ``KernelOptionError``)."""
+    preset_name = opts.preset or choose_preset(pixels)
+    p = opts.settings(preset_name)
+    text, kstats = _kernels.trace(
+        np.ascontiguousarray(pixels),
+        colors=p.colors,
+        seed=opts.seed,
+        min_area=p.min_area,
+        tolerance=p.tolerance,
+        corner_run=p.corner_run,
+        precision=p.precision,
+        layers=opts.layers,
+        mode=opts.mode,
+        threshold=opts.threshold,
+        weights=weights,
+        edges=guide,
+    )
     stats = {
         "width": int(pixels.shape[1]),
         "height": int(pixels.shape[0]),
@@ -107,6 +117,5 @@ def trace_whole(image: Any, options: dict[str, Any], *, max_pixels: int = 1 << 3
         "mode": opts.mode,
         "layers": opts.layers,
         **kstats,
-        "seconds": round(time.perf_counter() - start, 6),
     }
-    return Svg(text, stats)
+    return text, stats
