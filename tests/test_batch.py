@@ -198,6 +198,14 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     client.wait_for_workers(3, timeout=30)  # the nanny restarted it
 
 
+def _release(fifo: Path) -> None:
+    """Let a reader still blocked on ``fifo`` go on (it reads an empty file); no-op without one."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # ENXIO: nobody has it open for reading
+        pass
+
+
 @pytest.mark.slow
 def test_interrupted_batch_resumes_and_redoes_nothing_done(
     client: Any, tmp_path: Path, photos: dict[str, bytes]
@@ -205,6 +213,12 @@ def test_interrupted_batch_resumes_and_redoes_nothing_done(
     out = tmp_path / "out"
     manifest = out / "manifest.jsonl"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    # One input is a FIFO: the task reading it blocks until the test opens it for writing,
+    # which it never does before the interrupt, so the batch cannot finish before SIGINT
+    # arrives however fast the other files trace (an event the test holds, not a race).
+    held = tmp_path / "photos" / "p35.png"
+    held.unlink()
+    os.mkfifo(held)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -217,8 +231,7 @@ def test_interrupted_batch_resumes_and_redoes_nothing_done(
             "--workers",
             "2",
             "--no-progress",
-            # One file per task: files finish one by one, so the interrupt lands mid-batch
-            # (in groups, the 36 small files could all finish before SIGINT arrives).
+            # One file per task: the other worker goes on while one waits on the FIFO.
             "--files-per-task",
             "1",
         ],
@@ -237,11 +250,15 @@ def test_interrupted_batch_resumes_and_redoes_nothing_done(
         _, err = process.communicate(timeout=60)
     finally:
         process.kill()
+        _release(held)
+    held.unlink()
+    held.write_bytes(photos["photos/p35.png"])  # the file the resumed batch traces
     assert process.returncode == 130, err
     assert "--resume" in err
     lines = manifest.read_text().splitlines()
     first = [json.loads(line) for line in lines]  # every line whole
     assert 3 <= len(first) < len(photos), "the batch was not interrupted mid-way"
+    assert "p35.svg" not in {Path(r["output"]).name for r in first}
     done = {r["output"]: (out / r["output"]).stat().st_mtime_ns for r in first}
     assert {r["status"] for r in first} == {"ok"}
 
