@@ -1,7 +1,7 @@
 //! Canny strength maps: for every edge pixel, the largest `high` at which it stays an edge
 //! when `low = ratio * high` (see `canny.rs`).
 
-use super::canny::{neighbour_offsets, EDGE};
+use super::canny::{neighbour_offsets, EDGE, WEAK};
 use super::simd::multiversion;
 use super::sobel::SOBEL_UNIT;
 use rayon::prelude::*;
@@ -16,8 +16,11 @@ const DEFERRED: u8 = 32;
 
 /// Strength of every EDGE pixel of a padded state map (rows of `width + 2`, one padding row
 /// above and below, padding NONE), normalised (`/ SOBEL_UNIT`, clipped to 1); 0 elsewhere.
-/// Returns the `width * height` map in raster order. `m`: the suppressed magnitudes (same
-/// layout); the sweep overwrites those of EDGE pixels. EDGE pixels end up SEEN in `states`.
+/// Returns the edge map (255 on EDGE pixels, else 0) and the strength map, both `width *
+/// height` in raster order. `m`: the suppressed magnitudes, `width * height` in raster order,
+/// 0 wherever the state is NONE (so only WEAK pixels left out by hysteresis and the EDGE
+/// pixels need writing: the strength map is built in place, with no dense pass over it).
+/// EDGE pixels end up SEEN in `states`.
 ///
 /// `s(p)` is the largest `T` at which `p` is a Canny edge for thresholds `(ratio T, T)`: as
 /// `T` falls, pixel `q` *appears* (becomes a candidate) at `T = m(q) / ratio` and turns
@@ -33,12 +36,18 @@ const DEFERRED: u8 = 32;
 /// and neighbour look-ups in cache). One band of rows per thread sweeps its components in
 /// parallel; a component that reaches into another band is swept afterwards, on the whole map.
 /// (Few bands: every component across a seam waits for the sequential sweep.)
-pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, height: usize, ratio: f32) -> Vec<f32> {
+pub(super) fn strength_map(
+    mut m: Vec<f32>,
+    states: &mut [u8],
+    width: usize,
+    height: usize,
+    ratio: f32,
+) -> (Vec<u8>, Vec<f32>) {
     let pw = width + 2;
     let rows = height.div_ceil(rayon::current_num_threads().max(1));
     let band_len = rows * pw;
     // Mark the EDGE pixels on both sides of each seam between bands that touch across it.
-    let offsets = neighbour_offsets(pw);
+    let offsets = Offsets { padded: neighbour_offsets(pw), raster: neighbour_offsets(width), pw, width };
     for y in (rows..height).step_by(rows) {
         // Image rows y - 1 (last of a band) and y (first of the next): padded rows y and y + 1.
         let (above, below) = ((y * pw + 1)..(y * pw + 1 + width), ((y + 1) * pw + 1)..((y + 1) * pw + 1 + width));
@@ -57,10 +66,10 @@ pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, heigh
     let interior = pw..pw * (height + 1);
     let deferred: Vec<usize> = states[interior.clone()]
         .par_chunks_mut(band_len)
-        .zip(m[interior.clone()].par_chunks_mut(band_len))
+        .zip(m.par_chunks_mut(rows * width))
         .enumerate()
         .flat_map_iter(|(b, (states, m))| {
-            let mut region = Region::new(states.len());
+            let mut region = Region::new(states.len(), pw);
             let seams = region.sweep_bands(states, m, &offsets, ratio);
             seams.into_iter().map(move |p| p + b * band_len)
         })
@@ -68,53 +77,95 @@ pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, heigh
     // Components across seams, on the whole interior (its neighbours above and below are the
     // NONE padding rows).
     if !deferred.is_empty() {
-        let (states, m) = (&mut states[interior.clone()], &mut m[interior]);
-        let mut region = Region::new(states.len());
+        let states = &mut states[interior];
+        let mut region = Region::new(states.len(), pw);
         for p in deferred {
             if states[p] == DEFERRED {
-                region.component(states, m, p, &offsets, DEFERRED);
-                region.sweep.run(&region.pixels, m, &offsets, ratio);
+                region.component(states, &m, p, &offsets, DEFERRED);
+                region.sweep.run(&region.pixels, &mut m, &offsets, ratio);
             }
         }
     }
-    // Every EDGE pixel is SEEN now, with its strength in `m`: one streaming pass writes the
-    // output (the sweep's writes went to lines it had just read; writing the output there
-    // instead would miss the cache on nearly every pixel).
-    let mut out: Vec<f32> = Vec::with_capacity(width * height);
-    out.spare_capacity_mut().par_chunks_mut(width).enumerate().for_each(|(y, row)| {
-        let base = (y + 1) * pw + 1;
-        output_row(&states[base..base + width], &m[base..base + width], row);
-    });
+    // Every EDGE pixel is SEEN now, with its strength in `m`: one streaming pass over the
+    // states writes the edge map and clears the magnitudes of the WEAK pixels left out.
+    let mut edges: Vec<u8> = Vec::with_capacity(width * height);
+    edges.spare_capacity_mut().par_chunks_mut(width).zip(m.par_chunks_mut(width)).enumerate().for_each(
+        |(y, (row, m))| {
+            let base = (y + 1) * pw + 1;
+            finish_row(&states[base..base + width], row, m);
+        },
+    );
     // SAFETY: the loop above wrote every one of the `width * height` values.
-    unsafe { out.set_len(width * height) };
-    out
+    unsafe { edges.set_len(width * height) };
+    (edges, m)
+}
+
+/// Normalised strength (`m / SOBEL_UNIT`, clipped to 1) of a pixel's level `t` (Sobel units).
+#[inline(always)]
+fn normalised(t: f32) -> f32 {
+    (t / SOBEL_UNIT).min(1.0)
 }
 
 multiversion! {
-    /// One output row: the normalised strength of SEEN pixels, else 0 (branch-free: vectorises).
-    fn output_row(states: &[u8], m: &[f32], out: &mut [MaybeUninit<f32>]) {
-        let n = out.len();
-        let (states, m) = (&states[..n], &m[..n]);
+    /// One row of the edge map (255 where SEEN, else 0; branch-free: vectorises), and 0 in
+    /// `m` for its WEAK pixels (rare: looked for only when the row has one).
+    fn finish_row(states: &[u8], edges: &mut [MaybeUninit<u8>], m: &mut [f32]) {
+        let n = edges.len();
+        let states = &states[..n];
+        let mut any = 0;
         for x in 0..n {
-            let v = (m[x] / SOBEL_UNIT).min(1.0);
-            out[x] = MaybeUninit::new(if states[x] == SEEN { v } else { 0.0 });
+            let s = states[x];
+            any |= s;
+            edges[x] = MaybeUninit::new(if s == SEEN { 255 } else { 0 });
+        }
+        if any & WEAK != 0 {
+            for (v, &s) in m[..n].iter_mut().zip(states) {
+                if s == WEAK {
+                    *v = 0.0;
+                }
+            }
         }
     }
 }
 
+/// Neighbour offsets in the padded state map and in the raster magnitude map.
+struct Offsets {
+    padded: [isize; 8],
+    raster: [isize; 8],
+    pw: usize,
+    width: usize,
+}
+
+impl Offsets {
+    /// Index in the raster map (rows of `width`) of padded index `p` (rows of `width + 2`,
+    /// starting with a row's left padding), for interior pixels.
+    #[inline]
+    fn raster(&self, p: usize) -> usize {
+        (p / self.pw) * self.width + p % self.pw - 1
+    }
+}
+
+/// A pixel of a component: (magnitude bits, index in the padded state map, index in the
+/// raster magnitude map).
+type Pixel = (u32, u32, u32);
+
 /// Components of one band of the padded state map (or of the whole interior): pixel indices
-/// are relative to the band's first row.
+/// are relative to the band's first row, in both maps.
 struct Region {
     sweep: Sweep,
-    /// The current component: (magnitude bits, pixel).
-    pixels: Vec<(u32, u32)>,
-    stack: Vec<usize>,
+    /// The current component.
+    pixels: Vec<Pixel>,
+    /// (padded index, raster index) of pixels whose neighbours are still to be visited.
+    stack: Vec<(usize, usize)>,
 }
 
 impl Region {
-    fn new(len: usize) -> Region {
+    fn new(len: usize, pw: usize) -> Region {
+        let shift = pw + 1;
         Region {
-            sweep: Sweep { appeared: vec![0; len.div_ceil(64)], ..Default::default() },
+            // Bit `p + shift` for pixel `p`: the neighbours of the first and last rows have
+            // bits too (never set), and a 3-bit window never reads past the end.
+            sweep: Sweep { appeared: vec![0; (len + 2 * shift).div_ceil(64) + 1], shift, ..Default::default() },
             pixels: Vec::new(),
             stack: Vec::new(),
         }
@@ -123,19 +174,19 @@ impl Region {
     /// The component of pixel `seed` into `self.pixels`: its 8-connected pixels whose state
     /// is in `mask`, marked SEEN, with their magnitudes (read here, once: the reads miss the
     /// cache); whether it holds a SEAM pixel. Neighbours outside `states` are not followed.
-    fn component(&mut self, states: &mut [u8], m: &[f32], seed: usize, offsets: &[isize; 8], mask: u8) -> bool {
+    fn component(&mut self, states: &mut [u8], m: &[f32], seed: usize, offsets: &Offsets, mask: u8) -> bool {
         self.pixels.clear();
         let mut seam = states[seed] == SEAM;
         states[seed] = SEEN;
-        self.stack.push(seed);
-        while let Some(p) = self.stack.pop() {
-            self.pixels.push((m[p].to_bits(), p as u32));
-            for &o in offsets {
+        self.stack.push((seed, offsets.raster(seed)));
+        while let Some((p, pm)) = self.stack.pop() {
+            self.pixels.push((m[pm].to_bits(), p as u32, pm as u32));
+            for (&o, &om) in offsets.padded.iter().zip(&offsets.raster) {
                 let q = p.wrapping_add_signed(o);
                 if q < states.len() && states[q] & mask != 0 {
                     seam |= states[q] == SEAM;
                     states[q] = SEEN;
-                    self.stack.push(q);
+                    self.stack.push((q, pm.wrapping_add_signed(om)));
                 }
             }
         }
@@ -144,14 +195,14 @@ impl Region {
 
     /// Sweep every component of EDGE pixels in a band but those holding a SEAM pixel: those
     /// are marked DEFERRED, and one pixel of each is returned.
-    fn sweep_bands(&mut self, states: &mut [u8], m: &mut [f32], offsets: &[isize; 8], ratio: f32) -> Vec<usize> {
+    fn sweep_bands(&mut self, states: &mut [u8], m: &mut [f32], offsets: &Offsets, ratio: f32) -> Vec<usize> {
         let mut deferred = Vec::new();
         let mut start = 0;
         while let Some(i) = next_edge(states, start) {
             start = i + 1;
             if self.component(states, m, i, offsets, EDGE | SEAM) {
                 // Swept later, on the whole map, from `i`.
-                for &(_, p) in &self.pixels {
+                for &(_, p, _) in &self.pixels {
                     states[p as usize] = DEFERRED;
                 }
                 deferred.push(i);
@@ -188,11 +239,12 @@ const NIL: u32 = u32::MAX;
 /// Scratch of the strength sweep over one component (see `strength_map`).
 #[derive(Default)]
 struct Sweep {
-    /// One bit per pixel of the region: appeared (a small map that stays in cache; the rank,
-    /// kept in `m` meanwhile, is looked up only for appeared neighbours).
+    /// One bit per pixel of the region, at `p + shift`: appeared (a small map that stays in
+    /// cache; the rank, kept in `m` meanwhile, is looked up only for appeared neighbours).
     appeared: Vec<u64>,
-    /// (magnitude bits, pixel) by decreasing magnitude.
-    order: Vec<(u32, u32)>,
+    shift: usize,
+    /// The component's pixels by decreasing magnitude.
+    order: Vec<Pixel>,
     /// Union-find parent, whether the set is kept, and the linked list of members still
     /// waiting for a strength (head and tail per root), all by rank.
     parent: Vec<u32>,
@@ -205,6 +257,14 @@ struct Sweep {
 }
 
 impl Sweep {
+    /// Bits `bit..bit + 3` of `appeared`.
+    #[inline(always)]
+    fn window(&self, bit: usize) -> u32 {
+        let (w, s) = (bit / 64, bit % 64);
+        let pair = (self.appeared[w + 1] as u128) << 64 | self.appeared[w] as u128;
+        (pair >> s) as u32 & 0b111
+    }
+
     fn find(&mut self, mut i: u32) -> u32 {
         while self.parent[i as usize] != i {
             let p = self.parent[i as usize];
@@ -224,20 +284,20 @@ impl Sweep {
         self.head[r] = NIL;
     }
 
-    /// Strengths (Sobel units) of one component (`pixels`: (magnitude bits, pixel),
-    /// 8-connected), written over its magnitudes in `m`.
-    fn run(&mut self, pixels: &[(u32, u32)], m: &mut [f32], offsets: &[isize; 8], ratio: f32) {
-        let len = m.len();
+    /// Normalised strengths of one component (8-connected `pixels`), written over its
+    /// magnitudes in `m`.
+    fn run(&mut self, pixels: &[Pixel], m: &mut [f32], offsets: &Offsets, ratio: f32) {
         let n = pixels.len();
         // When every pixel appears before the strongest turns strong (all magnitudes within a
         // factor 1 / ratio of the largest), the whole component is kept at the largest
         // magnitude: the sweep below would give each pixel that level.
         // Bit patterns of non-negative floats order like the values.
-        let (lo, hi) = pixels.iter().fold((u32::MAX, 0), |(lo, hi), &(v, _)| (lo.min(v), hi.max(v)));
+        let (lo, hi) = pixels.iter().fold((u32::MAX, 0), |(lo, hi), &(v, _, _)| (lo.min(v), hi.max(v)));
         let (lo, hi) = (f32::from_bits(lo), f32::from_bits(hi));
         if ratio <= 0.0 || lo / ratio >= hi {
-            for &(_, p) in pixels {
-                m[p as usize] = hi;
+            let s = normalised(hi);
+            for &(_, _, pm) in pixels {
+                m[pm as usize] = s;
             }
             return;
         }
@@ -245,8 +305,8 @@ impl Sweep {
         self.order.extend_from_slice(pixels);
         self.order.sort_unstable_by(|a, b| b.cmp(a));
         // Each pixel's rank, kept in `m` (its magnitude is in `order` now).
-        for (k, &(_, p)) in self.order.iter().enumerate() {
-            m[p as usize] = f32::from_bits(k as u32);
+        for (k, &(_, _, pm)) in self.order.iter().enumerate() {
+            m[pm as usize] = f32::from_bits(k as u32);
         }
         self.parent.clear();
         self.parent.extend(0..n as u32);
@@ -260,23 +320,31 @@ impl Sweep {
         self.next.resize(n, NIL);
         self.level.clear();
         self.level.resize(n, 0.0);
-        let mag = |order: &[(u32, u32)], k: usize| f32::from_bits(order[k].0);
-        let appear = |order: &[(u32, u32)], k: usize| mag(order, k) / ratio;
+        let mag = |order: &[Pixel], k: usize| f32::from_bits(order[k].0);
+        let appear = |order: &[Pixel], k: usize| mag(order, k) / ratio;
         let (mut a, mut b) = (0usize, 0usize); // next pixel to appear, next to turn strong
         while b < n {
             // Appear events first at equal levels: a pixel must exist before it is strong.
             if a < n && appear(&self.order, a) >= mag(&self.order, b) {
                 let k = a;
                 a += 1;
-                let p = self.order[k].1 as usize;
-                self.appeared[p / 64] |= 1 << (p % 64);
+                let (_, p, pm) = self.order[k];
+                let (p, pm) = (p as usize, pm as usize);
+                let bit = p + self.shift;
+                self.appeared[bit / 64] |= 1 << (bit % 64);
                 let level = appear(&self.order, k);
-                for &o in offsets {
-                    let qp = p.wrapping_add_signed(o);
-                    if qp >= len || self.appeared[qp / 64] & (1 << (qp % 64)) == 0 {
-                        continue;
-                    }
-                    let q = m[qp].to_bits();
+                // The appeared neighbours as a mask in the order of `offsets` (a few word reads
+                // instead of a branch per neighbour).
+                let row = self.window(bit - 1); // left, the pixel itself, right
+                let mut near = self.window(bit - offsets.pw - 1)
+                    | (row & 1) << 3
+                    | (row >> 2) << 4
+                    | self.window(bit + offsets.pw - 1) << 5;
+                while near != 0 {
+                    let i = near.trailing_zeros() as usize;
+                    near &= near - 1;
+                    // An appeared neighbour is in this component: its rank is in `m`.
+                    let q = m[pm.wrapping_add_signed(offsets.raster[i])].to_bits();
                     let (rp, rq) = (self.find(k as u32) as usize, self.find(q) as usize);
                     if rp == rq {
                         continue;
@@ -309,10 +377,9 @@ impl Sweep {
                 }
             }
         }
-        for (&(_, p), &t) in self.order.iter().zip(&self.level) {
-            let p = p as usize;
-            m[p] = t;
-            self.appeared[p / 64] = 0;
+        for (&(_, p, pm), &t) in self.order.iter().zip(&self.level) {
+            m[pm as usize] = normalised(t);
+            self.appeared[(p as usize + self.shift) / 64] = 0;
         }
     }
 }
