@@ -108,21 +108,29 @@ fn normalised(t: f32) -> f32 {
 
 multiversion! {
     /// One row of the edge map (255 where SEEN, else 0; branch-free: vectorises), and 0 in
-    /// `m` for its WEAK pixels (rare: looked for only when the row has one).
+    /// `m` for its WEAK pixels.
     fn finish_row(states: &[u8], edges: &mut [MaybeUninit<u8>], m: &mut [f32]) {
-        let n = edges.len();
-        let states = &states[..n];
-        let mut any = 0;
-        for x in 0..n {
-            let s = states[x];
-            any |= s;
-            edges[x] = MaybeUninit::new(if s == SEEN { 255 } else { 0 });
+        for (e, &s) in edges.iter_mut().zip(states) {
+            *e = MaybeUninit::new(if s == SEEN { 255 } else { 0 });
         }
-        if any & WEAK != 0 {
-            for (v, &s) in m[..n].iter_mut().zip(states) {
-                if s == WEAK {
-                    *v = 0.0;
+        // 8 states at a time: after the sweep they are 0, 1 (WEAK) or 8 (SEEN), so bit 0 of
+        // each byte says WEAK; most words have none.
+        let words = states[..m.len()].chunks_exact(8);
+        let tail = words.remainder().len();
+        for (c, word) in words.enumerate() {
+            let bits = u64::from_le_bytes(word.try_into().unwrap()) & 0x0101_0101_0101_0101;
+            if bits != 0 {
+                // One bit per byte, gathered into the top byte (bit k: byte k).
+                let mut mask = bits.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+                while mask != 0 {
+                    m[c * 8 + mask.trailing_zeros() as usize] = 0.0;
+                    mask &= mask - 1;
                 }
+            }
+        }
+        for x in m.len() - tail..m.len() {
+            if states[x] == WEAK {
+                m[x] = 0.0;
             }
         }
     }
