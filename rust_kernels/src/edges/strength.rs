@@ -33,9 +33,9 @@ const DEFERRED: u8 = 32;
 ///
 /// Sets never join across different 8-connected components of the EDGE set, so each
 /// component is swept on its own (its pixels are close together, which keeps the union-find
-/// and neighbour look-ups in cache). One band of rows per thread sweeps its components in
-/// parallel; a component that reaches into another band is swept afterwards, on the whole map.
-/// (Few bands: every component across a seam waits for the sequential sweep.)
+/// and neighbour look-ups in cache). One band of rows per thread (`band_cuts`) sweeps its
+/// components in parallel; a component that reaches into another band is swept afterwards, on
+/// the whole map. (Few bands: every component across a seam waits for the sequential sweep.)
 pub(super) fn strength_map(
     mut m: Vec<f32>,
     states: &mut [u8],
@@ -44,11 +44,10 @@ pub(super) fn strength_map(
     ratio: f32,
 ) -> (Vec<u8>, Vec<f32>) {
     let pw = width + 2;
-    let rows = height.div_ceil(rayon::current_num_threads().max(1));
-    let band_len = rows * pw;
+    let cuts = band_cuts(states, width, height, rayon::current_num_threads().max(1));
     // Mark the EDGE pixels on both sides of each seam between bands that touch across it.
     let offsets = Offsets { padded: neighbour_offsets(pw), raster: neighbour_offsets(width), pw, width };
-    for y in (rows..height).step_by(rows) {
+    for &y in &cuts[1..cuts.len() - 1] {
         // Image rows y - 1 (last of a band) and y (first of the next): padded rows y and y + 1.
         let (above, below) = ((y * pw + 1)..(y * pw + 1 + width), ((y + 1) * pw + 1)..((y + 1) * pw + 1 + width));
         for (p, q0) in above.zip(below) {
@@ -64,14 +63,21 @@ pub(super) fn strength_map(
         }
     }
     let interior = pw..pw * (height + 1);
-    let deferred: Vec<usize> = states[interior.clone()]
-        .par_chunks_mut(band_len)
-        .zip(m.par_chunks_mut(rows * width))
-        .enumerate()
-        .flat_map_iter(|(b, (states, m))| {
+    let mut bands = Vec::with_capacity(cuts.len() - 1);
+    let (mut states_left, mut m_left) = (&mut states[interior.clone()], &mut m[..]);
+    for pair in cuts.windows(2) {
+        let n = pair[1] - pair[0];
+        let (s, s_rest) = std::mem::take(&mut states_left).split_at_mut(n * pw);
+        let (mb, m_rest) = std::mem::take(&mut m_left).split_at_mut(n * width);
+        bands.push((pair[0], s, mb));
+        (states_left, m_left) = (s_rest, m_rest);
+    }
+    let deferred: Vec<usize> = bands
+        .into_par_iter()
+        .flat_map_iter(|(y0, states, m)| {
             let mut region = Region::new(states.len(), pw);
             let seams = region.sweep_bands(states, m, &offsets, ratio);
-            seams.into_iter().map(move |p| p + b * band_len)
+            seams.into_iter().map(move |p| p + y0 * pw)
         })
         .collect();
     // Components across seams, on the whole interior (its neighbours above and below are the
@@ -98,6 +104,44 @@ pub(super) fn strength_map(
     // SAFETY: the loop above wrote every one of the `width * height` values.
     unsafe { edges.set_len(width * height) };
     (edges, m)
+}
+
+/// Rows sampled to share the sweep's work between bands.
+const SAMPLE_STEP: usize = 4;
+/// How far (rows) a cut may move from the balanced row to a row pair with fewer EDGE pixels.
+const CUT_SLACK: usize = 8;
+
+/// First rows of `bands` bands of rows, then `height`: about as many EDGE pixels (the sweep's
+/// work) in each band, counted on every `SAMPLE_STEP`-th row, each cut then moved by up to
+/// `CUT_SLACK` rows to where the fewest EDGE pixels lie on its two rows (fewer components
+/// cross it, and those wait for the sequential sweep). Every band has at least one row.
+fn band_cuts(states: &[u8], width: usize, height: usize, bands: usize) -> Vec<usize> {
+    let pw = width + 2;
+    let count = |y: usize| -> u32 {
+        let row = &states[(y + 1) * pw + 1..(y + 1) * pw + 1 + width];
+        // Byte counters over runs of 255 (they cannot overflow): vectorises.
+        row.chunks(255).map(|run| run.iter().fold(0u8, |a, &s| a + (s == EDGE) as u8) as u32).sum()
+    };
+    let sampled: Vec<u32> =
+        (0..height).step_by(SAMPLE_STEP).collect::<Vec<_>>().par_iter().map(|&y| count(y)).collect();
+    let total: u64 = sampled.iter().map(|&c| c as u64).sum();
+    let mut cuts = vec![0];
+    let mut acc = 0u64;
+    for (i, &c) in sampled.iter().enumerate() {
+        let next = cuts.len() as u64;
+        if next < bands as u64 && acc * bands as u64 >= next * total {
+            let y = i * SAMPLE_STEP;
+            let prev = cuts[cuts.len() - 1];
+            let lo = y.saturating_sub(CUT_SLACK).max(prev + 1);
+            let hi = (y + CUT_SLACK).min(height - 1);
+            if let Some(best) = (lo..=hi).min_by_key(|&y| count(y - 1) + count(y)) {
+                cuts.push(best);
+            }
+        }
+        acc += c as u64;
+    }
+    cuts.push(height);
+    cuts
 }
 
 /// Normalised strength (`m / SOBEL_UNIT`, clipped to 1) of a pixel's level `t` (Sobel units).
