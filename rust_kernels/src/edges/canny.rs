@@ -34,6 +34,7 @@ use super::sobel::{deinterleave, magnitude_row, sobel_row, SobelScratch, SOBEL_U
 use super::strength::strength_map;
 use crate::error::{KernelError, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// `low = AUTO_LOW_RATIO * high` when `low` is not given.
 pub const AUTO_LOW_RATIO: f32 = 0.4;
@@ -73,19 +74,26 @@ const HIST_BINS: usize = 1444; // ceil(1020 * sqrt(2)) + 1
 
 /// Pixel states while thresholding.
 const NONE: u8 = 0;
-const WEAK: u8 = 1;
+pub(super) const WEAK: u8 = 1;
 const STRONG: u8 = 2;
 pub(super) const EDGE: u8 = 4; // its own bit, so that an OR over a run of states tells if STRONG is there
 
-/// What the streaming pass writes for its band of rows. Both maps are padded: one extra
+/// What the streaming pass writes for its band of rows. State maps are padded: one extra
 /// pixel on each side of every row (and one extra row above and below the image, not part of
-/// any band), so that neighbours never need bounds checks.
+/// any band), so that neighbours never need bounds checks. Magnitude maps are not (rows of
+/// `width`), so that the strength map can be built in them and handed out as it is.
 enum BandOut<'a> {
     /// Thresholds known: NONE / WEAK / STRONG per pixel.
     States { out: &'a mut [u8], low: f32, high: f32 },
-    /// Suppressed magnitude (0 where suppressed); a magnitude histogram of the band when the
-    /// thresholds are automatic, else the states (`classify`) for thresholds `(low, high)`.
-    Suppressed { out: &'a mut [f32], hist: Option<&'a mut [u32]>, states: Option<(&'a mut [u8], f32, f32)> },
+    /// Suppressed magnitude (0 where suppressed; every value written, so `out` may start
+    /// uninitialised); a magnitude histogram of the band when the thresholds are automatic,
+    /// else the states (`classify`) for thresholds `(low, high)`, with the magnitudes of
+    /// NONE pixels zeroed.
+    Suppressed {
+        out: &'a mut [MaybeUninit<f32>],
+        hist: Option<&'a mut [u32]>,
+        states: Option<(&'a mut [u8], f32, f32)>,
+    },
 }
 
 /// Ring buffers of one band.
@@ -176,12 +184,12 @@ multiversion! {
                         });
                     }
                     BandOut::Suppressed { out, states, .. } => {
-                        let row = &mut out[r * pw..(r + 1) * pw];
-                        row[0] = 0.0;
-                        row[pw - 1] = 0.0;
-                        suppress_row(mp, mc, mn, gx, gy, &mut row[1..width + 1], |m, keep| m * keep as u8 as f32);
+                        let row = &mut out[r * width..(r + 1) * width];
+                        suppress_row(mp, mc, mn, gx, gy, row, |m, keep| MaybeUninit::new(m * keep as u8 as f32));
+                        // SAFETY: `suppress_row` has just written every value of the row.
+                        let row = unsafe { &mut *(row as *mut [MaybeUninit<f32>] as *mut [f32]) };
                         if let Some((states, low, high)) = states {
-                            classify(row, &mut states[r * pw..(r + 1) * pw], *low, *high);
+                            classify::<true>(row, &mut states[r * pw + 1..r * pw + 1 + width], *low, *high);
                         }
                     }
                 }
@@ -191,17 +199,32 @@ multiversion! {
 }
 
 /// States of suppressed magnitudes `m` (0 where suppressed) for thresholds `low`, `high`:
-/// NONE below `low` (or 0), else WEAK, or STRONG from `high` up. Branch-free, so it vectorises.
+/// NONE below `low` (or 0), else WEAK, or STRONG from `high` up. With `ZERO`, the magnitude
+/// of every NONE pixel becomes 0 (then only the WEAK pixels that hysteresis leaves out stand
+/// between `m` and the strength map). Branch-free, so it vectorises.
 #[inline(always)]
-fn classify(m: &[f32], states: &mut [u8], low: f32, high: f32) {
-    for (s, &m) in states.iter_mut().zip(m) {
-        *s = ((m > 0.0) & (m >= low)) as u8 * (1 + (m >= high) as u8);
+fn classify<const ZERO: bool>(m: &mut [f32], states: &mut [u8], low: f32, high: f32) {
+    for (s, m) in states.iter_mut().zip(m) {
+        let v = *m;
+        let state = ((v > 0.0) & (v >= low)) as u8 * (1 + (v >= high) as u8);
+        *s = state;
+        if ZERO {
+            *m = if state == NONE { 0.0 } else { v };
+        }
     }
 }
 
 multiversion! {
-    fn classify_band(m: &[f32], states: &mut [u8], low: f32, high: f32) {
-        classify(m, states, low, high);
+    /// `classify` for rows of `width` magnitudes and padded rows of states.
+    fn classify_band(m: &mut [f32], states: &mut [u8], width: usize, low: f32, high: f32, zero: bool) {
+        let pw = width + 2;
+        for (m, s) in m.chunks_mut(width).zip(states.chunks_mut(pw)) {
+            if zero {
+                classify::<true>(m, &mut s[1..width + 1], low, high);
+            } else {
+                classify::<false>(m, &mut s[1..width + 1], low, high);
+            }
+        }
     }
 }
 
@@ -354,16 +377,17 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
             let auto = opts.low.is_none() && opts.high.is_none();
             let known = (!auto).then(|| thresholds(opts.low, opts.high, &[], width * height));
             let mut hists = vec![0u32; HIST_BINS * bands];
-            // Zeroed by every thread at once (mostly overwritten, but a single memset of 8 MB
-            // at 1080p costs a millisecond).
-            let mut suppressed = Vec::with_capacity(padded);
-            suppressed.par_extend(rayon::iter::repeat_n(0f32, padded));
-            let (band_m, band_s) =
-                (suppressed[interior.clone()].par_chunks_mut(rows * pw), states[interior].par_chunks_mut(rows * pw));
+            // Not zeroed: the streaming pass writes every value (zeroing 8 MB at 1080p costs
+            // about a millisecond). The strength map is built in place in this buffer.
+            let mut suppressed: Vec<f32> = Vec::with_capacity(width * height);
+            let (band_m, band_s) = (
+                suppressed.spare_capacity_mut().par_chunks_mut(rows * width),
+                states[interior].par_chunks_mut(rows * pw),
+            );
             band_m.zip(band_s).zip(hists.par_chunks_mut(HIST_BINS)).enumerate().for_each(
                 |(b, ((band, band_states), hist))| {
                     let y0 = b * rows;
-                    let y1 = y0 + band.len() / pw;
+                    let y1 = y0 + band.len() / width;
                     let hist = if auto { Some(hist) } else { None };
                     let states = known.map(|(l, h)| (band_states, l * SOBEL_UNIT, h * SOBEL_UNIT));
                     canny_band(
@@ -378,22 +402,24 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
                     );
                 },
             );
+            // SAFETY: the bands cover all `width * height` values and each wrote every one.
+            unsafe { suppressed.set_len(width * height) };
             let (low, high) = known.unwrap_or_else(|| thresholds(None, None, &hists, width * height));
             if auto {
                 let (lo, hi) = (low * SOBEL_UNIT, high * SOBEL_UNIT);
-                states
+                states[pw..pw * (height + 1)]
                     .par_chunks_mut(rows * pw)
-                    .zip(suppressed.par_chunks(rows * pw))
-                    .for_each(|(s, m)| classify_band(m, s, lo, hi));
+                    .zip(suppressed.par_chunks_mut(rows * width))
+                    .for_each(|(s, m)| classify_band(m, s, width, lo, hi, opts.strength));
             }
             hysteresis(&mut states, pw, height, rows);
-            let edges = unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 });
-            let strength = if opts.strength {
-                strength_map(&mut suppressed, &mut states, width, height, low / high)
+            if opts.strength {
+                let (edges, strength) = strength_map(suppressed, &mut states, width, height, low / high);
+                Ok(CannyResult { edges, strength, low, high })
             } else {
-                Vec::new()
-            };
-            Ok(CannyResult { edges, strength, low, high })
+                let edges = unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 });
+                Ok(CannyResult { edges, strength: Vec::new(), low, high })
+            }
         }
     }
 }

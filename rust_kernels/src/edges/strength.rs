@@ -1,7 +1,7 @@
 //! Canny strength maps: for every edge pixel, the largest `high` at which it stays an edge
 //! when `low = ratio * high` (see `canny.rs`).
 
-use super::canny::{neighbour_offsets, EDGE};
+use super::canny::{neighbour_offsets, EDGE, WEAK};
 use super::simd::multiversion;
 use super::sobel::SOBEL_UNIT;
 use rayon::prelude::*;
@@ -16,8 +16,11 @@ const DEFERRED: u8 = 32;
 
 /// Strength of every EDGE pixel of a padded state map (rows of `width + 2`, one padding row
 /// above and below, padding NONE), normalised (`/ SOBEL_UNIT`, clipped to 1); 0 elsewhere.
-/// Returns the `width * height` map in raster order. `m`: the suppressed magnitudes (same
-/// layout); the sweep overwrites those of EDGE pixels. EDGE pixels end up SEEN in `states`.
+/// Returns the edge map (255 on EDGE pixels, else 0) and the strength map, both `width *
+/// height` in raster order. `m`: the suppressed magnitudes, `width * height` in raster order,
+/// 0 wherever the state is NONE (so only WEAK pixels left out by hysteresis and the EDGE
+/// pixels need writing: the strength map is built in place, with no dense pass over it).
+/// EDGE pixels end up SEEN in `states`.
 ///
 /// `s(p)` is the largest `T` at which `p` is a Canny edge for thresholds `(ratio T, T)`: as
 /// `T` falls, pixel `q` *appears* (becomes a candidate) at `T = m(q) / ratio` and turns
@@ -30,16 +33,21 @@ const DEFERRED: u8 = 32;
 ///
 /// Sets never join across different 8-connected components of the EDGE set, so each
 /// component is swept on its own (its pixels are close together, which keeps the union-find
-/// and neighbour look-ups in cache). One band of rows per thread sweeps its components in
-/// parallel; a component that reaches into another band is swept afterwards, on the whole map.
-/// (Few bands: every component across a seam waits for the sequential sweep.)
-pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, height: usize, ratio: f32) -> Vec<f32> {
+/// and neighbour look-ups in cache). One band of rows per thread (`band_cuts`) sweeps its
+/// components in parallel; a component that reaches into another band is swept afterwards, on
+/// the whole map. (Few bands: every component across a seam waits for the sequential sweep.)
+pub(super) fn strength_map(
+    mut m: Vec<f32>,
+    states: &mut [u8],
+    width: usize,
+    height: usize,
+    ratio: f32,
+) -> (Vec<u8>, Vec<f32>) {
     let pw = width + 2;
-    let rows = height.div_ceil(rayon::current_num_threads().max(1));
-    let band_len = rows * pw;
+    let cuts = band_cuts(states, width, height, rayon::current_num_threads().max(1));
     // Mark the EDGE pixels on both sides of each seam between bands that touch across it.
-    let offsets = neighbour_offsets(pw);
-    for y in (rows..height).step_by(rows) {
+    let offsets = Offsets { padded: neighbour_offsets(pw), raster: neighbour_offsets(width), pw, width };
+    for &y in &cuts[1..cuts.len() - 1] {
         // Image rows y - 1 (last of a band) and y (first of the next): padded rows y and y + 1.
         let (above, below) = ((y * pw + 1)..(y * pw + 1 + width), ((y + 1) * pw + 1)..((y + 1) * pw + 1 + width));
         for (p, q0) in above.zip(below) {
@@ -55,66 +63,161 @@ pub(super) fn strength_map(m: &mut [f32], states: &mut [u8], width: usize, heigh
         }
     }
     let interior = pw..pw * (height + 1);
-    let deferred: Vec<usize> = states[interior.clone()]
-        .par_chunks_mut(band_len)
-        .zip(m[interior.clone()].par_chunks_mut(band_len))
-        .enumerate()
-        .flat_map_iter(|(b, (states, m))| {
-            let mut region = Region::new(states.len());
+    let mut bands = Vec::with_capacity(cuts.len() - 1);
+    let (mut states_left, mut m_left) = (&mut states[interior.clone()], &mut m[..]);
+    for pair in cuts.windows(2) {
+        let n = pair[1] - pair[0];
+        let (s, s_rest) = std::mem::take(&mut states_left).split_at_mut(n * pw);
+        let (mb, m_rest) = std::mem::take(&mut m_left).split_at_mut(n * width);
+        bands.push((pair[0], s, mb));
+        (states_left, m_left) = (s_rest, m_rest);
+    }
+    let deferred: Vec<usize> = bands
+        .into_par_iter()
+        .flat_map_iter(|(y0, states, m)| {
+            let mut region = Region::new(states.len(), pw);
             let seams = region.sweep_bands(states, m, &offsets, ratio);
-            seams.into_iter().map(move |p| p + b * band_len)
+            seams.into_iter().map(move |p| p + y0 * pw)
         })
         .collect();
     // Components across seams, on the whole interior (its neighbours above and below are the
     // NONE padding rows).
     if !deferred.is_empty() {
-        let (states, m) = (&mut states[interior.clone()], &mut m[interior]);
-        let mut region = Region::new(states.len());
+        let states = &mut states[interior];
+        let mut region = Region::new(states.len(), pw);
         for p in deferred {
             if states[p] == DEFERRED {
-                region.component(states, m, p, &offsets, DEFERRED);
-                region.sweep.run(&region.pixels, m, &offsets, ratio);
+                region.component(states, &m, p, &offsets, DEFERRED);
+                region.sweep.run(&region.pixels, &mut m, &offsets, ratio);
             }
         }
     }
-    // Every EDGE pixel is SEEN now, with its strength in `m`: one streaming pass writes the
-    // output (the sweep's writes went to lines it had just read; writing the output there
-    // instead would miss the cache on nearly every pixel).
-    let mut out: Vec<f32> = Vec::with_capacity(width * height);
-    out.spare_capacity_mut().par_chunks_mut(width).enumerate().for_each(|(y, row)| {
-        let base = (y + 1) * pw + 1;
-        output_row(&states[base..base + width], &m[base..base + width], row);
-    });
+    // Every EDGE pixel is SEEN now, with its strength in `m`: one streaming pass over the
+    // states writes the edge map and clears the magnitudes of the WEAK pixels left out.
+    let mut edges: Vec<u8> = Vec::with_capacity(width * height);
+    edges.spare_capacity_mut().par_chunks_mut(width).zip(m.par_chunks_mut(width)).enumerate().for_each(
+        |(y, (row, m))| {
+            let base = (y + 1) * pw + 1;
+            finish_row(&states[base..base + width], row, m);
+        },
+    );
     // SAFETY: the loop above wrote every one of the `width * height` values.
-    unsafe { out.set_len(width * height) };
-    out
+    unsafe { edges.set_len(width * height) };
+    (edges, m)
+}
+
+/// Rows sampled to share the sweep's work between bands.
+const SAMPLE_STEP: usize = 4;
+/// How far (rows) a cut may move from the balanced row to a row pair with fewer EDGE pixels.
+const CUT_SLACK: usize = 8;
+
+/// First rows of `bands` bands of rows, then `height`: about as many EDGE pixels (the sweep's
+/// work) in each band, counted on every `SAMPLE_STEP`-th row, each cut then moved by up to
+/// `CUT_SLACK` rows to where the fewest EDGE pixels lie on its two rows (fewer components
+/// cross it, and those wait for the sequential sweep). Every band has at least one row.
+fn band_cuts(states: &[u8], width: usize, height: usize, bands: usize) -> Vec<usize> {
+    let pw = width + 2;
+    let count = |y: usize| -> u32 {
+        let row = &states[(y + 1) * pw + 1..(y + 1) * pw + 1 + width];
+        // Byte counters over runs of 255 (they cannot overflow): vectorises.
+        row.chunks(255).map(|run| run.iter().fold(0u8, |a, &s| a + (s == EDGE) as u8) as u32).sum()
+    };
+    let sampled: Vec<u32> =
+        (0..height).step_by(SAMPLE_STEP).collect::<Vec<_>>().par_iter().map(|&y| count(y)).collect();
+    let total: u64 = sampled.iter().map(|&c| c as u64).sum();
+    let mut cuts = vec![0];
+    let mut acc = 0u64;
+    for (i, &c) in sampled.iter().enumerate() {
+        let next = cuts.len() as u64;
+        if next < bands as u64 && acc * bands as u64 >= next * total {
+            let y = i * SAMPLE_STEP;
+            let prev = cuts[cuts.len() - 1];
+            let lo = y.saturating_sub(CUT_SLACK).max(prev + 1);
+            let hi = (y + CUT_SLACK).min(height - 1);
+            if let Some(best) = (lo..=hi).min_by_key(|&y| count(y - 1) + count(y)) {
+                cuts.push(best);
+            }
+        }
+        acc += c as u64;
+    }
+    cuts.push(height);
+    cuts
+}
+
+/// Normalised strength (`m / SOBEL_UNIT`, clipped to 1) of a pixel's level `t` (Sobel units).
+#[inline(always)]
+fn normalised(t: f32) -> f32 {
+    (t / SOBEL_UNIT).min(1.0)
 }
 
 multiversion! {
-    /// One output row: the normalised strength of SEEN pixels, else 0 (branch-free: vectorises).
-    fn output_row(states: &[u8], m: &[f32], out: &mut [MaybeUninit<f32>]) {
-        let n = out.len();
-        let (states, m) = (&states[..n], &m[..n]);
-        for x in 0..n {
-            let v = (m[x] / SOBEL_UNIT).min(1.0);
-            out[x] = MaybeUninit::new(if states[x] == SEEN { v } else { 0.0 });
+    /// One row of the edge map (255 where SEEN, else 0; branch-free: vectorises), and 0 in
+    /// `m` for its WEAK pixels.
+    fn finish_row(states: &[u8], edges: &mut [MaybeUninit<u8>], m: &mut [f32]) {
+        for (e, &s) in edges.iter_mut().zip(states) {
+            *e = MaybeUninit::new(if s == SEEN { 255 } else { 0 });
+        }
+        // 8 states at a time: after the sweep they are 0, 1 (WEAK) or 8 (SEEN), so bit 0 of
+        // each byte says WEAK; most words have none.
+        let words = states[..m.len()].chunks_exact(8);
+        let tail = words.remainder().len();
+        for (c, word) in words.enumerate() {
+            let bits = u64::from_le_bytes(word.try_into().unwrap()) & 0x0101_0101_0101_0101;
+            if bits != 0 {
+                // One bit per byte, gathered into the top byte (bit k: byte k).
+                let mut mask = bits.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+                while mask != 0 {
+                    m[c * 8 + mask.trailing_zeros() as usize] = 0.0;
+                    mask &= mask - 1;
+                }
+            }
+        }
+        for x in m.len() - tail..m.len() {
+            if states[x] == WEAK {
+                m[x] = 0.0;
+            }
         }
     }
 }
 
+/// Neighbour offsets in the padded state map and in the raster magnitude map.
+struct Offsets {
+    padded: [isize; 8],
+    raster: [isize; 8],
+    pw: usize,
+    width: usize,
+}
+
+impl Offsets {
+    /// Index in the raster map (rows of `width`) of padded index `p` (rows of `width + 2`,
+    /// starting with a row's left padding), for interior pixels.
+    #[inline]
+    fn raster(&self, p: usize) -> usize {
+        (p / self.pw) * self.width + p % self.pw - 1
+    }
+}
+
+/// A pixel of a component: (magnitude bits, index in the padded state map, index in the
+/// raster magnitude map).
+type Pixel = (u32, u32, u32);
+
 /// Components of one band of the padded state map (or of the whole interior): pixel indices
-/// are relative to the band's first row.
+/// are relative to the band's first row, in both maps.
 struct Region {
     sweep: Sweep,
-    /// The current component: (magnitude bits, pixel).
-    pixels: Vec<(u32, u32)>,
-    stack: Vec<usize>,
+    /// The current component.
+    pixels: Vec<Pixel>,
+    /// (padded index, raster index) of pixels whose neighbours are still to be visited.
+    stack: Vec<(usize, usize)>,
 }
 
 impl Region {
-    fn new(len: usize) -> Region {
+    fn new(len: usize, pw: usize) -> Region {
+        let shift = pw + 1;
         Region {
-            sweep: Sweep { appeared: vec![0; len.div_ceil(64)], ..Default::default() },
+            // Bit `p + shift` for pixel `p`: the neighbours of the first and last rows have
+            // bits too (never set), and a 3-bit window never reads past the end.
+            sweep: Sweep { appeared: vec![0; (len + 2 * shift).div_ceil(64) + 1], shift, ..Default::default() },
             pixels: Vec::new(),
             stack: Vec::new(),
         }
@@ -123,19 +226,19 @@ impl Region {
     /// The component of pixel `seed` into `self.pixels`: its 8-connected pixels whose state
     /// is in `mask`, marked SEEN, with their magnitudes (read here, once: the reads miss the
     /// cache); whether it holds a SEAM pixel. Neighbours outside `states` are not followed.
-    fn component(&mut self, states: &mut [u8], m: &[f32], seed: usize, offsets: &[isize; 8], mask: u8) -> bool {
+    fn component(&mut self, states: &mut [u8], m: &[f32], seed: usize, offsets: &Offsets, mask: u8) -> bool {
         self.pixels.clear();
         let mut seam = states[seed] == SEAM;
         states[seed] = SEEN;
-        self.stack.push(seed);
-        while let Some(p) = self.stack.pop() {
-            self.pixels.push((m[p].to_bits(), p as u32));
-            for &o in offsets {
+        self.stack.push((seed, offsets.raster(seed)));
+        while let Some((p, pm)) = self.stack.pop() {
+            self.pixels.push((m[pm].to_bits(), p as u32, pm as u32));
+            for (&o, &om) in offsets.padded.iter().zip(&offsets.raster) {
                 let q = p.wrapping_add_signed(o);
                 if q < states.len() && states[q] & mask != 0 {
                     seam |= states[q] == SEAM;
                     states[q] = SEEN;
-                    self.stack.push(q);
+                    self.stack.push((q, pm.wrapping_add_signed(om)));
                 }
             }
         }
@@ -144,14 +247,14 @@ impl Region {
 
     /// Sweep every component of EDGE pixels in a band but those holding a SEAM pixel: those
     /// are marked DEFERRED, and one pixel of each is returned.
-    fn sweep_bands(&mut self, states: &mut [u8], m: &mut [f32], offsets: &[isize; 8], ratio: f32) -> Vec<usize> {
+    fn sweep_bands(&mut self, states: &mut [u8], m: &mut [f32], offsets: &Offsets, ratio: f32) -> Vec<usize> {
         let mut deferred = Vec::new();
         let mut start = 0;
         while let Some(i) = next_edge(states, start) {
             start = i + 1;
             if self.component(states, m, i, offsets, EDGE | SEAM) {
                 // Swept later, on the whole map, from `i`.
-                for &(_, p) in &self.pixels {
+                for &(_, p, _) in &self.pixels {
                     states[p as usize] = DEFERRED;
                 }
                 deferred.push(i);
@@ -188,11 +291,12 @@ const NIL: u32 = u32::MAX;
 /// Scratch of the strength sweep over one component (see `strength_map`).
 #[derive(Default)]
 struct Sweep {
-    /// One bit per pixel of the region: appeared (a small map that stays in cache; the rank,
-    /// kept in `m` meanwhile, is looked up only for appeared neighbours).
+    /// One bit per pixel of the region, at `p + shift`: appeared (a small map that stays in
+    /// cache; the rank, kept in `m` meanwhile, is looked up only for appeared neighbours).
     appeared: Vec<u64>,
-    /// (magnitude bits, pixel) by decreasing magnitude.
-    order: Vec<(u32, u32)>,
+    shift: usize,
+    /// The component's pixels by decreasing magnitude.
+    order: Vec<Pixel>,
     /// Union-find parent, whether the set is kept, and the linked list of members still
     /// waiting for a strength (head and tail per root), all by rank.
     parent: Vec<u32>,
@@ -205,6 +309,14 @@ struct Sweep {
 }
 
 impl Sweep {
+    /// Bits `bit..bit + 3` of `appeared`.
+    #[inline(always)]
+    fn window(&self, bit: usize) -> u32 {
+        let (w, s) = (bit / 64, bit % 64);
+        let pair = (self.appeared[w + 1] as u128) << 64 | self.appeared[w] as u128;
+        (pair >> s) as u32 & 0b111
+    }
+
     fn find(&mut self, mut i: u32) -> u32 {
         while self.parent[i as usize] != i {
             let p = self.parent[i as usize];
@@ -224,20 +336,20 @@ impl Sweep {
         self.head[r] = NIL;
     }
 
-    /// Strengths (Sobel units) of one component (`pixels`: (magnitude bits, pixel),
-    /// 8-connected), written over its magnitudes in `m`.
-    fn run(&mut self, pixels: &[(u32, u32)], m: &mut [f32], offsets: &[isize; 8], ratio: f32) {
-        let len = m.len();
+    /// Normalised strengths of one component (8-connected `pixels`), written over its
+    /// magnitudes in `m`.
+    fn run(&mut self, pixels: &[Pixel], m: &mut [f32], offsets: &Offsets, ratio: f32) {
         let n = pixels.len();
         // When every pixel appears before the strongest turns strong (all magnitudes within a
         // factor 1 / ratio of the largest), the whole component is kept at the largest
         // magnitude: the sweep below would give each pixel that level.
         // Bit patterns of non-negative floats order like the values.
-        let (lo, hi) = pixels.iter().fold((u32::MAX, 0), |(lo, hi), &(v, _)| (lo.min(v), hi.max(v)));
+        let (lo, hi) = pixels.iter().fold((u32::MAX, 0), |(lo, hi), &(v, _, _)| (lo.min(v), hi.max(v)));
         let (lo, hi) = (f32::from_bits(lo), f32::from_bits(hi));
         if ratio <= 0.0 || lo / ratio >= hi {
-            for &(_, p) in pixels {
-                m[p as usize] = hi;
+            let s = normalised(hi);
+            for &(_, _, pm) in pixels {
+                m[pm as usize] = s;
             }
             return;
         }
@@ -245,8 +357,8 @@ impl Sweep {
         self.order.extend_from_slice(pixels);
         self.order.sort_unstable_by(|a, b| b.cmp(a));
         // Each pixel's rank, kept in `m` (its magnitude is in `order` now).
-        for (k, &(_, p)) in self.order.iter().enumerate() {
-            m[p as usize] = f32::from_bits(k as u32);
+        for (k, &(_, _, pm)) in self.order.iter().enumerate() {
+            m[pm as usize] = f32::from_bits(k as u32);
         }
         self.parent.clear();
         self.parent.extend(0..n as u32);
@@ -260,23 +372,31 @@ impl Sweep {
         self.next.resize(n, NIL);
         self.level.clear();
         self.level.resize(n, 0.0);
-        let mag = |order: &[(u32, u32)], k: usize| f32::from_bits(order[k].0);
-        let appear = |order: &[(u32, u32)], k: usize| mag(order, k) / ratio;
+        let mag = |order: &[Pixel], k: usize| f32::from_bits(order[k].0);
+        let appear = |order: &[Pixel], k: usize| mag(order, k) / ratio;
         let (mut a, mut b) = (0usize, 0usize); // next pixel to appear, next to turn strong
         while b < n {
             // Appear events first at equal levels: a pixel must exist before it is strong.
             if a < n && appear(&self.order, a) >= mag(&self.order, b) {
                 let k = a;
                 a += 1;
-                let p = self.order[k].1 as usize;
-                self.appeared[p / 64] |= 1 << (p % 64);
+                let (_, p, pm) = self.order[k];
+                let (p, pm) = (p as usize, pm as usize);
+                let bit = p + self.shift;
+                self.appeared[bit / 64] |= 1 << (bit % 64);
                 let level = appear(&self.order, k);
-                for &o in offsets {
-                    let qp = p.wrapping_add_signed(o);
-                    if qp >= len || self.appeared[qp / 64] & (1 << (qp % 64)) == 0 {
-                        continue;
-                    }
-                    let q = m[qp].to_bits();
+                // The appeared neighbours as a mask in the order of `offsets` (a few word reads
+                // instead of a branch per neighbour).
+                let row = self.window(bit - 1); // left, the pixel itself, right
+                let mut near = self.window(bit - offsets.pw - 1)
+                    | (row & 1) << 3
+                    | (row >> 2) << 4
+                    | self.window(bit + offsets.pw - 1) << 5;
+                while near != 0 {
+                    let i = near.trailing_zeros() as usize;
+                    near &= near - 1;
+                    // An appeared neighbour is in this component: its rank is in `m`.
+                    let q = m[pm.wrapping_add_signed(offsets.raster[i])].to_bits();
                     let (rp, rq) = (self.find(k as u32) as usize, self.find(q) as usize);
                     if rp == rq {
                         continue;
@@ -309,10 +429,9 @@ impl Sweep {
                 }
             }
         }
-        for (&(_, p), &t) in self.order.iter().zip(&self.level) {
-            let p = p as usize;
-            m[p] = t;
-            self.appeared[p / 64] = 0;
+        for (&(_, p, pm), &t) in self.order.iter().zip(&self.level) {
+            m[pm as usize] = normalised(t);
+            self.appeared[(p as usize + self.shift) / 64] = 0;
         }
     }
 }
