@@ -354,3 +354,42 @@ fn tiny_images() {
         }
     }
 }
+
+#[test]
+fn strength_propagation_matches_event_sweep() {
+    use super::canny::{EDGE, WEAK};
+    use super::strength::{strength_map, strength_map_in};
+    // Random EDGE pixels (dense enough for large components full of cycles, plus sparse
+    // ones: thin chains) with magnitudes from a small set (ties), and some WEAK pixels.
+    for (w, h, density, seed) in
+        [(40, 30, 150, 1), (7, 200, 90, 2), (1, 1, 255, 3), (100, 1, 200, 4), (300, 200, 140, 5)]
+    {
+        let (pw, mut s) = (w + 2, seed);
+        let mut states = vec![0u8; pw * (h + 2)];
+        let mut m = vec![0f32; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let r = lcg(&mut s);
+                if r < density || r > 250 {
+                    states[(y + 1) * pw + x + 1] = if r < density { EDGE } else { WEAK };
+                    m[y * w + x] = 10.0 + (lcg(&mut s) % 24) as f32 * 37.5;
+                }
+            }
+        }
+        for ratio in [0.0f32, 0.3, 0.4, 0.5, 0.9, 1.0] {
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let (a, b) = pool.install(|| {
+                    (
+                        strength_map(m.clone(), &mut states.clone(), w, h, ratio),
+                        strength_map_in(m.clone(), &mut states.clone(), w, h, ratio, 0),
+                    )
+                });
+                assert_eq!(a.0, b.0);
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a.1), bits(&b.1), "{w}x{h} ratio {ratio} threads {threads}");
+                assert!(a.1.iter().zip(&m).all(|(&s, &v)| s == 0.0 || s >= (v / SOBEL_UNIT).min(1.0)));
+            }
+        }
+    }
+}
