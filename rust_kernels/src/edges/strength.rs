@@ -44,18 +44,18 @@ pub(super) fn strength_map(
     height: usize,
     ratio: f32,
 ) -> (Vec<u8>, Vec<f32>) {
-    strength_map_in(m, states, width, height, ratio, MAX_PASSES)
+    strength_map_in(m, states, width, height, ratio, MAX_WORK)
 }
 
-/// `strength_map`, with components that need more than `max_passes` passes of the
-/// propagation (see `Sweep::run`) left to the event sweep.
+/// `strength_map`, with components whose propagation needs more than `max_work` steps per
+/// pixel after its two passes (see `Sweep::run`) left to the event sweep.
 pub(super) fn strength_map_in(
     mut m: Vec<f32>,
     states: &mut [u8],
     width: usize,
     height: usize,
     ratio: f32,
-    max_passes: usize,
+    max_work: usize,
 ) -> (Vec<u8>, Vec<f32>) {
     let pw = width + 2;
     let cuts = band_cuts(states, width, height, rayon::current_num_threads().max(1));
@@ -90,7 +90,7 @@ pub(super) fn strength_map_in(
         .into_par_iter()
         .flat_map_iter(|(y0, states, m)| {
             let mut region = Region::new(states.len(), pw);
-            let seams = region.sweep_bands(states, m, &offsets, ratio, max_passes);
+            let seams = region.sweep_bands(states, m, &offsets, ratio, max_work);
             seams.into_iter().map(move |p| p + y0 * pw)
         })
         .collect();
@@ -102,7 +102,7 @@ pub(super) fn strength_map_in(
         for p in deferred {
             if states[p] == DEFERRED {
                 region.component(states, &mut m, p, &offsets, DEFERRED);
-                region.sweep.run(&region.pixels, &region.links, &mut m, &offsets, ratio, max_passes);
+                region.sweep.run(&region.pixels, &region.links, &mut m, &offsets, ratio, max_work);
             }
         }
     }
@@ -299,7 +299,7 @@ impl Region {
         m: &mut [f32],
         offsets: &Offsets,
         ratio: f32,
-        max_passes: usize,
+        max_work: usize,
     ) -> Vec<usize> {
         let mut deferred = Vec::new();
         let mut start = 0;
@@ -314,7 +314,7 @@ impl Region {
                 deferred.push(i);
                 continue;
             }
-            self.sweep.run(&self.pixels, &self.links, m, offsets, ratio, max_passes);
+            self.sweep.run(&self.pixels, &self.links, m, offsets, ratio, max_work);
         }
         deferred
     }
@@ -340,9 +340,9 @@ fn next_edge(states: &[u8], start: usize) -> Option<usize> {
     None
 }
 
-/// Passes of the propagation over a component before the event sweep takes over (thin edges
-/// need three: see `Sweep::run`).
-const MAX_PASSES: usize = 6;
+/// Steps per pixel of a component that its propagation may take after its two passes (thin
+/// edges need none) before the event sweep takes over (see `Sweep::run`).
+const MAX_WORK: usize = 4;
 
 const NIL: u32 = u32::MAX;
 
@@ -368,6 +368,8 @@ struct Sweep {
     /// component (see `run`).
     found: Vec<u32>,
     appears: Vec<u32>,
+    /// Pixels (indices in the component) whose level has risen since they last spread it.
+    stack: Vec<u32>,
 }
 
 impl Sweep {
@@ -406,12 +408,13 @@ impl Sweep {
     /// of the smallest `a` on the path (ends included). Splitting a path after its first step
     /// gives `s(p) = max(m(p), min(a(p), max over neighbours n of s(n)))` (`a(p) >= m(p)`
     /// as `ratio <= 1`), whose least solution above `m` is `s`. So starting from `s = m`,
-    /// passes that raise each pixel to the right-hand side reach `s` and stop changing. In
+    /// raising pixels to the right-hand side reaches `s` and then nothing rises any more. In
     /// the order pixels were reached (each after the one it was reached from), a backward pass
     /// carries the levels up the search tree and a forward pass down it: on a thin edge (a
-    /// tree) those two and a pass that finds nothing left to raise are enough. A component
-    /// that needs more than `max_passes` goes to the event sweep (`events`), which finds the
-    /// same values in `O(n log n)`. Every value is some `m(x)` or `a(x)`, computed as in
+    /// tree) that is all. Where edges close loops, a pixel that rises in the forward pass
+    /// also raises its earlier neighbours, which spread their new levels from a stack. A
+    /// component that needs more than `max_work` such steps per pixel goes to the event sweep
+    /// (`events`), which finds the same values in `O(n log n)`. Every value is some `m(x)` or `a(x)`, computed as in
     /// the event sweep, and max / min are exact, so both give the same bits.
     fn run(
         &mut self,
@@ -420,7 +423,7 @@ impl Sweep {
         m: &mut [f32],
         offsets: &Offsets,
         ratio: f32,
-        max_passes: usize,
+        max_work: usize,
     ) {
         // When every pixel appears before the strongest turns strong (all magnitudes within a
         // factor 1 / ratio of the largest), the whole component is kept at the largest
@@ -451,25 +454,45 @@ impl Sweep {
             }
             rose
         };
-        for pass in 0..max_passes {
-            let mut rose = false;
-            if pass % 2 == 0 {
-                for i in (0..pixels.len()).rev() {
-                    rose |= raise(found, i);
+        let n = pixels.len();
+        for i in (0..n).rev() {
+            raise(found, i);
+        }
+        // Forward: a pixel that rises is pulled from by its later neighbours in this pass and
+        // pushes its level to the earlier ones (rarely: never on a tree), which then go on
+        // the stack; from there, levels spread until nothing rises.
+        self.stack.clear();
+        for i in 0..n {
+            if raise(found, i) {
+                let (d, link) = &links[i];
+                for &j in link[..*d as usize].iter().filter(|&&j| (j as usize) < i) {
+                    let level = found[i].min(appears[j as usize]);
+                    if level > found[j as usize] {
+                        found[j as usize] = level;
+                        self.stack.push(j);
+                    }
                 }
-            } else {
-                for i in 0..pixels.len() {
-                    rose |= raise(found, i);
-                }
-            }
-            if !rose {
-                for (&(_, _, pm), &s) in pixels.iter().zip(found.iter()) {
-                    m[pm as usize] = normalised(f32::from_bits(s));
-                }
-                return;
             }
         }
-        self.events(pixels, m, offsets, ratio);
+        let mut budget = max_work * n;
+        while let Some(i) = self.stack.pop() {
+            if budget == 0 {
+                self.stack.clear();
+                return self.events(pixels, m, offsets, ratio);
+            }
+            budget -= 1;
+            let (d, link) = &links[i as usize];
+            for &j in &link[..*d as usize] {
+                let level = found[i as usize].min(appears[j as usize]);
+                if level > found[j as usize] {
+                    found[j as usize] = level;
+                    self.stack.push(j);
+                }
+            }
+        }
+        for (&(_, _, pm), &s) in pixels.iter().zip(found.iter()) {
+            m[pm as usize] = normalised(f32::from_bits(s));
+        }
     }
 
     /// `run` by a sweep over the pixels by decreasing magnitude (see `strength_map`), for
