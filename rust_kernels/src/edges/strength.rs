@@ -414,8 +414,9 @@ impl Sweep {
     /// tree) that is all. Where edges close loops, a pixel that rises in the forward pass
     /// also raises its earlier neighbours, which spread their new levels from a stack. A
     /// component that needs more than `max_work` such steps per pixel goes to the event sweep
-    /// (`events`), which finds the same values in `O(n log n)`. Every value is some `m(x)` or `a(x)`, computed as in
-    /// the event sweep, and max / min are exact, so both give the same bits.
+    /// (`events`), which finds the same values in `O(n log n)`. Every value is some `m(x)` or
+    /// `a(x)`, computed as in the event sweep, and max / min are exact, so both give the same
+    /// bits.
     fn run(
         &mut self,
         pixels: &[Pixel],
@@ -438,6 +439,7 @@ impl Sweep {
             }
             return;
         }
+        // Levels as bit patterns (integer max / min order them like the values).
         self.found.clear();
         self.found.extend(pixels.iter().map(|&(v, _, _)| v));
         self.appears.clear();
