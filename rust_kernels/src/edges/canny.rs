@@ -22,7 +22,7 @@
 //! Strength: the strength of a pixel is the largest `high` at which it is still an edge when
 //! `low = ratio * high` (`ratio = low / high` of the call): thresholding the strength map at
 //! any `t` gives exactly the Canny edges for `(ratio * t, t)`. It lies between `m` and
-//! `m / ratio`; `strength.rs` computes it in one sweep per connected edge.
+//! `m / ratio`; `strength.rs` computes it component by component of the edge map.
 //!
 //! Automatic thresholds (when none are given), MATLAB's rule: `high` is the 70th percentile of
 //! the gradient magnitude over all pixels, `low = 0.4 high`, with `high` at least one Sobel

@@ -25,11 +25,12 @@ const DEFERRED: u8 = 32;
 /// `s(p)` is the largest `T` at which `p` is a Canny edge for thresholds `(ratio T, T)`: as
 /// `T` falls, pixel `q` *appears* (becomes a candidate) at `T = m(q) / ratio` and turns
 /// *strong* at `T = m(q)`; a connected set of appeared pixels is kept from the moment it holds
-/// a strong pixel. So the pixels are swept once in decreasing order of magnitude (both event
-/// streams follow that order), appeared pixels are joined with a union-find, and when a set
-/// becomes kept, at level `T`, each of its members that has no strength yet gets `T`. Only
-/// EDGE pixels can reach `s >= high` (every path pixel needs `m >= ratio * high = low`), so
-/// the sweep stays inside the EDGE set.
+/// a strong pixel. Only EDGE pixels can reach `s >= high` (every path pixel needs `m >= ratio
+/// * high = low`), so the computation stays inside the EDGE set. It propagates levels between
+/// neighbours until nothing changes (`Sweep::run`: a few passes over a component); components
+/// that need more passes are swept once in decreasing order of magnitude (both event streams
+/// follow that order), appeared pixels joined with a union-find, and when a set becomes kept,
+/// at level `T`, each of its members that has no strength yet gets `T` (`Sweep::events`).
 ///
 /// Sets never join across different 8-connected components of the EDGE set, so each
 /// component is swept on its own (its pixels are close together, which keeps the union-find
@@ -37,11 +38,24 @@ const DEFERRED: u8 = 32;
 /// components in parallel; a component that reaches into another band is swept afterwards, on
 /// the whole map. (Few bands: every component across a seam waits for the sequential sweep.)
 pub(super) fn strength_map(
+    m: Vec<f32>,
+    states: &mut [u8],
+    width: usize,
+    height: usize,
+    ratio: f32,
+) -> (Vec<u8>, Vec<f32>) {
+    strength_map_in(m, states, width, height, ratio, MAX_WORK)
+}
+
+/// `strength_map`, with components whose propagation needs more than `max_work` steps per
+/// pixel after its two passes (see `Sweep::run`) left to the event sweep.
+pub(super) fn strength_map_in(
     mut m: Vec<f32>,
     states: &mut [u8],
     width: usize,
     height: usize,
     ratio: f32,
+    max_work: usize,
 ) -> (Vec<u8>, Vec<f32>) {
     let pw = width + 2;
     let cuts = band_cuts(states, width, height, rayon::current_num_threads().max(1));
@@ -76,7 +90,7 @@ pub(super) fn strength_map(
         .into_par_iter()
         .flat_map_iter(|(y0, states, m)| {
             let mut region = Region::new(states.len(), pw);
-            let seams = region.sweep_bands(states, m, &offsets, ratio);
+            let seams = region.sweep_bands(states, m, &offsets, ratio, max_work);
             seams.into_iter().map(move |p| p + y0 * pw)
         })
         .collect();
@@ -87,8 +101,8 @@ pub(super) fn strength_map(
         let mut region = Region::new(states.len(), pw);
         for p in deferred {
             if states[p] == DEFERRED {
-                region.component(states, &m, p, &offsets, DEFERRED);
-                region.sweep.run(&region.pixels, &mut m, &offsets, ratio);
+                region.component(states, &mut m, p, &offsets, DEFERRED);
+                region.sweep.run(&region.pixels, &region.links, &mut m, &offsets, ratio, max_work);
             }
         }
     }
@@ -201,14 +215,19 @@ impl Offsets {
 /// raster magnitude map).
 type Pixel = (u32, u32, u32);
 
+/// The neighbours of a pixel in its component: how many, and their indices in the component.
+type Links = (u8, [u32; 8]);
+
 /// Components of one band of the padded state map (or of the whole interior): pixel indices
 /// are relative to the band's first row, in both maps.
 struct Region {
     sweep: Sweep,
-    /// The current component.
+    /// The current component, in the order its pixels were reached (each pixel after the one
+    /// it was reached from), and the neighbours of each.
     pixels: Vec<Pixel>,
-    /// (padded index, raster index) of pixels whose neighbours are still to be visited.
-    stack: Vec<(usize, usize)>,
+    links: Vec<Links>,
+    /// Pixels (indices in the component) whose neighbours are still to be visited.
+    stack: Vec<u32>,
 }
 
 impl Region {
@@ -219,48 +238,83 @@ impl Region {
             // bits too (never set), and a 3-bit window never reads past the end.
             sweep: Sweep { appeared: vec![0; (len + 2 * shift).div_ceil(64) + 1], shift, ..Default::default() },
             pixels: Vec::new(),
+            links: Vec::new(),
             stack: Vec::new(),
         }
     }
 
-    /// The component of pixel `seed` into `self.pixels`: its 8-connected pixels whose state
-    /// is in `mask`, marked SEEN, with their magnitudes (read here, once: the reads miss the
-    /// cache); whether it holds a SEAM pixel. Neighbours outside `states` are not followed.
-    fn component(&mut self, states: &mut [u8], m: &[f32], seed: usize, offsets: &Offsets, mask: u8) -> bool {
+    /// The component of pixel `seed` into `self.pixels` and `self.links`: its 8-connected
+    /// pixels whose state is in `mask`, marked SEEN, with their magnitudes (read here, once:
+    /// the reads miss the cache; each pixel's magnitude in `m` is replaced by its index in the
+    /// component, which is how its neighbours find it); whether it holds a SEAM pixel.
+    /// Neighbours outside `states` are not followed.
+    ///
+    /// A SEEN neighbour is in the component: components are maximal, so no pixel of another
+    /// (SEEN since its sweep) touches this one.
+    fn component(&mut self, states: &mut [u8], m: &mut [f32], seed: usize, offsets: &Offsets, mask: u8) -> bool {
         self.pixels.clear();
+        self.links.clear();
         let mut seam = states[seed] == SEAM;
         states[seed] = SEEN;
-        self.stack.push((seed, offsets.raster(seed)));
-        while let Some((p, pm)) = self.stack.pop() {
-            self.pixels.push((m[pm].to_bits(), p as u32, pm as u32));
+        let sm = offsets.raster(seed);
+        self.pixels.push((m[sm].to_bits(), seed as u32, sm as u32));
+        self.links.push((0, [0; 8]));
+        m[sm] = f32::from_bits(0);
+        self.stack.push(0);
+        while let Some(i) = self.stack.pop() {
+            let (_, p, pm) = self.pixels[i as usize];
+            let (p, pm, i) = (p as usize, pm as usize, i as usize);
+            let mut d = 0;
             for (&o, &om) in offsets.padded.iter().zip(&offsets.raster) {
                 let q = p.wrapping_add_signed(o);
-                if q < states.len() && states[q] & mask != 0 {
-                    seam |= states[q] == SEAM;
+                if q >= states.len() {
+                    continue;
+                }
+                let (v, qm) = (states[q], pm.wrapping_add_signed(om));
+                if v & mask != 0 {
+                    seam |= v == SEAM;
                     states[q] = SEEN;
-                    self.stack.push((q, pm.wrapping_add_signed(om)));
+                    let j = self.pixels.len() as u32;
+                    self.pixels.push((m[qm].to_bits(), q as u32, qm as u32));
+                    self.links.push((0, [0; 8]));
+                    m[qm] = f32::from_bits(j);
+                    self.stack.push(j);
+                    self.links[i].1[d] = j;
+                    d += 1;
+                } else if v == SEEN {
+                    self.links[i].1[d] = m[qm].to_bits();
+                    d += 1;
                 }
             }
+            self.links[i].0 = d as u8;
         }
         seam
     }
 
     /// Sweep every component of EDGE pixels in a band but those holding a SEAM pixel: those
-    /// are marked DEFERRED, and one pixel of each is returned.
-    fn sweep_bands(&mut self, states: &mut [u8], m: &mut [f32], offsets: &Offsets, ratio: f32) -> Vec<usize> {
+    /// are marked DEFERRED (their magnitudes back in `m`), and one pixel of each is returned.
+    fn sweep_bands(
+        &mut self,
+        states: &mut [u8],
+        m: &mut [f32],
+        offsets: &Offsets,
+        ratio: f32,
+        max_work: usize,
+    ) -> Vec<usize> {
         let mut deferred = Vec::new();
         let mut start = 0;
         while let Some(i) = next_edge(states, start) {
             start = i + 1;
             if self.component(states, m, i, offsets, EDGE | SEAM) {
                 // Swept later, on the whole map, from `i`.
-                for &(_, p, _) in &self.pixels {
+                for &(v, p, pm) in &self.pixels {
                     states[p as usize] = DEFERRED;
+                    m[pm as usize] = f32::from_bits(v);
                 }
                 deferred.push(i);
                 continue;
             }
-            self.sweep.run(&self.pixels, m, offsets, ratio);
+            self.sweep.run(&self.pixels, &self.links, m, offsets, ratio, max_work);
         }
         deferred
     }
@@ -286,6 +340,10 @@ fn next_edge(states: &[u8], start: usize) -> Option<usize> {
     None
 }
 
+/// Steps per pixel of a component that its propagation may take after its two passes (thin
+/// edges need none) before the event sweep takes over (see `Sweep::run`).
+const MAX_WORK: usize = 4;
+
 const NIL: u32 = u32::MAX;
 
 /// Scratch of the strength sweep over one component (see `strength_map`).
@@ -306,6 +364,12 @@ struct Sweep {
     next: Vec<u32>,
     /// The strength of each pixel, by rank.
     level: Vec<f32>,
+    /// The strength found so far and the level at which it appears (bits), by index in the
+    /// component (see `run`).
+    found: Vec<u32>,
+    appears: Vec<u32>,
+    /// Pixels (indices in the component) whose level has risen since they last spread it.
+    stack: Vec<u32>,
 }
 
 impl Sweep {
@@ -336,13 +400,35 @@ impl Sweep {
         self.head[r] = NIL;
     }
 
-    /// Normalised strengths of one component (8-connected `pixels`), written over its
-    /// magnitudes in `m`.
-    fn run(&mut self, pixels: &[Pixel], m: &mut [f32], offsets: &Offsets, ratio: f32) {
-        let n = pixels.len();
+    /// Normalised strengths of one component (`pixels`, each with its neighbours in `links`),
+    /// written over `m` (which holds each pixel's index in the component).
+    ///
+    /// With `a(x) = m(x) / ratio` (the level at which `x` appears), `s(p) = max over q of
+    /// min(m(q), B(p, q))` where `B` is the largest, over 8-connected paths from `p` to `q`,
+    /// of the smallest `a` on the path (ends included). Splitting a path after its first step
+    /// gives `s(p) = max(m(p), min(a(p), max over neighbours n of s(n)))` (`a(p) >= m(p)`
+    /// as `ratio <= 1`), whose least solution above `m` is `s`. So starting from `s = m`,
+    /// raising pixels to the right-hand side reaches `s` and then nothing rises any more. In
+    /// the order pixels were reached (each after the one it was reached from), a backward pass
+    /// carries the levels up the search tree and a forward pass down it: on a thin edge (a
+    /// tree) that is all. Where edges close loops, a pixel that rises in the forward pass
+    /// also raises its earlier neighbours, which spread their new levels from a stack. A
+    /// component that needs more than `max_work` such steps per pixel goes to the event sweep
+    /// (`events`), which finds the same values in `O(n log n)`. Every value is some `m(x)` or
+    /// `a(x)`, computed as in the event sweep, and max / min are exact, so both give the same
+    /// bits.
+    fn run(
+        &mut self,
+        pixels: &[Pixel],
+        links: &[Links],
+        m: &mut [f32],
+        offsets: &Offsets,
+        ratio: f32,
+        max_work: usize,
+    ) {
         // When every pixel appears before the strongest turns strong (all magnitudes within a
         // factor 1 / ratio of the largest), the whole component is kept at the largest
-        // magnitude: the sweep below would give each pixel that level.
+        // magnitude: every pixel gets that level.
         // Bit patterns of non-negative floats order like the values.
         let (lo, hi) = pixels.iter().fold((u32::MAX, 0), |(lo, hi), &(v, _, _)| (lo.min(v), hi.max(v)));
         let (lo, hi) = (f32::from_bits(lo), f32::from_bits(hi));
@@ -353,6 +439,68 @@ impl Sweep {
             }
             return;
         }
+        // Levels as bit patterns (integer max / min order them like the values).
+        self.found.clear();
+        self.found.extend(pixels.iter().map(|&(v, _, _)| v));
+        self.appears.clear();
+        self.appears.extend(pixels.iter().map(|&(v, _, _)| (f32::from_bits(v) / ratio).to_bits()));
+        let (found, appears) = (&mut self.found[..], &self.appears[..]);
+        // Raise pixel `i`; whether it rose.
+        let raise = |found: &mut [u32], i: usize| -> bool {
+            let (d, link) = &links[i];
+            let best = link[..*d as usize].iter().fold(0, |b, &j| b.max(found[j as usize]));
+            let level = best.min(appears[i]);
+            let rose = level > found[i];
+            if rose {
+                found[i] = level;
+            }
+            rose
+        };
+        let n = pixels.len();
+        for i in (0..n).rev() {
+            raise(found, i);
+        }
+        // Forward: a pixel that rises is pulled from by its later neighbours in this pass and
+        // pushes its level to the earlier ones (rarely: never on a tree), which then go on
+        // the stack; from there, levels spread until nothing rises.
+        self.stack.clear();
+        for i in 0..n {
+            if raise(found, i) {
+                let (d, link) = &links[i];
+                for &j in link[..*d as usize].iter().filter(|&&j| (j as usize) < i) {
+                    let level = found[i].min(appears[j as usize]);
+                    if level > found[j as usize] {
+                        found[j as usize] = level;
+                        self.stack.push(j);
+                    }
+                }
+            }
+        }
+        let mut budget = max_work * n;
+        while let Some(i) = self.stack.pop() {
+            if budget == 0 {
+                self.stack.clear();
+                return self.events(pixels, m, offsets, ratio);
+            }
+            budget -= 1;
+            let (d, link) = &links[i as usize];
+            for &j in &link[..*d as usize] {
+                let level = found[i as usize].min(appears[j as usize]);
+                if level > found[j as usize] {
+                    found[j as usize] = level;
+                    self.stack.push(j);
+                }
+            }
+        }
+        for (&(_, _, pm), &s) in pixels.iter().zip(found.iter()) {
+            m[pm as usize] = normalised(f32::from_bits(s));
+        }
+    }
+
+    /// `run` by a sweep over the pixels by decreasing magnitude (see `strength_map`), for
+    /// components with magnitudes spread over more than a factor 1 / ratio (`ratio > 0`).
+    fn events(&mut self, pixels: &[Pixel], m: &mut [f32], offsets: &Offsets, ratio: f32) {
+        let n = pixels.len();
         self.order.clear();
         self.order.extend_from_slice(pixels);
         self.order.sort_unstable_by(|a, b| b.cmp(a));

@@ -354,3 +354,68 @@ fn tiny_images() {
         }
     }
 }
+
+#[test]
+fn strength_map_matches_its_definition() {
+    use super::canny::{EDGE, WEAK};
+    use super::strength::{strength_map, strength_map_in};
+    // Both the propagation and the event sweep (no work allowed after the two passes).
+    // Random EDGE pixels (dense enough for large components full of cycles, plus sparse
+    // ones: thin chains) with magnitudes from a small set (ties), and some WEAK pixels.
+    for (w, h, density, seed) in
+        [(40, 30, 150, 1), (7, 200, 90, 2), (1, 1, 255, 3), (100, 1, 200, 4), (300, 200, 140, 5)]
+    {
+        let (pw, mut s) = (w + 2, seed);
+        let mut states = vec![0u8; pw * (h + 2)];
+        let mut m = vec![0f32; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let r = lcg(&mut s);
+                if r < density || r > 250 {
+                    states[(y + 1) * pw + x + 1] = if r < density { EDGE } else { WEAK };
+                    m[y * w + x] = 10.0 + (lcg(&mut s) % 24) as f32 * 37.5;
+                }
+            }
+        }
+        for ratio in [0.0f32, 0.3, 0.4, 0.5, 0.9, 1.0] {
+            // The definition's fixed point, `s(p) = max(m(p), min(m(p) / ratio, s(n)))` over
+            // EDGE neighbours `n`, by raising every pixel until nothing rises.
+            let edge = |x: usize, y: usize| states[(y + 1) * pw + x + 1] == EDGE;
+            let mut s = m.clone();
+            loop {
+                let mut rose = false;
+                for (y, x) in (0..h).flat_map(|y| (0..w).map(move |x| (y, x))).filter(|&(y, x)| edge(x, y)) {
+                    for (ny, nx) in (y.saturating_sub(1)..(y + 2).min(h))
+                        .flat_map(|ny| (x.saturating_sub(1)..(x + 2).min(w)).map(move |nx| (ny, nx)))
+                    {
+                        let level = s[ny * w + nx].min(m[y * w + x] / ratio);
+                        if edge(nx, ny) && level > s[y * w + x] {
+                            s[y * w + x] = level;
+                            rose = true;
+                        }
+                    }
+                }
+                if !rose {
+                    break;
+                }
+            }
+            let expected: (Vec<u8>, Vec<f32>) = (0..w * h)
+                .map(|i| if edge(i % w, i / w) { (255, (s[i] / SOBEL_UNIT).min(1.0)) } else { (0, 0.0) })
+                .unzip();
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let (a, b) = pool.install(|| {
+                    (
+                        strength_map(m.clone(), &mut states.clone(), w, h, ratio),
+                        strength_map_in(m.clone(), &mut states.clone(), w, h, ratio, 0),
+                    )
+                });
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                for r in [&a, &b] {
+                    assert_eq!(r.0, expected.0);
+                    assert_eq!(bits(&r.1), bits(&expected.1), "{w}x{h} ratio {ratio} threads {threads}");
+                }
+            }
+        }
+    }
+}
