@@ -77,25 +77,29 @@ pub(super) fn strength_map_in(
         }
     }
     let interior = pw..pw * (height + 1);
+    // The edge map is written band by band, each row once the band's sweep has passed it.
+    let mut edges: Vec<u8> = Vec::with_capacity(width * height);
     let mut bands = Vec::with_capacity(cuts.len() - 1);
     let (mut states_left, mut m_left) = (&mut states[interior.clone()], &mut m[..]);
+    let mut edges_left = &mut edges.spare_capacity_mut()[..];
     for pair in cuts.windows(2) {
         let n = pair[1] - pair[0];
         let (s, s_rest) = std::mem::take(&mut states_left).split_at_mut(n * pw);
         let (mb, m_rest) = std::mem::take(&mut m_left).split_at_mut(n * width);
-        bands.push((pair[0], s, mb));
-        (states_left, m_left) = (s_rest, m_rest);
+        let (e, e_rest) = std::mem::take(&mut edges_left).split_at_mut(n * width);
+        bands.push((pair[0], s, mb, e));
+        (states_left, m_left, edges_left) = (s_rest, m_rest, e_rest);
     }
     let deferred: Vec<usize> = bands
         .into_par_iter()
-        .flat_map_iter(|(y0, states, m)| {
+        .flat_map_iter(|(y0, states, m, edges)| {
             let mut region = Region::new(states.len(), pw);
-            let seams = region.sweep_bands(states, m, &offsets, ratio, max_work);
+            let seams = region.sweep_bands(states, m, edges, &offsets, ratio, max_work);
             seams.into_iter().map(move |p| p + y0 * pw)
         })
         .collect();
     // Components across seams, on the whole interior (its neighbours above and below are the
-    // NONE padding rows).
+    // NONE padding rows). Their pixels are 255 in the edge map already (DEFERRED).
     if !deferred.is_empty() {
         let states = &mut states[interior];
         let mut region = Region::new(states.len(), pw);
@@ -106,16 +110,8 @@ pub(super) fn strength_map_in(
             }
         }
     }
-    // Every EDGE pixel is SEEN now, with its strength in `m`: one streaming pass over the
-    // states writes the edge map and clears the magnitudes of the WEAK pixels left out.
-    let mut edges: Vec<u8> = Vec::with_capacity(width * height);
-    edges.spare_capacity_mut().par_chunks_mut(width).zip(m.par_chunks_mut(width)).enumerate().for_each(
-        |(y, (row, m))| {
-            let base = (y + 1) * pw + 1;
-            finish_row(&states[base..base + width], row, m);
-        },
-    );
-    // SAFETY: the loop above wrote every one of the `width * height` values.
+    // SAFETY: the bands cover all `width * height` values and each wrote every one of its own
+    // (`Region::sweep_bands`).
     unsafe { edges.set_len(width * height) };
     (edges, m)
 }
@@ -165,13 +161,14 @@ fn normalised(t: f32) -> f32 {
 }
 
 multiversion! {
-    /// One row of the edge map (255 where SEEN, else 0; branch-free: vectorises), and 0 in
-    /// `m` for its WEAK pixels.
+    /// One row of the edge map (255 where SEEN or DEFERRED, else 0; branch-free: vectorises),
+    /// and 0 in `m` for its WEAK pixels.
     fn finish_row(states: &[u8], edges: &mut [MaybeUninit<u8>], m: &mut [f32]) {
         for (e, &s) in edges.iter_mut().zip(states) {
-            *e = MaybeUninit::new(if s == SEEN { 255 } else { 0 });
+            *e = MaybeUninit::new(if s & (SEEN | DEFERRED) != 0 { 255 } else { 0 });
         }
-        // 8 states at a time: after the sweep they are 0, 1 (WEAK) or 8 (SEEN), so bit 0 of
+        // 8 states at a time: after the sweep they are 0, 1 (WEAK), 8 (SEEN) or 32 (DEFERRED),
+        // so bit 0 of
         // each byte says WEAK; most words have none.
         let words = states[..m.len()].chunks_exact(8);
         let tail = words.remainder().len();
@@ -293,18 +290,32 @@ impl Region {
 
     /// Sweep every component of EDGE pixels in a band but those holding a SEAM pixel: those
     /// are marked DEFERRED (their magnitudes back in `m`), and one pixel of each is returned.
+    /// Writes the band's edge map and clears the magnitudes of its WEAK pixels (`finish_row`),
+    /// each row as soon as the sweep has passed it, while its states are still in cache: a
+    /// component's first pixel in raster order is its seed, so no later component touches
+    /// the rows above the seed's.
     fn sweep_bands(
         &mut self,
         states: &mut [u8],
         m: &mut [f32],
+        edges: &mut [MaybeUninit<u8>],
         offsets: &Offsets,
         ratio: f32,
         max_work: usize,
     ) -> Vec<usize> {
+        let (pw, width) = (offsets.pw, offsets.width);
+        let finish = |states: &[u8], m: &mut [f32], edges: &mut [MaybeUninit<u8>], rows: std::ops::Range<usize>| {
+            for y in rows {
+                let (e, r) = (&mut edges[y * width..(y + 1) * width], y * width..(y + 1) * width);
+                finish_row(&states[y * pw + 1..y * pw + 1 + width], e, &mut m[r]);
+            }
+        };
         let mut deferred = Vec::new();
-        let mut start = 0;
+        let (mut start, mut done) = (0, 0);
         while let Some(i) = next_edge(states, start) {
             start = i + 1;
+            finish(states, m, edges, done..i / pw);
+            done = done.max(i / pw);
             if self.component(states, m, i, offsets, EDGE | SEAM) {
                 // Swept later, on the whole map, from `i`.
                 for &(v, p, pm) in &self.pixels {
@@ -316,6 +327,7 @@ impl Region {
             }
             self.sweep.run(&self.pixels, &self.links, m, offsets, ratio, max_work);
         }
+        finish(states, m, edges, done..states.len() / pw);
         deferred
     }
 }
