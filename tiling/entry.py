@@ -15,7 +15,7 @@ from typing import Any
 from vectile._io import load_image, write_atomic
 from vectile._whole import trace_whole
 from vectile.options import DEFAULT_TILE_SIZE, HUGE_PIXELS, check_tile_size
-from vectile.tiling.grid import NotTileable
+from vectile.tiling.grid import NotTileable, UntileableOption
 from vectile.tiling.ingest import load_or_store
 from vectile.tiling.prepass import Prepass
 from vectile.tiling.reader import TileReader
@@ -84,21 +84,16 @@ def trace_image(
     is traced whole instead, in this process.  ``stats["tiled"]`` says which happened and
     ``stats["untiled_because"]`` why.  Returns ``(text, stats)``.
     """
-    if tile_size is not None:  # tiling the caller asked for: what prevents it is an error
-        text, stats = _trace_streamed(
-            image, options, check_tile_size(tile_size), client, output, progress, max_pixels, stream_above
-        )
-        return text, {**stats, "tiled": True}
     opts = {k: v for k, v in options.items() if v is not None}
-    why = next((f"the {k} option needs the whole image" for k in ("weights", "edges") if k in opts), None)
-    if why is None:
-        try:
-            text, stats = _trace_streamed(
-                image, opts, DEFAULT_TILE_SIZE, client, output, progress, max_pixels, stream_above
-            )
-            return text, {**stats, "tiled": True}
-        except NotTileable as exc:
-            why = str(exc)
+    chosen = tile_size is None  # tiling chosen for the caller, not asked for
+    tile = DEFAULT_TILE_SIZE if chosen else check_tile_size(tile_size)
+    try:
+        text, stats = _trace_streamed(image, opts, tile, client, output, progress, max_pixels, stream_above)
+        return text, {**stats, "tiled": True}
+    except (NotTileable, UntileableOption) as exc:
+        if not chosen:
+            raise
+        why = str(exc)
     svg = trace_whole(image, opts, max_pixels=max_pixels)
     stats = {**svg.stats, "tiled": False, "untiled_because": why}
     if output is None:
@@ -109,7 +104,7 @@ def trace_image(
 
 def _trace_streamed(
     image: Any,
-    options: dict[str, Any],
+    options: dict[str, Any],  # None values already left out
     tile_size: int,
     client: Any,
     output: str | os.PathLike[str] | None,
@@ -117,10 +112,15 @@ def _trace_streamed(
     max_pixels: int,
     stream_above: int | None,
 ) -> tuple[str | None, dict[str, Any]]:
-    opts = {k: v for k, v in options.items() if v is not None}
-    check_tileable(opts)  # bad options fail before any streaming
-    prepass = Prepass(opts)
+    check_tileable(options)  # bad options fail before any streaming
+    prepass = Prepass(options)
     with open_source(image, max_pixels=max_pixels, threshold_pixels=stream_above, prepass=prepass) as pixels:
         return trace_tiled(
-            pixels, tile_size=tile_size, options=opts, client=client, output=output, progress=progress, prepass=prepass
+            pixels,
+            tile_size=tile_size,
+            options=options,
+            client=client,
+            output=output,
+            progress=progress,
+            prepass=prepass,
         )

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vectile.errors import InputError, VectileError
+from vectile.errors import InputError, OptionError, VectileError
 
-__all__ = ["Grid", "NotTileable", "TileError", "named"]
+__all__ = ["Grid", "NotTileable", "TileError", "UntileableOption", "named"]
 
 
 class TileError(VectileError, RuntimeError):
@@ -23,6 +23,10 @@ class TileError(VectileError, RuntimeError):
 
 class NotTileable(InputError):
     """The image cannot be traced in tiles (it has transparent pixels); trace it whole."""
+
+
+class UntileableOption(OptionError):
+    """An option the tiled tracer cannot honour (``weights``, ``edges``); trace the image whole."""
 
 
 @dataclass(frozen=True)

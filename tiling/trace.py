@@ -40,9 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from vectile import _kernels
-from vectile.errors import OptionError
 from vectile.options import PRESET_SAMPLE, TraceOptions, check_tile_size, resolve
-from vectile.tiling.grid import Grid
+from vectile.tiling.grid import Grid, UntileableOption
 from vectile.tiling.prepass import MERGE_GROUP, Prepass
 from vectile.tiling.reader import TileReader
 from vectile.tiling.tasks import (
@@ -72,7 +71,7 @@ def check_tileable(options: dict[str, Any]) -> TraceOptions:
     ``edges`` guidance sum floats in an order that depends on the tiles."""
     for unsupported in ("weights", "edges"):
         if options.get(unsupported) is not None:
-            raise OptionError(
+            raise UntileableOption(
                 f"{unsupported} cannot be combined with tiled tracing (tile_size); trace the image untiled",
                 option=unsupported,
             )
