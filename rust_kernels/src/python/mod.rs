@@ -9,6 +9,7 @@
 mod convert;
 mod core;
 mod edges;
+mod scan;
 mod tiled;
 
 use crate::error::KernelError;
@@ -64,6 +65,7 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("KernelNotOpaqueError", m.py().get_type::<KernelNotOpaqueError>())?;
     self::core::register(m)?;
     edges::register(m)?;
+    scan::register(m)?;
     tiled::register(m)?;
     Ok(())
 }

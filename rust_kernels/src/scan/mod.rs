@@ -7,8 +7,11 @@
 //! pixels the whole-image trace gets. Everything global (the image's noise level) is estimated
 //! once by the caller and passed in `ScanOptions`, so every tile uses the same values.
 
+pub mod denoise;
+
 use crate::error::{KernelError, Result};
 use crate::image::ImageView;
+use denoise::{Params, Rect};
 use serde::{Deserialize, Serialize};
 
 /// What happens to the paper (the background colour of a scan).
@@ -76,20 +79,43 @@ impl ScanOptions {
 
 /// How far (pixels) beyond a pixel `prepare` reads: the halo a tile needs.
 pub fn reach(opts: &ScanOptions) -> usize {
-    if !opts.cleans() {
-        return 0;
+    match Params::for_strength(opts.denoise, opts.noise) {
+        Ok(Some(p)) if opts.cleans() => p.reach(),
+        _ => 0,
     }
-    0
 }
 
 /// The cleaned RGB pixels (3 channels, raster order), or None when `opts` cleans nothing.
 pub fn prepare(img: &ImageView, opts: &ScanOptions) -> Result<Option<Vec<u8>>> {
-    if !opts.cleans() {
+    let all = Rect { x0: 0, y0: 0, width: img.width, height: img.height };
+    prepare_window(img, all, (img.width, img.height), all, opts)
+}
+
+/// The cleaned RGB pixels of `core` (image coordinates, raster order), or None when `opts`
+/// cleans nothing. `img` holds the pixels of `window` of a `size` = (width, height) image,
+/// and the window must hold `core` grown by [`reach`] (clipped to the image): the result is
+/// then exactly that rectangle of [`prepare`] on the whole image, which is how the tiled
+/// tracer cleans a tile from the tile and its halo.
+pub fn prepare_window(
+    img: &ImageView,
+    window: Rect,
+    size: (usize, usize),
+    core: Rect,
+    opts: &ScanOptions,
+) -> Result<Option<Vec<u8>>> {
+    opts.validate()?;
+    let Some(params) = Params::for_strength(opts.denoise, opts.noise)?.filter(|_| opts.cleans()) else {
         return Ok(None);
-    }
+    };
     if img.has_transparency() {
         return Err(KernelError::InvalidInput("the scan front end needs an opaque image".into()));
     }
-    // Until the denoise kernel lands: the pixels as RGB.
-    Ok(Some((0..img.len()).flat_map(|i| img.rgb(i).unwrap_or([0, 0, 0])).collect()))
+    let rgb: Vec<u8>;
+    let img = if img.channels == 3 {
+        *img
+    } else {
+        rgb = img.data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        ImageView::new(&rgb, img.width, img.height, 3)?
+    };
+    denoise::denoise_window(&img, window, size, core, &params).map(Some)
 }
