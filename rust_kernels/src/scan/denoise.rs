@@ -123,13 +123,7 @@ pub fn denoise(img: &ImageView, p: &Params) -> Result<Vec<u8>> {
 /// `img` holds the pixels of `window` (image coordinates) of a `size` = (width, height) image;
 /// the window must hold `core` grown by [`Params::reach`], clipped to the image. The result is
 /// then exactly the same rectangle of [`denoise`] on the whole image.
-pub fn denoise_window(
-    img: &ImageView,
-    window: Rect,
-    size: (usize, usize),
-    core: Rect,
-    p: &Params,
-) -> Result<Vec<u8>> {
+pub fn denoise_window(img: &ImageView, window: Rect, size: (usize, usize), core: Rect, p: &Params) -> Result<Vec<u8>> {
     p.validate()?;
     let image = Rect { x0: 0, y0: 0, width: size.0, height: size.1 };
     if (img.width, img.height) != (window.width, window.height) || !image.contains(&window) {
@@ -174,7 +168,6 @@ fn crop(data: &[u8], window: Rect, core: Rect, ch: usize) -> Vec<u8> {
     }
     out
 }
-
 
 /// One pass over every channel: the pixels of `dst` (image coordinates) from `src`, which
 /// covers `src_rect` and holds `dst` grown by 2r (clipped to the `size` image).

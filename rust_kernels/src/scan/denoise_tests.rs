@@ -161,7 +161,8 @@ fn transparent_pixels_are_kept_and_ignored() {
         }
     }
     let out2 = denoise(&ImageView::new(&other, w, h, 4).unwrap(), &params(6.0)).unwrap();
-    let opaque = |v: &[u8]| v.chunks_exact(4).filter(|p| p[3] >= ALPHA_OPAQUE_MIN).flatten().copied().collect::<Vec<_>>();
+    let opaque =
+        |v: &[u8]| v.chunks_exact(4).filter(|p| p[3] >= ALPHA_OPAQUE_MIN).flatten().copied().collect::<Vec<_>>();
     assert_eq!(opaque(&out), opaque(&out2));
 }
 

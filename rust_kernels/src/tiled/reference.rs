@@ -1,5 +1,9 @@
 //! The reference driver: every stage in one process, in order, as the Dask flow runs them
 //! across tasks. Tests compare its SVG with `trace`'s.
+//!
+//! With the scan front end on, a first stage cleans every tile from the tile and a halo of
+//! `scan::reach` pixels (`scan::prepare_window`) into a second image, as the Dask flow writes
+//! cleaned tiles into a second store, and every later stage reads the cleaned pixels.
 
 use super::arcs::tile_arcs;
 use super::assemble::assemble;
@@ -9,12 +13,16 @@ use super::regions::{seam_links, tile_regions};
 use super::stitch::stitch;
 use crate::error::Result;
 use crate::image::ImageView;
+use crate::scan::{self, denoise::Rect};
 use crate::trace::{TraceOptions, TraceStats};
 
 /// The whole tiled pipeline in one process, sequentially (tests and reference).
 pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<(String, TraceStats)> {
     opts.validate()?;
     let grid = Grid::new(img.width, img.height, tile)?;
+    let cleaned = clean_tiles(img, &grid, &opts.scan)?;
+    let cleaned_view = cleaned.as_deref().map(|px| ImageView::new(px, img.width, img.height, 3)).transpose()?;
+    let img = cleaned_view.as_ref().unwrap_or(img);
     let ch = img.channels;
     let crop = |i: usize| -> (Vec<u8>, TileGeom, usize, usize) {
         let (x0, y0, w, h) = grid.rect(i);
@@ -49,4 +57,32 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
         })
         .collect::<Result<Vec<_>>>()?;
     assemble(arcs, &table, img.width, img.height, opts)
+}
+
+/// The front-end stage: every tile's core cleaned from its window (the tile and a halo of
+/// `scan::reach` pixels, clipped to the image), into one RGB image; None when it is off.
+fn clean_tiles(img: &ImageView, grid: &Grid, opts: &scan::ScanOptions) -> Result<Option<Vec<u8>>> {
+    if !opts.cleans() {
+        return Ok(None);
+    }
+    let (w, ch) = (img.width, img.channels);
+    let image = Rect { x0: 0, y0: 0, width: w, height: img.height };
+    let mut out = vec![0u8; w * img.height * 3];
+    for i in 0..grid.len() {
+        let (x0, y0, tw, th) = grid.rect(i);
+        let core = Rect { x0, y0, width: tw, height: th };
+        let win = core.grown(scan::reach(opts), &image);
+        let mut data = Vec::with_capacity(win.width * win.height * ch);
+        for y in win.y0..win.y0 + win.height {
+            data.extend_from_slice(&img.data[(y * w + win.x0) * ch..(y * w + win.x0 + win.width) * ch]);
+        }
+        let window = ImageView::new(&data, win.width, win.height, ch)?;
+        let Some(px) = scan::prepare_window(&window, win, (w, img.height), core, opts)? else {
+            return Ok(None);
+        };
+        for (row, y) in px.chunks_exact(tw * 3).zip(y0..) {
+            out[(y * w + x0) * 3..(y * w + x0 + tw) * 3].copy_from_slice(row);
+        }
+    }
+    Ok(Some(out))
 }

@@ -111,6 +111,58 @@ fn tiled_equals_untiled_random_sizes() {
     }
 }
 
+/// A scan-like page: the blobs on paper with noise (a spread of about `sigma` grey levels).
+fn noisy_page(w: usize, h: usize, seed: u64, sigma: u64) -> Vec<u8> {
+    let mut s = seed ^ 0x5ca7;
+    blobs(w, h, seed, false)
+        .into_iter()
+        .map(|v| {
+            let n = (0..4).map(|_| lcg(&mut s) % (sigma + 1)).sum::<u64>() as i32 - 2 * sigma as i32;
+            (v as i32 + n).clamp(0, 255) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn tiled_equals_untiled_with_the_denoise_front_end() {
+    use crate::scan::ScanOptions;
+    let scan = ScanOptions { denoise: 2.0, noise: 6.0, ..Default::default() };
+    let (w, h) = (57, 43);
+    let px = noisy_page(w, h, 13, 6);
+    let img = ImageView::new(&px, w, h, 3).unwrap();
+    let plain = TraceOptions { colors: 8, min_area: 4, ..Default::default() };
+    let (_, raw) = trace(&img, None, &plain).unwrap();
+    let (_, clean) = trace(&img, None, &TraceOptions { scan: scan.clone(), ..plain }).unwrap();
+    assert!(clean.regions < raw.regions, "the denoise cleans: {} -> {} regions", raw.regions, clean.regions);
+    for layers in [Layers::Stacked, Layers::Cutout] {
+        let opts = TraceOptions { layers, colors: 8, min_area: 4, scan: scan.clone(), ..Default::default() };
+        check(&px, w, h, &opts, &[1, 2, 3, 5, 8, 16, 30, 64]);
+    }
+    // Binary mode and an RGBA (opaque) source: the cleaned pixels are RGB either way.
+    let opts = TraceOptions { mode: Mode::Binary, min_area: 3, scan: scan.clone(), ..Default::default() };
+    check(&px, w, h, &opts, &[1, 4, 9, 33]);
+    let rgba: Vec<u8> = px.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let img = ImageView::new(&rgba, w, h, 4).unwrap();
+    let opts = TraceOptions { colors: 6, scan, ..Default::default() };
+    let (want, _) = trace(&img, None, &opts).unwrap();
+    for t in [1, 7, 20] {
+        assert!(trace_tiled(&img, t, &opts).unwrap().0 == want, "rgba tile {t}");
+    }
+}
+
+#[test]
+fn tiled_denoise_random_sizes() {
+    use crate::scan::ScanOptions;
+    for seed in 0..5u64 {
+        let mut s = seed;
+        let (w, h) = (1 + (lcg(&mut s) % 30) as usize, 1 + (lcg(&mut s) % 30) as usize);
+        let px = noisy_page(w, h, seed, 8);
+        let scan = ScanOptions { denoise: 1.0 + seed as f32 * 0.5, noise: 7.0, ..Default::default() };
+        let opts = TraceOptions { colors: 5, min_area: 1 + seed % 3, scan, ..Default::default() };
+        check(&px, w, h, &opts, &[1, 2, 3, 4, 6, 9]);
+    }
+}
+
 #[test]
 fn run_based_histogram_and_labels_match_per_pixel_counts() {
     // RGBA rows of runs 1..40 pixels long (the 16-pixel skip and its tail), some runs
