@@ -207,6 +207,101 @@ def test_prepass_is_skipped_when_it_cannot_serve(tmp_path, wide_map):
             trace_tiled(pixels, tile_size=512, options={"mode": "sepia"}, prepass=bogus)
 
 
+def _scanned(clean: np.ndarray, sigma: float = 6.0, seed: int = 0) -> np.ndarray:
+    """``clean`` as a scan: blurred, on yellowed paper, with sensor noise, saved as JPEG q80."""
+    import io
+
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    f = np.asarray(Image.fromarray(clean).filter(ImageFilter.GaussianBlur(0.8)), np.float32)
+    f = f * np.array([0.96, 0.92, 0.80], np.float32) + rng.normal(0, sigma, f.shape)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(f, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=80)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def scans(images) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(2)
+    photo = np.clip(images["photo"][:120, :160] + rng.normal(0, 5, (120, 160, 3)), 0, 255).astype(np.uint8)
+    return {
+        "art": _scanned(images["flat-art"][:150, :170]),
+        "map": _scanned(images["map"][:140, :230], seed=1),
+        "noisy-photo": photo,  # no paper: the automatic preset picks photo, not scan
+    }
+
+
+def _untiled(image: np.ndarray, options: dict) -> tuple[str, dict]:
+    from vectile._whole import trace_whole
+
+    svg = trace_whole(image, options)
+    return str(svg), svg.stats
+
+
+@pytest.mark.parametrize(
+    ("options", "names"),
+    [
+        ({"preset": "photo", "denoise": 1.5}, ("art", "map")),
+        ({"preset": "icon", "denoise": 2.0, "layers": "cutout"}, ("art", "map")),
+        ({"preset": "lineart", "denoise": 1.0, "mode": "binary"}, ("art", "map")),
+        # The preset chosen from the image (one round trip), then the cleaning pass.
+        ({"denoise": 1.0}, ("noisy-photo",)),
+    ],
+)
+def test_tiled_equals_untiled_with_denoise(tmp_path, scans, options, names):
+    """The scan front end per tile, from the tile and its halo: the cleaned pixels, and so the
+    SVG, are the untiled ones for every tile size, down to tiny tiles; the cleaned store is
+    removed after."""
+    for name in names:
+        image = scans[name]
+        want, wstats = _untiled(image, options)
+        plain, pstats = _untiled(image, {**options, "denoise": 0.0})
+        assert wstats["noise"] > 1.0, name
+        if options.get("mode") != "binary":  # two colours: the cleaning may change nothing
+            assert wstats["regions"] < pstats["regions"], (name, wstats["regions"], pstats["regions"])
+        for tile in (23, 64, 512):
+            text, stats = trace_tiled(image, tile_size=tile, options=options, scratch=tmp_path)
+            assert text == want, (name, options, tile)
+            assert stats["noise"] == wstats["noise"] and stats["preset"] == wstats["preset"]
+            assert list(tmp_path.iterdir()) == [], "the cleaned store is left behind"
+        # Tiles smaller than the halo (8 pixels), on a corner of the image (fewer tiles).
+        small = np.ascontiguousarray(image[:41, :53])
+        text, _ = trace_tiled(small, tile_size=3, options=options, scratch=tmp_path)
+        assert text == _untiled(small, options)[0], (name, options, 3)
+
+
+def test_denoise_reads_halos_from_a_streamed_store_on_a_cluster(tmp_path, scans, cluster_client):
+    """A PNG streamed into Zarr (its raw histograms taken while it streams, which the cleaned
+    tiles' histograms replace), cleaned per tile on worker processes: the untiled SVG."""
+    from vectile.tiling import Prepass, open_source
+
+    image = np.concatenate([scans["map"]] * 3, axis=1)  # 690 x 140
+    source = tmp_path / "scan.png"
+    Image.fromarray(image).save(source)
+    options = {"preset": "photo", "denoise": 1.5}
+    want, wstats = _untiled(image, options)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    prepass = Prepass(options)
+    with open_source(source, max_pixels=10**8, threshold_pixels=0, prepass=prepass) as pixels:
+        assert prepass.complete(690, 140)
+        for tile in (100, 256):
+            text, stats = trace_tiled(
+                pixels, tile_size=tile, options=options, client=cluster_client, prepass=prepass, scratch=scratch
+            )
+            assert stats["prepass"] is False and stats["noise"] == wstats["noise"]
+            assert text == want, tile
+    assert list(scratch.iterdir()) == []
+
+
+def test_denoise_needs_an_opaque_image(images):
+    rgba = np.dstack([images["flat-art"][:60, :60], np.full((60, 60), 255, np.uint8)])
+    rgba[10:20, 10:20, 3] = 0
+    with pytest.raises(NotTileable, match="opaque"):
+        trace_tiled(rgba, tile_size=32, options={"preset": "photo", "denoise": 1.0})
+
+
 @pytest.mark.slow
 def test_killed_worker_still_gives_identical_output(tmp_path, images):
     image = np.concatenate([images["map"]] * 2, axis=1)  # 1040 x 410

@@ -28,6 +28,7 @@ __all__ = [
     "merge_task",
     "noise_task",
     "palette_task",
+    "preset_task",
     "regions_task",
     "seam_task",
     "stitch_task",
@@ -58,8 +59,15 @@ def noise_task(reader: TileReader, pixels: Any, grid: Grid) -> float:
 
 
 def scan_front_end(p: Preset) -> bool:
-    """Whether the preset's settings use the scan front end (not yet traced in tiles)."""
-    return p.denoise > 0 or p.delta_e > 0 or p.background is not None
+    """Whether the preset's settings use the parts of the scan front end not yet traced in
+    tiles (the palette merge and the paper; the denoise is, :mod:`vectile.tiling.clean`)."""
+    return p.delta_e > 0 or p.background is not None
+
+
+def preset_task(hists: list[tuple[bytes, np.ndarray]], noise: float) -> str:
+    """The preset chosen from the tiles' preset samples and the image's noise (as
+    :func:`~vectile.options.choose_preset` chooses it for the whole image)."""
+    return named("the preset choice", lambda: preset_of_sample(np.concatenate([h[1] for h in hists]), noise))
 
 
 def merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes, np.ndarray]:
@@ -86,7 +94,7 @@ def palette_task(
         name = preset or preset_of_sample(np.concatenate([h[1] for h in hists]), noise)
         p = settings(name, **tuned)
         if scan_front_end(p):
-            raise NotTileable(f"the scan front end (preset {name}: denoise, delta_e, background) is not tiled yet")
+            raise NotTileable(f"the scan front end's palette merge and paper (preset {name}) are not tiled yet")
         try:
             state, palette = _kernels.tile_palette(
                 [h[0] for h in hists], colors=p.colors, seed=seed, mode=mode, threshold=threshold

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from vectile import _kernels
-from vectile.options import PRESET_SAMPLE, TraceOptions, check_tile_size, resolve
-from vectile.tiling.grid import Grid, UntileableOption
+from vectile.options import PRESET_SAMPLE, TraceOptions, check_tile_size, resolve, settings
+from vectile.tiling.clean import cleaned_store, prepare_task
+from vectile.tiling.grid import Grid, NotTileable, UntileableOption
 from vectile.tiling.prepass import MERGE_GROUP, Prepass
 from vectile.tiling.reader import TileReader
 from vectile.tiling.tasks import (
@@ -52,7 +54,9 @@ from vectile.tiling.tasks import (
     merge_task,
     noise_task,
     palette_task,
+    preset_task,
     regions_task,
+    scan_front_end,
     seam_task,
     stitch_task,
 )
@@ -88,6 +92,7 @@ def trace_tiled(
     output: str | os.PathLike[str] | None = None,
     progress: bool = False,
     prepass: Prepass | None = None,
+    scratch: str | os.PathLike[str] | None = None,
 ) -> tuple[str | None, dict[str, Any]]:
     """Trace ``image`` (numpy array, a DataArray of tiles, or the :class:`~pathlib.Path` of a
     tile store; see :meth:`TileReader.of`) in tiles of ``tile_size`` pixels;
@@ -97,7 +102,10 @@ def trace_tiled(
     in this process. With ``output`` the SVG is written there (atomically, by the worker that
     assembles it) and the text returned is None; without, the text comes back. A
     :class:`Prepass` that saw the whole image while it streamed replaces the histogram pass
-    (stats ``"prepass": True``); the SVG is the same either way. Returns ``(text, stats)``.
+    (stats ``"prepass": True``); the SVG is the same either way. When the settings denoise,
+    the tiles are first cleaned into a second store in a temporary folder in ``scratch``
+    (default the system's; removed after; see :mod:`vectile.tiling.clean`) and the image's
+    noise level is reported as stats ``"noise"``. Returns ``(text, stats)``.
     """
     tile_size = check_tile_size(tile_size)
     opts = {k: v for k, v in options.items() if k != "max_pixels"}
@@ -133,34 +141,54 @@ def trace_tiled(
         )
         else None
     )
-    with _progress_bar(progress, len(grid), 2 if pre else 3) as advance:
-        if pre is not None:
-            hists = client.scatter(pre.hists, hash=False) if client is not None else list(pre.hists)
-            watched: list[Any] = []
-        else:
-            # Each group's merge is submitted right after its tiles, so it runs (and frees
-            # their histograms) before later groups' tiles.
-            watched, hists = [], []
-            for g0 in range(0, len(grid), MERGE_GROUP):
-                group = [
-                    ex.submit(hist_task, reader, pixels, grid, i, mode, sample_step, key=f"vectile-hist-{run}-{i}")
-                    for i in tiles[g0 : g0 + MERGE_GROUP]
-                ]
-                watched += group
-                hists.append(
-                    group[0]
-                    if len(group) == 1
-                    else ex.submit(
-                        merge_task,
-                        group,
-                        f"merging the histograms of tiles {g0}..{g0 + len(group) - 1}",
-                        key=f"vectile-merge-{run}-{g0}",
-                    )
+    front = None if preset is None else settings(preset, **tuned)
+    if front is not None and scan_front_end(front):
+        raise NotTileable(f"the scan front end's palette merge and paper (preset {preset}) are not tiled yet")
+    cleans = front is not None and front.denoise > 0
+    passes = 2 + (pre is None and not cleans) + cleans  # the bar's first guess; _watch sets it
+    with contextlib.ExitStack() as scratch_dir, _progress_bar(progress, len(grid), passes) as advance:
+        # The noise level decides the preset when it is chosen from the image, and sets the
+        # denoise's strength.
+        noise: Any = (
+            ex.submit(noise_task, reader, pixels, grid, key=f"vectile-noise-{run}") if front is None or cleans else 0.0
+        )
+        watched: list[Any] = []
+        hists: list[Any] = []
+        if not cleans:
+            # Raw histograms: the palette's unless the front end cleans, the preset's sample.
+            if pre is not None:
+                hists = client.scatter(pre.hists, hash=False) if client is not None else list(pre.hists)
+            else:
+                watched, hists = _histograms(
+                    ex, hist_task, len(grid), lambda i: (reader, pixels, grid, i, mode, sample_step), run, "hist"
                 )
-        # The noise level decides the preset only when it is chosen from the image.
-        noise = ex.submit(noise_task, reader, pixels, grid, key=f"vectile-noise-{run}") if preset is None else 0.0
+        name = preset
+        if front is None:
+            # One round trip: the preset decides whether the cleaning pass runs.
+            name = _result(client, ex.submit(preset_task, hists, noise, key=f"vectile-preset-{run}"))
+            front = settings(name, **tuned)
+            if scan_front_end(front):
+                raise NotTileable(f"the scan front end's palette merge and paper (preset {name}) are not tiled yet")
+        strength = front.denoise
+        if strength > 0:
+            # Pass 0: tiles cleaned from their halo windows into a store every later stage reads;
+            # their histograms replace the raw ones.
+            tmp = scratch_dir.enter_context(tempfile.TemporaryDirectory(prefix="vectile-clean-", dir=scratch))
+            cleaned = cleaned_store(Path(tmp) / "cleaned.zarr", grid)
+            assert cleaned.store is not None
+            store = cleaned.store
+            more, hists = _histograms(
+                ex,
+                prepare_task,
+                len(grid),
+                lambda i: (reader, pixels, grid, i, mode, strength, noise, store),
+                run,
+                "prepare",
+            )
+            watched += more
+            reader, pixels = cleaned, None
         palette = ex.submit(
-            palette_task, hists, noise, preset, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
+            palette_task, hists, noise, name, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
         )
         regions = [
             ex.submit(regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}") for i in tiles
@@ -198,10 +226,37 @@ def trace_tiled(
         **kstats,
         "tiles": len(grid),
         "tile_size": grid.tile,
-        "prepass": pre is not None,
+        "prepass": pre is not None and strength == 0,
+        "noise": float(_result(client, noise)) if not isinstance(noise, float) else noise,
         "seconds": round(time.perf_counter() - start, 6),
     }
     return text, stats
+
+
+def _histograms(
+    ex: Any, task: Callable[..., Any], tiles: int, args: Callable[[int], tuple[Any, ...]], run: str, stage: str
+) -> tuple[list[Any], list[Any]]:
+    """A per-tile pass whose results are histograms (``task(*args(i))`` for every tile),
+    merged in groups of :data:`MERGE_GROUP`: (the tile tasks, the merged groups).  Each
+    group's merge is submitted right after its tiles, so it runs (and frees their
+    histograms) before later groups' tiles."""
+    watched, merged = [], []
+    for g0 in range(0, tiles, MERGE_GROUP):
+        group = [
+            ex.submit(task, *args(i), key=f"vectile-{stage}-{run}-{i}") for i in range(g0, min(g0 + MERGE_GROUP, tiles))
+        ]
+        watched += group
+        merged.append(
+            group[0]
+            if len(group) == 1
+            else ex.submit(
+                merge_task,
+                group,
+                f"merging the histograms of tiles {g0}..{g0 + len(group) - 1}",
+                key=f"vectile-merge-{stage}-{run}-{g0}",
+            )
+        )
+    return watched, merged
 
 
 def _result(client: Any, future: Any) -> Any:
@@ -210,8 +265,9 @@ def _result(client: Any, future: Any) -> Any:
     return future.result()
 
 
-def _watch(client: Any, futures: list[Any], advance: Callable[[int], None]) -> None:
+def _watch(client: Any, futures: list[Any], advance: Callable[..., None]) -> None:
     """Advance the bar as tile tasks finish (errors surface from the final result)."""
+    advance(0, total=len(futures))  # the passes run are known now (the preset chose them)
     if client is None:
         advance(len(futures))
         return
@@ -225,10 +281,11 @@ def _watch(client: Any, futures: list[Any], advance: Callable[[int], None]) -> N
 
 
 @contextlib.contextmanager
-def _progress_bar(show: bool, tiles: int, passes: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar over the ``passes`` passes of tile tasks (rich, on stderr)."""
+def _progress_bar(show: bool, tiles: int, passes: int) -> Iterator[Callable[..., None]]:
+    """A progress bar over the ``passes`` passes of tile tasks (rich, on stderr); it yields
+    ``advance(n, total=None)``, whose ``total`` corrects the number of tasks once known."""
     if not show:
-        yield lambda n: None
+        yield lambda n, total=None: None
         return
     # rich only when a bar is shown: its import costs more than a small trace.
     from rich.console import Console
@@ -243,4 +300,4 @@ def _progress_bar(show: bool, tiles: int, passes: int) -> Iterator[Callable[[int
         transient=True,
     ) as bar:
         task = bar.add_task("tiles", total=passes * tiles)
-        yield lambda n: bar.advance(task, n)
+        yield lambda n, total=None: bar.update(task, advance=n, total=total)

@@ -157,6 +157,35 @@ def canny(
     strength: bool = False,
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None, float, float]: ...
 
+# The scan front end (rust_kernels/src/python/scan.rs).
+
+def denoise(image: NDArray[np.uint8], *, strength: float, noise: float) -> NDArray[np.uint8]:
+    """Clean an opaque (H, W, 3|4) uint8 image with the edge-preserving denoise (a guided
+    filter smoothing ``strength`` x ``noise`` grey levels); returns (H, W, 3) uint8 RGB
+    (strength 0: the pixels unchanged)."""
+
+def scan_reach(*, denoise: float, noise: float) -> int:
+    """How far (pixels) beyond a pixel the front end reads: a tile's halo (0 when off)."""
+
+def tile_prepare(
+    window: NDArray[np.uint8],
+    *,
+    x0: int,
+    y0: int,
+    width: int,
+    height: int,
+    core_x0: int,
+    core_y0: int,
+    core_width: int,
+    core_height: int,
+    denoise: float,
+    noise: float,
+) -> NDArray[np.uint8]:
+    """The cleaned (core_height, core_width, 3) RGB pixels of a tile's core from ``window``,
+    the (h, w, 3|4) pixels at (x0, y0) of a width x height image holding the core and its
+    halo of ``scan_reach`` pixels (clipped to the image): equal to that rectangle of the
+    whole image's front end."""
+
 # Tiled tracing (rust_kernels/src/python/tiled.rs): stage results are opaque bytes.
 def tile_histogram(image: npt.NDArray[np.uint8], *, x0: int, y0: int, width: int, height: int, mode: str) -> bytes: ...
 def tile_histogram_merge(hists: list[bytes]) -> bytes: ...
