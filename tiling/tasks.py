@@ -64,10 +64,14 @@ def scan_front_end(p: Preset) -> bool:
     return p.delta_e > 0 or p.background is not None
 
 
-def preset_task(hists: list[tuple[bytes, np.ndarray]], noise: float) -> str:
-    """The preset chosen from the tiles' preset samples and the image's noise (as
-    :func:`~vectile.options.choose_preset` chooses it for the whole image)."""
-    return named("the preset choice", lambda: preset_of_sample(np.concatenate([h[1] for h in hists]), noise))
+def preset_task(
+    hists: list[tuple[bytes, np.ndarray]], reader: TileReader, pixels: Any, grid: Grid
+) -> tuple[str, float]:
+    """The image's noise level (:func:`noise_task`) and the preset chosen from it and the
+    tiles' preset samples, as :func:`~vectile.options.choose_preset` chooses it for the whole
+    image.  Measured after the histogram pass, so a failing tile stops the run first."""
+    noise = noise_task(reader, pixels, grid)
+    return named("the preset choice", lambda: (preset_of_sample(np.concatenate([h[1] for h in hists]), noise), noise))
 
 
 def merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes, np.ndarray]:

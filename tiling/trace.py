@@ -147,11 +147,6 @@ def trace_tiled(
     cleans = front is not None and front.denoise > 0
     passes = 2 + (pre is None and not cleans) + cleans  # the bar's first guess; _watch sets it
     with contextlib.ExitStack() as scratch_dir, _progress_bar(progress, len(grid), passes) as advance:
-        # The noise level decides the preset when it is chosen from the image, and sets the
-        # denoise's strength.
-        noise: Any = (
-            ex.submit(noise_task, reader, pixels, grid, key=f"vectile-noise-{run}") if front is None or cleans else 0.0
-        )
         watched: list[Any] = []
         hists: list[Any] = []
         if not cleans:
@@ -163,12 +158,18 @@ def trace_tiled(
                     ex, hist_task, len(grid), lambda i: (reader, pixels, grid, i, mode, sample_step), run, "hist"
                 )
         name = preset
+        noise: Any = 0.0  # the image's noise level: it scales the denoise
         if front is None:
-            # One round trip: the preset decides whether the cleaning pass runs.
-            name = _result(client, ex.submit(preset_task, hists, noise, key=f"vectile-preset-{run}"))
+            # One round trip: the preset, chosen from the raw tiles' samples and the noise level,
+            # decides whether the cleaning pass runs.
+            name, noise = _result(
+                client, ex.submit(preset_task, hists, reader, pixels, grid, key=f"vectile-preset-{run}")
+            )
             front = settings(name, **tuned)
             if scan_front_end(front):
                 raise NotTileable(f"the scan front end's palette merge and paper (preset {name}) are not tiled yet")
+        elif cleans:
+            noise = ex.submit(noise_task, reader, pixels, grid, key=f"vectile-noise-{run}")
         strength = front.denoise
         if strength > 0:
             # Pass 0: tiles cleaned from their halo windows into a store every later stage reads;
