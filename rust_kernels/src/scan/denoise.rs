@@ -200,6 +200,82 @@ impl Source<'_> {
     }
 }
 
+/// Fixed-point scale of `a` and `b`: their window sums are then exact integers, so a pixel's
+/// value does not depend on the order of addition and running sums can replace window loops.
+const FIX: f32 = 65536.0;
+
+/// `acc` (one entry per column or row) turned into window sums over `[i - r, i + r]` clipped
+/// to `0..len`, where `at(k)` gives entry `k` of the line (k in `0..len`) and the sums are
+/// wanted for `i` in `from..to`: added as each entry enters the window, taken away as it leaves.
+#[inline]
+fn running<const N: usize, T>(
+    from: usize,
+    to: usize,
+    len: usize,
+    r: usize,
+    at: impl Fn(usize) -> [T; N],
+    mut put: impl FnMut(usize, &[i64; N]),
+) where
+    T: Into<i64> + Copy,
+{
+    let mut acc = [0i64; N];
+    for k in from.saturating_sub(r)..(from + r + 1).min(len) {
+        for (a, v) in acc.iter_mut().zip(at(k)) {
+            *a += v.into();
+        }
+    }
+    put(from, &acc);
+    for i in from + 1..to {
+        if i + r < len {
+            for (a, v) in acc.iter_mut().zip(at(i + r)) {
+                *a += v.into();
+            }
+        }
+        if i > r {
+            for (a, v) in acc.iter_mut().zip(at(i - r - 1)) {
+                *a -= v.into();
+            }
+        }
+        put(i, &acc);
+    }
+}
+
+/// [`running`] down columns, a row at a time: `put(i, sums)` gets, for every column, the sums
+/// of rows `[i - r, i + r]` clipped to `0..len` (`rows(k)` is row `k`, `width` entries).
+fn running_rows<'a, T>(
+    from: usize,
+    to: usize,
+    len: usize,
+    r: usize,
+    width: usize,
+    rows: impl Fn(usize) -> &'a [[T; 7]],
+    mut put: impl FnMut(usize, &[[i64; 7]]),
+) where
+    T: Into<i64> + Copy + 'a,
+{
+    let mut acc = vec![[0i64; 7]; width];
+    let add = |acc: &mut [[i64; 7]], row: &[[T; 7]], sign: i64| {
+        for (a, v) in acc.iter_mut().zip(row) {
+            for (a, v) in a.iter_mut().zip(v) {
+                *a += sign * (*v).into();
+            }
+        }
+    };
+    for k in from.saturating_sub(r)..(from + r + 1).min(len) {
+        add(&mut acc, rows(k), 1);
+    }
+    put(from, &acc);
+    for i in from + 1..to {
+        if i + r < len {
+            add(&mut acc, rows(i + r), 1);
+        }
+        if i > r {
+            add(&mut acc, rows(i - r - 1), -1);
+        }
+        put(i, &acc);
+    }
+}
+
 /// The rows of `band` (image coordinates) of one pass, into `out`.
 fn filter_band(src: &Source, size: (usize, usize), band: Rect, r: usize, eps: f32, out: &mut [u8]) {
     let (w, h) = size;
@@ -207,85 +283,85 @@ fn filter_band(src: &Source, size: (usize, usize), band: Rect, r: usize, eps: f3
     // Each window's a and b, for the windows centred within r of the band.
     let (ax0, ax1) = (band.x0.saturating_sub(r), (band.x1() + r).min(w));
     let (ay0, ay1) = (band.y0.saturating_sub(r), (band.y1() + r).min(h));
-    // Integer sums along rows (values, squares, opaque pixels), for the rows those windows span.
+    // Sums along rows (values, squares, opaque pixels), for the rows those windows span.
     let (hy0, hy1) = (ay0.saturating_sub(r), (ay1 + r).min(h));
     let aw = ax1 - ax0;
-    let mut rows_sum = vec![[0u32; 7]; aw * (hy1 - hy0)];
+    let mut rows_sum = vec![[0i64; 7]; aw * (hy1 - hy0)];
     for y in hy0..hy1 {
-        for x in ax0..ax1 {
-            let s = &mut rows_sum[(y - hy0) * aw + x - ax0];
-            for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
-                if let Some(p) = src.get(xx, y) {
-                    for c in 0..3 {
-                        let v = p[c] as u32;
-                        s[c] += v;
-                        s[3 + c] += v * v;
-                    }
-                    s[6] += 1;
+        let row = &mut rows_sum[(y - hy0) * aw..][..aw];
+        let pixel = |x: usize| -> [i32; 7] {
+            match src.get(x, y) {
+                Some(p) => {
+                    let (a, b, c) = (p[0] as i32, p[1] as i32, p[2] as i32);
+                    [a, b, c, a * a, b * b, c * c, 1]
                 }
+                None => [0; 7],
             }
-        }
+        };
+        running(ax0, ax1, w, r, pixel, |x, s| row[x - ax0] = *s);
     }
-    // a (0..3), b (3..6) and 1 for an opaque centre (6); zeros for a transparent one.
-    let mut ab = vec![[0f32; 7]; aw * (ay1 - ay0)];
-    for y in ay0..ay1 {
-        for x in ax0..ax1 {
-            if src.get(x, y).is_none() {
-                continue;
-            }
-            let mut s = [0u64; 7];
-            for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
-                for (t, v) in s.iter_mut().zip(&rows_sum[(yy - hy0) * aw + x - ax0]) {
-                    *t += *v as u64;
+    // a (0..3) and b (3..6) in fixed point, and 1 for an opaque centre (6); zeros for a
+    // transparent one. Down each column, the window sums of the row sums.
+    let mut ab = vec![[0i32; 7]; aw * (ay1 - ay0)];
+    running_rows(
+        ay0,
+        ay1,
+        h,
+        r,
+        aw,
+        |y| &rows_sum[(y - hy0) * aw..][..aw],
+        |y, sums| {
+            let row = &mut ab[(y - ay0) * aw..][..aw];
+            for (x, (e, s)) in (ax0..).zip(row.iter_mut().zip(sums)) {
+                if src.get(x, y).is_none() {
+                    continue;
                 }
+                let n = s[6];
+                let inv = 1.0 / n as f32;
+                for c in 0..3 {
+                    // n * sum(v^2) - sum(v)^2 >= 0 exactly, in integers.
+                    let var = (n * s[3 + c] - s[c] * s[c]) as f32 * inv * inv;
+                    let mean = s[c] as f32 * inv;
+                    let a = var / (var + eps);
+                    e[c] = (a * FIX).round() as i32;
+                    e[3 + c] = ((1.0 - a) * mean * FIX).round() as i32;
+                }
+                e[6] = 1;
             }
-            let n = s[6];
-            let e = &mut ab[(y - ay0) * aw + x - ax0];
-            for c in 0..3 {
-                // n * sum(v^2) - sum(v)^2 >= 0 exactly, in integers.
-                let var = (n * s[3 + c] - s[c] * s[c]) as f32 / (n * n) as f32;
-                let mean = s[c] as f32 / n as f32;
-                let a = var / (var + eps);
-                e[c] = a;
-                e[3 + c] = (1.0 - a) * mean;
-            }
-            e[6] = 1.0;
-        }
-    }
+        },
+    );
     // Means of a and b over the windows holding each output pixel: along rows, then down.
     let bw = band.width;
-    let mut rows_ab = vec![[0f32; 7]; bw * (ay1 - ay0)];
+    let mut rows_ab = vec![[0i64; 7]; bw * (ay1 - ay0)];
     for y in ay0..ay1 {
-        for x in band.x0..band.x1() {
-            let t = &mut rows_ab[(y - ay0) * bw + x - band.x0];
-            for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
-                for (t, v) in t.iter_mut().zip(&ab[(y - ay0) * aw + xx - ax0]) {
-                    *t += v;
+        let row = &mut rows_ab[(y - ay0) * bw..][..bw];
+        let entry = |x: usize| ab[(y - ay0) * aw + x - ax0];
+        running(band.x0, band.x1(), w, r, entry, |x, s| row[x - band.x0] = *s);
+    }
+    running_rows(
+        band.y0,
+        band.y1(),
+        h,
+        r,
+        bw,
+        |y| &rows_ab[(y - ay0) * bw..][..bw],
+        |y, sums| {
+            let row = &mut out[(y - band.y0) * bw * ch..][..bw * ch];
+            let centres = &src.data[((y - src.rect.y0) * src.rect.width + band.x0 - src.rect.x0) * ch..][..bw * ch];
+            row.copy_from_slice(centres);
+            for (x, (o, m)) in (band.x0..).zip(row.chunks_exact_mut(ch).zip(sums)) {
+                if src.get(x, y).is_none() {
+                    continue;
+                }
+                // The centre is opaque, so m[6] >= 1; everything is >= 0, so this rounds half up.
+                let den = m[6] * FIX as i64;
+                for c in 0..3 {
+                    let q = (m[c] * o[c] as i64 + m[3 + c] + den / 2) / den;
+                    o[c] = q.min(255) as u8;
                 }
             }
-        }
-    }
-    for y in band.y0..band.y1() {
-        for x in band.x0..band.x1() {
-            let o = &mut out[((y - band.y0) * bw + x - band.x0) * ch..][..ch];
-            let centre = &src.data[((y - src.rect.y0) * src.rect.width + x - src.rect.x0) * ch..][..ch];
-            o.copy_from_slice(centre);
-            if src.get(x, y).is_none() {
-                continue;
-            }
-            let mut m = [0f32; 7];
-            for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
-                for (t, v) in m.iter_mut().zip(&rows_ab[(yy - ay0) * bw + x - band.x0]) {
-                    *t += v;
-                }
-            }
-            // The centre is opaque, so m[6] >= 1.
-            for c in 0..3 {
-                let q = (m[c] * centre[c] as f32 + m[3 + c]) / m[6];
-                o[c] = (q + 0.5).clamp(0.0, 255.0) as u8;
-            }
-        }
-    }
+        },
+    );
 }
 
 #[cfg(test)]
