@@ -15,6 +15,7 @@ pub mod fit;
 pub mod image;
 pub mod quantize;
 pub mod regions;
+pub mod scan;
 pub mod svg;
 pub mod tiled;
 pub mod trace;

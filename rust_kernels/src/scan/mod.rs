@@ -1,0 +1,3 @@
+//! Scans (placeholder until the lead's module lands).
+
+pub mod palette;

@@ -1,0 +1,340 @@
+//! Scan palettes: k-means clusters that mean one colour become one palette entry, and the
+//! paper is found among them.
+//!
+//! Runs inside `quantize::fit_palette`, on the clusters k-means made from the histogram of
+//! distinct colours, so the untiled and the tiled tracer (which sums per-tile histograms into
+//! the same histogram) decide the same merges. Nothing here looks at pixel positions: every
+//! decision comes from colour counts, which decompose over tiles.
+//!
+//! 1. **ΔE merge.** Clusters whose mean colours are closer than `delta_e` (CIE 1976 ΔE*ab, the
+//!    Euclidean distance in CIELAB D65 that k-means itself minimises) become one: repeatedly
+//!    the closest pair (ties: smallest cluster indices) merges into one cluster with the
+//!    pixel-weighted mean colour (exact integer sums), until no two are closer than `delta_e`.
+//!    `colors` is only the upper bound of the palette: k-means spends spare clusters on noise,
+//!    paper grain and JPEG artefacts, and those clusters lie within a few ΔE of each other.
+//! 2. **Paper.** The paper is the light cluster (L* >= [`PAPER_MIN_L`]) with the most pixels.
+//! 3. **Lamp fall-off.** Uneven illumination scales the paper's linear RGB by a factor that
+//!    varies slowly across the page, and k-means cuts that ramp into bands. A cluster whose
+//!    luminance is within [`MAX_FALLOFF`] of the paper's and whose colour, scaled to the
+//!    paper's luminance, is within `delta_e` (at least [`PAPER_MIN_DELTA_E`]) of the paper is
+//!    paper under less (or more) light, and merges into it. This is a palette-level rule: a
+//!    genuine neutral tint as light as shaded paper (e.g. a 75 % grey fill on white paper)
+//!    cannot be told from it without looking at where its pixels are, and becomes paper too.
+
+use crate::color::{dist2, rgbf_to_lab};
+use crate::quantize::cluster_means;
+
+/// Least CIELAB lightness of the paper.
+pub const PAPER_MIN_L: f32 = 55.0;
+
+/// Largest lamp fall-off (relative luminance lost at the darkest part of the page) that still
+/// counts as the same paper; colours this much brighter than the paper count too.
+pub const MAX_FALLOFF: f64 = 0.3;
+
+/// The ΔE a cluster, scaled to the paper's luminance, may be from the paper when `delta_e` is
+/// smaller (or off): the chroma of paper shifts a little with its shading.
+pub const PAPER_MIN_DELTA_E: f32 = 4.0;
+
+/// What the scan palette does after k-means.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PaletteScan {
+    /// Clusters closer than this ΔE*ab are one colour; 0 = off.
+    pub delta_e: f32,
+    /// Find the paper (and merge its shaded bands into it).
+    pub paper: bool,
+}
+
+impl PaletteScan {
+    /// Whether anything changes the k-means clusters (off = today's palette exactly).
+    pub fn active(&self) -> bool {
+        self.delta_e > 0.0 || self.paper
+    }
+}
+
+/// The clusters after merging: `group[c]` is the merged cluster of k-means cluster `c`
+/// (`0..count`), and `paper` the merged cluster of the paper, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Groups {
+    pub group: Vec<u32>,
+    pub count: usize,
+    pub paper: Option<u32>,
+}
+
+/// A cluster being merged: exact channel sums of its pixels and its pixel count.
+#[derive(Clone, Copy)]
+struct Cluster {
+    sum: [u128; 3],
+    n: u64,
+}
+
+impl Cluster {
+    fn mean(&self) -> [f64; 3] {
+        let n = self.n.max(1) as f64;
+        [self.sum[0] as f64 / n, self.sum[1] as f64 / n, self.sum[2] as f64 / n]
+    }
+    fn lab(&self) -> [f32; 3] {
+        rgbf_to_lab(self.mean())
+    }
+}
+
+/// Relative luminance (linear light, 0..1) of a floating-point sRGB colour (0..255).
+fn luminance(rgb: [f64; 3]) -> f64 {
+    let lin = linear(rgb);
+    0.212_672_9 * lin[0] + 0.715_152_2 * lin[1] + 0.072_175 * lin[2]
+}
+
+fn linear(rgb: [f64; 3]) -> [f64; 3] {
+    rgb.map(|c| {
+        let c = (c / 255.0).clamp(0.0, 1.0);
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    })
+}
+
+fn encode(lin: [f64; 3]) -> [f64; 3] {
+    lin.map(|c| {
+        let c = c.clamp(0.0, 1.0);
+        255.0 * if c <= 0.003_130_8 { c * 12.92 } else { 1.055 * c.powf(1.0 / 2.4) - 0.055 }
+    })
+}
+
+/// Union-find root.
+fn root(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        let p = parent[i as usize];
+        parent[i as usize] = parent[p as usize];
+        i = p;
+    }
+    i
+}
+
+/// Merge the `k` clusters of histogram `colors` (pixel `counts`, cluster `assign` per colour)
+/// as the module documentation says. Deterministic: the result depends only on the histogram
+/// and the assignment, not on their order of arrival in tiles.
+///
+/// ```
+/// use vectile_kernels::scan::palette::{merge_clusters, PaletteScan};
+/// // Two shades of paper 2 ΔE apart and black ink: with ΔE 5 the shades are one colour.
+/// let colors = [[240, 230, 200], [236, 226, 196], [10, 10, 10]];
+/// let g = merge_clusters(&colors, &[50, 40, 10], &[0, 1, 2], 3, PaletteScan { delta_e: 5.0, paper: true });
+/// assert_eq!((g.count, g.group[0] == g.group[1], g.paper), (2, true, Some(g.group[0])));
+/// ```
+pub fn merge_clusters(colors: &[[u8; 3]], counts: &[u64], assign: &[u32], k: usize, scan: PaletteScan) -> Groups {
+    let (means, n) = cluster_means(colors, counts, assign, k);
+    // Exact sums back from the means would round; rebuild them from the histogram.
+    let mut clusters: Vec<Cluster> = n.iter().map(|&n| Cluster { sum: [0; 3], n }).collect();
+    for ((c, &cnt), &a) in colors.iter().zip(counts).zip(assign) {
+        for ch in 0..3 {
+            clusters[a as usize].sum[ch] += c[ch] as u128 * cnt as u128;
+        }
+    }
+    drop(means);
+    let mut parent: Vec<u32> = (0..k as u32).collect();
+    let live: Vec<usize> = (0..k).filter(|&c| clusters[c].n > 0).collect();
+    if scan.delta_e > 0.0 {
+        merge_close(&mut clusters, &mut parent, &live, scan.delta_e);
+    }
+    let mut paper = None;
+    if scan.paper {
+        paper = find_paper(&clusters, &mut parent, &live);
+        if let Some(p) = paper {
+            merge_shaded_paper(&mut clusters, &mut parent, &live, p, scan.delta_e.max(PAPER_MIN_DELTA_E));
+        }
+    }
+    // Merged clusters numbered by their smallest member, so the numbering is stable.
+    let mut id = vec![u32::MAX; k];
+    let mut group = vec![0u32; k];
+    let mut count = 0u32;
+    for c in 0..k {
+        let r = root(&mut parent, c as u32) as usize;
+        if id[r] == u32::MAX {
+            id[r] = count;
+            count += 1;
+        }
+        group[c] = id[r];
+    }
+    let paper = paper.map(|p| group[p]);
+    Groups { group, count: count as usize, paper }
+}
+
+/// Agglomerative merging of the closest pair below `delta_e`, with each live cluster's
+/// nearest live neighbour cached (recomputed only for rows that pointed at a merged pair).
+fn merge_close(clusters: &mut [Cluster], parent: &mut [u32], live: &[usize], delta_e: f32) {
+    let limit = delta_e * delta_e;
+    let mut alive = live.to_vec();
+    let mut lab: Vec<[f32; 3]> = clusters.iter().map(Cluster::lab).collect();
+    // (squared distance, neighbour) per live cluster; ties by the smaller neighbour index.
+    let nearest = |i: usize, alive: &[usize], lab: &[[f32; 3]]| -> (f32, usize) {
+        let mut best = (f32::INFINITY, usize::MAX);
+        for &j in alive {
+            if j != i {
+                let d = dist2(lab[i], lab[j]);
+                if d < best.0 || (d == best.0 && j < best.1) {
+                    best = (d, j);
+                }
+            }
+        }
+        best
+    };
+    let mut nn: Vec<(f32, usize)> = vec![(f32::INFINITY, usize::MAX); clusters.len()];
+    for &i in &alive {
+        nn[i] = nearest(i, &alive, &lab);
+    }
+    loop {
+        // The closest pair: smallest distance, then smallest (i, j).
+        let mut best: Option<(f32, usize, usize)> = None;
+        for &i in &alive {
+            let (d, j) = nn[i];
+            let (a, b) = (i.min(j), i.max(j));
+            if j != usize::MAX && best.is_none_or(|(bd, ba, bb)| d < bd || (d == bd && (a, b) < (ba, bb))) {
+                best = Some((d, a, b));
+            }
+        }
+        let Some((d, a, b)) = best else { break };
+        if d >= limit {
+            break;
+        }
+        // b joins a: the merged colour is the pixel-weighted mean.
+        for ch in 0..3 {
+            clusters[a].sum[ch] += clusters[b].sum[ch];
+        }
+        clusters[a].n += clusters[b].n;
+        parent[b] = a as u32;
+        alive.retain(|&x| x != b);
+        lab[a] = clusters[a].lab();
+        for &i in &alive {
+            if i == a || nn[i].1 == a || nn[i].1 == b {
+                nn[i] = nearest(i, &alive, &lab);
+            } else {
+                let d = dist2(lab[i], lab[a]);
+                if d < nn[i].0 || (d == nn[i].0 && a < nn[i].1) {
+                    nn[i] = (d, a);
+                }
+            }
+        }
+    }
+}
+
+/// The paper: the light merged cluster with the most pixels (ties: the lighter, then the
+/// smaller index). Returns its root.
+fn find_paper(clusters: &[Cluster], parent: &mut [u32], live: &[usize]) -> Option<usize> {
+    let mut best: Option<(u64, f32, usize)> = None;
+    for &c in live {
+        if root(parent, c as u32) as usize != c {
+            continue;
+        }
+        let l = clusters[c].lab()[0];
+        if l < PAPER_MIN_L {
+            continue;
+        }
+        let key = (clusters[c].n, l, c);
+        if best.is_none_or(|(bn, bl, bc)| key.0 > bn || (key.0 == bn && (key.1 > bl || (key.1 == bl && c < bc)))) {
+            best = Some(key);
+        }
+    }
+    best.map(|b| b.2)
+}
+
+/// Merge into the paper every cluster that is the paper under another amount of light.
+fn merge_shaded_paper(clusters: &mut [Cluster], parent: &mut [u32], live: &[usize], paper: usize, delta_e: f32) {
+    let reference = clusters[paper].mean();
+    let (y_paper, lab_paper) = (luminance(reference), rgbf_to_lab(reference));
+    if y_paper <= 0.0 {
+        return;
+    }
+    let mut shaded = Vec::new();
+    for &c in live {
+        if root(parent, c as u32) as usize != c || c == paper {
+            continue;
+        }
+        let mean = clusters[c].mean();
+        let ratio = luminance(mean) / y_paper;
+        if !(1.0 - MAX_FALLOFF..=1.0 / (1.0 - MAX_FALLOFF)).contains(&ratio) {
+            continue;
+        }
+        // The cluster's colour under the paper's light: linear RGB divided by the ratio.
+        let relit = encode(linear(mean).map(|v| v / ratio));
+        if dist2(rgbf_to_lab(relit), lab_paper) < delta_e * delta_e {
+            shaded.push(c);
+        }
+    }
+    for c in shaded {
+        for ch in 0..3 {
+            clusters[paper].sum[ch] += clusters[c].sum[ch];
+        }
+        clusters[paper].n += clusters[c].n;
+        parent[c] = paper as u32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(colors: &[[u8; 3]], counts: &[u64], scan: PaletteScan) -> Groups {
+        let assign: Vec<u32> = (0..colors.len() as u32).collect();
+        merge_clusters(colors, counts, &assign, colors.len(), scan)
+    }
+
+    #[test]
+    fn off_changes_nothing() {
+        let colors = [[200, 200, 200], [201, 200, 200], [0, 0, 0]];
+        let g = groups(&colors, &[1, 1, 1], PaletteScan::default());
+        assert_eq!(g, Groups { group: vec![0, 1, 2], count: 3, paper: None });
+    }
+
+    #[test]
+    fn close_colours_merge_and_far_ones_stay() {
+        // Four greys 1 ΔE apart chain into one only through the weighted means; red stays.
+        let colors = [[120, 120, 120], [122, 122, 122], [124, 124, 124], [200, 0, 0], [126, 126, 126]];
+        let g = groups(&colors, &[10, 10, 10, 10, 10], PaletteScan { delta_e: 3.0, paper: false });
+        assert_eq!(g.count, 2, "{g:?}");
+        assert_eq!(g.group, vec![0, 0, 0, 1, 0]);
+        // Below the threshold nothing merges.
+        let g = groups(&colors, &[10, 10, 10, 10, 10], PaletteScan { delta_e: 0.5, paper: false });
+        assert_eq!(g.count, 5);
+    }
+
+    #[test]
+    fn merge_order_is_by_distance_not_by_index() {
+        // a-b 4 ΔE apart, b-c 1 ΔE: with threshold 4.5, b and c merge first, and their mean
+        // (heavy c) is then too far from a.
+        let a = [100u8, 100, 100];
+        let b = [110u8, 110, 110];
+        let c = [112u8, 112, 112];
+        let la = rgbf_to_lab([100.0; 3]);
+        let lb = rgbf_to_lab([110.0; 3]);
+        let lc = rgbf_to_lab([112.0; 3]);
+        let t = dist2(la, lb).sqrt() + 0.1;
+        assert!(dist2(lb, lc).sqrt() < t && dist2(la, lc).sqrt() > t);
+        let g = groups(&[a, b, c], &[1, 1, 100], PaletteScan { delta_e: t, paper: false });
+        assert_eq!(g.group, vec![0, 1, 1]);
+    }
+
+    #[test]
+    fn paper_is_the_light_colour_with_most_pixels() {
+        let colors = [[20, 20, 20], [245, 235, 200], [250, 250, 250], [30, 60, 200]];
+        let g = groups(&colors, &[900, 500, 100, 800], PaletteScan { delta_e: 0.0, paper: true });
+        assert_eq!(g.paper, Some(g.group[1]));
+        // No light colour: no paper.
+        let g = groups(&[[20, 20, 20], [30, 60, 200]], &[5, 5], PaletteScan { delta_e: 0.0, paper: true });
+        assert_eq!(g.paper, None);
+    }
+
+    #[test]
+    fn shaded_paper_bands_join_the_paper_and_ink_does_not() {
+        // Yellowed paper under 0 %, 10 % and 20 % less light, a red and a black ink.
+        let paper = [245.0, 232.0, 196.0];
+        let shade = |s: f64| -> [u8; 3] { encode(linear(paper).map(|v| v * s)).map(|v| v.round() as u8) };
+        let colors = [shade(1.0), shade(0.9), shade(0.8), [200, 30, 30], [15, 15, 15], shade(0.5)];
+        let g = groups(&colors, &[500, 400, 300, 50, 50, 20], PaletteScan { delta_e: 3.0, paper: true });
+        let p = g.paper.unwrap();
+        assert_eq!(&g.group[..3], &[p, p, p], "{g:?}");
+        // Ink and a half-lit mixture are not paper.
+        assert!(g.group[3..].iter().all(|&x| x != p), "{g:?}");
+        assert_eq!(g.count, 4);
+    }
+}
