@@ -50,6 +50,7 @@ fn trace<'py>(
         layers: parse_layers(layers)?,
         mode,
         threshold,
+        scan: Default::default(),
     };
     let (svg, stats) = run(py, || {
         let img = ImageView::new(data, w, h, c)?;
