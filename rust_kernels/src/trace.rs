@@ -8,7 +8,7 @@ use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
 use crate::regions::{find_regions, find_regions_guided, Regions};
 use crate::scan::background::{drop_paper, paint};
 use crate::scan::palette::PaletteScan;
-use crate::scan::{Background, ScanOptions};
+use crate::scan::{self, Background, ScanOptions};
 use crate::svg::{write_svg, Layers, Shape};
 use rayon::prelude::*;
 
@@ -33,6 +33,7 @@ pub struct TraceOptions {
     pub mode: Mode,
     /// Binary mode threshold on luma 0..255; None = Otsu.
     pub threshold: Option<u8>,
+    /// The scan front end (denoise, palette merging, paper); off by default.
     pub scan: ScanOptions,
 }
 
@@ -79,7 +80,7 @@ impl TraceOptions {
         if self.precision > 4 {
             return bad(format!("precision must be in 0..=4 digits, got {}", self.precision));
         }
-        Ok(())
+        self.scan.validate()
     }
 }
 
@@ -233,6 +234,10 @@ pub fn trace_guided(
     opts: &TraceOptions,
 ) -> Result<(String, TraceStats)> {
     opts.validate()?;
+    // A scan is traced from its cleaned pixels (the same ones the tiled tracer cleans per tile).
+    let cleaned = scan::prepare(img, &opts.scan)?;
+    let cleaned_view = cleaned.as_deref().map(|px| ImageView::new(px, img.width, img.height, 3)).transpose()?;
+    let img = cleaned_view.as_ref().unwrap_or(img);
     let background = opts.scan.background;
     let (labels, palette, paper, binary) = match opts.mode {
         Mode::Color => {
@@ -433,7 +438,8 @@ mod tests {
         assert!(paths(&plain) > 2);
         // Transparent: only the ink is drawn, a square.
         let scan = ScanOptions { delta_e: 6.0, background: Background::Transparent, ..Default::default() };
-        let (svg, s) = trace(&img, None, &TraceOptions { scan, layers: Layers::Stacked, ..base.clone() }).unwrap();
+        let (svg, s) =
+            trace(&img, None, &TraceOptions { scan: scan.clone(), layers: Layers::Stacked, ..base.clone() }).unwrap();
         assert_eq!((s.regions, paths(&svg)), (1, 1), "{svg}");
         assert!(svg.contains("M30 20v20h30v-20z"), "{svg}");
         // All paper and transparent: an empty picture, not an error.
