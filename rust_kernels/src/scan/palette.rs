@@ -12,7 +12,10 @@
 //!    pixel-weighted mean colour (exact integer sums), until no two are closer than `delta_e`.
 //!    `colors` is only the upper bound of the palette: k-means spends spare clusters on noise,
 //!    paper grain and JPEG artefacts, and those clusters lie within a few ΔE of each other.
-//! 2. **Paper.** The paper is the light cluster (L* >= [`PAPER_MIN_L`]) with the most pixels.
+//! 2. **Paper.** Ink only darkens paper, so the paper is the lightest merged cluster (highest
+//!    L*, at least [`PAPER_MIN_L`]) that covers at least [`PAPER_MIN_SHARE`] of the pixels. (The
+//!    cluster with the most pixels is not: measured on a scanned map crop, that was the
+//!    ocean, three times the paper margin's area.)
 //! 3. **Lamp fall-off.** Uneven illumination scales the paper's linear RGB by a factor that
 //!    varies slowly across the page, and k-means cuts that ramp into bands. A cluster whose
 //!    luminance is within [`MAX_FALLOFF`] of the paper's and whose colour, scaled to the
@@ -26,6 +29,10 @@ use crate::quantize::cluster_means;
 
 /// Least CIELAB lightness of the paper.
 pub const PAPER_MIN_L: f32 = 55.0;
+
+/// Least share of the opaque pixels a cluster needs to be the paper (so that a few bright
+/// specks or highlights are not).
+pub const PAPER_MIN_SHARE: f64 = 0.02;
 
 /// Largest lamp fall-off (relative luminance lost at the darkest part of the page) that still
 /// counts as the same paper; colours this much brighter than the paper count too.
@@ -218,24 +225,21 @@ fn merge_close(clusters: &mut [Cluster], parent: &mut [u32], live: &[usize], del
     }
 }
 
-/// The paper: the light merged cluster with the most pixels (ties: the lighter, then the
-/// smaller index). Returns its root.
+/// The paper: the lightest merged cluster with at least `PAPER_MIN_SHARE` of the pixels
+/// (ties: the smaller index). Returns its root.
 fn find_paper(clusters: &[Cluster], parent: &mut [u32], live: &[usize]) -> Option<usize> {
-    let mut best: Option<(u64, f32, usize)> = None;
+    let total: u64 = live.iter().map(|&c| clusters[c].n).sum();
+    let mut best: Option<(f32, usize)> = None;
     for &c in live {
-        if root(parent, c as u32) as usize != c {
+        if root(parent, c as u32) as usize != c || (clusters[c].n as f64) < PAPER_MIN_SHARE * total as f64 {
             continue;
         }
         let l = clusters[c].lab()[0];
-        if l < PAPER_MIN_L {
-            continue;
-        }
-        let key = (clusters[c].n, l, c);
-        if best.is_none_or(|(bn, bl, bc)| key.0 > bn || (key.0 == bn && (key.1 > bl || (key.1 == bl && c < bc)))) {
-            best = Some(key);
+        if l >= PAPER_MIN_L && best.is_none_or(|(bl, _)| l > bl) {
+            best = Some((l, c));
         }
     }
-    best.map(|b| b.2)
+    best.map(|b| b.1)
 }
 
 /// Merge into the paper every cluster that is the paper under another amount of light.
@@ -315,9 +319,10 @@ mod tests {
     }
 
     #[test]
-    fn paper_is_the_light_colour_with_most_pixels() {
-        let colors = [[20, 20, 20], [245, 235, 200], [250, 250, 250], [30, 60, 200]];
-        let g = groups(&colors, &[900, 500, 100, 800], PaletteScan { delta_e: 0.0, paper: true });
+    fn paper_is_the_lightest_colour_with_a_share() {
+        // A light blue-grey ocean with more pixels than the paper; a white speck (0.4 %).
+        let colors = [[20, 20, 20], [245, 235, 200], [255, 255, 255], [200, 205, 190]];
+        let g = groups(&colors, &[900, 500, 10, 1100], PaletteScan { delta_e: 0.0, paper: true });
         assert_eq!(g.paper, Some(g.group[1]));
         // No light colour: no paper.
         let g = groups(&[[20, 20, 20], [30, 60, 200]], &[5, 5], PaletteScan { delta_e: 0.0, paper: true });
