@@ -4,12 +4,16 @@
 //! - `Keep`: every region of the paper's palette entry is painted in that entry's colour (the
 //!   pixel-weighted mean of all paper pixels), not in its own mean, so the paper is one flat
 //!   colour: shading, grain and noise leave no trace in the SVG.
-//! - `White`: the same, in pure white.
+//! - `White`: the same, in pure white, and every other region white-balanced to it: its linear
+//!   RGB divided by the paper's, channel by channel (what a scanner's white point does). Ink
+//!   printed on yellowed paper looks yellowed by exactly that factor, so this brings back the
+//!   ink's own colour.
 //! - `Transparent`: paper regions are not drawn. They are removed after speckle merging (so
 //!   specks on the paper still merge into it and vanish with it), and the regions over the
 //!   paper keep open holes where the paper showed through (the transparency rule of stacked
 //!   layers: the largest region paints the outline of all drawn regions, not the canvas).
 
+use super::palette::linear;
 use super::Background;
 use crate::regions::{Regions, NONE};
 
@@ -24,16 +28,33 @@ use crate::regions::{Regions, NONE};
 /// ```
 pub fn paint(colours: &mut [[u8; 3]], labels: &[i32], palette: &[[u8; 3]], paper: Option<i32>, bg: Background) {
     let Some(p) = paper else { return };
-    let colour = match bg {
-        Background::Keep => palette[p as usize],
-        Background::White => [255, 255, 255],
-        Background::Off | Background::Transparent => return,
-    };
-    for (c, &l) in colours.iter_mut().zip(labels) {
-        if l == p {
-            *c = colour;
+    let colour = palette[p as usize];
+    match bg {
+        Background::Keep => {
+            for (c, &l) in colours.iter_mut().zip(labels) {
+                if l == p {
+                    *c = colour;
+                }
+            }
         }
+        Background::White => {
+            let white = linear(colour.map(f64::from));
+            for (c, &l) in colours.iter_mut().zip(labels) {
+                *c = if l == p { [255; 3] } else { balance(*c, white) };
+            }
+        }
+        Background::Off | Background::Transparent => {}
     }
+}
+
+/// `c` white-balanced so that `white` (linear RGB) becomes white.
+fn balance(c: [u8; 3], white: [f64; 3]) -> [u8; 3] {
+    let lin = linear(c.map(f64::from));
+    std::array::from_fn(|k| {
+        let v = if white[k] > 0.0 { (lin[k] / white[k]).min(1.0) } else { 1.0 };
+        let s = if v <= 0.003_130_8 { v * 12.92 } else { 1.055 * v.powf(1.0 / 2.4) - 0.055 };
+        (255.0 * s).round() as u8
+    })
 }
 
 /// Remove the regions of palette label `paper` (their pixels become NONE); the others keep
@@ -89,6 +110,19 @@ mod tests {
 
     #[test]
     fn white_and_no_paper() {
+        // Paper (200, 190, 150) becomes white; black stays black; ink that is the paper's
+        // colour at half the light (linear) becomes a neutral grey.
+        let paper = [200u8, 190, 150];
+        let half = linear(paper.map(f64::from)).map(|v| {
+            let v = v * 0.5;
+            (255.0 * if v <= 0.003_130_8 { v * 12.92 } else { 1.055 * v.powf(1.0 / 2.4) - 0.055 }).round() as u8
+        });
+        let mut c = vec![paper, [0, 0, 0], half];
+        let mut palette = vec![[0; 3]; 4];
+        palette[3] = paper;
+        paint(&mut c, &[3, 1, 2], &palette, Some(3), Background::White);
+        assert_eq!(c[..2], [[255, 255, 255], [0, 0, 0]]);
+        assert!(c[2].iter().all(|&v| v.abs_diff(188) <= 1), "{:?}", c[2]);
         let mut c = vec![[200, 190, 150], [0, 0, 0]];
         paint(&mut c, &[3, 1], &[[0; 3]; 4], Some(3), Background::White);
         assert_eq!(c[0], [255, 255, 255]);

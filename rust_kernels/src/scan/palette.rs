@@ -90,7 +90,8 @@ fn luminance(rgb: [f64; 3]) -> f64 {
     0.212_672_9 * lin[0] + 0.715_152_2 * lin[1] + 0.072_175 * lin[2]
 }
 
-fn linear(rgb: [f64; 3]) -> [f64; 3] {
+/// Linear light (0..1) of a floating-point sRGB colour (0..255).
+pub(crate) fn linear(rgb: [f64; 3]) -> [f64; 3] {
     rgb.map(|c| {
         let c = (c / 255.0).clamp(0.0, 1.0);
         if c <= 0.04045 {
@@ -101,11 +102,16 @@ fn linear(rgb: [f64; 3]) -> [f64; 3] {
     })
 }
 
-fn encode(lin: [f64; 3]) -> [f64; 3] {
-    lin.map(|c| {
-        let c = c.clamp(0.0, 1.0);
-        255.0 * if c <= 0.003_130_8 { c * 12.92 } else { 1.055 * c.powf(1.0 / 2.4) - 0.055 }
-    })
+/// CIELAB (D65) of a linear-light RGB colour, not clipped to the sRGB gamut: a colour relit
+/// beyond white keeps its hue (clipping would bleach a light blue into white).
+fn lab_of_linear(lin: [f64; 3]) -> [f32; 3] {
+    let f = |t: f64| if t > 216.0 / 24389.0 { t.cbrt() } else { (24389.0 / 27.0 * t + 16.0) / 116.0 };
+    let [r, g, b] = lin;
+    let x = (0.412_456_4 * r + 0.357_576_1 * g + 0.180_437_5 * b) / 0.950_47;
+    let y = 0.212_672_9 * r + 0.715_152_2 * g + 0.072_175 * b;
+    let z = (0.019_333_9 * r + 0.119_192 * g + 0.950_304_1 * b) / 1.088_83;
+    let (fx, fy, fz) = (f(x), f(y), f(z));
+    [(116.0 * fy - 16.0) as f32, (500.0 * (fx - fy)) as f32, (200.0 * (fy - fz)) as f32]
 }
 
 /// Union-find root.
@@ -143,6 +149,7 @@ pub fn merge_clusters(colors: &[[u8; 3]], counts: &[u64], assign: &[u32], k: usi
     let live: Vec<usize> = (0..k).filter(|&c| clusters[c].n > 0).collect();
     if scan.delta_e > 0.0 {
         merge_close(&mut clusters, &mut parent, &live, scan.delta_e);
+        merge_mixtures(&mut clusters, &mut parent, &live, scan.delta_e);
     }
     let mut paper = None;
     if scan.paper {
@@ -225,6 +232,61 @@ fn merge_close(clusters: &mut [Cluster], parent: &mut [u32], live: &[usize], del
     }
 }
 
+/// Most pixels (share of all) a blend of two other colours may have and still be dropped.
+pub const MIXTURE_MAX_SHARE: f64 = 0.01;
+
+/// Drop blends: a small cluster whose colour lies (within `delta_e`) on the sRGB segment
+/// between two larger clusters is what blur, anti-aliasing and JPEG make along their common
+/// edges, not a colour of its own; it merges into the nearer of the two. Smallest first.
+fn merge_mixtures(clusters: &mut [Cluster], parent: &mut [u32], live: &[usize], delta_e: f32) {
+    let total: u64 = live.iter().map(|&c| clusters[c].n).sum();
+    let mut alive: Vec<usize> = live.iter().copied().filter(|&c| root(parent, c as u32) as usize == c).collect();
+    let mut small: Vec<usize> =
+        alive.iter().copied().filter(|&c| (clusters[c].n as f64) < MIXTURE_MAX_SHARE * total as f64).collect();
+    small.sort_by_key(|&c| (clusters[c].n, c));
+    let limit = delta_e * delta_e;
+    for m in small {
+        let pm = clusters[m].mean();
+        let lm = rgbf_to_lab(pm);
+        // The best (distance to the segment, nearer end) over pairs of larger clusters.
+        let mut best: Option<(f32, usize)> = None;
+        for (i, &a) in alive.iter().enumerate() {
+            if a == m || clusters[a].n <= clusters[m].n {
+                continue;
+            }
+            for &b in &alive[i + 1..] {
+                if b == m || clusters[b].n <= clusters[m].n {
+                    continue;
+                }
+                let (pa, pb) = (clusters[a].mean(), clusters[b].mean());
+                let ab: [f64; 3] = std::array::from_fn(|k| pb[k] - pa[k]);
+                let len2: f64 = ab.iter().map(|v| v * v).sum();
+                if len2 == 0.0 {
+                    continue;
+                }
+                let t = (0..3).map(|k| (pm[k] - pa[k]) * ab[k]).sum::<f64>() / len2;
+                if !(0.0..=1.0).contains(&t) {
+                    continue;
+                }
+                let d = dist2(lm, rgbf_to_lab(std::array::from_fn(|k| pa[k] + t * ab[k])));
+                let (la, lb) = (rgbf_to_lab(pa), rgbf_to_lab(pb));
+                let near = if dist2(lm, la) <= dist2(lm, lb) { a } else { b };
+                if d < limit && best.is_none_or(|(bd, _)| d < bd) {
+                    best = Some((d, near));
+                }
+            }
+        }
+        if let Some((_, into)) = best {
+            for ch in 0..3 {
+                clusters[into].sum[ch] += clusters[m].sum[ch];
+            }
+            clusters[into].n += clusters[m].n;
+            parent[m] = into as u32;
+            alive.retain(|&x| x != m);
+        }
+    }
+}
+
 /// The paper: the lightest merged cluster with at least `PAPER_MIN_SHARE` of the pixels
 /// (ties: the smaller index). Returns its root.
 fn find_paper(clusters: &[Cluster], parent: &mut [u32], live: &[usize]) -> Option<usize> {
@@ -260,8 +322,8 @@ fn merge_shaded_paper(clusters: &mut [Cluster], parent: &mut [u32], live: &[usiz
             continue;
         }
         // The cluster's colour under the paper's light: linear RGB divided by the ratio.
-        let relit = encode(linear(mean).map(|v| v / ratio));
-        if dist2(rgbf_to_lab(relit), lab_paper) < delta_e * delta_e {
+        let relit = lab_of_linear(linear(mean).map(|v| v / ratio));
+        if dist2(relit, lab_paper) < delta_e * delta_e {
             shaded.push(c);
         }
     }
@@ -333,7 +395,8 @@ mod tests {
     fn shaded_paper_bands_join_the_paper_and_ink_does_not() {
         // Yellowed paper under 0 %, 10 % and 20 % less light, a red and a black ink.
         let paper = [245.0, 232.0, 196.0];
-        let shade = |s: f64| -> [u8; 3] { encode(linear(paper).map(|v| v * s)).map(|v| v.round() as u8) };
+        let encode = |c: f64| 255.0 * if c <= 0.003_130_8 { c * 12.92 } else { 1.055 * c.powf(1.0 / 2.4) - 0.055 };
+        let shade = |s: f64| -> [u8; 3] { linear(paper).map(|v| encode(v * s).round() as u8) };
         let colors = [shade(1.0), shade(0.9), shade(0.8), [200, 30, 30], [15, 15, 15], shade(0.5)];
         let g = groups(&colors, &[500, 400, 300, 50, 50, 20], PaletteScan { delta_e: 3.0, paper: true });
         let p = g.paper.unwrap();
@@ -341,5 +404,15 @@ mod tests {
         // Ink and a half-lit mixture are not paper.
         assert!(g.group[3..].iter().all(|&x| x != p), "{g:?}");
         assert_eq!(g.count, 4);
+    }
+
+    #[test]
+    fn a_light_blue_is_not_shaded_white_paper() {
+        // A pale blue sea (L* 90, b* -15) on white paper: as light as paper under a 24 % lamp
+        // fall-off, but blue; relit to the paper's luminance it is still 15 ΔE from white.
+        let colors = [[255, 255, 255], [211, 228, 255]];
+        let g = groups(&colors, &[100, 120], PaletteScan { delta_e: 8.0, paper: true });
+        assert_eq!(g.count, 2, "{g:?}");
+        assert_eq!(g.paper, Some(g.group[0]));
     }
 }
