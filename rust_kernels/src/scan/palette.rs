@@ -245,9 +245,15 @@ fn merge_mixtures(clusters: &mut [Cluster], parent: &mut [u32], live: &[usize], 
         alive.iter().copied().filter(|&c| (clusters[c].n as f64) < MIXTURE_MAX_SHARE * total as f64).collect();
     small.sort_by_key(|&c| (clusters[c].n, c));
     let limit = delta_e * delta_e;
+    // Means and their LAB, updated as clusters grow.
+    let mut mean: Vec<[f64; 3]> = clusters.iter().map(Cluster::mean).collect();
+    let mut lab: Vec<[f32; 3]> = mean.iter().map(|&m| rgbf_to_lab(m)).collect();
+    // One ΔE*ab spans at most about 4 sRGB units (steepest near black: 255 x 12.92 / 903.3 =
+    // 3.6 units per L*), so a blend more than twice that times `delta_e` from the segment in
+    // sRGB cannot be within `delta_e` of it in LAB: a cheap test before the exact one.
+    let srgb_limit = (8.0 * delta_e as f64).powi(2);
     for m in small {
-        let pm = clusters[m].mean();
-        let lm = rgbf_to_lab(pm);
+        let (pm, lm) = (mean[m], lab[m]);
         // The best (distance to the segment, nearer end) over pairs of larger clusters.
         let mut best: Option<(f32, usize)> = None;
         for (i, &a) in alive.iter().enumerate() {
@@ -258,7 +264,7 @@ fn merge_mixtures(clusters: &mut [Cluster], parent: &mut [u32], live: &[usize], 
                 if b == m || clusters[b].n <= clusters[m].n {
                     continue;
                 }
-                let (pa, pb) = (clusters[a].mean(), clusters[b].mean());
+                let (pa, pb) = (mean[a], mean[b]);
                 let ab: [f64; 3] = std::array::from_fn(|k| pb[k] - pa[k]);
                 let len2: f64 = ab.iter().map(|v| v * v).sum();
                 if len2 == 0.0 {
@@ -268,9 +274,12 @@ fn merge_mixtures(clusters: &mut [Cluster], parent: &mut [u32], live: &[usize], 
                 if !(0.0..=1.0).contains(&t) {
                     continue;
                 }
-                let d = dist2(lm, rgbf_to_lab(std::array::from_fn(|k| pa[k] + t * ab[k])));
-                let (la, lb) = (rgbf_to_lab(pa), rgbf_to_lab(pb));
-                let near = if dist2(lm, la) <= dist2(lm, lb) { a } else { b };
+                let on: [f64; 3] = std::array::from_fn(|k| pa[k] + t * ab[k]);
+                if (0..3).map(|k| (on[k] - pm[k]).powi(2)).sum::<f64>() > srgb_limit {
+                    continue;
+                }
+                let d = dist2(lm, rgbf_to_lab(on));
+                let near = if dist2(lm, lab[a]) <= dist2(lm, lab[b]) { a } else { b };
                 if d < limit && best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, near));
                 }
@@ -283,6 +292,8 @@ fn merge_mixtures(clusters: &mut [Cluster], parent: &mut [u32], live: &[usize], 
             clusters[into].n += clusters[m].n;
             parent[m] = into as u32;
             alive.retain(|&x| x != m);
+            mean[into] = clusters[into].mean();
+            lab[into] = rgbf_to_lab(mean[into]);
         }
     }
 }
