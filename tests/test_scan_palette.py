@@ -52,7 +52,7 @@ def colours_at(svg: str, shape: tuple[int, ...], where: np.ndarray) -> dict[int,
     rgb = render_svg(svg, shape[1], shape[0])[..., :3].astype(np.int64)
     packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
     values, counts = np.unique(packed[where], return_counts=True)
-    return dict(zip(values.tolist(), counts.tolist()))
+    return dict(zip(values.tolist(), counts.tolist(), strict=True))
 
 
 SCAN = {"preset": "scan", "denoise": 0}
