@@ -247,6 +247,9 @@ def _untiled(image: np.ndarray, options: dict) -> tuple[str, dict]:
         ({"preset": "lineart", "denoise": 1.0, "mode": "binary"}, ("art", "map")),
         # The preset chosen from the image (one round trip), then the cleaning pass.
         ({"denoise": 1.0}, ("noisy-photo",)),
+        # The whole scan front end: denoise, palette merge and paper; chosen for the scans.
+        ({"preset": "scan", "background": "white"}, ("art", "map")),
+        ({}, ("art",)),
     ],
 )
 def test_tiled_equals_untiled_with_denoise(tmp_path, scans, options, names):
@@ -257,8 +260,11 @@ def test_tiled_equals_untiled_with_denoise(tmp_path, scans, options, names):
         image = scans[name]
         want, wstats = _untiled(image, options)
         plain, pstats = _untiled(image, {**options, "denoise": 0.0})
-        assert wstats["noise"] > 1.0, name
-        if options.get("mode") != "binary":  # two colours: the cleaning may change nothing
+        assert wstats["noise"] > 1.0 and wstats["preset"] == options.get("preset", wstats["preset"]), name
+        if not options:
+            assert wstats["preset"] == "scan"
+        # Two colours, or the scan palette's merged colours: the cleaning may change nothing.
+        if options.get("mode") != "binary" and wstats["preset"] != "scan":
             assert wstats["regions"] < pstats["regions"], (name, wstats["regions"], pstats["regions"])
         for tile in (23, 64, 512):
             text, stats = trace_tiled(image, tile_size=tile, options=options, scratch=tmp_path)

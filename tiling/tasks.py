@@ -15,7 +15,7 @@ import numpy as np
 from vectile import _kernels
 from vectile._io import write_atomic
 from vectile._scan import noise_sigma, noise_windows
-from vectile.options import Preset, preset_of_sample, settings
+from vectile.options import preset_of_sample, settings
 from vectile.tiling.grid import Grid, NotTileable, named
 from vectile.tiling.prepass import histogram, merge
 from vectile.tiling.reader import TileReader
@@ -58,12 +58,6 @@ def noise_task(reader: TileReader, pixels: Any, grid: Grid) -> float:
     return named("the noise estimate", work)
 
 
-def scan_front_end(p: Preset) -> bool:
-    """Whether the preset's settings use the parts of the scan front end not yet traced in
-    tiles (the palette merge and the paper; the denoise is, :mod:`vectile.tiling.clean`)."""
-    return p.delta_e > 0 or p.background is not None
-
-
 def preset_task(
     hists: list[tuple[bytes, np.ndarray]], reader: TileReader, pixels: Any, grid: Grid
 ) -> tuple[str, float]:
@@ -91,17 +85,21 @@ def palette_task(
 ) -> dict[str, Any]:
     """Stage 2: the preset (from the tiles' samples when not given), its settings and the
     global palette: everything later tasks need, decided on a worker without a client round
-    trip.  :class:`~vectile.tiling.grid.NotTileable` when the image has transparent pixels or
-    its settings use the scan front end."""
+    trip.  :class:`~vectile.tiling.grid.NotTileable` when the image has transparent pixels
+    (or a transparent background is asked for: the kernel refuses it as not opaque)."""
 
     def work() -> dict[str, Any]:
         name = preset or preset_of_sample(np.concatenate([h[1] for h in hists]), noise)
         p = settings(name, **tuned)
-        if scan_front_end(p):
-            raise NotTileable(f"the scan front end's palette merge and paper (preset {name}) are not tiled yet")
         try:
             state, palette = _kernels.tile_palette(
-                [h[0] for h in hists], colors=p.colors, seed=seed, mode=mode, threshold=threshold
+                [h[0] for h in hists],
+                colors=p.colors,
+                seed=seed,
+                mode=mode,
+                threshold=threshold,
+                delta_e=p.delta_e,
+                background=p.background,
             )
         except _kernels.KernelNotOpaqueError as exc:
             raise NotTileable(str(exc)) from None

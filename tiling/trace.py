@@ -43,7 +43,7 @@ from typing import Any
 from vectile import _kernels
 from vectile.options import PRESET_SAMPLE, TraceOptions, check_tile_size, resolve, settings
 from vectile.tiling.clean import cleaned_store, prepare_task
-from vectile.tiling.grid import Grid, NotTileable, UntileableOption
+from vectile.tiling.grid import Grid, UntileableOption
 from vectile.tiling.prepass import MERGE_GROUP, Prepass
 from vectile.tiling.reader import TileReader
 from vectile.tiling.tasks import (
@@ -56,7 +56,6 @@ from vectile.tiling.tasks import (
     palette_task,
     preset_task,
     regions_task,
-    scan_front_end,
     seam_task,
     stitch_task,
 )
@@ -142,8 +141,6 @@ def trace_tiled(
         else None
     )
     front = None if preset is None else settings(preset, **tuned)
-    if front is not None and scan_front_end(front):
-        raise NotTileable(f"the scan front end's palette merge and paper (preset {preset}) are not tiled yet")
     cleans = front is not None and front.denoise > 0
     passes = 2 + (pre is None and not cleans) + cleans  # the bar's first guess; _watch sets it
     with contextlib.ExitStack() as scratch_dir, _progress_bar(progress, len(grid), passes) as advance:
@@ -166,8 +163,6 @@ def trace_tiled(
                 client, ex.submit(preset_task, hists, reader, pixels, grid, key=f"vectile-preset-{run}")
             )
             front = settings(name, **tuned)
-            if scan_front_end(front):
-                raise NotTileable(f"the scan front end's palette merge and paper (preset {name}) are not tiled yet")
         elif cleans:
             noise = ex.submit(noise_task, reader, pixels, grid, key=f"vectile-noise-{run}")
         strength = front.denoise
