@@ -35,6 +35,9 @@ __all__ = [
     "gaussian_blur",
     "sobel",
     "canny",
+    "denoise",
+    "scan_reach",
+    "tile_prepare",
 ]
 
 #: The crate version (``CARGO_PKG_VERSION``).
