@@ -104,7 +104,7 @@ PRESETS: dict[str, Preset] = {
     "lineart": Preset(colors=2, min_area=6, tolerance=0.5, corner_run=2, precision=1),
     "pixel": Preset(colors=256, min_area=1, tolerance=0.05, corner_run=1, precision=0),
     "scan": Preset(
-        colors=32, min_area=16, tolerance=1.0, corner_run=2, precision=1, denoise=1.0, delta_e=8.0, background="keep"
+        colors=32, min_area=16, tolerance=1.0, corner_run=2, precision=1, denoise=1.5, delta_e=8.0, background="keep"
     ),
 }
 
@@ -221,7 +221,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "denoise",
         float,
         "scan front end: strength of the edge-preserving denoise, in units of the image's noise level "
-        "(0 turns it off, at most 10); default from the preset (scan: 1)",
+        "(0 turns it off, at most 10); default from the preset (scan: 1.5)",
         low=0.0,
         high=10.0,
         metavar="S",
@@ -238,7 +238,8 @@ OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         "background",
         str,
-        "the paper of a scan: keep (one flat shape in its colour), white, or transparent (not drawn); "
+        "the paper of a scan: keep (all paper in its one colour), white (pure white, every other colour "
+        "white-balanced to the paper), or transparent (not drawn; whole-image traces only); "
         "default from the preset (scan: keep; others: no paper detection)",
         choices=BACKGROUNDS,
     ),
