@@ -14,7 +14,8 @@ import numpy as np
 
 from vectile import _kernels
 from vectile._io import write_atomic
-from vectile.options import preset_of_sample, settings
+from vectile._scan import noise_sigma, noise_windows
+from vectile.options import Preset, preset_of_sample, settings
 from vectile.tiling.grid import Grid, NotTileable, named
 from vectile.tiling.prepass import histogram, merge
 from vectile.tiling.reader import TileReader
@@ -25,6 +26,7 @@ __all__ = [
     "hist_task",
     "item",
     "merge_task",
+    "noise_task",
     "palette_task",
     "regions_task",
     "seam_task",
@@ -44,6 +46,22 @@ def hist_task(
     return named(grid.name(i), work)
 
 
+def noise_task(reader: TileReader, pixels: Any, grid: Grid) -> float:
+    """The image's noise level, measured on the same windows as an untiled trace measures it
+    (:func:`~vectile._scan.noise_windows`), for the preset choice and the scan front end."""
+
+    def work() -> float:
+        windows = noise_windows(grid.width, grid.height)
+        return noise_sigma(reader(x0, y0, w, h, pixels) for x0, y0, w, h in windows)
+
+    return named("the noise estimate", work)
+
+
+def scan_front_end(p: Preset) -> bool:
+    """Whether the preset's settings use the scan front end (not yet traced in tiles)."""
+    return p.denoise > 0 or p.delta_e > 0 or p.background is not None
+
+
 def merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes, np.ndarray]:
     """Stage 1: a group of tile histograms as one (:func:`~vectile.tiling.prepass.merge`)."""
     return named(name, merge, parts)
@@ -51,6 +69,7 @@ def merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes,
 
 def palette_task(
     hists: list[tuple[bytes, np.ndarray]],
+    noise: float,
     preset: str | None,
     tuned: dict[str, Any],
     seed: int,
@@ -60,11 +79,14 @@ def palette_task(
 ) -> dict[str, Any]:
     """Stage 2: the preset (from the tiles' samples when not given), its settings and the
     global palette: everything later tasks need, decided on a worker without a client round
-    trip.  :class:`~vectile.tiling.grid.NotTileable` when the image has transparent pixels."""
+    trip.  :class:`~vectile.tiling.grid.NotTileable` when the image has transparent pixels or
+    its settings use the scan front end."""
 
     def work() -> dict[str, Any]:
-        name = preset or preset_of_sample(np.concatenate([h[1] for h in hists]))
+        name = preset or preset_of_sample(np.concatenate([h[1] for h in hists]), noise)
         p = settings(name, **tuned)
+        if scan_front_end(p):
+            raise NotTileable(f"the scan front end (preset {name}: denoise, delta_e, background) is not tiled yet")
         try:
             state, palette = _kernels.tile_palette(
                 [h[0] for h in hists], colors=p.colors, seed=seed, mode=mode, threshold=threshold

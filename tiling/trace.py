@@ -50,6 +50,7 @@ from vectile.tiling.tasks import (
     hist_task,
     item,
     merge_task,
+    noise_task,
     palette_task,
     regions_task,
     seam_task,
@@ -156,8 +157,10 @@ def trace_tiled(
                         key=f"vectile-merge-{run}-{g0}",
                     )
                 )
+        # The noise level decides the preset only when it is chosen from the image.
+        noise = ex.submit(noise_task, reader, pixels, grid, key=f"vectile-noise-{run}") if preset is None else 0.0
         palette = ex.submit(
-            palette_task, hists, preset, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
+            palette_task, hists, noise, preset, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
         )
         regions = [
             ex.submit(regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}") for i in tiles

@@ -6,6 +6,7 @@ use crate::fit::{fit_edge_in_frame, Curve, FitOptions};
 use crate::image::ImageView;
 use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
 use crate::regions::{find_regions, find_regions_guided, Regions};
+use crate::scan::{self, ScanOptions};
 use crate::svg::{write_svg, Layers, Shape};
 use rayon::prelude::*;
 
@@ -30,6 +31,8 @@ pub struct TraceOptions {
     pub mode: Mode,
     /// Binary mode threshold on luma 0..255; None = Otsu.
     pub threshold: Option<u8>,
+    /// The scan front end (denoise, palette merging, paper); off by default.
+    pub scan: ScanOptions,
 }
 
 impl Default for TraceOptions {
@@ -43,6 +46,7 @@ impl Default for TraceOptions {
             layers: Layers::Stacked,
             mode: Mode::Color,
             threshold: None,
+            scan: ScanOptions::default(),
         }
     }
 }
@@ -74,7 +78,7 @@ impl TraceOptions {
         if self.precision > 4 {
             return bad(format!("precision must be in 0..=4 digits, got {}", self.precision));
         }
-        Ok(())
+        self.scan.validate()
     }
 }
 
@@ -228,6 +232,10 @@ pub fn trace_guided(
     opts: &TraceOptions,
 ) -> Result<(String, TraceStats)> {
     opts.validate()?;
+    // A scan is traced from its cleaned pixels (the same ones the tiled tracer cleans per tile).
+    let cleaned = scan::prepare(img, &opts.scan)?;
+    let cleaned_view = cleaned.as_deref().map(|px| ImageView::new(px, img.width, img.height, 3)).transpose()?;
+    let img = cleaned_view.as_ref().unwrap_or(img);
     let (labels, palette_len, palette_colours) = match opts.mode {
         Mode::Color => {
             let q = quantize(

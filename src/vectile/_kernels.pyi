@@ -63,9 +63,17 @@ def trace(
     threshold: int | None = None,
     weights: NDArray[np.float32] | None = None,
     edges: NDArray[np.float32] | None = None,
+    denoise: float = 0.0,
+    noise: float = 0.0,
+    delta_e: float = 0.0,
+    background: str | None = None,
 ) -> tuple[str, dict[str, int]]:
     """Trace an (H, W, 3|4) uint8 image to SVG. Returns (svg_text, stats). ``edges``: an
     optional (H, W) edge strength map in [0, 1] that guides speckle merging.
+
+    The scan front end (all off by default): ``denoise`` (strength, 0 = off) scales the
+    image's estimated ``noise`` sigma (8-bit units); palette colours closer than ``delta_e``
+    (CIELAB) are one colour; ``background`` is None, ``keep``, ``white`` or ``transparent``.
 
     ``stats`` has the keys palette, regions, edges, paths, commands and bytes.
     """

@@ -17,6 +17,7 @@ import numpy as np
 from vectile import _kernels
 from vectile._edges import tracer_guides
 from vectile._io import load_image, write_atomic
+from vectile._scan import image_noise
 from vectile.errors import InputError, OptionError
 from vectile.options import TraceOptions, check_weights, choose_preset, resolve
 
@@ -94,7 +95,9 @@ def trace_pixels(
     options, palette ``weights`` and the speckle-merging ``guide`` map as given (the benchmark
     passes its own variants of these).  Returns ``(svg text, stats)``; kernel errors raise
     as the kernel raises them (``KernelInputError``, ``KernelOptionError``)."""
-    preset_name = opts.preset or choose_preset(pixels)
+    opaque = pixels.shape[2] == 3 or bool((pixels[..., 3] == 255).all())
+    noise = image_noise(pixels) if opaque and (opts.preset is None or opts.settings().denoise > 0) else 0.0
+    preset_name = opts.preset or choose_preset(pixels, noise)
     p = opts.settings(preset_name)
     text, kstats = _kernels.trace(
         np.ascontiguousarray(pixels),
@@ -109,6 +112,10 @@ def trace_pixels(
         threshold=opts.threshold,
         weights=weights,
         edges=guide,
+        denoise=p.denoise,
+        noise=noise,
+        delta_e=p.delta_e,
+        background=p.background,
     )
     stats = {
         "width": int(pixels.shape[1]),
@@ -116,6 +123,7 @@ def trace_pixels(
         "preset": preset_name,
         "mode": opts.mode,
         "layers": opts.layers,
+        "noise": noise,
         **kstats,
     }
     return text, stats

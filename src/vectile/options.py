@@ -25,6 +25,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from vectile._scan import image_noise, looks_like_scan
 from vectile.errors import OptionError
 
 __all__ = [
@@ -55,7 +56,7 @@ __all__ = [
     "settings",
 ]
 
-PresetName = Literal["icon", "photo", "lineart", "pixel"]
+PresetName = Literal["icon", "photo", "lineart", "pixel", "scan"]
 
 #: Images with more pixels than this (width x height) are traced in tiles by the command line
 #: and the batch (``vectile convert --tile-above`` overrides it).  64 MP is about 200 MB of RGB
@@ -74,6 +75,7 @@ MAX_TILE_SIZE: Final = 1 << 20
 MODES: Final = ("color", "binary")
 LAYERS: Final = ("stacked", "cutout")
 EDGE_METHODS: Final = ("canny", "learned", "blend")
+BACKGROUNDS: Final = ("keep", "white", "transparent")
 
 
 @dataclass(frozen=True)
@@ -85,20 +87,29 @@ class Preset:
     tolerance: float
     corner_run: int
     precision: int
+    #: The scan front end: denoise strength (0 = off), palette merge distance (CIELAB, 0 =
+    #: off) and what happens to the paper (None = no paper detection).
+    denoise: float = 0.0
+    delta_e: float = 0.0
+    background: str | None = None
 
 
 #: Built-in presets. ``icon``: flat art with anti-aliased edges; ``photo``: natural images and
-#: smooth gradients; ``lineart``: two-tone drawings and scans; ``pixel``: pixel art, every pixel
-#: corner kept.
+#: smooth gradients; ``lineart``: two-tone drawings; ``pixel``: pixel art, every pixel corner
+#: kept; ``scan``: scanned paper (noise and JPEG removed, near colours merged, the paper one
+#: flat shape; ``colors`` is the most the palette may use).
 PRESETS: dict[str, Preset] = {
     "icon": Preset(colors=16, min_area=10, tolerance=0.5, corner_run=2, precision=1),
     "photo": Preset(colors=24, min_area=8, tolerance=1.0, corner_run=2, precision=1),
     "lineart": Preset(colors=2, min_area=6, tolerance=0.5, corner_run=2, precision=1),
     "pixel": Preset(colors=256, min_area=1, tolerance=0.05, corner_run=1, precision=0),
+    "scan": Preset(
+        colors=32, min_area=16, tolerance=1.0, corner_run=2, precision=1, denoise=1.0, delta_e=8.0, background="keep"
+    ),
 }
 
 #: The preset fields a caller may override.
-TUNABLE: Final = ("colors", "min_area", "tolerance", "corner_run", "precision")
+TUNABLE: Final = ("colors", "min_area", "tolerance", "corner_run", "precision", "denoise", "delta_e", "background")
 
 
 @dataclass(frozen=True)
@@ -149,7 +160,7 @@ class Option:
             return check_choice(self.name, value, self.choices)
         low, high = self.bounds
         if self.kind is float:
-            return check_float(self.name, value, low, high)
+            return check_float(self.name, value, low, high, low_open=self.low_open)
         return check_int(self.name, value, int(low), int(high))
 
 
@@ -207,6 +218,31 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "precision", int, "decimal digits of coordinates in the SVG path data (0 to 4)", low=0, high=4, metavar="DIGITS"
     ),
     Option(
+        "denoise",
+        float,
+        "scan front end: strength of the edge-preserving denoise, in units of the image's noise level "
+        "(0 turns it off, at most 10); default from the preset (scan: 1)",
+        low=0.0,
+        high=10.0,
+        metavar="S",
+    ),
+    Option(
+        "delta_e",
+        float,
+        "palette colours closer than this CIELAB distance are one colour (0 turns it off, at most 100); "
+        "default from the preset (scan: 8)",
+        low=0.0,
+        high=100.0,
+        metavar="DE",
+    ),
+    Option(
+        "background",
+        str,
+        "the paper of a scan: keep (one flat shape in its colour), white, or transparent (not drawn); "
+        "default from the preset (scan: keep; others: no paper detection)",
+        choices=BACKGROUNDS,
+    ),
+    Option(
         "seed",
         int,
         "seed for the colour clustering (same seed, same output)",
@@ -253,13 +289,15 @@ def check_int(name: str, value: Any, lo: int, hi: int) -> int:
     return int(value)
 
 
-def check_float(name: str, value: Any, lo: float, hi: float) -> float:
-    """``value`` as a float in ``(lo, hi]`` (bools refused), else :class:`OptionError`."""
+def check_float(name: str, value: Any, lo: float, hi: float, *, low_open: bool = True) -> float:
+    """``value`` as a float in ``(lo, hi]`` (``[lo, hi]`` unless ``low_open``; bools
+    refused), else :class:`OptionError`."""
+    span = f"{'(' if low_open else '['}{lo}, {hi}]"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise OptionError(f"{name} must be a number in ({lo}, {hi}], got {value!r}", option=name)
+        raise OptionError(f"{name} must be a number in {span}, got {value!r}", option=name)
     v = float(value)
-    if not (lo < v <= hi):
-        raise OptionError(f"{name} must be in ({lo}, {hi}], got {value}", option=name)
+    if not (lo < v <= hi if low_open else lo <= v <= hi) or v != v:
+        raise OptionError(f"{name} must be in {span}, got {value}", option=name)
     return v
 
 
@@ -295,23 +333,33 @@ def check_weights(weights: Any, shape: tuple[int, ...]) -> np.ndarray | None:
 def settings(preset_name: str, **overrides: Any) -> Preset:
     """The preset's parameters with the given ``overrides`` (None = keep), checked."""
     p = replace(PRESETS[preset_name], **{k: v for k, v in overrides.items() if v is not None})
-    return Preset(**{name: OPTIONS_BY_NAME[name].check(getattr(p, name)) for name in TUNABLE})
+    checked: dict[str, Any] = {}
+    for k in TUNABLE:
+        v = getattr(p, k)
+        checked[k] = v if v is None else OPTIONS_BY_NAME[k].check(v)
+    return Preset(**checked)
 
 
 #: ``choose_preset`` looks at every ``max(1, pixels // PRESET_SAMPLE)``-th opaque pixel.
 PRESET_SAMPLE: Final = 8192
 
 
-def choose_preset(pixels: np.ndarray) -> str:
+def choose_preset(pixels: np.ndarray, noise: float | None = None) -> str:
     """Pick a preset from image statistics (used when ``preset`` is not given).
 
-    Flat art (a few colours cover nearly every pixel) is ``icon``; everything else is
-    ``photo``. ``lineart`` and ``pixel`` are only chosen explicitly.
+    A noisy, opaque image that is mostly one light, nearly neutral colour (paper) is a
+    ``scan`` (:func:`vectile._scan.looks_like_scan`; ``noise`` is the image's
+    :func:`~vectile._scan.image_noise`, measured here when None); flat art (a few colours cover
+    nearly every pixel) is ``icon``; everything else is ``photo``. ``lineart`` and ``pixel``
+    are only chosen explicitly.
 
     >>> choose_preset(np.zeros((8, 8, 3), np.uint8))
     'icon'
     """
     rgb = pixels[..., :3]
+    opaque = pixels.shape[2] == 3 or bool((pixels[..., 3] == 255).all())
+    if noise is None:
+        noise = image_noise(pixels) if opaque else 0.0
     if pixels.shape[2] == 4:
         rgb = rgb[pixels[..., 3] >= 128]
     flat = rgb.reshape(-1, 3)
@@ -320,15 +368,19 @@ def choose_preset(pixels: np.ndarray) -> str:
     step = max(1, flat.shape[0] // PRESET_SAMPLE)
     sample = flat[::step]
     packed = (sample[:, 0].astype(np.uint32) << 16) | (sample[:, 1].astype(np.uint32) << 8) | sample[:, 2]
-    return preset_of_sample(packed)
+    return preset_of_sample(packed, noise if opaque else 0.0)
 
 
-def preset_of_sample(packed: np.ndarray) -> str:
-    """The preset for a sample of packed RGB values (``R << 16 | G << 8 | B``): ``icon`` when
-    the 16 most common colours cover at least 60 % of it (shared with the tiled tracer, which
-    gathers the same sample from its tiles)."""
+def preset_of_sample(packed: np.ndarray, noise: float = 0.0) -> str:
+    """The preset for a sample of packed RGB values (``R << 16 | G << 8 | B``) of an image
+    whose noise level is ``noise`` (0 for images with transparency): ``scan`` when
+    :func:`~vectile._scan.looks_like_scan`, else ``icon`` when the 16 most common colours cover
+    at least 60 % of it, else ``photo`` (shared with the tiled tracer, which gathers the same
+    sample from its tiles and measures the noise on the same windows)."""
     if packed.shape[0] == 0:
         return "icon"
+    if looks_like_scan(packed, noise):
+        return "scan"
     _, counts = np.unique(packed, return_counts=True)
     top = np.sort(counts)[::-1][:16].sum() / packed.shape[0]
     return "icon" if top >= 0.6 else "photo"

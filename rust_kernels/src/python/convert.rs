@@ -2,6 +2,7 @@
 //! statistics as a dict. Shared by every binding file.
 
 use super::{KernelInputError, KernelOptionError};
+use crate::scan::{Background, ScanOptions};
 use crate::svg::Layers;
 use crate::trace::{Mode, TraceStats};
 use numpy::{PyReadonlyArray3, PyUntypedArrayMethods};
@@ -38,6 +39,12 @@ pub(super) fn parse_mode(mode: &str) -> PyResult<Mode> {
         "binary" => Ok(Mode::Binary),
         _ => Err(KernelOptionError::new_err(format!("mode must be 'color' or 'binary', got {mode:?}"))),
     }
+}
+
+/// The scan front end's keywords as [`ScanOptions`] (checked by `TraceOptions::validate`).
+pub(super) fn parse_scan(denoise: f32, noise: f32, delta_e: f32, background: Option<&str>) -> PyResult<ScanOptions> {
+    let background = Background::parse(background).map_err(|e| KernelOptionError::new_err(e.to_string()))?;
+    Ok(ScanOptions { denoise, noise, delta_e, background })
 }
 
 /// Trace statistics as the dict the Python layer reports.

@@ -2,7 +2,7 @@
 //! `fit_polyline`. Every call goes through `python::run` (GIL released, errors mapped, panics
 //! caught).
 
-use super::convert::{contiguous, image_dims, parse_layers, parse_mode, stats_dict};
+use super::convert::{contiguous, image_dims, parse_layers, parse_mode, parse_scan, stats_dict};
 use super::{run, KernelInputError};
 use crate::error::KernelError;
 use crate::fit::FitOptions;
@@ -17,7 +17,7 @@ use pyo3::types::PyDict;
 #[pyfunction]
 #[pyo3(signature = (
     image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode,
-    threshold=None, weights=None, edges=None,
+    threshold=None, weights=None, edges=None, denoise=0.0, noise=0.0, delta_e=0.0, background=None,
 ))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
@@ -35,6 +35,10 @@ fn trace<'py>(
     threshold: Option<u8>,
     weights: Option<PyReadonlyArray2<'py, f32>>,
     edges: Option<PyReadonlyArray2<'py, f32>>,
+    denoise: f32,
+    noise: f32,
+    delta_e: f32,
+    background: Option<&str>,
 ) -> PyResult<(String, Bound<'py, PyDict>)> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
@@ -50,6 +54,7 @@ fn trace<'py>(
         layers: parse_layers(layers)?,
         mode,
         threshold,
+        scan: parse_scan(denoise, noise, delta_e, background)?,
     };
     let (svg, stats) = run(py, || {
         let img = ImageView::new(data, w, h, c)?;
