@@ -46,6 +46,7 @@ __all__ = [
     "otsu_threshold",
     "psnr",
     "render_svg",
+    "render_window",
     "set_root_size",
     "ssim",
     "svg_counts",
@@ -118,6 +119,24 @@ def render_svg(svg_text: str, width: int, height: int) -> np.ndarray:
             "(the SVG's size/viewBox does not have the input's aspect ratio)"
         )
     return rgba
+
+
+_VIEWBOX_ATTR = re.compile(r"""\sviewBox\s*=\s*(?:"[^"]*"|'[^']*')""")
+
+
+def render_window(svg_text: str, x0: int, y0: int, width: int, height: int) -> np.ndarray:
+    """The window ``[x0, x0 + width) x [y0, y0 + height)`` of an SVG whose user units are the
+    input's pixels (vectile's and VTracer's are), rendered alone: the root's viewBox becomes
+    that window and its size the window's, so a huge SVG's crop costs the crop's pixels, not
+    the whole canvas. Straight RGBA uint8 ``(height, width, 4)``: the whole render's window
+    but for the anti-aliasing of a few edge pixels (resvg rasterises at another origin)."""
+    m = _ROOT_TAG.search(svg_text)
+    if m is None:
+        raise ValueError("no <svg> element")
+    tag = _VIEWBOX_ATTR.sub("", m.group(0))
+    tag = tag[:4] + f' viewBox="{x0} {y0} {width} {height}"' + tag[4:]
+    windowed = set_root_size(svg_text[: m.start()] + tag + svg_text[m.end() :], width, height)
+    return render_svg(windowed, width, height)
 
 
 def composite_on_white(rgba: np.ndarray) -> np.ndarray:
