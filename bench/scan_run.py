@@ -14,8 +14,9 @@ Per trace: wall and CPU seconds, peak RSS, SVG bytes, paths, commands, PSNR and 
 the scan (``*_scan``) and against the clean source (``*_clean``), and the noise contours
 (``bench.metrics.noise_contours``: drawn boundary pixels inside the clean source's flat areas,
 per megapixel of flat area). Real scans have no clean source: their ``*_clean`` and noise
-columns stay empty. Writes ``scans.jsonl``, ``scans.md`` and ``scans-before-after.png`` (a crop
-of the scan | vectile's render | the peer's render, zoomed) under ``--out``.
+columns stay empty. Writes ``scans.jsonl``, ``scans.md`` and, for the first scan of each kind,
+``scans-before-after-KIND.png`` (a crop of the scan | vectile's render | the peer's render,
+zoomed) under ``--out``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ VECTILE_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("vectile preset=scan", {"preset": "scan"}),
 )
 CLEAN_LABEL = "vectile on clean"
-PICTURE = "scans-before-after.png"
+PICTURE = "scans-before-after-{kind}.png"  # one per kind of clean source (map, icon, lineart, text)
 PICTURE_CROP = 300  # px of the scan shown per panel, zoomed PICTURE_ZOOM times
 PICTURE_ZOOM = 2
 
@@ -303,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
         labels = [label for label, _ in variants] + [t.name for t in peers] + ([CLEAN_LABEL] if has_vectile else [])
         peer = peers[0].name if peers else None
         total = len(entries)
-        picture = None
+        pictures: dict[str, Path] = {}
         with open(args.out / "scans.jsonl", "w", encoding="utf-8") as out:
             for done, entry in enumerate(entries, 1):
                 scan_path = folder / entry["file"]
@@ -336,14 +337,15 @@ def run(args: argparse.Namespace) -> int:
                     out.write(json.dumps(rec, allow_nan=True) + "\n")
                     out.flush()
                     print(_progress(done, total, rec), flush=True)
-                if picture is None and entry["kind"] == "map" and labels[0] in renders:
+                kind = entry["kind"]
+                if kind not in pictures and clean is not None and labels[0] in renders:
                     shown = {k: renders[k] for k in (labels[0], peer) if k and k in renders}
-                    picture = write_picture(args.out / PICTURE, scan, clean, shown)
+                    pictures[kind] = write_picture(args.out / PICTURE.format(kind=kind), scan, clean, shown)
     meta = {"command": " ".join(["python -m bench"] + sys.argv[1:]), "versions": versions, "repeat": repeat}
     text = summary(records, labels, peer, meta)
     (args.out / "scans.md").write_text(text, encoding="utf-8")
     print()
     print(text)
-    written = [args.out / "scans.jsonl", args.out / "scans.md"] + ([picture] if picture else [])
+    written = [args.out / "scans.jsonl", args.out / "scans.md", *pictures.values()]
     print("bench: wrote " + ", ".join(str(p) for p in written))
     return 1 if any("error" in r for r in records) else 0

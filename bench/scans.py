@@ -273,7 +273,9 @@ def _clean_sources(bench: Path) -> dict[str, Any]:
         out[f"icon-{icon}"] = im.colourspace("srgb").cast("uchar")
     out["lineart"] = pyvips.Image.new_from_array(render_lineart(seed=1))
     out["text"] = pyvips.Image.new_from_array(render_text_page(seed=2))
-    return out
+    # One of each kind first, so that `--limit 4` takes a map, an icon, the lineart and the text.
+    first = [next(iter(MAP_CROPS)), f"icon-{ICONS[0]}", "lineart", "text"]
+    return {name: out[name] for name in first + [n for n in out if n not in first]}
 
 
 # ------------------------------------------------------------------------------------ corpus

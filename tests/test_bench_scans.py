@@ -138,7 +138,7 @@ def test_scans_group_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     text = (out / "scans.md").read_text()
     assert "### scans (synthetic, all strengths)" in text and "| vectile / vtracer | 1 |" in text
     assert "SSIM vs clean: vectile on the scans" in text
-    with Image.open(out / "scans-before-after.png") as im:  # scan | vectile | vtracer, zoomed
+    with Image.open(out / "scans-before-after-map.png") as im:  # scan | vectile | vtracer, zoomed
         assert im.width > 3 * 2 * 60
 
 
