@@ -175,27 +175,36 @@ def scan(vtracer: bool = False, vectile_args: tuple[str, ...] = (), source: Path
     with tempfile.TemporaryDirectory(prefix="vectile-bench-scan-") as tmp:
         for tracer, make in tracers:
             out = Path(tmp) / f"{tracer}.svg"
-            m = run_measured(make(big, out))
-            text = out.read_text()
-            out.unlink()
-            got = composite_on_white(render_window(text, x0, y0, side_w, side_h))
-            counts = svg_counts(text)
-            row = {
+            row: dict[str, Any] = {
                 "image": big.name,
                 "tracer": tracer,
                 "args": list(vectile_args) if tracer == "vectile" else [],
                 "megapixels": w * h / 1e6,
-                "seconds": m["seconds"],
-                "peak_mb": m["peak_mb"],
-                "kb": counts["bytes"] / 1000,
-                "paths": counts["paths"],
-                "regions": _stats(m["stderr"]).get("regions"),
-                "psnr_clean": psnr(clean, got),
-                "ssim_clean": ssim(clean, got),
-                "psnr_scan": psnr(scanned, got),
-                "ssim_scan": ssim(scanned, got),
-                **noise_contours(clean, got),
             }
+            try:
+                m = run_measured(make(big, out))
+            except RuntimeError as exc:  # a refused option or a crash: reported, the peer still runs
+                rows.append({**row, "error": str(exc)[-600:]})
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+                continue
+            text = out.read_text()
+            out.unlink()
+            got = composite_on_white(render_window(text, x0, y0, side_w, side_h))
+            counts = svg_counts(text)
+            row.update(
+                {
+                    "seconds": m["seconds"],
+                    "peak_mb": m["peak_mb"],
+                    "kb": counts["bytes"] / 1000,
+                    "paths": counts["paths"],
+                    "regions": _stats(m["stderr"]).get("regions"),
+                    "psnr_clean": psnr(clean, got),
+                    "ssim_clean": ssim(clean, got),
+                    "psnr_scan": psnr(scanned, got),
+                    "ssim_scan": ssim(scanned, got),
+                    **noise_contours(clean, got),
+                }
+            )
             del text
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
@@ -300,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         print("|" + " --- |" * 12)
         for r in rows:
             tracer = " ".join([r["tracer"], *r["args"]])
+            if "error" in r:
+                print(f"| {r['image']} | {tracer} | error: {r['error'].strip().splitlines()[-1][:200]} |")
+                continue
             print(
                 f"| {r['image']} | {tracer} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {r['kb']:.0f} | "
                 f"{r['regions'] if r['regions'] is not None else '-'} | {r['paths']} | {r['psnr_clean']:.2f} | "
@@ -313,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {r['megapixels']:.0f} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['svg_kb']:.0f} |")
         if rows and "fit_slope_s_per_mp" in rows[0]:
             print(f"\nslope {rows[0]['fit_slope_s_per_mp']:.4f} s/MP, intercept {rows[0]['fit_intercept_s']:.2f} s")
-    return 0
+    return 1 if any("error" in r for r in rows) else 0
 
 
 if __name__ == "__main__":
