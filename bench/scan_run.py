@@ -67,7 +67,8 @@ RATIO_KEYS = ("seconds", "peak_rss_mb", "kb", "paths")
 
 
 def _measure_into(rec: dict, tracer: Tracer, path: Path, repeat: int, opts: dict, args: Any, warmup: str) -> str:
-    m = measure(tracer, {"in": str(path), "in_pbm": None}, repeat, opts, isolate=not args.in_process, warmup=warmup)
+    inputs = {"in": str(path), "in_pbm": None}
+    m = measure(tracer, inputs, repeat, opts, isolate=not args.in_process, warmup=warmup, timeout=args.timeout)
     rec.update(seconds=statistics.median(m.times), cpu_seconds=statistics.median(m.cpu_times), times=m.times)
     if m.peak_rss_kb is not None:
         rec["peak_rss_mb"] = m.peak_rss_kb * 1024 / 1e6
