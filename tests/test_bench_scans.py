@@ -120,6 +120,7 @@ def _tiny_corpus(folder: Path) -> list[dict]:
 
 
 def test_scans_group_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("vtracer")  # the bench extra: the peer of every scan row
     cache = tmp_path / "cache"
     monkeypatch.setattr(scans, "CACHE", cache)
     monkeypatch.setattr(scans, "build", lambda folder=None, bench=None, strengths=None: _tiny_corpus(folder))
