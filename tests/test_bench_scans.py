@@ -82,6 +82,7 @@ def test_noise_contours_count_a_drawn_boundary_and_nothing_on_a_flat_render() ->
     flat = metrics.flat_mask(clean)
     assert not flat[:, 37:43].any() and flat[:, :37].all() and flat[:, 43:].all()
     assert metrics.noise_contours(clean, clean)["noise_px"] == 0  # the true edge is not noise
+    assert metrics.noise_contours(clean, np.full_like(clean, 240))["noise_px"] == 0  # a flat render
     drawn = clean.copy()
     drawn[20, 5:25] = (200, 200, 200)  # a 20 px stroke inside the flat paper: 2 * 20 + 2 boundary px
     got = metrics.noise_contours(clean, drawn)
