@@ -135,11 +135,12 @@ pub fn stitch(
         let r = id[g];
         relabel.as_ref().map_or(r, |m| m[r as usize])
     };
-    let colours = if palette.binary {
+    let mut colours = if palette.binary {
         labels.iter().map(|&l| palette.palette[l as usize]).collect()
     } else {
         mean_colours(&areas, &sums)
     };
+    crate::scan::background::paint(&mut colours, &labels, &palette.palette, palette.paper, palette.background);
     // Final ids along every tile's border, then each tile's ring from its neighbours.
     let strips: Vec<[Vec<u32>; 4]> = borders
         .iter()
