@@ -112,3 +112,31 @@ def test_cli_refuses_a_bad_background(tmp_path: Path):
     assert r.returncode != 0
     assert "background" in r.stderr
     assert not out.exists()
+
+
+def test_every_declared_option_is_a_vectorize_keyword():
+    import inspect
+
+    from vectile.options import OPTIONS
+
+    params = inspect.signature(vectile.vectorize).parameters
+    assert [o.name for o in OPTIONS if o.name not in params] == []
+
+
+def test_cli_and_batch_take_the_scan_options(tmp_path: Path):
+    src = tmp_path / "scan.png"
+    Image.fromarray(scanned(bench_image("icons", 0))).save(src)
+    out = tmp_path / "a.svg"
+    args = ["--preset", "scan", "--denoise", "1.5", "--delta-e", "6", "--background", "white"]
+    r = subprocess.run(
+        [sys.executable, "-m", "vectile", "convert", str(src), "-o", str(out), *args], capture_output=True
+    )
+    assert r.returncode == 0, r.stderr
+    assert 'fill="#fff"' in out.read_text()
+    outdir = tmp_path / "batch"
+    r = subprocess.run(
+        [sys.executable, "-m", "vectile", "batch", str(src), "-o", str(outdir), "--workers", "1", *args],
+        capture_output=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert (outdir / "scan.svg").read_text() == out.read_text()
