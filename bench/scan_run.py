@@ -45,6 +45,7 @@ VECTILE_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("vectile", {}),
     ("vectile background=white", {"background": "white"}),
     ("vectile preset=scan", {"preset": "scan"}),
+    ("vectile preset=scan background=white", {"preset": "scan", "background": "white"}),
 )
 CLEAN_LABEL = "vectile on clean"
 PICTURE = "scans-before-after-{kind}.png"  # one per kind of clean source (map, icon, lineart, text)
@@ -156,47 +157,52 @@ def table(title: str, records: list[dict], labels: list[str], peer: str | None) 
     return "\n".join(lines) + "\n"
 
 
-def targets(records: list[dict], subject: str, peer: str | None) -> list[str]:
-    """The issue's targets, checked on the synthetic scans' medians."""
+def targets(records: list[dict], peer: str | None) -> list[str]:
+    """The issue's targets, checked on the synthetic scans' medians: SSIM and SVG bytes for each
+    vectile variant that keeps the paper (the first, the automatic preset, is the one the issue
+    judges), PSNR vs clean for each variant that whitens it."""
     syn = [r for r in records if "error" not in r and r.get("strength") != "real"]
+    present = list(dict.fromkeys(r["tracer"] for r in syn))
 
     def med(label: str, key: str) -> float | None:
         return median(r.get(key) for r in syn if r["tracer"] == label)
 
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
     out = []
-    s_scan, s_clean = med(subject, "ssim_clean"), med(CLEAN_LABEL, "ssim_clean")
-    if s_scan is not None and s_clean is not None:
-        verdict = "met" if s_scan >= s_clean - 0.01 else "NOT met"
-        out.append(
-            f"- SSIM vs clean: {subject} on the scans {s_scan:.4f}, on the clean sources {s_clean:.4f} "
-            f"(difference {s_scan - s_clean:+.4f}; target >= -0.01: {verdict})"
-        )
-    if peer and s_scan is not None and (s_peer := med(peer, "ssim_clean")) is not None:
-        out.append(
-            f"- SSIM vs clean: {peer} on the scans {s_peer:.4f} (target: {subject} above it: "
-            f"{'met' if s_scan > s_peer else 'NOT met'})"
-        )
-    if peer:
-        files = {r["file"] for r in syn}
+    s_clean, p_clean = med(CLEAN_LABEL, "ssim_clean"), med(CLEAN_LABEL, "psnr_clean")
+    s_peer = med(peer, "ssim_clean") if peer else None
+    for label, opts in VECTILE_VARIANTS:
+        if label not in present:
+            continue
+        if opts.get("background") == "white":
+            p_white = med(label, "psnr_clean")
+            if p_white is not None and p_clean is not None:
+                out.append(
+                    f"- {label}: PSNR vs clean {p_white:.2f} dB, the clean trace's {p_clean:.2f} dB (difference "
+                    f"{p_white - p_clean:+.2f} dB; target >= -2: {verdict(p_white >= p_clean - 2)})"
+                )
+            continue
+        s_scan = med(label, "ssim_clean")
+        if s_scan is not None and s_clean is not None:
+            line = (
+                f"- {label}: SSIM vs clean {s_scan:.4f}, the clean trace's {s_clean:.4f} (difference "
+                f"{s_scan - s_clean:+.4f}; target >= -0.01: {verdict(s_scan >= s_clean - 0.01)})"
+            )
+            if s_peer is not None:
+                line += f"; {peer}'s {s_peer:.4f} (target: above it: {verdict(s_scan > s_peer)})"
+            out.append(line)
         ratios = []
-        for f in files:
-            a = [r for r in syn if r["file"] == f and r["tracer"] == subject]
+        for f in dict.fromkeys(r["file"] for r in syn):
+            a = [r for r in syn if r["file"] == f and r["tracer"] == label]
             b = [r for r in syn if r["file"] == f and r["tracer"] == peer]
             if a and b and b[0].get("bytes"):
                 ratios.append(a[0]["bytes"] / b[0]["bytes"])
         if ratios:
             m = statistics.median(ratios)
-            out.append(
-                f"- SVG bytes {subject} / {peer}: median {m:.3f} (target <= 0.5: {'met' if m <= 0.5 else 'NOT met'})"
-            )
-    white = next((label for label, opts in VECTILE_VARIANTS if opts.get("background") == "white"), None)
-    p_white, p_clean = (med(white, "psnr_clean") if white else None), med(CLEAN_LABEL, "psnr_clean")
-    if p_white is not None and p_clean is not None:
-        out.append(
-            f"- PSNR vs clean: {white} {p_white:.2f} dB, clean trace {p_clean:.2f} dB (difference "
-            f"{p_white - p_clean:+.2f} dB; target >= -2: {'met' if p_white >= p_clean - 2 else 'NOT met'})"
-        )
-    noise = [(label, med(label, "noise_px_per_mp")) for label in dict.fromkeys(r["tracer"] for r in syn)]
+            out.append(f"- {label}: SVG bytes / {peer}'s, median {m:.3f} (target <= 0.5: {verdict(m <= 0.5)})")
+    noise = [(label, med(label, "noise_px_per_mp")) for label in present]
     if any(v is not None for _, v in noise):
         out.append(
             "- noise contours (px of boundary per MP of flat clean area, target 0): "
@@ -219,7 +225,7 @@ def summary(records: list[dict], labels: list[str], peer: str | None, meta: dict
     ]
     syn = [r for r in records if r.get("strength") != "real"]
     out.append(table("scans (synthetic, all strengths)", syn, labels, peer))
-    out += ["Targets (issue #15):", "", *targets(records, labels[0] if labels else "vectile", peer), ""]
+    out += ["Targets (issue #15):", "", *targets(records, peer), ""]
     for level in scans.STRENGTHS:
         rs = [r for r in records if r.get("strength") == level]
         if rs:

@@ -139,7 +139,7 @@ def test_scans_group_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "psnr_scan" not in by["vectile on clean"] and by["vectile on clean"]["ssim_clean"] > 0.9
     text = (out / "scans.md").read_text()
     assert "### scans (synthetic, all strengths)" in text and "| vectile / vtracer | 1 |" in text
-    assert "SSIM vs clean: vectile on the scans" in text
+    assert "- vectile: SSIM vs clean " in text
     with Image.open(out / "scans-before-after-map.png") as im:  # scan | vectile | vtracer, zoomed
         assert im.width > 3 * 2 * 60
 
