@@ -41,10 +41,14 @@ __all__ = [
     "fidelity_images",
     "luma",
     "luma_u8",
+    "noise_contours",
+    "flat_mask",
     "otsu_threshold",
     "psnr",
     "render_svg",
+    "render_window",
     "set_root_size",
+    "ssim",
     "svg_counts",
     "to_rgb_on_white",
 ]
@@ -115,6 +119,24 @@ def render_svg(svg_text: str, width: int, height: int) -> np.ndarray:
             "(the SVG's size/viewBox does not have the input's aspect ratio)"
         )
     return rgba
+
+
+_VIEWBOX_ATTR = re.compile(r"""\sviewBox\s*=\s*(?:"[^"]*"|'[^']*')""")
+
+
+def render_window(svg_text: str, x0: int, y0: int, width: int, height: int) -> np.ndarray:
+    """The window ``[x0, x0 + width) x [y0, y0 + height)`` of an SVG whose user units are the
+    input's pixels (vectile's and VTracer's are), rendered alone: the root's viewBox becomes
+    that window and its size the window's, so a huge SVG's crop costs the crop's pixels, not
+    the whole canvas. Straight RGBA uint8 ``(height, width, 4)``: the whole render's window
+    but for the anti-aliasing of a few edge pixels (resvg rasterises at another origin)."""
+    m = _ROOT_TAG.search(svg_text)
+    if m is None:
+        raise ValueError("no <svg> element")
+    tag = _VIEWBOX_ATTR.sub("", m.group(0))
+    tag = tag[:4] + f' viewBox="{x0} {y0} {width} {height}"' + tag[4:]
+    windowed = set_root_size(svg_text[: m.start()] + tag + svg_text[m.end() :], width, height)
+    return render_svg(windowed, width, height)
 
 
 def composite_on_white(rgba: np.ndarray) -> np.ndarray:
@@ -195,6 +217,13 @@ def _ssim_luma(a_rgb: np.ndarray, b_rgb: np.ndarray) -> float:
     if win < 3:
         return math.nan
     return float(structural_similarity(luma(a_rgb), luma(b_rgb), data_range=255, win_size=win))
+
+
+def ssim(a_rgb: np.ndarray, b_rgb: np.ndarray) -> float:
+    """SSIM on BT.601 luma of two RGB uint8 images of equal shape (the ``ssim`` column)."""
+    if a_rgb.shape != b_rgb.shape:
+        raise ValueError(f"shape mismatch {a_rgb.shape} vs {b_rgb.shape}")
+    return _ssim_luma(a_rgb, b_rgb)
 
 
 def fidelity_images(original: np.ndarray, svg_text: str) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -366,3 +395,65 @@ def svg_counts(svg_text: str) -> dict:
         if d is not None:
             commands += count_path_commands(d.group(1) if d.group(1) is not None else d.group(2))
     return {"bytes": len(svg_text.encode("utf-8")), "paths": paths, "commands": commands}
+
+
+# --------------------------------------------------------------------------------------------
+# Noise contours (scans): boundaries the SVG draws where the clean source is flat
+# --------------------------------------------------------------------------------------------
+
+#: Neighbouring render pixels further apart than this CIE76 ΔE are a drawn boundary (2.3 is
+#: about the smallest difference an observer notices on flat colour).
+CONTOUR_DELTA_E = 2.0
+#: The clean source is flat at a pixel when no channel varies by more than FLAT_TOLERANCE
+#: levels in the (2 FLAT_RADIUS + 1)^2 window around it: flat areas eroded by FLAT_RADIUS px,
+#: so the anti-aliased rim of a real edge (and a trace's placement of it) is not counted.
+FLAT_TOLERANCE = 2
+FLAT_RADIUS = 3
+
+
+def flat_mask(clean: np.ndarray, radius: int = FLAT_RADIUS, tolerance: int = FLAT_TOLERANCE) -> np.ndarray:
+    """Boolean ``(H, W)``: where the clean RGB uint8 image is flat (see :data:`FLAT_TOLERANCE`).
+
+    >>> img = np.zeros((9, 20, 3), np.uint8); img[:, 10:] = 255
+    >>> flat_mask(img, radius=3)[4].astype(int).tolist()
+    [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]
+    """
+    from scipy import ndimage
+
+    size = 2 * radius + 1
+    flat = np.ones(clean.shape[:2], bool)
+    for c in range(clean.shape[2]):
+        ch = clean[..., c]
+        spread = ndimage.maximum_filter(ch, size, mode="nearest").astype(np.int16)
+        spread -= ndimage.minimum_filter(ch, size, mode="nearest")
+        flat &= spread <= tolerance
+    return flat
+
+
+def noise_contours(clean: np.ndarray, render: np.ndarray, delta_e: float = CONTOUR_DELTA_E) -> dict:
+    """Boundary length the render draws inside the clean source's flat areas.
+
+    ``clean`` and ``render``: RGB uint8 of equal shape (the render composited on white). A
+    pair of 4-neighbours of the render whose CIELAB (D65) colours differ by more than
+    ``delta_e`` is one pixel of drawn boundary; it counts when both pixels are flat in the
+    clean source (:func:`flat_mask`). Returns ``{"noise_px": pairs counted, "flat_mp": flat
+    area in megapixels, "noise_px_per_mp": noise_px / flat_mp (None without flat area)}``.
+    A faithful trace of a scan draws no boundary there, so 0 is the target.
+    """
+    from skimage.color import rgb2lab
+
+    if clean.shape != render.shape:
+        raise ValueError(f"shape mismatch {clean.shape} vs {render.shape}")
+    flat = flat_mask(clean)
+    lab = rgb2lab(render).astype(np.float32)
+    limit = np.float32(delta_e * delta_e)
+    count = 0
+    for axis in (0, 1):
+        a = [slice(None)] * 2
+        b = [slice(None)] * 2
+        a[axis], b[axis] = slice(1, None), slice(None, -1)
+        d = lab[tuple(a)] - lab[tuple(b)]
+        edge = np.einsum("...c,...c->...", d, d) > limit
+        count += int(np.count_nonzero(edge & flat[tuple(a)] & flat[tuple(b)]))
+    flat_mp = float(np.count_nonzero(flat)) / 1e6
+    return {"noise_px": count, "flat_mp": flat_mp, "noise_px_per_mp": count / flat_mp if flat_mp else None}
