@@ -5,7 +5,7 @@ use crate::error::{KernelError, Result};
 use crate::fit::{fit_edge_in_frame, Curve, FitOptions};
 use crate::image::ImageView;
 use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
-use crate::regions::{find_regions, find_regions_guided, Regions};
+use crate::regions::{find_regions, find_regions_guided, find_regions_local, Regions};
 use crate::scan::{self, ScanOptions};
 use crate::svg::{write_svg, Layers, Shape};
 use rayon::prelude::*;
@@ -33,6 +33,11 @@ pub struct TraceOptions {
     pub threshold: Option<u8>,
     /// The scan front end (denoise, palette merging, paper); off by default.
     pub scan: ScanOptions,
+    /// Merge speckles in the local order of `regions::local` (a speckle joins the neighbour
+    /// whose palette colour is closest to its mean), which tiles settle themselves so the
+    /// tiled tracer's memory stays bounded on noisy input. Off: the global smallest-first
+    /// order of `find_regions`. Not combined with an edge guide.
+    pub local_merge: bool,
 }
 
 impl Default for TraceOptions {
@@ -47,6 +52,7 @@ impl Default for TraceOptions {
             mode: Mode::Color,
             threshold: None,
             scan: ScanOptions::default(),
+            local_merge: false,
         }
     }
 }
@@ -236,18 +242,29 @@ pub fn trace_guided(
     let cleaned = scan::prepare(img, &opts.scan)?;
     let cleaned_view = cleaned.as_deref().map(|px| ImageView::new(px, img.width, img.height, 3)).transpose()?;
     let img = cleaned_view.as_ref().unwrap_or(img);
-    let (labels, palette_len, palette_colours) = match opts.mode {
+    let (labels, palette, palette_colours) = match opts.mode {
         Mode::Color => {
             let q = quantize(
                 img,
                 weights,
                 &QuantizeOptions { colors: opts.colors, seed: opts.seed, ..Default::default() },
             )?;
-            (q.labels, q.palette.len(), None)
+            (q.labels, q.palette, None)
         }
-        Mode::Binary => (binary_labels(img, opts.threshold), 2, Some([[0u8, 0, 0], [255, 255, 255]])),
+        Mode::Binary => {
+            let bw = vec![[0u8, 0, 0], [255, 255, 255]];
+            (binary_labels(img, opts.threshold), bw.clone(), Some(bw))
+        }
     };
-    let regions = find_regions_guided(img, &labels, opts.min_area, edges)?;
+    let palette_len = palette.len();
+    let regions = if opts.local_merge {
+        if edges.is_some() {
+            return Err(KernelError::InvalidOption("local_merge does not take an edge guide (edges)".into()));
+        }
+        find_regions_local(img, &labels, &palette, opts.min_area)?
+    } else {
+        find_regions_guided(img, &labels, opts.min_area, edges)?
+    };
     drop(labels);
     // Colour mode: each region gets the mean colour of its pixels. Binary: pure black/white.
     let colours: Vec<[u8; 3]> = match palette_colours {

@@ -37,7 +37,9 @@ mod grid;
 mod histogram;
 mod reference;
 mod regions;
+mod settle;
 mod stitch;
+mod stitch_local;
 mod wire;
 
 #[cfg(test)]

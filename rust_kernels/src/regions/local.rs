@@ -1,0 +1,368 @@
+//! Local speckle merging: a merge order in which the fate of a small region depends only on
+//! the region itself and the palette labels just outside it, so a tile can settle most of its
+//! regions without seeing the rest of the image.
+//!
+//! The rule runs in synchronous rounds over clusters (round 0: the components). In each round
+//! every cluster smaller than `min_area` picks one crack on its outline: the one whose pixel
+//! outside has the palette colour closest (CIELAB) to the cluster's exact mean colour, ties
+//! broken by the crack's raster key; it joins the cluster across that crack. All picks of a
+//! round are applied at once (a cluster of only small members may need more rounds). A merged
+//! cluster keeps the label of its largest member (ties: the first in raster order), so a
+//! speckle never relabels the region it joins. Rounds repeat until no cluster picks.
+//!
+//! A pick reads the picking cluster and the labels across its cracks, never another cluster's
+//! size or colour, and the palette is global. So a tile decides every pick of a cluster that
+//! lies inside it, as long as nothing outside the tile can join that cluster. That is the
+//! tile mode: components on a seam are *open* (their extent and picks are not known here);
+//! a closed cluster that touches an open cluster which may still be small (its local area
+//! is below `min_area`), or that joins an open cluster, becomes open in the next round. When a
+//! closed cluster becomes part of an open one it is *condensed*: its state at that round goes
+//! to the stitch as one node that starts picking at that round. Closed clusters at the end
+//! are final (settled) and need no stitch work at all. The stitch runs the same rounds on the
+//! condensed nodes of all tiles and reproduces the single-image result exactly: condensed
+//! nodes are exact round states, nothing open ever reaches a settled cluster (it would have
+//! been opened), and a condensed cluster's pick always lands on another stitch node.
+
+use super::{find, for_each_vertical_contact, Run, NONE};
+use crate::color::{dist2, rgb_to_lab};
+use crate::quantize::FxBuild;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Key of the crack right of global pixel `p` (`down` false) or below it (`down` true).
+#[inline]
+pub(crate) fn crack_key(p: u64, down: bool) -> u64 {
+    2 * p + down as u64
+}
+
+/// Node `from` touches node `to` across cracks whose outside pixel (in `to`) has palette
+/// label `label`; `crack` is the smallest such crack key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Contact {
+    pub from: u32,
+    pub to: u32,
+    pub label: i32,
+    pub crack: u64,
+}
+
+/// Sort contacts and keep the smallest crack per (from, to, label).
+pub(crate) fn dedup_contacts(c: &mut Vec<Contact>) {
+    c.sort_unstable();
+    c.dedup_by(|b, a| (a.from, a.to, a.label) == (b.from, b.to, b.label));
+}
+
+/// Directed contacts between different components of a run table, at `(x0, y0)` of an image
+/// `width` pixels wide (crack keys are global). `labels` is each component's palette label.
+pub(crate) fn component_contacts(
+    runs: &[Run],
+    row_start: &[usize],
+    comp: &[u32],
+    labels: &[i32],
+    (x0, y0, width): (usize, usize, usize),
+) -> Vec<Contact> {
+    let global = |x: u32, y: u32| ((y0 + y as usize) * width + x0 + x as usize) as u64;
+    let mut pairs: Vec<(u32, u32, u64)> = Vec::new();
+    let mut push = |a: u32, b: u32, crack: u64| {
+        if a != b {
+            pairs.push((a.min(b), a.max(b), crack));
+        }
+    };
+    for i in 1..runs.len() {
+        let (a, b) = (&runs[i - 1], &runs[i]);
+        if a.y == b.y && a.x1 == b.x0 {
+            push(comp[i - 1], comp[i], crack_key(global(a.x1 - 1, a.y), false));
+        }
+    }
+    for_each_vertical_contact(runs, row_start, |i, j| {
+        let (a, b) = (&runs[i], &runs[j]);
+        push(comp[i], comp[j], crack_key(global(a.x0.max(b.x0), a.y), true));
+    });
+    pairs.sort_unstable();
+    pairs.dedup_by(|b, a| (a.0, a.1) == (b.0, b.1));
+    let mut out = Vec::with_capacity(pairs.len() * 2);
+    for (a, b, crack) in pairs {
+        out.push(Contact { from: a, to: b, label: labels[b as usize], crack });
+        out.push(Contact { from: b, to: a, label: labels[a as usize], crack });
+    }
+    out
+}
+
+/// The graph the rounds run on: per node its first pixel (global raster index), area, exact
+/// colour sums and label, the round from which it picks, whether it is open (tile mode), and
+/// the directed contacts between nodes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Graph {
+    pub first: Vec<u64>,
+    pub areas: Vec<u64>,
+    pub sums: Vec<[u64; 3]>,
+    pub labels: Vec<i32>,
+    pub start: Vec<u32>,
+    pub open: Vec<bool>,
+    pub contacts: Vec<Contact>,
+}
+
+/// A cluster's state when it was condensed into a stitch node.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Condensed {
+    pub round: u32,
+    pub first: u64,
+    pub area: u64,
+    pub sums: [u64; 3],
+    pub label: i32,
+}
+
+/// Result of the rounds: per node the root of its final cluster (the graph's vectors hold each
+/// root's final state), and in tile mode the stitch nodes with each graph node's one (NONE
+/// for nodes of settled clusters).
+pub(crate) struct Merged {
+    pub root: Vec<u32>,
+    pub condensed: Vec<Condensed>,
+    pub slot: Vec<u32>,
+}
+
+/// Mean colour of a cluster in CIELAB (the mean rounded to 8 bits first).
+fn mean_lab(sum: &[u64; 3], area: u64) -> [f32; 3] {
+    let a = area.max(1);
+    let c = |s: u64| ((s + a / 2) / a).min(255) as u8;
+    rgb_to_lab([c(sum[0]), c(sum[1]), c(sum[2])])
+}
+
+/// Run the rounds on `g` (its statistics become the clusters' at their roots). `palette` is
+/// the global palette in CIELAB. With `track_open`, open nodes and what they may reach are
+/// left to the stitch (tile mode); without, every node is decided (one image, or the stitch).
+pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, track_open: bool) -> Merged {
+    let n = g.areas.len();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    // The uncompressed merge forest (each root's first parent): slots follow it down.
+    let mut up: Vec<u32> = parent.clone();
+    let mut condensed: Vec<Condensed> = Vec::new();
+    let mut root_slot = vec![NONE; n];
+    if track_open {
+        for (i, slot) in root_slot.iter_mut().enumerate() {
+            if g.open[i] {
+                *slot = condensed.len() as u32;
+                condensed.push(Condensed {
+                    round: 0,
+                    first: g.first[i],
+                    area: g.areas[i],
+                    sums: g.sums[i],
+                    label: g.labels[i],
+                });
+            }
+        }
+    }
+    let max_start = g.start.iter().copied().max().unwrap_or(0);
+    let mut live = std::mem::take(&mut g.contacts);
+    let mut best: Vec<(f32, u64, u32)> = vec![(f32::INFINITY, u64::MAX, NONE); n];
+    let mut touched = vec![false; n];
+    let mut lab: Vec<[f32; 3]> = vec![[0.0; 3]; n];
+    let mut lab_round = vec![u32::MAX; n];
+    let mut round = 0u32;
+    loop {
+        let mut pickers: Vec<u32> = Vec::new();
+        let mut opened: Vec<u32> = Vec::new();
+        live.retain(|c| {
+            let ra = find(&mut parent, c.from);
+            let rb = find(&mut parent, c.to);
+            let a = ra as usize;
+            // Inside one cluster, or from a large cluster (areas only grow): never again.
+            if ra == rb || g.areas[a] >= min_area {
+                return false;
+            }
+            if g.start[a] > round {
+                return true;
+            }
+            if g.open[a] {
+                let b = rb as usize;
+                if track_open && !g.open[b] && !touched[b] {
+                    touched[b] = true;
+                    opened.push(rb);
+                }
+                return true;
+            }
+            if lab_round[a] != round {
+                lab_round[a] = round;
+                lab[a] = mean_lab(&g.sums[a], g.areas[a]);
+            }
+            let key = (dist2(lab[a], palette[c.label as usize]), c.crack, rb);
+            if best[a].2 == NONE {
+                pickers.push(ra);
+            }
+            if (key.0, key.1) < (best[a].0, best[a].1) {
+                best[a] = key;
+            }
+            true
+        });
+        if pickers.is_empty() && opened.is_empty() && round >= max_start {
+            break;
+        }
+        // Round states of every cluster that changes, and whether it was closed.
+        let mut involved: Vec<u32> = pickers.iter().flat_map(|&r| [r, best[r as usize].2]).collect();
+        involved.extend(&opened);
+        involved.sort_unstable();
+        involved.dedup();
+        let before: Vec<(u32, bool, Condensed)> = involved
+            .iter()
+            .map(|&r| {
+                let i = r as usize;
+                let state =
+                    Condensed { round, first: g.first[i], area: g.areas[i], sums: g.sums[i], label: g.labels[i] };
+                (r, !g.open[i], state)
+            })
+            .collect();
+        for &r in &opened {
+            g.open[r as usize] = true;
+            touched[r as usize] = false;
+        }
+        for &r in &pickers {
+            let t = best[r as usize].2;
+            best[r as usize] = (f32::INFINITY, u64::MAX, NONE);
+            let (x, y) = (find(&mut parent, r), find(&mut parent, t));
+            if x == y {
+                continue;
+            }
+            let (keep, gone) = (x.min(y) as usize, x.max(y) as usize);
+            parent[gone] = keep as u32;
+            up[gone] = keep as u32;
+            g.areas[keep] += g.areas[gone];
+            let s = g.sums[gone];
+            for (acc, v) in g.sums[keep].iter_mut().zip(s) {
+                *acc += v;
+            }
+            g.first[keep] = g.first[keep].min(g.first[gone]);
+            g.open[keep] |= g.open[gone];
+            g.start[keep] = g.start[keep].min(g.start[gone]);
+        }
+        // Labels: the largest member of the round (ties: first in raster order).
+        let lead_key = |c: &Condensed| (c.area, std::cmp::Reverse(c.first));
+        let mut lead: HashMap<u32, Condensed, FxBuild> = HashMap::default();
+        for &(r, _, state) in &before {
+            let root = find(&mut parent, r);
+            let e = lead.entry(root).or_insert(state);
+            if lead_key(&state) > lead_key(e) {
+                *e = state;
+            }
+        }
+        for (root, state) in lead {
+            g.labels[root as usize] = state.label;
+        }
+        if track_open {
+            for &(r, closed, state) in &before {
+                if closed && g.open[find(&mut parent, r) as usize] {
+                    root_slot[r as usize] = condensed.len() as u32;
+                    condensed.push(state);
+                }
+            }
+        }
+        round += 1;
+    }
+    let root: Vec<u32> = (0..n as u32).map(|i| find(&mut parent, i)).collect();
+    let mut slot = vec![NONE; n];
+    if track_open {
+        // A node's slot is that of its nearest condensed ancestor in the merge forest (nodes
+        // of settled clusters have none).
+        let mut resolved = vec![false; n];
+        let mut path = Vec::new();
+        for i in 0..n {
+            let mut v = i as u32;
+            let found = loop {
+                let vi = v as usize;
+                if root_slot[vi] != NONE {
+                    break root_slot[vi];
+                }
+                if resolved[vi] || up[vi] == v {
+                    break slot[vi];
+                }
+                path.push(v);
+                v = up[vi];
+            };
+            for &p in &path {
+                slot[p as usize] = found;
+                resolved[p as usize] = true;
+            }
+            path.clear();
+            if root_slot[i] != NONE {
+                slot[i] = root_slot[i];
+            }
+            resolved[i] = true;
+        }
+    }
+    Merged { root, condensed, slot }
+}
+
+/// The global palette in CIELAB.
+pub(crate) fn palette_lab(palette: &[[u8; 3]]) -> Vec<[f32; 3]> {
+    palette.iter().map(|&c| rgb_to_lab(c)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::image::ImageView;
+    use crate::regions::find_regions_local;
+
+    fn image(labels: &[i32], colours: &[[u8; 3]]) -> Vec<u8> {
+        labels.iter().flat_map(|&l| colours[l as usize]).collect()
+    }
+
+    #[test]
+    fn speckle_joins_the_closest_palette_colour_across_its_outline() {
+        // A one-pixel speckle (label 2) between red (left) and blue (right, three sides): its
+        // colour is closer to red, so it joins red although blue surrounds it more.
+        let (w, h) = (6, 3);
+        let mut labels = vec![0i32; w * h];
+        for y in 0..h {
+            for x in 3..w {
+                labels[y * w + x] = 1;
+            }
+        }
+        labels[w + 3] = 2;
+        let palette = [[150, 0, 0], [0, 0, 255], [200, 30, 0]];
+        let px = image(&labels, &palette);
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let r = find_regions_local(&img, &labels, &palette, 2).unwrap();
+        assert_eq!(r.areas.len(), 2);
+        assert_eq!(r.map[w + 3], r.map[0]);
+        assert_eq!(r.areas, vec![10, 8]);
+        // The merged region keeps the label of its largest member.
+        assert_eq!(r.labels, vec![0, 1]);
+        assert!(find_regions_local(&img, &labels, &palette[..2], 2).is_err(), "label 2 has no palette entry");
+    }
+
+    #[test]
+    fn equal_colours_tie_on_the_first_crack() {
+        // A speckle between two regions of the same label: the first crack in raster order
+        // (above it) decides.
+        let (w, h) = (3, 3);
+        #[rustfmt::skip]
+        let labels = [
+            0, 0, 0,
+            1, 2, 1,
+            1, 1, 1,
+        ];
+        let palette = [[10, 10, 10], [10, 10, 10], [90, 90, 90]];
+        let px = image(&labels, &palette);
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let r = find_regions_local(&img, &labels, &palette, 2).unwrap();
+        assert_eq!(r.map[4], r.map[0]);
+        assert_eq!(r.areas, vec![4, 5]);
+    }
+
+    #[test]
+    fn clusters_of_speckles_merge_in_rounds_until_min_area() {
+        // A checkerboard: every region is one pixel and every neighbour is small.
+        let (w, h) = (7, 5);
+        let labels: Vec<i32> = (0..w * h).map(|i| ((i % w + i / w) % 2) as i32).collect();
+        let palette = [[0, 0, 0], [255, 255, 255]];
+        let px = image(&labels, &palette);
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        for min_area in [2, 4, 9] {
+            let r = find_regions_local(&img, &labels, &palette, min_area).unwrap();
+            assert!(r.areas.iter().all(|&a| a >= min_area), "{min_area}: {:?}", r.areas);
+            assert_eq!(r.areas.iter().sum::<u64>(), (w * h) as u64);
+            let merged: Vec<i32> = r.map.iter().map(|&v| v as i32).collect();
+            let (runs, row_start) = crate::regions::runs(&merged, w, h);
+            let (_, n) = crate::regions::components(&runs, &row_start);
+            assert_eq!(n, r.areas.len(), "every merged region is connected");
+        }
+    }
+}
