@@ -2,11 +2,13 @@
 //! the region itself and the palette labels just outside it, so a tile can settle most of its
 //! regions without seeing the rest of the image.
 //!
-//! The rule runs in synchronous rounds over clusters (round 0: the components). In each round
-//! every cluster smaller than `min_area` picks one crack on its outline: the one whose pixel
-//! outside has the palette colour closest (CIELAB) to the cluster's exact mean colour, ties
-//! broken by the crack's raster key; it joins the cluster across that crack. All picks of a
-//! round are applied at once (a cluster of only small members may need more rounds). A merged
+//! The rule runs in synchronous rounds over clusters (round 0: the components). In round k
+//! every cluster smaller than `min(min_area, 2^(k+1))` pixels (smallest first, in size
+//! classes, so tiny speckles settle into their neighbours before those pick) picks one crack
+//! on its outline: the one whose pixel outside has the palette colour closest (CIELAB) to the
+//! cluster's exact mean colour, ties broken by the crack's raster key; it joins the cluster
+//! across that crack. All picks of a round are applied at once (a cluster of only small
+//! members may need more rounds). A merged
 //! cluster keeps the label of its largest member (ties: the first in raster order), so a
 //! speckle never relabels the region it joins. Rounds repeat until no cluster picks.
 //!
@@ -14,8 +16,9 @@
 //! size or colour, and the palette is global. So a tile decides every pick of a cluster that
 //! lies inside it, as long as nothing outside the tile can join that cluster. That is the
 //! tile mode: components on a seam are *open* (their extent and picks are not known here);
-//! a closed cluster that touches an open cluster which may still be small (its local area
-//! is below `min_area`), or that joins an open cluster, becomes open in the next round. When a
+//! a closed cluster that touches an open cluster which may pick this round (its local area
+//! is below the round's size limit), or that joins an open cluster, becomes open in the next
+//! round. When a
 //! closed cluster becomes part of an open one it is *condensed*: its state at that round goes
 //! to the stitch as one node that starts picking at that round. Closed clusters at the end
 //! are final (settled) and need no stitch work at all. The stitch runs the same rounds on the
@@ -159,6 +162,8 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
     let mut lab_round = vec![u32::MAX; n];
     let mut round = 0u32;
     loop {
+        // Smallest first, in size classes: in round k only clusters under 2^(k+1) pixels pick.
+        let limit = min_area.min(1u64 << (round + 1).min(63));
         let mut pickers: Vec<u32> = Vec::new();
         let mut opened: Vec<u32> = Vec::new();
         live.retain(|c| {
@@ -169,7 +174,7 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
             if ra == rb || g.areas[a] >= min_area {
                 return false;
             }
-            if g.start[a] > round {
+            if g.start[a] > round || g.areas[a] >= limit {
                 return true;
             }
             if g.open[a] {
@@ -193,7 +198,7 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
             }
             true
         });
-        if pickers.is_empty() && opened.is_empty() && round >= max_start {
+        if pickers.is_empty() && opened.is_empty() && round >= max_start && limit >= min_area {
             break;
         }
         // Round states of every cluster that changes, and whether it was closed.
