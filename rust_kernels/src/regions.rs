@@ -211,6 +211,7 @@ pub fn find_regions_local(img: &ImageView, labels: &[i32], palette: &[[u8; 3]], 
         labels: vec![0; count],
         start: vec![0; count],
         open: vec![false; count],
+        late: Vec::new(),
         contacts: Vec::new(),
     };
     for (run, &c) in runs.iter().zip(&comp) {

@@ -90,9 +90,39 @@ pub(crate) fn component_contacts(
     out
 }
 
+/// Small clusters a tile folded into a stitch node whose cluster was already large when they
+/// joined it: they add to that cluster from round `round` on (`u32::MAX`: none). A large
+/// cluster never picks and always leads its group, so only its final colour and first pixel
+/// see them; they need no node of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Late {
+    pub round: u32,
+    pub area: u64,
+    pub sums: [u64; 3],
+    pub first: u64,
+}
+
+impl Default for Late {
+    fn default() -> Self {
+        Late { round: u32::MAX, area: 0, sums: [0; 3], first: u64::MAX }
+    }
+}
+
+impl Late {
+    /// Add `other` (the earlier round counts: the cluster is large from both on).
+    pub(crate) fn add(&mut self, other: &Late) {
+        self.round = self.round.min(other.round);
+        self.area += other.area;
+        for (acc, v) in self.sums.iter_mut().zip(other.sums) {
+            *acc += v;
+        }
+        self.first = self.first.min(other.first);
+    }
+}
+
 /// The graph the rounds run on: per node its first pixel (global raster index), area, exact
-/// colour sums and label, the round from which it picks, whether it is open (tile mode), and
-/// the directed contacts between nodes.
+/// colour sums and label, the round from which it picks, whether it is open (tile mode), what
+/// joins it late (empty or one per node), and the directed contacts between nodes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Graph {
     pub first: Vec<u64>,
@@ -101,12 +131,15 @@ pub(crate) struct Graph {
     pub labels: Vec<i32>,
     pub start: Vec<u32>,
     pub open: Vec<bool>,
+    pub late: Vec<Late>,
     pub contacts: Vec<Contact>,
 }
 
 /// A cluster's state when it was condensed into a stitch node.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Condensed {
+    /// Small clusters folded into this node (tile mode).
+    pub late: Late,
     pub round: u32,
     pub first: u64,
     pub area: u64,
@@ -116,11 +149,12 @@ pub(crate) struct Condensed {
 
 /// Result of the rounds: per node the root of its final cluster (the graph's vectors hold each
 /// root's final state), and in tile mode the stitch nodes with each graph node's one (NONE
-/// for nodes of settled clusters).
+/// for nodes of settled clusters) and whether the node was folded into it (see [`Late`]).
 pub(crate) struct Merged {
     pub root: Vec<u32>,
     pub condensed: Vec<Condensed>,
     pub slot: Vec<u32>,
+    pub folded: Vec<bool>,
 }
 
 /// Mean colour of a cluster in CIELAB (the mean rounded to 8 bits first).
@@ -140,11 +174,16 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
     let mut up: Vec<u32> = parent.clone();
     let mut condensed: Vec<Condensed> = Vec::new();
     let mut root_slot = vec![NONE; n];
+    let mut root_fold = vec![false; n];
+    // Per open cluster (at its root), one of its stitch nodes.
+    let mut rep = vec![NONE; n];
     if track_open {
         for (i, slot) in root_slot.iter_mut().enumerate() {
             if g.open[i] {
                 *slot = condensed.len() as u32;
+                rep[i] = condensed.len() as u32;
                 condensed.push(Condensed {
+                    late: Late::default(),
                     round: 0,
                     first: g.first[i],
                     area: g.areas[i],
@@ -160,8 +199,21 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
     let mut touched = vec![false; n];
     let mut lab: Vec<[f32; 3]> = vec![[0.0; 3]; n];
     let mut lab_round = vec![u32::MAX; n];
+    let mut late: Vec<(u32, u32)> =
+        g.late.iter().enumerate().filter(|(_, l)| l.round != u32::MAX).map(|(i, l)| (l.round, i as u32)).collect();
+    late.sort_unstable_by(|a, b| b.cmp(a));
     let mut round = 0u32;
     loop {
+        // Folded clusters join their (large) cluster at their round.
+        while late.last().is_some_and(|&(r, _)| r <= round) {
+            let (_, i) = late.pop().unwrap();
+            let (r, l) = (find(&mut parent, i) as usize, g.late[i as usize]);
+            g.areas[r] += l.area;
+            for (acc, v) in g.sums[r].iter_mut().zip(l.sums) {
+                *acc += v;
+            }
+            g.first[r] = g.first[r].min(l.first);
+        }
         // Smallest first, in size classes: in round k only clusters under 2^(k+1) pixels pick.
         let limit = min_area.min(1u64 << (round + 1).min(63));
         let mut pickers: Vec<u32> = Vec::new();
@@ -198,7 +250,7 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
             }
             true
         });
-        if pickers.is_empty() && opened.is_empty() && round >= max_start && limit >= min_area {
+        if pickers.is_empty() && opened.is_empty() && round >= max_start && limit >= min_area && late.is_empty() {
             break;
         }
         // Round states of every cluster that changes, and whether it was closed.
@@ -210,8 +262,14 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
             .iter()
             .map(|&r| {
                 let i = r as usize;
-                let state =
-                    Condensed { round, first: g.first[i], area: g.areas[i], sums: g.sums[i], label: g.labels[i] };
+                let state = Condensed {
+                    late: Late::default(),
+                    round,
+                    first: g.first[i],
+                    area: g.areas[i],
+                    sums: g.sums[i],
+                    label: g.labels[i],
+                };
                 (r, !g.open[i], state)
             })
             .collect();
@@ -237,6 +295,9 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
             g.first[keep] = g.first[keep].min(g.first[gone]);
             g.open[keep] |= g.open[gone];
             g.start[keep] = g.start[keep].min(g.start[gone]);
+            if rep[keep] == NONE {
+                rep[keep] = rep[gone];
+            }
         }
         // Labels: the largest member of the round (ties: first in raster order).
         let lead_key = |c: &Condensed| (c.area, std::cmp::Reverse(c.first));
@@ -252,10 +313,45 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
             g.labels[root as usize] = state.label;
         }
         if track_open {
+            // Closed clusters that become part of an open one go to the stitch: condensed as
+            // nodes, or folded into the group's large member (at most one: a group is a tree
+            // of picks by small clusters) when it has one.
+            let mut large: HashMap<u32, u32, FxBuild> = HashMap::default();
             for &(r, closed, state) in &before {
-                if closed && g.open[find(&mut parent, r) as usize] {
+                let root = find(&mut parent, r);
+                if !g.open[root as usize] || state.area < min_area {
+                    continue;
+                }
+                let slot = if closed {
                     root_slot[r as usize] = condensed.len() as u32;
                     condensed.push(state);
+                    root_slot[r as usize]
+                } else {
+                    rep[r as usize]
+                };
+                large.insert(root, slot);
+            }
+            for &(r, closed, state) in &before {
+                let root = find(&mut parent, r);
+                if !closed || !g.open[root as usize] || state.area >= min_area {
+                    continue;
+                }
+                if let Some(&m) = large.get(&root) {
+                    let fold = Late { round, area: state.area, sums: state.sums, first: state.first };
+                    condensed[m as usize].late.add(&fold);
+                    root_slot[r as usize] = m;
+                    root_fold[r as usize] = true;
+                } else {
+                    root_slot[r as usize] = condensed.len() as u32;
+                    condensed.push(state);
+                }
+                if rep[root as usize] == NONE {
+                    rep[root as usize] = root_slot[r as usize];
+                }
+            }
+            for (&root, &m) in &large {
+                if rep[root as usize] == NONE {
+                    rep[root as usize] = m;
                 }
             }
         }
@@ -263,6 +359,7 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
     }
     let root: Vec<u32> = (0..n as u32).map(|i| find(&mut parent, i)).collect();
     let mut slot = vec![NONE; n];
+    let mut folded = vec![false; n];
     if track_open {
         // A node's slot is that of its nearest condensed ancestor in the merge forest (nodes
         // of settled clusters have none).
@@ -273,26 +370,26 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
             let found = loop {
                 let vi = v as usize;
                 if root_slot[vi] != NONE {
-                    break root_slot[vi];
+                    break (root_slot[vi], root_fold[vi]);
                 }
                 if resolved[vi] || up[vi] == v {
-                    break slot[vi];
+                    break (slot[vi], folded[vi]);
                 }
                 path.push(v);
                 v = up[vi];
             };
             for &p in &path {
-                slot[p as usize] = found;
+                (slot[p as usize], folded[p as usize]) = found;
                 resolved[p as usize] = true;
             }
             path.clear();
             if root_slot[i] != NONE {
-                slot[i] = root_slot[i];
+                (slot[i], folded[i]) = (root_slot[i], root_fold[i]);
             }
             resolved[i] = true;
         }
     }
-    Merged { root, condensed, slot }
+    Merged { root, condensed, slot, folded }
 }
 
 /// The global palette in CIELAB.

@@ -7,7 +7,7 @@ use super::settle::settle;
 use crate::error::{KernelError, Result};
 use crate::image::{ImageView, ALPHA_OPAQUE_MIN};
 use crate::quantize::{nearest_label, pack, FxBuild, TRANSPARENT};
-use crate::regions::local::{crack_key, Contact};
+use crate::regions::local::{crack_key, Contact, Late};
 use crate::regions::{components, Run, NONE};
 use crate::trace::luma;
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,7 @@ pub struct TileRegions {
     /// rest settled regions; `contacts` joins stitch nodes.
     pub local: bool,
     pub start: Vec<u32>,
+    pub late: Vec<Late>,
     pub contacts: Vec<Contact>,
 }
 

@@ -4,7 +4,8 @@
 //! the stitch sees the clusters near the seams, not every speckle of every tile.
 //!
 //! A tile's slots: first the stitch nodes (the round each starts picking in `TileRegions::start`,
-//! their contacts in `TileRegions::contacts`), then the settled regions (final, no contacts).
+//! what was folded into each in `TileRegions::late`, their contacts in `TileRegions::contacts`),
+//! then the settled regions (final, no contacts).
 
 use super::grid::TileGeom;
 use super::histogram::TiledPalette;
@@ -31,6 +32,7 @@ pub(super) fn settle(
         labels: vec![0; n],
         start: vec![0; n],
         open: vec![false; n],
+        late: Vec::new(),
         contacts: Vec::new(),
     };
     // Sides of the tile that are seams (the image border hides nothing).
@@ -70,6 +72,7 @@ pub(super) fn settle(
         pairs: Vec::new(),
         local: true,
         start: merged.condensed.iter().map(|c| c.round).collect(),
+        late: merged.condensed.iter().map(|c| c.late).collect(),
         contacts: Vec::new(),
     };
     // Settled clusters, in component order (any fixed order does: the stitch sorts by first
@@ -91,9 +94,11 @@ pub(super) fn settle(
         }
         *slot = settled[r];
     }
-    // Contacts between stitch nodes (no stitch node ever picks a settled region).
+    // Contacts between stitch nodes (no stitch node ever picks a settled region; folded
+    // clusters never pick again, but others may still pick them).
     out.contacts = contacts
         .into_iter()
+        .filter(|c| !merged.folded[c.from as usize])
         .filter_map(|c| {
             let (a, b) = (slot[c.from as usize], slot[c.to as usize]);
             ((a as usize) < nodes && (b as usize) < nodes && a != b).then_some(Contact { from: a, to: b, ..c })

@@ -5,7 +5,7 @@
 use super::regions::{SeamLinks, TileRegions};
 use super::stitch::Stitched;
 use crate::error::{KernelError, Result};
-use crate::regions::local::{dedup_contacts, merge_rounds, palette_lab, Contact, Graph};
+use crate::regions::local::{dedup_contacts, merge_rounds, palette_lab, Contact, Graph, Late};
 use crate::regions::{find, NONE};
 
 /// Per tile the final id of each slot, and the final regions' areas, colour sums and labels.
@@ -21,7 +21,12 @@ pub(super) fn stitch_local(
     let mut total = 0u64;
     for t in tiles {
         let slots = t.areas.len();
-        if t.first.len() != slots || t.sums.len() != slots || t.labels.len() != slots || t.start.len() > slots {
+        if t.first.len() != slots
+            || t.sums.len() != slots
+            || t.labels.len() != slots
+            || t.start.len() > slots
+            || t.late.len() != t.start.len()
+        {
             return bad("tile regions have vectors of different lengths");
         }
         if t.labels.iter().any(|&l| l < 0 || l as usize >= palette.len()) {
@@ -70,6 +75,7 @@ pub(super) fn stitch_local(
             g.labels.push(0);
             g.start.push(u32::MAX);
             g.open.push(false);
+            g.late.push(Late::default());
         }
         gid[i] = gid[r];
     }
@@ -84,6 +90,7 @@ pub(super) fn stitch_local(
             }
             g.labels[k] = tile.labels[s];
             g.start[k] = g.start[k].min(start);
+            g.late[k].add(&tile.late[s]);
         }
         let o = offset[t] as usize;
         g.contacts.extend(tile.contacts.iter().map(|c| Contact {
