@@ -186,8 +186,9 @@ pub fn find_regions_guided(img: &ImageView, labels: &[i32], min_area: u64, edges
 }
 
 /// `find_regions` with the local merge order of [`local`]: a region smaller than `min_area`
-/// joins the neighbour across the crack whose palette colour (`palette[label]`) is closest to
-/// its mean colour, in rounds, so that tiles can settle their speckles themselves.
+/// joins the neighbour across the crack whose colour (a small component's mean, a large
+/// one's `palette[label]`) is closest to its mean, in rounds, so that tiles can settle their
+/// speckles themselves.
 pub fn find_regions_local(img: &ImageView, labels: &[i32], palette: &[[u8; 3]], min_area: u64) -> Result<Regions> {
     let (width, height) = (img.width, img.height);
     if labels.len() != width * height {
@@ -231,9 +232,9 @@ pub fn find_regions_local(img: &ImageView, labels: &[i32], palette: &[[u8; 3]], 
         }
     }
     if min_area > 1 && count > 1 {
-        g.contacts = local::component_contacts(&runs, &row_start, &comp, &g.labels, (0, 0, width));
+        g.contacts = local::component_contacts(&runs, &row_start, &comp, &g, palette, min_area, (0, 0, width));
     }
-    let merged = local::merge_rounds(&mut g, &local::palette_lab(palette), min_area, false);
+    let merged = local::merge_rounds(&mut g, palette, min_area, false);
     // Survivors numbered by first pixel: components are, so a root's smallest member id is its
     // order; roots are visited in component order and numbered on first sight.
     let mut id = vec![NONE; count];

@@ -34,8 +34,9 @@ pub struct TraceOptions {
     /// The scan front end (denoise, palette merging, paper); off by default.
     pub scan: ScanOptions,
     /// Merge speckles in the local order of `regions::local` (a speckle joins the neighbour
-    /// whose palette colour is closest to its mean), which tiles settle themselves so the
-    /// tiled tracer's memory stays bounded on noisy input. Off: the global smallest-first
+    /// whose colour is closest to its mean: a small neighbour's own mean, a large one's
+    /// palette colour), which tiles settle themselves so the tiled tracer's memory stays
+    /// bounded on noisy input. Off: the global smallest-first
     /// order of `find_regions`. Not combined with an edge guide.
     pub local_merge: bool,
 }

@@ -75,8 +75,9 @@ def trace(
     The scan front end (all off by default): ``denoise`` (strength, 0 = off) scales the
     image's estimated ``noise`` sigma (8-bit units); palette colours closer than ``delta_e``
     (CIELAB) are one colour; ``background`` is None, ``keep``, ``white`` or ``transparent``.
-    ``local_merge``: merge speckles in the local order (each joins the neighbour whose palette
-    colour is closest to its mean, in rounds) that tiles settle themselves; not with ``edges``.
+    ``local_merge``: merge speckles in the local order (each joins the neighbour whose colour,
+    a small neighbour's mean or a large one's palette colour, is closest to its mean, in
+    rounds, smallest first) that tiles settle themselves; not with ``edges``.
 
     ``stats`` has the keys palette, regions, edges, paths, commands and bytes.
     """

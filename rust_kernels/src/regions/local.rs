@@ -1,32 +1,35 @@
 //! Local speckle merging: a merge order in which the fate of a small region depends only on
-//! the region itself and the palette labels just outside it, so a tile can settle most of its
+//! the region itself and the components just outside it, so a tile can settle most of its
 //! regions without seeing the rest of the image.
 //!
 //! The rule runs in synchronous rounds over clusters (round 0: the components). In round k
 //! every cluster smaller than `min(min_area, 2^(k+1))` pixels (smallest first, in size
 //! classes, so tiny speckles settle into their neighbours before those pick) picks one crack
-//! on its outline: the one whose pixel outside has the palette colour closest (CIELAB) to the
-//! cluster's exact mean colour, ties broken by the crack's raster key; it joins the cluster
-//! across that crack. All picks of a round are applied at once (a cluster of only small
-//! members may need more rounds). A merged
-//! cluster keeps the label of its largest member (ties: the first in raster order), so a
-//! speckle never relabels the region it joins. Rounds repeat until no cluster picks.
+//! on its outline: the one whose outside component (as found, before any merging) has the
+//! colour closest (CIELAB) to the cluster's exact mean colour (a small component's own mean
+//! colour, a large one's palette colour: see [`outside_colour`]), ties broken by the crack's
+//! raster key; it joins the cluster across that crack. All picks of a round are applied at
+//! once (a cluster of only small members may need more rounds). A merged cluster keeps the
+//! label of its largest member (ties: the first in raster order), so a speckle never
+//! relabels the region it joins. Rounds repeat until no cluster picks.
 //!
-//! A pick reads the picking cluster and the labels across its cracks, never another cluster's
-//! size or colour, and the palette is global. So a tile decides every pick of a cluster that
-//! lies inside it, as long as nothing outside the tile can join that cluster. That is the
-//! tile mode: components on a seam are *open* (their extent and picks are not known here);
-//! a closed cluster that touches an open cluster which may pick this round (its local area
-//! is below the round's size limit), or that joins an open cluster, becomes open in the next
-//! round. When a
-//! closed cluster becomes part of an open one it is *condensed*: its state at that round goes
-//! to the stitch as one node that starts picking at that round. Closed clusters at the end
-//! are final (settled) and need no stitch work at all. The stitch runs the same rounds on the
-//! condensed nodes of all tiles and reproduces the single-image result exactly: condensed
-//! nodes are exact round states, nothing open ever reaches a settled cluster (it would have
-//! been opened), and a condensed cluster's pick always lands on another stitch node.
+//! A pick reads the picking cluster and the components across its cracks, never another
+//! cluster's size or current colour. So a tile decides every pick of a cluster that lies
+//! inside it, as long as nothing outside the tile can join that cluster and the small
+//! components around it are whole. That is the tile mode: components on a seam are *open*
+//! (their extent, colour and picks are not known here); a cluster next to an open component
+//! that may be small defers its pick to the stitch; a closed cluster that touches an open
+//! (or deferred) cluster which may pick this round (its local area is below the round's size
+//! limit), or that joins an open cluster, becomes open in the next round. When a closed
+//! cluster becomes part of an open one it goes to the stitch: as one node holding its state
+//! at that round, which starts picking at that round, or folded into the group's large
+//! member (see [`Late`]). Closed clusters at the end are final (settled) and need no stitch
+//! work at all. The stitch runs the same rounds on the nodes of all tiles and reproduces the
+//! single-image result exactly: nodes are exact round states, nothing open ever reaches a
+//! settled cluster (it would have been opened), and a node's pick always lands on another
+//! stitch node.
 
-use super::{find, for_each_vertical_contact, Run, NONE};
+use super::{find, for_each_vertical_contact, mean_colours, Run, NONE};
 use crate::color::{dist2, rgb_to_lab};
 use crate::quantize::FxBuild;
 use serde::{Deserialize, Serialize};
@@ -38,29 +41,34 @@ pub(crate) fn crack_key(p: u64, down: bool) -> u64 {
     2 * p + down as u64
 }
 
-/// Node `from` touches node `to` across cracks whose outside pixel (in `to`) has palette
-/// label `label`; `crack` is the smallest such crack key.
+/// Node `from` touches node `to` across cracks whose outside component (in `to`) has mean
+/// colour `colour`, or, when not `known` (a component on a seam, whole only in the stitch),
+/// is node `to` itself as it was before any merging; `crack` is the smallest such crack key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Contact {
     pub from: u32,
     pub to: u32,
-    pub label: i32,
+    pub known: bool,
+    pub colour: [u8; 3],
     pub crack: u64,
 }
 
-/// Sort contacts and keep the smallest crack per (from, to, label).
+/// Sort contacts and keep the smallest crack per (from, to, outside colour).
 pub(crate) fn dedup_contacts(c: &mut Vec<Contact>) {
     c.sort_unstable();
-    c.dedup_by(|b, a| (a.from, a.to, a.label) == (b.from, b.to, b.label));
+    c.dedup_by(|b, a| (a.from, a.to, a.known, a.colour) == (b.from, b.to, b.known, b.colour));
 }
 
 /// Directed contacts between different components of a run table, at `(x0, y0)` of an image
-/// `width` pixels wide (crack keys are global). `labels` is each component's palette label.
+/// `width` pixels wide (crack keys are global). `g` holds each component's statistics and
+/// whether it is open; see [`outside_colour`] for the colour each contact carries.
 pub(crate) fn component_contacts(
     runs: &[Run],
     row_start: &[usize],
     comp: &[u32],
-    labels: &[i32],
+    g: &Graph,
+    palette: &[[u8; 3]],
+    min_area: u64,
     (x0, y0, width): (usize, usize, usize),
 ) -> Vec<Contact> {
     let global = |x: u32, y: u32| ((y0 + y as usize) * width + x0 + x as usize) as u64;
@@ -82,10 +90,25 @@ pub(crate) fn component_contacts(
     });
     pairs.sort_unstable();
     pairs.dedup_by(|b, a| (a.0, a.1) == (b.0, b.1));
+    let colours = mean_colours(&g.areas, &g.sums);
+    let contact = |from: u32, to: u32, crack: u64| {
+        let t = to as usize;
+        let small = g.areas[t] < min_area;
+        // A small component on a seam may be larger, and has another colour, in the whole image.
+        let known = !(small && g.open.get(t).copied().unwrap_or(false));
+        let colour = if !known {
+            [0; 3]
+        } else if small {
+            colours[t]
+        } else {
+            palette[g.labels[t] as usize]
+        };
+        Contact { from, to, known, colour, crack }
+    };
     let mut out = Vec::with_capacity(pairs.len() * 2);
     for (a, b, crack) in pairs {
-        out.push(Contact { from: a, to: b, label: labels[b as usize], crack });
-        out.push(Contact { from: b, to: a, label: labels[a as usize], crack });
+        out.push(contact(a, b, crack));
+        out.push(contact(b, a, crack));
     }
     out
 }
@@ -164,10 +187,21 @@ fn mean_lab(sum: &[u64; 3], area: u64) -> [f32; 3] {
     rgb_to_lab([c(sum[0]), c(sum[1]), c(sum[2])])
 }
 
-/// Run the rounds on `g` (its statistics become the clusters' at their roots). `palette` is
-/// the global palette in CIELAB. With `track_open`, open nodes and what they may reach are
-/// left to the stitch (tile mode); without, every node is decided (one image, or the stitch).
-pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, track_open: bool) -> Merged {
+/// The colour a pick compares a cluster with, for the component across a crack: its own mean
+/// colour when it is small (below `min_area`: a speckle, whose colour the palette does not
+/// tell), else its palette colour (a large component's mean would take the whole image).
+pub(crate) fn outside_colour(area: u64, sums: &[u64; 3], label: i32, palette: &[[u8; 3]], min_area: u64) -> [u8; 3] {
+    if area < min_area {
+        mean_colours(&[area], &[*sums])[0]
+    } else {
+        palette[label as usize]
+    }
+}
+
+/// Run the rounds on `g` (its statistics become the clusters' at their roots). With
+/// `track_open`, open nodes and what they may reach are left to the stitch (tile mode);
+/// without, every node is decided (one image, or the stitch). `palette`: the global one.
+pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[u8; 3]], min_area: u64, track_open: bool) -> Merged {
     let n = g.areas.len();
     let mut parent: Vec<u32> = (0..n as u32).collect();
     // The uncompressed merge forest (each root's first parent): slots follow it down.
@@ -202,6 +236,14 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
     let mut late: Vec<(u32, u32)> =
         g.late.iter().enumerate().filter(|(_, l)| l.round != u32::MAX).map(|(i, l)| (l.round, i as u32)).collect();
     late.sort_unstable_by(|a, b| b.cmp(a));
+    // Colours of the nodes before any merging, for contacts whose colour was not known where
+    // they were found (only the stitch reads them: a tile defers such picks).
+    let first_lab: Vec<[f32; 3]> = if track_open {
+        Vec::new()
+    } else {
+        (0..n).map(|i| rgb_to_lab(outside_colour(g.areas[i], &g.sums[i], g.labels[i], palette, min_area))).collect()
+    };
+    let mut deferred = vec![false; n];
     let mut round = 0u32;
     loop {
         // Folded clusters join their (large) cluster at their round.
@@ -218,6 +260,7 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
         let limit = min_area.min(1u64 << (round + 1).min(63));
         let mut pickers: Vec<u32> = Vec::new();
         let mut opened: Vec<u32> = Vec::new();
+        let mut deferring: Vec<u32> = Vec::new();
         live.retain(|c| {
             let ra = find(&mut parent, c.from);
             let rb = find(&mut parent, c.to);
@@ -237,11 +280,20 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
                 }
                 return true;
             }
+            if !c.known && track_open {
+                // The component across is on a seam: only the stitch knows its colour.
+                if !deferred[a] {
+                    deferred[a] = true;
+                    deferring.push(ra);
+                }
+                return true;
+            }
             if lab_round[a] != round {
                 lab_round[a] = round;
                 lab[a] = mean_lab(&g.sums[a], g.areas[a]);
             }
-            let key = (dist2(lab[a], palette[c.label as usize]), c.crack, rb);
+            let outside = if c.known { rgb_to_lab(c.colour) } else { first_lab[c.to as usize] };
+            let key = (dist2(lab[a], outside), c.crack, rb);
             if best[a].2 == NONE {
                 pickers.push(ra);
             }
@@ -250,6 +302,28 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
             }
             true
         });
+        if !deferring.is_empty() {
+            // Deferred clusters pick in the stitch: open now, and whatever they may pick
+            // (their neighbours) with them.
+            pickers.retain(|&r| !deferred[r as usize]);
+            for &r in &deferring {
+                best[r as usize] = (f32::INFINITY, u64::MAX, NONE);
+                if !touched[r as usize] {
+                    touched[r as usize] = true;
+                    opened.push(r);
+                }
+            }
+            for c in &live {
+                let (ra, rb) = (find(&mut parent, c.from), find(&mut parent, c.to));
+                if deferred[ra as usize] && ra != rb && !g.open[rb as usize] && !touched[rb as usize] {
+                    touched[rb as usize] = true;
+                    opened.push(rb);
+                }
+            }
+            for &r in &deferring {
+                deferred[r as usize] = false;
+            }
+        }
         if pickers.is_empty() && opened.is_empty() && round >= max_start && limit >= min_area && late.is_empty() {
             break;
         }
@@ -392,11 +466,6 @@ pub(crate) fn merge_rounds(g: &mut Graph, palette: &[[f32; 3]], min_area: u64, t
     Merged { root, condensed, slot, folded }
 }
 
-/// The global palette in CIELAB.
-pub(crate) fn palette_lab(palette: &[[u8; 3]]) -> Vec<[f32; 3]> {
-    palette.iter().map(|&c| rgb_to_lab(c)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use crate::image::ImageView;
@@ -407,7 +476,7 @@ mod tests {
     }
 
     #[test]
-    fn speckle_joins_the_closest_palette_colour_across_its_outline() {
+    fn speckle_joins_the_closest_colour_across_its_outline() {
         // A one-pixel speckle (label 2) between red (left) and blue (right, three sides): its
         // colour is closer to red, so it joins red although blue surrounds it more.
         let (w, h) = (6, 3);
@@ -427,7 +496,30 @@ mod tests {
         assert_eq!(r.areas, vec![10, 8]);
         // The merged region keeps the label of its largest member.
         assert_eq!(r.labels, vec![0, 1]);
-        assert!(find_regions_local(&img, &labels, &palette[..2], 2).is_err(), "label 2 has no palette entry");
+    }
+
+    #[test]
+    fn small_neighbours_compare_by_their_own_mean() {
+        // A one-pixel speckle (label 1, colour 100) beside a large region (label 0, colour 90)
+        // and a three-pixel one (label 2, whose palette colour is 90 too but whose pixels are
+        // 104): a small neighbour counts with its own mean, closer to the speckle than 90.
+        let (w, h) = (5, 3);
+        #[rustfmt::skip]
+        let labels = [
+            0, 0, 0, 0, 0,
+            0, 0, 1, 2, 2,
+            0, 0, 0, 0, 2,
+        ];
+        let mut px = vec![90u8; w * h * 3];
+        for i in [8usize, 9, 14] {
+            px[i * 3..i * 3 + 3].fill(104);
+        }
+        px[7 * 3..7 * 3 + 3].fill(100);
+        let palette = [[90, 90, 90], [100, 100, 100], [90, 90, 90]];
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let r = find_regions_local(&img, &labels, &palette, 4).unwrap();
+        assert_eq!(r.map[7], r.map[8], "the speckle joins the small lighter region");
+        assert_ne!(r.map[7], r.map[6]);
     }
 
     #[test]

@@ -11,11 +11,12 @@ use super::grid::TileGeom;
 use super::histogram::TiledPalette;
 use super::regions::{Local, TileRegions};
 use crate::image::ImageView;
-use crate::regions::local::{component_contacts, dedup_contacts, merge_rounds, palette_lab, Contact, Graph};
+use crate::regions::local::{component_contacts, dedup_contacts, merge_rounds, Contact, Graph};
 use crate::regions::NONE;
 
 /// Settle a tile's components: its regions as slots (see the module) and the slot of every
-/// local component. `img` is the tile, `local` its components, `g` its place.
+/// local component. `img` is the tile, `g` its place, `local` its components (labelled with
+/// the global `palette`).
 pub(super) fn settle(
     img: &ImageView,
     g: &TileGeom,
@@ -57,12 +58,20 @@ pub(super) fn settle(
         }
     }
     let contacts = if min_area > 1 && n > 1 {
-        component_contacts(&local.runs, &local.row_start, &local.comp, &gr.labels, (g.x0, g.y0, g.width))
+        component_contacts(
+            &local.runs,
+            &local.row_start,
+            &local.comp,
+            &gr,
+            &palette.palette,
+            min_area,
+            (g.x0, g.y0, g.width),
+        )
     } else {
         Vec::new()
     };
     gr.contacts = contacts.clone();
-    let merged = merge_rounds(&mut gr, &palette_lab(&palette.palette), min_area, true);
+    let merged = merge_rounds(&mut gr, &palette.palette, min_area, true);
     let nodes = merged.condensed.len();
     let mut out = TileRegions {
         first: merged.condensed.iter().map(|c| c.first).collect(),

@@ -5,7 +5,7 @@
 use super::regions::{SeamLinks, TileRegions};
 use super::stitch::Stitched;
 use crate::error::{KernelError, Result};
-use crate::regions::local::{dedup_contacts, merge_rounds, palette_lab, Contact, Graph, Late};
+use crate::regions::local::{dedup_contacts, merge_rounds, Contact, Graph, Late};
 use crate::regions::{find, NONE};
 
 /// Per tile the final id of each slot, and the final regions' areas, colour sums and labels.
@@ -33,10 +33,7 @@ pub(super) fn stitch_local(
             return bad("tile regions name a label the palette does not have");
         }
         let nodes = t.start.len() as u32;
-        if t.contacts
-            .iter()
-            .any(|c| c.from >= nodes || c.to >= nodes || c.label < 0 || c.label as usize >= palette.len())
-        {
+        if t.contacts.iter().any(|c| c.from >= nodes || c.to >= nodes) {
             return bad("tile contacts name a node the tile does not have");
         }
         offset.push(total as u32);
@@ -103,14 +100,14 @@ pub(super) fn stitch_local(
         for &(ca, cb, crack) in &s.cracks {
             let (x, y) = (gid[node(a, ca)? as usize], gid[node(b, cb)? as usize]);
             if x != y {
-                let (la, lb) = (tiles[a].labels[ca as usize], tiles[b].labels[cb as usize]);
-                g.contacts.push(Contact { from: x, to: y, label: lb, crack });
-                g.contacts.push(Contact { from: y, to: x, label: la, crack });
+                // Components on a seam: their colours come from the nodes before any merging.
+                g.contacts.push(Contact { from: x, to: y, known: false, colour: [0; 3], crack });
+                g.contacts.push(Contact { from: y, to: x, known: false, colour: [0; 3], crack });
             }
         }
     }
     dedup_contacts(&mut g.contacts);
-    let merged = merge_rounds(&mut g, &palette_lab(palette), min_area, false);
+    let merged = merge_rounds(&mut g, palette, min_area, false);
     // Final regions: the stitch clusters and every tile's settled regions, numbered by first
     // pixel. Each entry: (first pixel, tile or NONE for a cluster, slot or cluster root).
     let mut order: Vec<(u64, u32, u32)> = Vec::new();
