@@ -58,8 +58,11 @@ def noise_task(reader: TileReader, pixels: Any, grid: Grid) -> float:
 
 
 def scan_front_end(p: Preset) -> bool:
-    """Whether the preset's settings use the scan front end (not yet traced in tiles)."""
-    return p.denoise > 0 or p.delta_e > 0 or p.background is not None
+    """Whether the preset's settings use the pixel part of the scan front end (the denoise, not
+    yet traced in tiles). The palette part (``delta_e``, ``background``) is tiled: it decides
+    from the merged histogram (a transparent background is refused by the kernel as not
+    opaque, so it falls back to the whole image like a transparent input)."""
+    return p.denoise > 0
 
 
 def merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes, np.ndarray]:
@@ -86,10 +89,16 @@ def palette_task(
         name = preset or preset_of_sample(np.concatenate([h[1] for h in hists]), noise)
         p = settings(name, **tuned)
         if scan_front_end(p):
-            raise NotTileable(f"the scan front end (preset {name}: denoise, delta_e, background) is not tiled yet")
+            raise NotTileable(f"the scan denoise (preset {name}) is not tiled yet")
         try:
             state, palette = _kernels.tile_palette(
-                [h[0] for h in hists], colors=p.colors, seed=seed, mode=mode, threshold=threshold
+                [h[0] for h in hists],
+                colors=p.colors,
+                seed=seed,
+                mode=mode,
+                threshold=threshold,
+                delta_e=p.delta_e,
+                background=p.background,
             )
         except _kernels.KernelNotOpaqueError as exc:
             raise NotTileable(str(exc)) from None

@@ -11,6 +11,7 @@
 use crate::color::{dist2, rgb_to_lab, rgbf_to_lab};
 use crate::error::{KernelError, Result};
 use crate::image::ImageView;
+use crate::scan::palette::{merge_clusters, PaletteScan};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -29,11 +30,13 @@ pub struct QuantizeOptions {
     pub max_iterations: usize,
     /// Stop when no centre moves further than this (LAB units).
     pub min_shift: f32,
+    /// Scan palettes: ΔE merge of the clusters and paper detection (off by default).
+    pub scan: PaletteScan,
 }
 
 impl Default for QuantizeOptions {
     fn default() -> Self {
-        QuantizeOptions { colors: 16, seed: 0, max_iterations: 32, min_shift: 0.05 }
+        QuantizeOptions { colors: 16, seed: 0, max_iterations: 32, min_shift: 0.05, scan: PaletteScan::default() }
     }
 }
 
@@ -45,6 +48,8 @@ pub struct Quantized {
     pub counts: Vec<u64>,
     /// One label per pixel: an index into `palette`, or TRANSPARENT.
     pub labels: Vec<i32>,
+    /// The paper's palette entry (only when `QuantizeOptions::scan` asks for it).
+    pub paper: Option<i32>,
 }
 
 /// FxHash-style hasher for packed colour keys (fast, deterministic).
@@ -340,6 +345,8 @@ pub(crate) struct PaletteFit {
     /// None when the palette is exact (every colour its own entry).
     pub centres: Option<Vec<[f32; 3]>>,
     pub remap: Vec<i32>,
+    /// The paper's palette entry, when `QuantizeOptions::scan` asks for it and there is one.
+    pub paper: Option<i32>,
 }
 
 /// Label of a colour under k-means `centres` and their `remap` to palette order (what
@@ -388,7 +395,21 @@ pub(crate) fn fit_palette(colors: &[[u8; 3]], counts: &[u64], weights: &[f64], o
         assign
     };
 
-    let k = assign.iter().map(|&a| a as usize + 1).max().unwrap_or(0);
+    let mut k = assign.iter().map(|&a| a as usize + 1).max().unwrap_or(0);
+    // Scans: clusters that mean one colour become one (`scan::palette`); `centre_group` maps a
+    // k-means centre (= cluster) to its merged cluster.
+    let mut assign = assign;
+    let mut centre_group: Option<Vec<u32>> = None;
+    let mut paper = None;
+    if opts.scan.active() {
+        let g = merge_clusters(colors, counts, &assign, k, opts.scan);
+        for a in assign.iter_mut() {
+            *a = g.group[*a as usize];
+        }
+        k = g.count;
+        paper = g.paper;
+        centre_group = Some(g.group);
+    }
     let (means, n) = cluster_means(colors, counts, &assign, k);
     // Palette order: most pixels first, ties by colour; drop empty clusters.
     let mut order: Vec<usize> = (0..k).filter(|&j| n[j] > 0).collect();
@@ -402,7 +423,11 @@ pub(crate) fn fit_palette(colors: &[[u8; 3]], counts: &[u64], weights: &[f64], o
     let palette = order.iter().map(|&j| rounded[j]).collect();
     let counts = order.iter().map(|&j| n[j]).collect();
     let colour_label: Vec<i32> = assign.iter().map(|&a| remap[a as usize]).collect();
-    PaletteFit { palette, counts, colour_label, centres: centres_used, remap }
+    let paper = paper.map(|p| remap[p as usize]);
+    if let Some(g) = centre_group {
+        remap = g.iter().map(|&x| remap[x as usize]).collect();
+    }
+    PaletteFit { palette, counts, colour_label, centres: centres_used, remap, paper }
 }
 
 pub fn quantize(img: &ImageView, weights: Option<&[f32]>, opts: &QuantizeOptions) -> Result<Quantized> {
@@ -424,13 +449,13 @@ pub fn quantize(img: &ImageView, weights: Option<&[f32]>, opts: &QuantizeOptions
     let hist = histogram(img, weights);
     if hist.colors.is_empty() {
         // Fully transparent image.
-        return Ok(Quantized { palette: vec![], counts: vec![], labels: vec![TRANSPARENT; img.len()] });
+        return Ok(Quantized { palette: vec![], counts: vec![], labels: vec![TRANSPARENT; img.len()], paper: None });
     }
     let fit = fit_palette(&hist.colors, &hist.counts, &hist.weights, opts);
     let colour_label = &fit.colour_label;
     let labels =
         hist.index.par_iter().map(|&i| if i == u32::MAX { TRANSPARENT } else { colour_label[i as usize] }).collect();
-    Ok(Quantized { palette: fit.palette, counts: fit.counts, labels })
+    Ok(Quantized { palette: fit.palette, counts: fit.counts, labels, paper: fit.paper })
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@ use crate::fit::{fit_edge_in_frame, Curve, FitOptions};
 use crate::image::ImageView;
 use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
 use crate::regions::{find_regions, find_regions_guided, find_regions_local, Regions};
-use crate::scan::{self, ScanOptions};
+use crate::scan::background::{drop_paper, paint};
+use crate::scan::palette::PaletteScan;
+use crate::scan::{self, Background, ScanOptions};
 use crate::svg::{write_svg, Layers, Shape};
 use rayon::prelude::*;
 
@@ -243,22 +245,26 @@ pub fn trace_guided(
     let cleaned = scan::prepare(img, &opts.scan)?;
     let cleaned_view = cleaned.as_deref().map(|px| ImageView::new(px, img.width, img.height, 3)).transpose()?;
     let img = cleaned_view.as_ref().unwrap_or(img);
-    let (labels, palette, palette_colours) = match opts.mode {
+    let background = opts.scan.background;
+    let (labels, palette, paper, binary) = match opts.mode {
         Mode::Color => {
+            let scan = PaletteScan { delta_e: opts.scan.delta_e, paper: background != Background::Off };
             let q = quantize(
                 img,
                 weights,
-                &QuantizeOptions { colors: opts.colors, seed: opts.seed, ..Default::default() },
+                &QuantizeOptions { colors: opts.colors, seed: opts.seed, scan, ..Default::default() },
             )?;
-            (q.labels, q.palette, None)
+            (q.labels, q.palette, q.paper, false)
         }
-        Mode::Binary => {
-            let bw = vec![[0u8, 0, 0], [255, 255, 255]];
-            (binary_labels(img, opts.threshold), bw.clone(), Some(bw))
-        }
+        // Binary: the light side is the paper.
+        Mode::Binary => (
+            binary_labels(img, opts.threshold),
+            vec![[0u8, 0, 0], [255, 255, 255]],
+            (background != Background::Off).then_some(1),
+            true,
+        ),
     };
-    let palette_len = palette.len();
-    let regions = if opts.local_merge {
+    let mut regions = if opts.local_merge {
         if edges.is_some() {
             return Err(KernelError::InvalidOption("local_merge does not take an edge guide (edges)".into()));
         }
@@ -268,13 +274,16 @@ pub fn trace_guided(
     };
     drop(labels);
     // Colour mode: each region gets the mean colour of its pixels. Binary: pure black/white.
-    let colours: Vec<[u8; 3]> = match palette_colours {
-        None => regions.colors.clone(),
-        Some(p) => regions.labels.iter().map(|&l| p[l as usize]).collect(),
-    };
-    let opaque = !img.has_transparency();
+    let mut colours: Vec<[u8; 3]> =
+        if binary { regions.labels.iter().map(|&l| palette[l as usize]).collect() } else { regions.colors.clone() };
+    let mut opaque = !img.has_transparency();
+    paint(&mut colours, &regions.labels, &palette, paper, background);
+    if let (Some(p), Background::Transparent) = (paper, background) {
+        drop_paper(&mut regions, &mut colours, p);
+        opaque = false;
+    }
     let (svg, mut stats) = regions_to_svg(img.width, img.height, &regions, &colours, opaque, opts);
-    stats.palette = palette_len;
+    stats.palette = palette.len();
     Ok((svg, stats))
 }
 
@@ -400,6 +409,58 @@ mod tests {
         let a = trace(&img, None, &opts).unwrap().0;
         let b = trace(&img, None, &opts).unwrap().0;
         assert_eq!(a, b);
+    }
+
+    /// Yellowed paper under a lamp falling off by 20 % from left to right, with noise, and a
+    /// black square of ink in the middle.
+    fn shaded_page(w: usize, h: usize) -> Vec<u8> {
+        let mut seed = 3u64;
+        (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                let ink = (w / 3..2 * w / 3).contains(&x) && (h / 3..2 * h / 3).contains(&y);
+                let light = 1.0 - 0.2 * x as f64 / w as f64;
+                [245.0, 232.0, 196.0].map(|c: f64| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let noise = ((seed >> 33) % 11) as f64 - 5.0;
+                    if ink { 12.0 + noise.abs() } else { c * light + noise }.round().clamp(0.0, 255.0) as u8
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scan_paper_is_one_flat_colour() {
+        let (w, h) = (90, 60);
+        let px = shaded_page(w, h);
+        let img = ImageView::new(&px, w, h, 3).unwrap();
+        let base = TraceOptions { colors: 16, min_area: 8, layers: Layers::Cutout, ..Default::default() };
+        // Without scan options k-means cuts the shaded paper into bands of several colours.
+        let (plain, ps) = trace(&img, None, &base).unwrap();
+        assert!(ps.palette >= 8 && ps.regions > 3, "{ps:?}");
+        let paths = |svg: &str| svg.lines().filter(|l| l.starts_with("<path")).count();
+        for (background, paper_fill) in [(Background::Keep, None), (Background::White, Some("#fff"))] {
+            let scan = ScanOptions { delta_e: 6.0, background, ..Default::default() };
+            let (svg, s) = trace(&img, None, &TraceOptions { scan, ..base.clone() }).unwrap();
+            // Paper and ink: two palette entries, and in cutout layers one path per colour.
+            assert_eq!(s.palette, 2, "{background:?}: {s:?}");
+            assert_eq!(paths(&svg), 2, "{svg}");
+            if let Some(fill) = paper_fill {
+                assert!(svg.contains(&format!("fill=\"{fill}\"")), "{svg}");
+            }
+        }
+        assert!(paths(&plain) > 2);
+        // Transparent: only the ink is drawn, a square.
+        let scan = ScanOptions { delta_e: 6.0, background: Background::Transparent, ..Default::default() };
+        let (svg, s) =
+            trace(&img, None, &TraceOptions { scan: scan.clone(), layers: Layers::Stacked, ..base.clone() }).unwrap();
+        assert_eq!((s.regions, paths(&svg)), (1, 1), "{svg}");
+        assert!(svg.contains("M30 20v20h30v-20z"), "{svg}");
+        // All paper and transparent: an empty picture, not an error.
+        let blank: Vec<u8> = (0..64).flat_map(|_| [240u8, 230, 200]).collect();
+        let img = ImageView::new(&blank, 8, 8, 3).unwrap();
+        let (svg, s) = trace(&img, None, &TraceOptions { scan, ..base }).unwrap();
+        assert_eq!((s.regions, paths(&svg)), (0, 0), "{svg}");
     }
 
     #[test]

@@ -46,6 +46,9 @@ def vectorize(
     threshold: int | None = None,
     weights: np.ndarray | None = None,
     edges: Literal["canny", "learned", "blend"] | None = None,
+    denoise: float | None = None,
+    delta_e: float | None = None,
+    background: Literal["keep", "white", "transparent"] | None = None,
     max_pixels: int = 1 << 30,
     tile_size: int | None = None,
     client: Any = None,
@@ -66,6 +69,13 @@ def vectorize(
     (``vectile._edges.tracer_guides``; off by default: measured neutral on PSNR);
     ``edges="learned"`` or ``"blend"``: weight the palette by the learned edge map (as
     :func:`optimize_palette`) and make speckle merging avoid crossing learned edges.
+
+    The scan front end (the ``scan`` preset turns it on; the automatic preset picks ``scan``
+    for noisy images with paper): ``denoise``: strength of the edge-preserving denoise in
+    units of the image's measured noise (0 = off); ``delta_e``: palette colours closer than
+    this CIELAB distance are one colour (0 = off); ``background``: the paper is ``keep`` (one
+    flat shape in its colour), ``white`` (pure white, other colours white-balanced to it) or
+    ``transparent`` (not drawn).  ``stats["noise"]`` is the measured noise.
 
     ``tile_size``: trace in tiles of this many pixels a side (``vectile.tiling.trace``): the
     SVG is byte-identical to the untiled one, memory is bounded by the tile size, and a path
@@ -92,6 +102,9 @@ def vectorize(
         threshold=threshold,
         weights=weights,
         edges=edges,
+        denoise=denoise,
+        delta_e=delta_e,
+        background=background,
     )
     if tile_size is not None:
         from vectile.tiling import trace_image

@@ -167,7 +167,14 @@ def tile_histogram_merge(hists: list[bytes]) -> bytes: ...
 
 # Raises KernelNotOpaqueError (a KernelInputError) when the histograms count transparent pixels.
 def tile_palette(
-    hists: list[bytes], *, colors: int, seed: int, mode: str, threshold: int | None = None
+    hists: list[bytes],
+    *,
+    colors: int,
+    seed: int,
+    mode: str,
+    threshold: int | None = None,
+    delta_e: float = 0.0,
+    background: str | None = None,
 ) -> tuple[bytes, npt.NDArray[np.uint8]]: ...
 def tile_regions(
     image: npt.NDArray[np.uint8],

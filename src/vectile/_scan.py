@@ -86,11 +86,14 @@ def image_noise(pixels: np.ndarray) -> float:
 #: Noise (grey levels) from which an image with paper may be a scan.
 SCAN_NOISE = 1.0
 
+#: Share of the pixels near the paper colour from which an image is a scan.
+PAPER_SHARE = 0.2
+
 
 def looks_like_scan(packed: np.ndarray, noise: float) -> bool:
     """Whether a sample of packed RGB values (``R << 16 | G << 8 | B``) with this noise level
-    is a scan: noisy, and most of it one light, nearly neutral colour (the paper) give or take
-    the noise."""
+    is a scan: noisy, with paper (its most common colour is light, white to yellowed, never
+    bluish like a sky) covering at least a fifth of it, give or take the noise."""
     if noise < SCAN_NOISE or packed.shape[0] == 0:
         return False
     rgb = np.stack([(packed >> 16) & 255, (packed >> 8) & 255, packed & 255], axis=1).astype(np.int32)
@@ -98,7 +101,7 @@ def looks_like_scan(packed: np.ndarray, noise: float) -> bool:
     bins = (rgb[:, 0] // 16) * 256 + (rgb[:, 1] // 16) * 16 + rgb[:, 2] // 16
     top = np.bincount(bins).argmax()
     paper = rgb[bins == top].mean(axis=0)
-    # ... is light and nearly grey, and pixels within a few noise sigmas of it cover much.
-    light = paper.min() >= 150 and paper.max() - paper.min() <= 60
+    # ... is paper-coloured, and pixels within a few noise sigmas of it cover much.
+    paperlike = paper.min() >= 150 and paper.max() - paper.min() <= 60 and paper[2] <= paper[0] + 8
     near = np.abs(rgb - paper).max(axis=1) <= max(12.0, 3 * noise)
-    return bool(light and near.mean() >= 0.3)
+    return bool(paperlike and near.mean() >= PAPER_SHARE)

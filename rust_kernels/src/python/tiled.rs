@@ -2,7 +2,7 @@
 //! `crate::tiled`. Stage results cross Python as opaque `bytes` (bincode), so Dask moves them
 //! between tasks without knowing their shape. Every call goes through `python::run`.
 
-use super::convert::{contiguous, image_dims, parse_layers, parse_mode, stats_dict};
+use super::convert::{contiguous, image_dims, parse_layers, parse_mode, parse_scan, stats_dict};
 use super::run;
 use crate::fit::FitOptions;
 use crate::image::ImageView;
@@ -59,8 +59,12 @@ fn tile_histogram_merge<'py>(py: Python<'py>, hists: Vec<Vec<u8>>) -> PyResult<B
 }
 
 /// The global palette from all tiles' histograms. Returns (palette state, palette (n, 3) uint8).
+/// `delta_e` and `background` are the scan palette's (ΔE merge, paper); a transparent
+/// background raises KernelNotOpaqueError (the tiled tracer cannot leave paper holes open).
 #[pyfunction]
-#[pyo3(signature = (hists, *, colors, seed, mode, threshold=None))]
+#[pyo3(signature = (hists, *, colors, seed, mode, threshold=None, delta_e=0.0, background=None))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
 fn tile_palette<'py>(
     py: Python<'py>,
     hists: Vec<Vec<u8>>,
@@ -68,8 +72,11 @@ fn tile_palette<'py>(
     seed: u64,
     mode: &str,
     threshold: Option<u8>,
+    delta_e: f32,
+    background: Option<&str>,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyAny>)> {
-    let opts = TraceOptions { colors, seed, mode: parse_mode(mode)?, threshold, ..Default::default() };
+    let scan = parse_scan(0.0, 0.0, delta_e, background)?;
+    let opts = TraceOptions { colors, seed, mode: parse_mode(mode)?, threshold, scan, ..Default::default() };
     let (state, palette) = run(py, || {
         let hs: Vec<tiled::TileHistogram> = decode_all(&hists, "a tile histogram")?;
         let p = tiled::palette_from_histograms(&hs, &opts)?;

@@ -7,6 +7,9 @@
 //! pixels the whole-image trace gets. Everything global (the image's noise level) is estimated
 //! once by the caller and passed in `ScanOptions`, so every tile uses the same values.
 
+pub mod background;
+pub mod palette;
+
 use crate::error::{KernelError, Result};
 use crate::image::ImageView;
 use serde::{Deserialize, Serialize};

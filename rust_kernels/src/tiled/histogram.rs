@@ -5,6 +5,8 @@ use super::grid::{check_geom, TileGeom};
 use crate::error::{KernelError, Result};
 use crate::image::{ImageView, ALPHA_OPAQUE_MIN};
 use crate::quantize::{fit_palette, pack, unpack, FxBuild, QuantizeOptions};
+use crate::scan::palette::PaletteScan;
+use crate::scan::Background;
 use crate::trace::{luma, otsu, Mode, TraceOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -140,11 +142,29 @@ pub struct TiledPalette {
     pub rule: LabelRule,
     pub palette: Vec<[u8; 3]>,
     pub binary: bool,
+    /// The paper's palette entry (found only when a background is asked for).
+    #[serde(default)]
+    pub paper: Option<i32>,
+    /// What the stitch does to paper regions (`scan::background::paint`).
+    #[serde(default)]
+    pub background: Background,
 }
 
 /// The global palette from every tile's histogram (the order of `hists` does not matter).
+/// `opts.scan.delta_e` and `opts.scan.background` act as in `trace` (ΔE merge, paper);
+/// `Background::Transparent` is refused (`NotOpaque`): paper holes need the untiled tracer.
 pub fn palette_from_histograms(hists: &[TileHistogram], opts: &TraceOptions) -> Result<TiledPalette> {
     opts.validate()?;
+    let background = opts.scan.background;
+    if background == Background::Transparent {
+        // Regions over transparent paper keep open holes, found by a containment test against
+        // whole outlines: the same limit as transparent input images.
+        return Err(KernelError::NotOpaque(
+            "the tiled tracer cannot make the paper transparent (trace the image untiled, or use \
+             background keep or white)"
+                .into(),
+        ));
+    }
     let merged = merge_histograms(hists)?;
     if merged.transparent > 0 {
         return Err(KernelError::NotOpaque(format!(
@@ -163,6 +183,9 @@ pub fn palette_from_histograms(hists: &[TileHistogram], opts: &TraceOptions) -> 
             rule: LabelRule::Threshold(t),
             palette: vec![[0, 0, 0], [255, 255, 255]],
             binary: true,
+            // Binary: the light side is the paper, as in `trace`.
+            paper: (background != Background::Off).then_some(1),
+            background,
         });
     }
     if merged.keys.is_empty() {
@@ -175,7 +198,12 @@ pub fn palette_from_histograms(hists: &[TileHistogram], opts: &TraceOptions) -> 
         &colors,
         &merged.counts,
         &weights,
-        &QuantizeOptions { colors: opts.colors, seed: opts.seed, ..Default::default() },
+        &QuantizeOptions {
+            colors: opts.colors,
+            seed: opts.seed,
+            scan: PaletteScan { delta_e: opts.scan.delta_e, paper: background != Background::Off },
+            ..Default::default()
+        },
     );
     let rule = match fit.centres {
         Some(centres) => LabelRule::Nearest { centres, remap: fit.remap },
@@ -185,5 +213,5 @@ pub fn palette_from_histograms(hists: &[TileHistogram], opts: &TraceOptions) -> 
             LabelRule::Table(t)
         }
     };
-    Ok(TiledPalette { rule, palette: fit.palette, binary: false })
+    Ok(TiledPalette { rule, palette: fit.palette, binary: false, paper: fit.paper, background })
 }

@@ -4,7 +4,8 @@
 //! Every global quantity of the single-array pipeline decomposes over tiles:
 //! 1. `tile_histogram` (per tile) -> `palette_from_histograms` (one reduction): distinct colours
 //!    with their count and first raster index, summed over tiles, are exactly the histogram
-//!    `quantize` builds, so the palette and every pixel's label are the same.
+//!    `quantize` builds, so the palette and every pixel's label are the same (also the scan
+//!    palette's merges and its paper, `scan::palette`, which read only that histogram).
 //! 2. `tile_regions` (per tile): local 4-connected components with their first pixel's global
 //!    raster index, area, colour sums and adjacencies, and the component ids along the tile's
 //!    border. `seam_links` (per seam): components that continue across the seam (same label)
@@ -28,7 +29,9 @@
 //! right border cracks for the last row and column of tiles). Every crack has one owner.
 //!
 //! Limits: opaque images only (holes that hold transparency need a containment test against
-//! whole outlines), no importance weights and no edge guidance (their float sums depend on
+//! whole outlines; for the same reason a scan's paper cannot be made transparent here, while
+//! `delta_e` and a kept or white background decide from the merged histogram and trace in
+//! tiles), no importance weights and no edge guidance (their float sums depend on
 //! the order of addition).
 //!
 //! Files, by stage: `grid` (the tile grid, a tile's place), `wire` (stage results as bytes),

@@ -65,11 +65,12 @@ pub fn stitch(
     } else {
         stitch_global(&seam_list, tiles, seams, opts.min_area)?
     };
-    let colours = if palette.binary {
+    let mut colours = if palette.binary {
         labels.iter().map(|&l| palette.palette[l as usize]).collect()
     } else {
         mean_colours(&areas, &sums)
     };
+    crate::scan::background::paint(&mut colours, &labels, &palette.palette, palette.paper, palette.background);
     // Final ids along every tile's border, then each tile's ring from its neighbours.
     let strips: Vec<[Vec<u32>; 4]> = borders
         .iter()

@@ -307,3 +307,67 @@ fn local_merge_stitch_refuses_mixed_settings() {
     let err = stitch(&grid, &[r], &[b], &[], &palette, &opts).unwrap_err();
     assert!(err.to_string().contains("local_merge"), "{err}");
 }
+
+/// A scan-like page: yellowed paper under a lamp that falls off by 20 % across it, blobs of
+/// ink, and noise on every pixel.
+fn scanlike(w: usize, h: usize, seed: u64) -> Vec<u8> {
+    let clean = blobs(w, h, seed, false);
+    let mut s = seed ^ 0x5ca7;
+    clean
+        .chunks_exact(3)
+        .enumerate()
+        .flat_map(|(i, c)| {
+            let (x, y) = ((i % w) as f64 / w as f64, (i / w) as f64 / h as f64);
+            let light = 1.0 - 0.2 * (x + y) / 2.0;
+            let paper = [245.0 / 255.0, 232.0 / 255.0, 196.0 / 255.0];
+            let mut out = [0u8; 3];
+            for ch in 0..3 {
+                let noise = (lcg(&mut s) % 11) as f64 - 5.0;
+                out[ch] = (c[ch] as f64 * paper[ch] * light + noise).round().clamp(0.0, 255.0) as u8;
+            }
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn tiled_equals_untiled_scan_palette() {
+    use crate::scan::{Background, ScanOptions};
+    let (w, h) = (57, 43);
+    let px = scanlike(w, h, 5);
+    for background in [Background::Off, Background::Keep, Background::White] {
+        for layers in [Layers::Stacked, Layers::Cutout] {
+            let scan = ScanOptions { delta_e: 8.0, background, ..Default::default() };
+            let opts = TraceOptions { layers, colors: 24, min_area: 6, scan, ..Default::default() };
+            check(&px, w, h, &opts, &[1, 4, 9, 32, 100]);
+        }
+    }
+    // Binary mode with a background: the light side is the paper.
+    let scan = ScanOptions { background: Background::White, ..Default::default() };
+    check(&px, w, h, &TraceOptions { mode: Mode::Binary, min_area: 3, scan, ..Default::default() }, &[1, 7, 64]);
+}
+
+#[test]
+fn tiled_refuses_transparent_paper() {
+    use crate::scan::{Background, ScanOptions};
+    let px = scanlike(20, 10, 1);
+    let img = ImageView::new(&px, 20, 10, 3).unwrap();
+    let scan = ScanOptions { background: Background::Transparent, ..Default::default() };
+    let opts = TraceOptions { scan, ..Default::default() };
+    assert!(matches!(trace_tiled(&img, 8, &opts), Err(KernelError::NotOpaque(_))));
+    assert!(trace(&img, None, &opts).is_ok());
+}
+
+#[test]
+fn local_merge_tiled_equals_untiled_scan_palette() {
+    // The scan palette and paper with local merging: paper regions keep their label through
+    // merges (a merged cluster keeps its largest member's), so paint sees the same paper.
+    use crate::scan::{Background, ScanOptions};
+    let (w, h) = (57, 43);
+    let px = scanlike(w, h, 9);
+    for background in [Background::Off, Background::White] {
+        let scan = ScanOptions { delta_e: 8.0, background, ..Default::default() };
+        let opts = TraceOptions { colors: 24, min_area: 9, scan, local_merge: true, ..Default::default() };
+        check(&px, w, h, &opts, &[1, 3, 8, 21, 64]);
+    }
+}
