@@ -111,6 +111,8 @@ def palette_task(
             "corner_run": p.corner_run,
             "precision": p.precision,
             "layers": layers,
+            # Speckles settled per tile (bounded stitch on noisy input); the preset decides.
+            "local_merge": bool(getattr(p, "local_merge", False)),
         }
 
     return named("the palette", work)
@@ -122,7 +124,14 @@ def regions_task(reader: TileReader, pixels: Any, grid: Grid, i: int, palette: d
     def work() -> tuple[bytes, bytes]:
         x0, y0, w, h = grid.rect(i)
         return _kernels.tile_regions(
-            reader(x0, y0, w, h, pixels), x0=x0, y0=y0, width=grid.width, height=grid.height, palette=palette["state"]
+            reader(x0, y0, w, h, pixels),
+            x0=x0,
+            y0=y0,
+            width=grid.width,
+            height=grid.height,
+            palette=palette["state"],
+            local_merge=palette.get("local_merge", False),
+            min_area=palette["min_area"],
         )
 
     return named(grid.name(i), work)
@@ -149,6 +158,7 @@ def stitch_task(
             tile=grid.tile,
             palette=palette["state"],
             min_area=palette["min_area"],
+            local_merge=palette.get("local_merge", False),
         )
 
     return named("the region stitch", work)
@@ -178,6 +188,8 @@ def arcs_task(reader: TileReader, pixels: Any, grid: Grid, i: int, palette: dict
             tolerance=palette["tolerance"],
             corner_run=palette["corner_run"],
             layers=palette["layers"],
+            local_merge=palette.get("local_merge", False),
+            min_area=palette["min_area"],
         )
 
     return named(grid.name(i), work)

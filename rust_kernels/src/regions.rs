@@ -11,6 +11,8 @@ use crate::quantize::FxBuild;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
+pub(crate) mod local;
+
 /// Region id of a transparent pixel (and of everything outside the image).
 pub const NONE: u32 = u32::MAX;
 
@@ -181,6 +183,78 @@ pub fn find_regions_guided(img: &ImageView, labels: &[i32], min_area: u64, edges
     }
     let colors = mean_colours(&areas, &sums);
     Ok(Regions { width, height, map, areas, colors, labels: region_label })
+}
+
+/// `find_regions` with the local merge order of [`local`]: a region smaller than `min_area`
+/// joins the neighbour across the crack whose colour (a small component's mean, a large
+/// one's `palette[label]`) is closest to its mean, in rounds, so that tiles can settle their
+/// speckles themselves.
+pub fn find_regions_local(img: &ImageView, labels: &[i32], palette: &[[u8; 3]], min_area: u64) -> Result<Regions> {
+    let (width, height) = (img.width, img.height);
+    if labels.len() != width * height {
+        return Err(KernelError::InvalidInput(format!(
+            "labels have {} values, expected {width}x{height}",
+            labels.len()
+        )));
+    }
+    if let Some(&bad) = labels.iter().find(|&&l| l >= palette.len() as i32) {
+        return Err(KernelError::InvalidInput(format!(
+            "label {bad} has no palette entry (palette has {})",
+            palette.len()
+        )));
+    }
+    let (runs, row_start) = runs(labels, width, height);
+    let (comp, count) = components(&runs, &row_start);
+    let mut g = local::Graph {
+        first: vec![u64::MAX; count],
+        areas: vec![0; count],
+        sums: vec![[0; 3]; count],
+        labels: vec![0; count],
+        start: vec![0; count],
+        open: vec![false; count],
+        late: Vec::new(),
+        contacts: Vec::new(),
+    };
+    for (run, &c) in runs.iter().zip(&comp) {
+        let c = c as usize;
+        if g.first[c] == u64::MAX {
+            g.first[c] = (run.y as usize * width + run.x0 as usize) as u64;
+        }
+        g.areas[c] += (run.x1 - run.x0) as u64;
+        g.labels[c] = run.label;
+        let ch = img.channels;
+        let base = (run.y as usize * width + run.x0 as usize) * ch;
+        let s = &mut g.sums[c];
+        for px in img.data[base..base + (run.x1 - run.x0) as usize * ch].chunks_exact(ch) {
+            s[0] += px[0] as u64;
+            s[1] += px[1] as u64;
+            s[2] += px[2] as u64;
+        }
+    }
+    if min_area > 1 && count > 1 {
+        g.contacts = local::component_contacts(&runs, &row_start, &comp, &g, palette, min_area, (0, 0, width));
+    }
+    let merged = local::merge_rounds(&mut g, palette, min_area, false);
+    // Survivors numbered by first pixel: components are, so a root's smallest member id is its
+    // order; roots are visited in component order and numbered on first sight.
+    let mut id = vec![NONE; count];
+    let (mut areas, mut sums, mut region_labels) = (Vec::new(), Vec::new(), Vec::new());
+    for c in 0..count {
+        let r = merged.root[c] as usize;
+        if id[r] == NONE {
+            id[r] = areas.len() as u32;
+            areas.push(g.areas[r]);
+            sums.push(g.sums[r]);
+            region_labels.push(g.labels[r]);
+        }
+    }
+    let mut map = vec![NONE; width * height];
+    for (run, &c) in runs.iter().zip(&comp) {
+        let base = run.y as usize * width;
+        map[base + run.x0 as usize..base + run.x1 as usize].fill(id[merged.root[c as usize] as usize]);
+    }
+    let colors = mean_colours(&areas, &sums);
+    Ok(Regions { width, height, map, areas, colors, labels: region_labels })
 }
 
 /// Mean sRGB colour of each region from exact channel sums.

@@ -5,7 +5,7 @@ use crate::error::{KernelError, Result};
 use crate::fit::{fit_edge_in_frame, Curve, FitOptions};
 use crate::image::ImageView;
 use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
-use crate::regions::{find_regions, find_regions_guided, Regions};
+use crate::regions::{find_regions, find_regions_guided, find_regions_local, Regions};
 use crate::scan::background::{drop_paper, paint};
 use crate::scan::palette::PaletteScan;
 use crate::scan::{self, Background, ScanOptions};
@@ -35,6 +35,12 @@ pub struct TraceOptions {
     pub threshold: Option<u8>,
     /// The scan front end (denoise, palette merging, paper); off by default.
     pub scan: ScanOptions,
+    /// Merge speckles in the local order of `regions::local` (a speckle joins the neighbour
+    /// whose colour is closest to its mean: a small neighbour's own mean, a large one's
+    /// palette colour), which tiles settle themselves so the tiled tracer's memory stays
+    /// bounded on noisy input. Off: the global smallest-first
+    /// order of `find_regions`. Not combined with an edge guide.
+    pub local_merge: bool,
 }
 
 impl Default for TraceOptions {
@@ -49,6 +55,7 @@ impl Default for TraceOptions {
             mode: Mode::Color,
             threshold: None,
             scan: ScanOptions::default(),
+            local_merge: false,
         }
     }
 }
@@ -257,7 +264,14 @@ pub fn trace_guided(
             true,
         ),
     };
-    let mut regions = find_regions_guided(img, &labels, opts.min_area, edges)?;
+    let mut regions = if opts.local_merge {
+        if edges.is_some() {
+            return Err(KernelError::InvalidOption("local_merge does not take an edge guide (edges)".into()));
+        }
+        find_regions_local(img, &labels, &palette, opts.min_area)?
+    } else {
+        find_regions_guided(img, &labels, opts.min_area, edges)?
+    };
     drop(labels);
     // Colour mode: each region gets the mean colour of its pixels. Binary: pure black/white.
     let mut colours: Vec<[u8; 3]> =

@@ -70,6 +70,7 @@ def trace(
     noise: float = 0.0,
     delta_e: float = 0.0,
     background: str | None = None,
+    local_merge: bool = False,
 ) -> tuple[str, dict[str, int]]:
     """Trace an (H, W, 3|4) uint8 image to SVG. Returns (svg_text, stats). ``edges``: an
     optional (H, W) edge strength map in [0, 1] that guides speckle merging.
@@ -77,6 +78,9 @@ def trace(
     The scan front end (all off by default): ``denoise`` (strength, 0 = off) scales the
     image's estimated ``noise`` sigma (8-bit units); palette colours closer than ``delta_e``
     (CIELAB) are one colour; ``background`` is None, ``keep``, ``white`` or ``transparent``.
+    ``local_merge``: merge speckles in the local order (each joins the neighbour whose colour,
+    a small neighbour's mean or a large one's palette colour, is closest to its mean, in
+    rounds, smallest first) that tiles settle themselves; not with ``edges``.
 
     ``stats`` has the keys palette, regions, edges, paths, commands and bytes.
     """
@@ -205,7 +209,15 @@ def tile_palette(
     background: str | None = None,
 ) -> tuple[bytes, npt.NDArray[np.uint8]]: ...
 def tile_regions(
-    image: npt.NDArray[np.uint8], *, x0: int, y0: int, width: int, height: int, palette: bytes
+    image: npt.NDArray[np.uint8],
+    *,
+    x0: int,
+    y0: int,
+    width: int,
+    height: int,
+    palette: bytes,
+    local_merge: bool = False,
+    min_area: int = 8,
 ) -> tuple[bytes, bytes]: ...
 def tile_seam(a: bytes, b: bytes, *, vertical: bool) -> bytes: ...
 def tile_seams(*, width: int, height: int, tile: int) -> list[tuple[int, int, bool]]: ...
@@ -219,6 +231,7 @@ def tile_stitch(
     tile: int,
     palette: bytes,
     min_area: int,
+    local_merge: bool = False,
 ) -> tuple[list[bytes], bytes]: ...
 def tile_arcs(
     image: npt.NDArray[np.uint8],
@@ -232,6 +245,8 @@ def tile_arcs(
     tolerance: float,
     corner_run: int,
     layers: str,
+    local_merge: bool = False,
+    min_area: int = 8,
 ) -> bytes: ...
 def tile_assemble(
     arcs: list[bytes],

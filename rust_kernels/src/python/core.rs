@@ -18,6 +18,7 @@ use pyo3::types::PyDict;
 #[pyo3(signature = (
     image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode,
     threshold=None, weights=None, edges=None, denoise=0.0, noise=0.0, delta_e=0.0, background=None,
+    local_merge=false,
 ))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
@@ -39,6 +40,7 @@ fn trace<'py>(
     noise: f32,
     delta_e: f32,
     background: Option<&str>,
+    local_merge: bool,
 ) -> PyResult<(String, Bound<'py, PyDict>)> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
@@ -55,6 +57,7 @@ fn trace<'py>(
         mode,
         threshold,
         scan: parse_scan(denoise, noise, delta_e, background)?,
+        local_merge,
     };
     let (svg, stats) = run(py, || {
         let img = ImageView::new(data, w, h, c)?;

@@ -87,9 +87,10 @@ fn tile_palette<'py>(
     Ok((bytes(py, &state), PyArray1::from_vec(py, flat).reshape([k, 3])?.into_any()))
 }
 
-/// Pass 1: local regions of one tile. Returns (regions, border).
+/// Pass 1: local regions of one tile. Returns (regions, border). `local_merge`: settle the
+/// tile's speckles here with `min_area` (the stitch and `tile_arcs` must use the same two).
 #[pyfunction]
-#[pyo3(signature = (image, *, x0, y0, width, height, palette))]
+#[pyo3(signature = (image, *, x0, y0, width, height, palette, local_merge=false, min_area=8))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn tile_regions<'py>(
@@ -100,12 +101,15 @@ fn tile_regions<'py>(
     width: usize,
     height: usize,
     palette: &[u8],
+    local_merge: bool,
+    min_area: u64,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
     let (r, b) = run(py, || {
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
-        let (r, b) = tiled::tile_regions(&ImageView::new(data, w, h, c)?, &geom(x0, y0, width, height), &p)?;
+        let img = ImageView::new(data, w, h, c)?;
+        let (r, b) = tiled::tile_regions(&img, &geom(x0, y0, width, height), &p, local_merge.then_some(min_area))?;
         Ok((encode(&r), encode(&b)))
     })?;
     Ok((bytes(py, &r), bytes(py, &b)))
@@ -132,7 +136,7 @@ fn tile_seams(width: usize, height: usize, tile: usize) -> PyResult<Vec<(usize, 
 /// Global regions from all tiles (grid order) and seams (`tile_seams` order). Returns
 /// (per-tile links, region table).
 #[pyfunction]
-#[pyo3(signature = (regions, borders, seams, *, width, height, tile, palette, min_area))]
+#[pyo3(signature = (regions, borders, seams, *, width, height, tile, palette, min_area, local_merge=false))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn tile_stitch<'py>(
@@ -145,8 +149,9 @@ fn tile_stitch<'py>(
     tile: usize,
     palette: &[u8],
     min_area: u64,
+    local_merge: bool,
 ) -> PyResult<(Vec<Bound<'py, PyBytes>>, Bound<'py, PyBytes>)> {
-    let opts = TraceOptions { min_area, ..Default::default() };
+    let opts = TraceOptions { min_area, local_merge, ..Default::default() };
     let (links, table) = run(py, || {
         let grid = Grid::new(width, height, tile)?;
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
@@ -161,8 +166,11 @@ fn tile_stitch<'py>(
 }
 
 /// Pass 2: the boundary edges one tile owns (complete edges fitted, border pieces raw).
+/// `local_merge` and `min_area` as given to `tile_regions`.
 #[pyfunction]
-#[pyo3(signature = (image, *, x0, y0, width, height, palette, links, tolerance, corner_run, layers))]
+#[pyo3(signature = (
+    image, *, x0, y0, width, height, palette, links, tolerance, corner_run, layers, local_merge=false, min_area=8,
+))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn tile_arcs<'py>(
@@ -177,11 +185,18 @@ fn tile_arcs<'py>(
     tolerance: f64,
     corner_run: u32,
     layers: &str,
+    local_merge: bool,
+    min_area: u64,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
-    let opts =
-        TraceOptions { fit: FitOptions { tolerance, corner_run }, layers: parse_layers(layers)?, ..Default::default() };
+    let opts = TraceOptions {
+        fit: FitOptions { tolerance, corner_run },
+        layers: parse_layers(layers)?,
+        local_merge,
+        min_area,
+        ..Default::default()
+    };
     let out = run(py, || {
         opts.validate()?;
         let p: tiled::TiledPalette = decode(palette, "the palette")?;

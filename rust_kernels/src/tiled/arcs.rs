@@ -5,6 +5,7 @@
 use super::grid::{check_geom, TileGeom};
 use super::histogram::TiledPalette;
 use super::regions::local_components;
+use super::settle::settle;
 use super::stitch::TileLinks;
 use crate::boundary::{key, Bits, Edge, Lattice, WalkEnd};
 use crate::error::{KernelError, Result};
@@ -144,17 +145,25 @@ pub fn tile_arcs(
     check_geom(img, g)?;
     let (w, h) = (img.width, img.height);
     let local = local_components(img, palette)?;
-    if links.map.len() != local.count
+    // With local merging the links name slots: settle the tile again (deterministic) for the
+    // slot of each component, instead of carrying that map from pass 1.
+    let (slots, slot_of) = if opts.local_merge {
+        let (r, slot) = settle(img, g, palette, &local, opts.min_area);
+        (r.areas.len(), Some(slot))
+    } else {
+        (local.count, None)
+    };
+    if links.map.len() != slots
         || links.ring_top.len() != w + 2
         || links.ring_bottom.len() != w + 2
         || links.ring_left.len() != h
         || links.ring_right.len() != h
     {
         return Err(KernelError::InvalidInput(format!(
-            "tile links do not fit the tile at ({}, {}): {} components here, {} in the links",
+            "tile links do not fit the tile at ({}, {}): {} regions here, {} in the links",
             g.x0,
             g.y0,
-            local.count,
+            slots,
             links.map.len()
         )));
     }
@@ -169,6 +178,7 @@ pub fn tile_arcs(
     }
     for (run, &c) in local.runs.iter().zip(&local.comp) {
         let base = (run.y as usize + 1) * stride + 1;
+        let c = slot_of.as_ref().map_or(c, |s| s[c as usize]);
         pad[base + run.x0 as usize..base + run.x1 as usize].fill(links.map[c as usize]);
     }
     drop(local);

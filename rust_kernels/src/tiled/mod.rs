@@ -12,6 +12,10 @@
 //!    and components that touch across it. `stitch` (one reduction): union-find over the seam
 //!    links gives the global components; numbered by first pixel they get the ids `find_regions`
 //!    gives, so speckle merging (`merge_graph`) runs on the same graph with the same ties.
+//!    With `TraceOptions::local_merge` (`settle`, `stitch_local`), each tile instead runs the
+//!    local merge rounds of `regions::local` itself and sends only the clusters a seam can
+//!    reach (condensed stitch nodes) plus one entry per settled region: on noisy input the
+//!    stitch's memory follows the seams and the output, not the number of speckles.
 //! 3. `tile_arcs` (per tile, with a one-pixel ring of final region ids from the neighbours):
 //!    the boundary cracks the tile owns, cut into edges at junctions; edges that end at the tile
 //!    border are kept as pieces. Edges wholly inside the tile are fitted here.
@@ -31,8 +35,9 @@
 //! the order of addition).
 //!
 //! Files, by stage: `grid` (the tile grid, a tile's place), `wire` (stage results as bytes),
-//! `histogram` (1), `regions` (2, per tile and per seam), `stitch` (2, the reduction), `arcs`
-//! (3), `assemble` (4), `reference` (all stages in one process).
+//! `histogram` (1), `regions` and `settle` (2, per tile and per seam), `stitch` and
+//! `stitch_local` (2, the reduction), `arcs` (3), `assemble` (4), `reference` (all stages in
+//! one process).
 
 mod arcs;
 mod assemble;
@@ -40,7 +45,9 @@ mod grid;
 mod histogram;
 mod reference;
 mod regions;
+mod settle;
 mod stitch;
+mod stitch_local;
 mod wire;
 
 #[cfg(test)]

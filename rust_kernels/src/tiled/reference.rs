@@ -42,7 +42,7 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
     let (regions, borders): (Vec<_>, Vec<_>) = (0..grid.len())
         .map(|i| {
             let (d, g, w, h) = crop(i);
-            tile_regions(&ImageView::new(&d, w, h, ch)?, &g, &palette)
+            tile_regions(&ImageView::new(&d, w, h, ch)?, &g, &palette, opts.local_merge.then_some(opts.min_area))
         })
         .collect::<Result<Vec<_>>>()?
         .into_iter()

@@ -3,9 +3,11 @@
 
 use super::grid::{check_geom, TileGeom};
 use super::histogram::{pixel_runs, LabelRule, TiledPalette};
+use super::settle::settle;
 use crate::error::{KernelError, Result};
 use crate::image::{ImageView, ALPHA_OPAQUE_MIN};
 use crate::quantize::{nearest_label, pack, FxBuild, TRANSPARENT};
+use crate::regions::local::{crack_key, Contact, Late};
 use crate::regions::{components, Run, NONE};
 use crate::trace::luma;
 use serde::{Deserialize, Serialize};
@@ -72,8 +74,15 @@ pub struct TileRegions {
     pub areas: Vec<u64>,
     pub sums: Vec<[u64; 3]>,
     pub labels: Vec<i32>,
-    /// Adjacent pairs of different local components (sorted, distinct).
+    /// Adjacent pairs of different local components (sorted, distinct); empty when `local`.
     pub pairs: Vec<(u32, u32)>,
+    /// Local merging (`super::settle`): the vectors above are per slot, not per component;
+    /// the first `start.len()` slots are stitch nodes (the round each starts picking), the
+    /// rest settled regions; `contacts` joins stitch nodes.
+    pub local: bool,
+    pub start: Vec<u32>,
+    pub late: Vec<Late>,
+    pub contacts: Vec<Contact>,
 }
 
 /// Component ids (NONE for transparent) and labels along the four sides of a tile.
@@ -81,6 +90,10 @@ pub struct TileRegions {
 pub struct TileBorder {
     pub width: usize,
     pub height: usize,
+    /// The tile's place: crack keys across a seam are global.
+    pub x0: usize,
+    pub y0: usize,
+    pub image_width: usize,
     /// Top row, bottom row (left to right), left column, right column (top to bottom).
     pub comps: [Vec<u32>; 4],
     pub labels: [Vec<i32>; 4],
@@ -105,8 +118,8 @@ pub(super) fn local_components(img: &ImageView, palette: &TiledPalette) -> Resul
     Ok(Local { runs, row_start, comp, count })
 }
 
-fn border_of(local: &Local, w: usize, h: usize) -> TileBorder {
-    let mut b = TileBorder { width: w, height: h, ..Default::default() };
+fn border_of(local: &Local, w: usize, h: usize, g: &TileGeom) -> TileBorder {
+    let mut b = TileBorder { width: w, height: h, x0: g.x0, y0: g.y0, image_width: g.width, ..Default::default() };
     b.comps = [vec![NONE; w], vec![NONE; w], vec![NONE; h], vec![NONE; h]];
     b.labels = [vec![TRANSPARENT; w], vec![TRANSPARENT; w], vec![TRANSPARENT; h], vec![TRANSPARENT; h]];
     for (run, &c) in local.runs.iter().zip(&local.comp) {
@@ -130,16 +143,33 @@ fn border_of(local: &Local, w: usize, h: usize) -> TileBorder {
 }
 
 /// Pass 1 for one tile: local components with their statistics, and the tile's border.
-pub fn tile_regions(img: &ImageView, g: &TileGeom, palette: &TiledPalette) -> Result<(TileRegions, TileBorder)> {
+/// `local_merge`: `Some(min_area)` settles the tile's speckles here (`super::settle`); the
+/// border then names slots instead of components.
+pub fn tile_regions(
+    img: &ImageView,
+    g: &TileGeom,
+    palette: &TiledPalette,
+    local_merge: Option<u64>,
+) -> Result<(TileRegions, TileBorder)> {
     check_geom(img, g)?;
     let local = local_components(img, palette)?;
+    if let Some(min_area) = local_merge {
+        let (r, slot) = settle(img, g, palette, &local, min_area);
+        let mut border = border_of(&local, img.width, img.height, g);
+        for side in border.comps.iter_mut() {
+            for c in side.iter_mut().filter(|c| **c != NONE) {
+                *c = slot[*c as usize];
+            }
+        }
+        return Ok((r, border));
+    }
     let n = local.count;
     let mut r = TileRegions {
         first: vec![u64::MAX; n],
         areas: vec![0; n],
         sums: vec![[0; 3]; n],
         labels: vec![0; n],
-        pairs: Vec::new(),
+        ..Default::default()
     };
     for (run, &c) in local.runs.iter().zip(&local.comp) {
         let c = c as usize;
@@ -157,7 +187,7 @@ pub fn tile_regions(img: &ImageView, g: &TileGeom, palette: &TiledPalette) -> Re
         }
     }
     r.pairs = crate::regions::region_pairs(&local.runs, &local.row_start, &local.comp);
-    let border = border_of(&local, img.width, img.height);
+    let border = border_of(&local, img.width, img.height, g);
     Ok((r, border))
 }
 
@@ -167,6 +197,8 @@ pub fn tile_regions(img: &ImageView, g: &TileGeom, palette: &TiledPalette) -> Re
 pub struct SeamLinks {
     pub unions: Vec<(u32, u32)>,
     pub touches: Vec<(u32, u32)>,
+    /// Per touching pair, the smallest key of the cracks between them (local merging).
+    pub cracks: Vec<(u32, u32, u64)>,
 }
 
 /// Links across the seam between tile `a` and tile `b`: `b` right of `a` (`vertical` seam) or
@@ -190,11 +222,16 @@ pub fn seam_links(a: &TileBorder, b: &TileBorder, vertical: bool) -> Result<Seam
             out.unions.push((ca, cb));
         } else {
             out.touches.push((ca, cb));
+            // The crack right of (below) the pixel on a's side, at its global raster index.
+            let (x, y) = if vertical { (a.x0 + a.width - 1, a.y0 + i) } else { (a.x0 + i, a.y0 + a.height - 1) };
+            out.cracks.push((ca, cb, crack_key((y * a.image_width + x) as u64, !vertical)));
         }
     }
     for v in [&mut out.unions, &mut out.touches] {
         v.sort_unstable();
         v.dedup();
     }
+    out.cracks.sort_unstable();
+    out.cracks.dedup_by(|y, x| (x.0, x.1) == (y.0, y.1));
     Ok(out)
 }

@@ -270,6 +270,96 @@ fn transparency_is_refused() {
     assert!(matches!(err, KernelError::NotOpaque(_)), "{err:?}");
 }
 
+/// Gaussian-ish noise (sum of four uniforms) of strength `sigma` on every channel.
+fn add_noise(px: &mut [u8], sigma: f64, seed: u64) {
+    let mut s = seed;
+    for v in px.iter_mut() {
+        let u: f64 = (0..4).map(|_| (lcg(&mut s) % 1000) as f64 / 1000.0 - 0.5).sum::<f64>() * 1.732;
+        *v = (*v as f64 + u * sigma).round().clamp(0.0, 255.0) as u8;
+    }
+}
+
+#[test]
+fn local_merge_tiled_equals_untiled_on_noise() {
+    // Sensor-like noise on flat blobs: thousands of speckles, clusters of small regions that
+    // need several rounds, and seams through all of them.
+    for (seed, sigma, min_area) in [(11u64, 12.0, 6u64), (3, 30.0, 9), (8, 6.0, 16)] {
+        let (w, h) = (57, 43);
+        let mut px = blobs(w, h, seed, true);
+        add_noise(&mut px, sigma, seed);
+        for layers in [Layers::Stacked, Layers::Cutout] {
+            let opts = TraceOptions { layers, colors: 8, min_area, local_merge: true, ..Default::default() };
+            check(&px, w, h, &opts, &[1, 2, 3, 5, 8, 13, 21, 64]);
+        }
+    }
+}
+
+#[test]
+fn local_merge_tiled_equals_untiled_random_sizes_and_binary() {
+    for seed in 0..6u64 {
+        let mut s = seed;
+        let (w, h) = (5 + (lcg(&mut s) % 40) as usize, 5 + (lcg(&mut s) % 40) as usize);
+        let cols = [[0u8, 0, 0], [255, 255, 255], [200, 30, 30], [190, 40, 35]];
+        let px: Vec<u8> = (0..w * h).flat_map(|_| cols[(lcg(&mut s) % 4) as usize]).collect();
+        let min_area = 1 + seed * 3;
+        let opts = TraceOptions { min_area, colors: 4, local_merge: true, ..Default::default() };
+        check(&px, w, h, &opts, &[1, 2, 3, 4, 6, 9]);
+        let opts = TraceOptions { mode: Mode::Binary, min_area: min_area + 2, local_merge: true, ..Default::default() };
+        check(&px, w, h, &opts, &[1, 4, 7]);
+    }
+}
+
+#[test]
+fn local_merge_settles_interior_speckles_in_the_tile() {
+    // A noisy image in 4 tiles: most clusters settle inside their tile, the stitch gets the
+    // rest, and every region reaches min_area (one image, so nothing is isolated).
+    let (w, h) = (512, 512);
+    let mut px = blobs(w, h, 5, false);
+    add_noise(&mut px, 40.0, 5);
+    let opts = TraceOptions { colors: 8, min_area: 8, local_merge: true, ..Default::default() };
+    let img = ImageView::new(&px, w, h, 3).unwrap();
+    let hist = tile_histogram(&img, &TileGeom { x0: 0, y0: 0, width: w, height: h }, Mode::Color).unwrap();
+    let palette = palette_from_histograms(&[hist], &opts).unwrap();
+    let grid = Grid::new(w, h, 256).unwrap();
+    let (x0, y0, tw, th) = grid.rect(0);
+    let tile: Vec<u8> = (y0..y0 + th).flat_map(|y| px[(y * w + x0) * 3..(y * w + x0 + tw) * 3].to_vec()).collect();
+    let g = TileGeom { x0, y0, width: w, height: h };
+    let timg = ImageView::new(&tile, tw, th, 3).unwrap();
+    let (global, _) = tile_regions(&timg, &g, &palette, None).unwrap();
+    let (local, border) = tile_regions(&timg, &g, &palette, Some(8)).unwrap();
+    let nodes = local.start.len();
+    assert!(local.local && local.areas.len() > nodes);
+    assert!(nodes * 4 < global.areas.len(), "{nodes} stitch nodes of {} components", global.areas.len());
+    // Settled regions are final: large, and never on a seam (the tile's bottom and right).
+    assert!(local.areas[nodes..].iter().all(|&a| a >= 8));
+    assert!([&border.comps[1], &border.comps[3]].into_iter().flatten().all(|&c| (c as usize) < nodes));
+    // Every pixel once: in a slot, or folded into a stitch node.
+    let late: u64 = local.late.iter().map(|l| l.area).sum();
+    assert!(late > 0, "speckles of regions that reach a seam fold into their stitch node");
+    assert_eq!(local.areas.iter().sum::<u64>() + late, (tw * th) as u64);
+    let q =
+        crate::quantize::quantize(&img, None, &crate::quantize::QuantizeOptions { colors: 8, ..Default::default() })
+            .unwrap();
+    assert_eq!(q.palette, palette.palette);
+    let regions = crate::regions::find_regions_local(&img, &q.labels, &q.palette, 8).unwrap();
+    assert!(regions.areas.iter().all(|&a| a >= 8), "{:?}", regions.areas);
+}
+
+#[test]
+fn local_merge_stitch_refuses_mixed_settings() {
+    let (w, h) = (20, 20);
+    let px = blobs(w, h, 2, true);
+    let img = ImageView::new(&px, w, h, 3).unwrap();
+    let opts = TraceOptions { colors: 4, local_merge: true, ..Default::default() };
+    let hist = tile_histogram(&img, &TileGeom { x0: 0, y0: 0, width: w, height: h }, Mode::Color).unwrap();
+    let palette = palette_from_histograms(&[hist], &opts).unwrap();
+    let grid = Grid::new(w, h, 20).unwrap();
+    let g = TileGeom { x0: 0, y0: 0, width: w, height: h };
+    let (r, b) = tile_regions(&img, &g, &palette, None).unwrap();
+    let err = stitch(&grid, &[r], &[b], &[], &palette, &opts).unwrap_err();
+    assert!(err.to_string().contains("local_merge"), "{err}");
+}
+
 /// A scan-like page: yellowed paper under a lamp that falls off by 20 % across it, blobs of
 /// ink, and noise on every pixel.
 fn scanlike(w: usize, h: usize, seed: u64) -> Vec<u8> {
@@ -318,4 +408,18 @@ fn tiled_refuses_transparent_paper() {
     let opts = TraceOptions { scan, ..Default::default() };
     assert!(matches!(trace_tiled(&img, 8, &opts), Err(KernelError::NotOpaque(_))));
     assert!(trace(&img, None, &opts).is_ok());
+}
+
+#[test]
+fn local_merge_tiled_equals_untiled_scan_palette() {
+    // The scan palette and paper with local merging: paper regions keep their label through
+    // merges (a merged cluster keeps its largest member's), so paint sees the same paper.
+    use crate::scan::{Background, ScanOptions};
+    let (w, h) = (57, 43);
+    let px = scanlike(w, h, 9);
+    for background in [Background::Off, Background::White] {
+        let scan = ScanOptions { delta_e: 8.0, background, ..Default::default() };
+        let opts = TraceOptions { colors: 24, min_area: 9, scan, local_merge: true, ..Default::default() };
+        check(&px, w, h, &opts, &[1, 3, 8, 21, 64]);
+    }
 }
