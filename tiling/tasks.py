@@ -14,7 +14,7 @@ import numpy as np
 
 from vectile import _kernels
 from vectile._io import write_atomic
-from vectile._scan import noise_sigma, noise_windows
+from vectile._scan import noise_sigma, noise_windows, window_signals
 from vectile.options import preset_of_sample, settings
 from vectile.tiling.grid import Grid, NotTileable, named
 from vectile.tiling.prepass import histogram, merge
@@ -61,11 +61,17 @@ def noise_task(reader: TileReader, pixels: Any, grid: Grid) -> float:
 def preset_task(
     hists: list[tuple[bytes, np.ndarray]], reader: TileReader, pixels: Any, grid: Grid
 ) -> tuple[str, float]:
-    """The image's noise level (:func:`noise_task`) and the preset chosen from it and the
-    tiles' preset samples, as :func:`~vectile.options.choose_preset` chooses it for the whole
-    image.  Measured after the histogram pass, so a failing tile stops the run first."""
-    noise = noise_task(reader, pixels, grid)
-    return named("the preset choice", lambda: (preset_of_sample(np.concatenate([h[1] for h in hists]), noise), noise))
+    """The preset chosen from the tiles' preset samples and the image's ``(noise, flat)``
+    signals (on the same windows as :func:`noise_task`), as
+    :func:`~vectile.options.choose_preset` chooses it for the whole image, and the noise level.
+    Measured after the histogram pass, so a failing tile stops the run first."""
+
+    def work() -> tuple[str, float]:
+        windows = noise_windows(grid.width, grid.height)
+        signals = window_signals([reader(x0, y0, w, h, pixels) for x0, y0, w, h in windows])
+        return preset_of_sample(np.concatenate([h[1] for h in hists]), signals), signals[0]
+
+    return named("the preset choice", work)
 
 
 def merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes, np.ndarray]:
@@ -75,21 +81,20 @@ def merge_task(parts: list[tuple[bytes, np.ndarray]], name: str) -> tuple[bytes,
 
 def palette_task(
     hists: list[tuple[bytes, np.ndarray]],
-    noise: float,
-    preset: str | None,
+    preset: str,
     tuned: dict[str, Any],
     seed: int,
     mode: str,
     threshold: int | None,
     layers: str,
 ) -> dict[str, Any]:
-    """Stage 2: the preset (from the tiles' samples when not given), its settings and the
-    global palette: everything later tasks need, decided on a worker without a client round
-    trip.  :class:`~vectile.tiling.grid.NotTileable` when the image has transparent pixels
+    """Stage 2: the preset's settings (the preset given, or chosen by :func:`preset_task`)
+    and the global palette: everything later tasks need, decided on a worker.
+    :class:`~vectile.tiling.grid.NotTileable` when the image has transparent pixels
     (or a transparent background is asked for: the kernel refuses it as not opaque)."""
 
     def work() -> dict[str, Any]:
-        name = preset or preset_of_sample(np.concatenate([h[1] for h in hists]), noise)
+        name = preset
         p = settings(name, **tuned)
         try:
             state, palette = _kernels.tile_palette(
@@ -112,7 +117,7 @@ def palette_task(
             "precision": p.precision,
             "layers": layers,
             # Speckles settled per tile (bounded stitch on noisy input); the preset decides.
-            "local_merge": bool(getattr(p, "local_merge", False)),
+            "local_merge": p.local_merge,
         }
 
     return named("the palette", work)

@@ -184,7 +184,7 @@ def trace_tiled(
             watched += more
             reader, pixels = cleaned, None
         palette = ex.submit(
-            palette_task, hists, noise, name, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
+            palette_task, hists, name, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
         )
         regions = [
             ex.submit(regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}") for i in tiles

@@ -17,7 +17,7 @@ import numpy as np
 from vectile import _kernels
 from vectile._edges import tracer_guides
 from vectile._io import load_image, write_atomic
-from vectile._scan import image_noise
+from vectile._scan import image_noise, image_signals
 from vectile.errors import InputError, OptionError
 from vectile.options import TraceOptions, check_weights, choose_preset, resolve
 
@@ -96,8 +96,12 @@ def trace_pixels(
     passes its own variants of these).  Returns ``(svg text, stats)``; kernel errors raise
     as the kernel raises them (``KernelInputError``, ``KernelOptionError``)."""
     opaque = pixels.shape[2] == 3 or bool((pixels[..., 3] == 255).all())
-    noise = image_noise(pixels) if opaque and (opts.preset is None or opts.settings().denoise > 0) else 0.0
-    preset_name = opts.preset or choose_preset(pixels, noise)
+    if opts.preset is None:
+        signals = image_signals(pixels)
+        noise, preset_name = signals[0], choose_preset(pixels, signals)
+    else:
+        preset_name = opts.preset
+        noise = image_noise(pixels) if opaque and opts.settings().denoise > 0 else 0.0
     p = opts.settings(preset_name)
     text, kstats = _kernels.trace(
         np.ascontiguousarray(pixels),
@@ -116,6 +120,8 @@ def trace_pixels(
         noise=noise,
         delta_e=p.delta_e,
         background=p.background,
+        # An edge guide steers the global merge; the local merge takes none.
+        local_merge=p.local_merge and guide is None,
     )
     stats = {
         "width": int(pixels.shape[1]),

@@ -18,9 +18,11 @@
 //!    two (smallest first). With the ΔE merge this is what sizes the palette: the same scan
 //!    traced with `colors` 32 or 64 gets about the same palette.
 //! 3. **Paper.** Ink only darkens paper, so the paper is the lightest merged cluster (highest
-//!    L*, at least [`PAPER_MIN_L`]) that covers at least [`PAPER_MIN_SHARE`] of the pixels. (The
-//!    cluster with the most pixels is not: on a scanned map crop that was the ocean, 1.64 M
-//!    pixels against the paper margin's 1.33 M.)
+//!    L*, at least [`PAPER_MIN_L`]) that covers at least [`PAPER_MIN_SHARE`] of the pixels and
+//!    has a paper's colour: white, grey or yellowed, never bluish, greenish or reddish
+//!    ([`paper_coloured`]). (The cluster with the most pixels is not: on a scanned map crop
+//!    that was the ocean, 1.64 M pixels against the paper margin's 1.33 M. A map scanned
+//!    without its margin has no paper, and its pale sea must not become white.)
 //! 4. **Lamp fall-off.** Uneven illumination scales the paper's linear RGB by a factor that
 //!    varies slowly across the page, and k-means cuts that ramp into bands. A cluster whose
 //!    luminance is within [`MAX_FALLOFF`] of the paper's and whose colour, scaled to the
@@ -45,6 +47,12 @@ pub const MAX_FALLOFF: f64 = 0.3;
 /// The ΔE a cluster, scaled to the paper's luminance, may be from the paper when `delta_e` is
 /// smaller (or off): the chroma of paper shifts a little with its shading.
 pub const PAPER_MIN_DELTA_E: f32 = 4.0;
+
+/// Whether a CIELAB colour can be paper: near neutral, or yellowed (b* up to 35, the cream of
+/// old paper) with at most a slight red or green cast.
+pub fn paper_coloured(lab: [f32; 3]) -> bool {
+    (-8.0..=12.0).contains(&lab[1]) && (-6.0..=35.0).contains(&lab[2])
+}
 
 /// What the scan palette does after k-means.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -312,8 +320,9 @@ fn find_paper(clusters: &[Cluster], parent: &mut [u32], live: &[usize]) -> Optio
         if root(parent, c as u32) as usize != c || (clusters[c].n as f64) < PAPER_MIN_SHARE * total as f64 {
             continue;
         }
-        let l = clusters[c].lab()[0];
-        if l >= PAPER_MIN_L && best.is_none_or(|(bl, _)| l > bl) {
+        let lab = clusters[c].lab();
+        let l = lab[0];
+        if l >= PAPER_MIN_L && paper_coloured(lab) && best.is_none_or(|(bl, _)| l > bl) {
             best = Some((l, c));
         }
     }
@@ -433,6 +442,14 @@ mod tests {
         // The same blend with 2 % of the pixels is a colour of its own.
         let g = groups(&colors, &[4000, 6000, 250, 50, 50], PaletteScan { delta_e: 6.0, paper: false });
         assert_eq!(g.count, 4, "{g:?}");
+    }
+
+    #[test]
+    fn a_pale_blue_sea_is_not_paper() {
+        assert!(paper_coloured(crate::color::rgb_to_lab([245, 232, 196])));
+        assert!(paper_coloured(crate::color::rgb_to_lab([250, 250, 250])));
+        assert!(!paper_coloured(crate::color::rgb_to_lab([190, 215, 240])));
+        assert!(!paper_coloured(crate::color::rgb_to_lab([200, 235, 190])));
     }
 
     #[test]
