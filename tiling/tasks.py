@@ -123,21 +123,22 @@ def palette_task(
     return named("the palette", work)
 
 
+def _tile(reader: TileReader, pixels: Any, grid: Grid, i: int, palette: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Tile ``i``'s pixels and the keywords every per-tile kernel after the palette takes (the
+    tile's place, the palette state and the speckle merge: the local merge runs in the
+    regions stage and again, identically, in the arcs stage)."""
+    x0, y0, w, h = grid.rect(i)
+    where = {"x0": x0, "y0": y0, "width": grid.width, "height": grid.height}
+    merge = {"local_merge": palette.get("local_merge", False), "min_area": palette["min_area"]}
+    return reader(x0, y0, w, h, pixels), {**where, "palette": palette["state"], **merge}
+
+
 def regions_task(reader: TileReader, pixels: Any, grid: Grid, i: int, palette: dict[str, Any]) -> tuple[bytes, bytes]:
     """Stage 3: tile ``i``'s local regions and the component ids along its border."""
 
     def work() -> tuple[bytes, bytes]:
-        x0, y0, w, h = grid.rect(i)
-        return _kernels.tile_regions(
-            reader(x0, y0, w, h, pixels),
-            x0=x0,
-            y0=y0,
-            width=grid.width,
-            height=grid.height,
-            palette=palette["state"],
-            local_merge=palette.get("local_merge", False),
-            min_area=palette["min_area"],
-        )
+        px, kw = _tile(reader, pixels, grid, i, palette)
+        return _kernels.tile_regions(px, **kw)
 
     return named(grid.name(i), work)
 
@@ -181,21 +182,9 @@ def arcs_task(reader: TileReader, pixels: Any, grid: Grid, i: int, palette: dict
     """Stage 6: tile ``i``'s boundary edges, fitted where wholly inside, cut pieces kept."""
 
     def work() -> bytes:
-        x0, y0, w, h = grid.rect(i)
-        return _kernels.tile_arcs(
-            reader(x0, y0, w, h, pixels),
-            x0=x0,
-            y0=y0,
-            width=grid.width,
-            height=grid.height,
-            palette=palette["state"],
-            links=links,
-            tolerance=palette["tolerance"],
-            corner_run=palette["corner_run"],
-            layers=palette["layers"],
-            local_merge=palette.get("local_merge", False),
-            min_area=palette["min_area"],
-        )
+        px, kw = _tile(reader, pixels, grid, i, palette)
+        fit = {k: palette[k] for k in ("tolerance", "corner_run", "layers")}
+        return _kernels.tile_arcs(px, links=links, **kw, **fit)
 
     return named(grid.name(i), work)
 
