@@ -109,7 +109,7 @@ FLAT_SPAN = 3.0
 
 def flat_share(windows: Iterable[np.ndarray], noise: float) -> float:
     """The share of pixels of opaque (h, w, 3|4) windows that are flat once the scan denoise
-    (the ``scan`` preset's strength, 1.5 x ``noise``) has run: flat art scanned with noise
+    (at strength 1.5 x ``noise``, the threshold measured with it) has run: flat art scanned with noise
     becomes flat again, a photo keeps its texture and shading.  Rounded to 0.001; windows'
     outer 4 pixels (where the filter sees less) are left out."""
     from vectile import _kernels  # the native module; imported here so the noise estimate needs none

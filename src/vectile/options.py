@@ -114,7 +114,7 @@ PRESETS: dict[str, Preset] = {
         tolerance=1.0,
         corner_run=2,
         precision=1,
-        denoise=1.5,
+        denoise=2.0,
         delta_e=8.0,
         background="keep",
         local_merge=True,
@@ -234,7 +234,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "denoise",
         float,
         "scan front end: strength of the edge-preserving denoise, in units of the image's noise level "
-        "(0 turns it off, at most 10); default from the preset (scan: 1.5)",
+        "(0 turns it off, at most 10); default from the preset (scan: 2)",
         low=0.0,
         high=10.0,
         metavar="S",
