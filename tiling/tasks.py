@@ -47,13 +47,17 @@ def hist_task(
     return named(grid.name(i), work)
 
 
+def _noise_windows(reader: TileReader, pixels: Any, grid: Grid) -> list[np.ndarray]:
+    """The pixels of the windows an untiled trace measures the noise on
+    (:func:`~vectile._scan.noise_windows`), read from the tiles' source."""
+    return [reader(x0, y0, w, h, pixels) for x0, y0, w, h in noise_windows(grid.width, grid.height)]
+
+
 def noise_task(reader: TileReader, pixels: Any, grid: Grid) -> float:
-    """The image's noise level, measured on the same windows as an untiled trace measures it
-    (:func:`~vectile._scan.noise_windows`), for the preset choice and the scan front end."""
+    """The image's noise level, as an untiled trace measures it, for the scan front end."""
 
     def work() -> float:
-        windows = noise_windows(grid.width, grid.height)
-        return noise_sigma(reader(x0, y0, w, h, pixels) for x0, y0, w, h in windows)
+        return noise_sigma(_noise_windows(reader, pixels, grid))
 
     return named("the noise estimate", work)
 
@@ -67,8 +71,7 @@ def preset_task(
     Measured after the histogram pass, so a failing tile stops the run first."""
 
     def work() -> tuple[str, float]:
-        windows = noise_windows(grid.width, grid.height)
-        signals = window_signals([reader(x0, y0, w, h, pixels) for x0, y0, w, h in windows])
+        signals = window_signals(_noise_windows(reader, pixels, grid))
         return preset_of_sample(np.concatenate([h[1] for h in hists]), signals), signals[0]
 
     return named("the preset choice", work)
@@ -94,8 +97,7 @@ def palette_task(
     (or a transparent background is asked for: the kernel refuses it as not opaque)."""
 
     def work() -> dict[str, Any]:
-        name = preset
-        p = settings(name, **tuned)
+        p = settings(preset, **tuned)
         try:
             state, palette = _kernels.tile_palette(
                 [h[0] for h in hists],
@@ -110,7 +112,7 @@ def palette_task(
             raise NotTileable(str(exc)) from None
         return {
             "state": state,
-            "preset": name,
+            "preset": preset,
             "min_area": p.min_area,
             "tolerance": float(p.tolerance),
             "corner_run": p.corner_run,

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from vectile import _kernels
+
 __all__ = [
     "NOISE_WINDOW",
     "flat_share",
@@ -112,8 +114,6 @@ def flat_share(windows: Iterable[np.ndarray], noise: float) -> float:
     (at strength 1.5 x ``noise``, the threshold measured with it) has run: flat art scanned with noise
     becomes flat again, a photo keeps its texture and shading.  Rounded to 0.001; windows'
     outer 4 pixels (where the filter sees less) are left out."""
-    from vectile import _kernels  # the native module; imported here so the noise estimate needs none
-
     flat = total = 0
     for px in windows:
         if px.shape[0] < 11 or px.shape[1] < 11:

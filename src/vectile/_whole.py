@@ -95,12 +95,12 @@ def trace_pixels(
     options, palette ``weights`` and the speckle-merging ``guide`` map as given (the benchmark
     passes its own variants of these).  Returns ``(svg text, stats)``; kernel errors raise
     as the kernel raises them (``KernelInputError``, ``KernelOptionError``)."""
-    opaque = pixels.shape[2] == 3 or bool((pixels[..., 3] == 255).all())
     if opts.preset is None:
         signals = image_signals(pixels)
         noise, preset_name = signals[0], choose_preset(pixels, signals)
     else:
         preset_name = opts.preset
+        opaque = pixels.shape[2] == 3 or bool((pixels[..., 3] == 255).all())
         noise = image_noise(pixels) if opaque and opts.settings().denoise > 0 else 0.0
     p = opts.settings(preset_name)
     text, kstats = _kernels.trace(
