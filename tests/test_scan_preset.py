@@ -73,6 +73,13 @@ def test_scans_are_recognised_and_clean_images_are_not():
     rgba = np.dstack([scanned(icon), np.full(icon.shape[:2], 255, np.uint8)])
     rgba[:4, :4, 3] = 0
     assert choose_preset(rgba) != "scan"
+    # Also when the transparent pixels lie outside every noise window (left edge of a 1024
+    # image): the whole image decides, and the trace does not stop in the front end.
+    big = scanned(np.asarray(Image.fromarray(icon).resize((1024, 1024))))
+    rgba = np.dstack([big, np.full(big.shape[:2], 255, np.uint8)])
+    rgba[:, :20, 3] = 0
+    assert choose_preset(rgba) != "scan"
+    assert vectile.vectorize(rgba).stats["preset"] != "scan"
 
 
 def test_tiled_noise_is_the_untiled_noise():

@@ -128,19 +128,23 @@ def flat_share(windows: Iterable[np.ndarray], noise: float) -> float:
     return round(flat / total, 3) if total else 0.0
 
 
-def window_signals(windows: Iterable[np.ndarray]) -> tuple[float, float]:
+def window_signals(windows: Iterable[np.ndarray], opaque: bool = True) -> tuple[float, float]:
     """``(noise, flat)`` of an image from its :func:`noise_windows` (read once): the noise
-    sigma, and, when the image is noisy enough to be a scan, :func:`flat_share`."""
+    sigma, and, when the image is noisy enough to be a scan and ``opaque`` (the whole image;
+    the windows are checked here too), :func:`flat_share`.  An image with transparent pixels
+    is never a scan: the scan front end needs opaque pixels."""
     wins = list(windows)
     noise = noise_sigma(wins)
-    opaque = all(w.shape[2] == 3 or bool((w[..., 3] == 255).all()) for w in wins)
+    opaque = opaque and all(w.shape[2] == 3 or bool((w[..., 3] == 255).all()) for w in wins)
     flat = flat_share(wins, noise) if noise >= SCAN_NOISE and opaque else 0.0
     return noise, flat
 
 
 def image_signals(pixels: np.ndarray) -> tuple[float, float]:
-    """:func:`window_signals` of a decoded (H, W, 3|4) image."""
-    return window_signals(_windows(pixels))
+    """:func:`window_signals` of a decoded (H, W, 3|4) image, whose every pixel decides
+    whether it is opaque."""
+    opaque = pixels.shape[2] == 3 or bool((pixels[..., 3] == 255).all())
+    return window_signals(_windows(pixels), opaque)
 
 
 def looks_like_scan(noise: float, flat: float) -> bool:
