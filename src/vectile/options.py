@@ -110,7 +110,7 @@ PRESETS: dict[str, Preset] = {
     "pixel": Preset(colors=256, min_area=1, tolerance=0.05, corner_run=1, precision=0),
     "scan": Preset(
         colors=32,
-        min_area=16,
+        min_area=8,
         tolerance=1.0,
         corner_run=2,
         precision=1,
