@@ -419,3 +419,40 @@ fn strength_map_matches_its_definition() {
         }
     }
 }
+
+#[test]
+fn strength_with_known_thresholds_matches_the_automatic_path() {
+    // Known thresholds classify during the streaming pass, automatic ones after the
+    // histogram: same thresholds, same bits. The image has several bands (over 64K pixels
+    // per band), so hysteresis and the strength sweep both cross seams, at any thread count.
+    let (w, h) = (331, 977);
+    let mut img = noise(w, h, 1, 11);
+    // Long structures across many bands: a slanted bright bar and a ring.
+    for y in 0..h {
+        for x in 0..w {
+            let (dx, dy) = (x as f32 - 160.0, y as f32 - 500.0);
+            let r = (dx * dx + dy * dy).sqrt();
+            if (x + y / 3) % 97 < 20 || (200.0..230.0).contains(&r) {
+                img[y * w + x] = img[y * w + x] / 3 + 150;
+            }
+        }
+    }
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let auto =
+                canny(&img, w, h, 1, &CannyOptions { sigma: 1.2, strength: true, ..Default::default() }).unwrap();
+            let opts = CannyOptions { sigma: 1.2, low: Some(auto.low), high: Some(auto.high), strength: true };
+            (auto, canny(&img, w, h, 1, &opts).unwrap())
+        })
+    };
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    let (auto, known) = run(1);
+    assert!(known.edges.iter().filter(|&&e| e > 0).count() > 5000);
+    for threads in [1, 2, 3, 7] {
+        let (a, k) = run(threads);
+        assert_eq!(bits(&a.strength), bits(&auto.strength), "threads {threads}");
+        assert_eq!(bits(&k.strength), bits(&auto.strength), "threads {threads}");
+        assert_eq!(k.edges, auto.edges, "threads {threads}");
+    }
+}
