@@ -8,13 +8,14 @@
 use super::arcs::tile_arcs;
 use super::assemble::assemble;
 use super::grid::{Grid, TileGeom};
-use super::histogram::{palette_from_histograms, tile_histogram};
+use super::histogram::{palette_from_histograms, tile_histogram, TileHistogram, TiledPalette};
+use super::lines::{assemble_lines, line_background, line_window, tile_lines};
 use super::regions::{seam_links, tile_regions};
 use super::stitch::stitch;
 use crate::error::Result;
 use crate::image::ImageView;
 use crate::scan::{self, denoise::Rect};
-use crate::trace::{TraceOptions, TraceStats};
+use crate::trace::{Mode, TraceOptions, TraceStats};
 
 /// The whole tiled pipeline in one process, sequentially (tests and reference).
 pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<(String, TraceStats)> {
@@ -26,11 +27,7 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
     let ch = img.channels;
     let crop = |i: usize| -> (Vec<u8>, TileGeom, usize, usize) {
         let (x0, y0, w, h) = grid.rect(i);
-        let mut data = Vec::with_capacity(w * h * ch);
-        for y in y0..y0 + h {
-            data.extend_from_slice(&img.data[(y * img.width + x0) * ch..(y * img.width + x0 + w) * ch]);
-        }
-        (data, TileGeom { x0, y0, width: img.width, height: img.height }, w, h)
+        crop_rect(img, x0, y0, w, h)
     };
     let hists = (0..grid.len())
         .map(|i| {
@@ -39,6 +36,9 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
         })
         .collect::<Result<Vec<_>>>()?;
     let palette = palette_from_histograms(&hists, opts)?;
+    if opts.mode == Mode::Centerline {
+        return trace_lines(img, &grid, &hists, &palette, opts);
+    }
     let (regions, borders): (Vec<_>, Vec<_>) = (0..grid.len())
         .map(|i| {
             let (d, g, w, h) = crop(i);
@@ -57,6 +57,37 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
         })
         .collect::<Result<Vec<_>>>()?;
     assemble(arcs, &table, img.width, img.height, opts)
+}
+
+/// The pixels of the `w` x `h` rectangle at `(x0, y0)` of `img`, and its place.
+fn crop_rect(img: &ImageView, x0: usize, y0: usize, w: usize, h: usize) -> (Vec<u8>, TileGeom, usize, usize) {
+    let ch = img.channels;
+    let mut data = Vec::with_capacity(w * h * ch);
+    for y in y0..y0 + h {
+        data.extend_from_slice(&img.data[(y * img.width + x0) * ch..(y * img.width + x0 + w) * ch]);
+    }
+    (data, TileGeom { x0, y0, width: img.width, height: img.height }, w, h)
+}
+
+/// The centerline mode's stages after the palette (`super::lines`): the background, every
+/// tile's lines from its window, the assembly.
+fn trace_lines(
+    img: &ImageView,
+    grid: &Grid,
+    hists: &[TileHistogram],
+    palette: &TiledPalette,
+    opts: &TraceOptions,
+) -> Result<(String, TraceStats)> {
+    let background = line_background(hists, palette)?;
+    let tiles = (0..grid.len())
+        .map(|i| {
+            let core = grid.rect(i);
+            let (x0, y0, w, h) = line_window(core.0, core.1, core.2, core.3, img.width, img.height, opts.stroke_width_max);
+            let (d, g, w, h) = crop_rect(img, x0, y0, w, h);
+            tile_lines(&ImageView::new(&d, w, h, img.channels)?, &g, core, palette, background, opts.stroke_width_max)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    assemble_lines(tiles, img.width, img.height, palette, background, opts)
 }
 
 /// The front-end stage: every tile's core cleaned from its window (the tile and a halo of

@@ -1,0 +1,288 @@
+//! The centerline mode in tiles (`Mode::Centerline`): the same SVG as
+//! `strokes::trace::trace_centerline` on the whole image, for every tile size.
+//!
+//! The palette and the pixels' labels come exactly as for the colour tracer (stage 1 of
+//! `super`, and the scan front end's cleaned tiles when it is on). Then:
+//! 1. `line_background` (one reduction, from the same histograms): the background label, the
+//!    paper when one was found, else the label covering most pixels (the first on a tie), as
+//!    `trace_centerline` picks it from the whole label map;
+//! 2. `tile_lines` (per tile): the labels of the tile's `line_window` (the tile and a halo of
+//!    at least `skeleton::reach(max_width)` pixels), every other colour's ink mask thinned
+//!    there. A skeleton bit depends only on the mask within the reach, and the thinning's
+//!    subfields go by pixel parity, so a window starting on even coordinates gives exactly
+//!    the untiled bits in the tile. Returned per colour: the tile's ink and skeleton as runs;
+//! 3. `assemble_lines` (one reduction): per colour, one colour at a time, the runs of all
+//!    tiles painted into a whole-image ink mask and skeleton, and stages (b)-(d) of
+//!    `strokes::centerlines` run on them as the untiled trace runs them, so a stroke crossing
+//!    tile borders is one path. The SVG is written as `trace_centerline` writes it.
+//!
+//! Memory of the assembler for a W x H image: the encoded runs of all tiles (12 bytes per
+//! run of ink and per run of skeleton), plus, for the one colour being traced, 7 W H bytes
+//! (ink mask and skeleton 1 byte each, the pixel graph's node ids 4 and visited flags 1),
+//! plus that colour's stroke graph and every colour's strokes.
+
+use super::grid::TileGeom;
+use super::histogram::{merge_histograms, LabelRule, TileHistogram, TiledPalette};
+use super::regions::label_runs;
+use crate::error::{KernelError, Result};
+use crate::fit::FitOptions;
+use crate::image::ImageView;
+use crate::quantize::{nearest_label, pack, unpack};
+use crate::scan::Background;
+use crate::strokes::{geometry, graph, ink, simplify, skeleton, Stroke};
+use crate::svg::{write_svg, Shape, StrokeShape};
+use crate::trace::{luma, TraceOptions, TraceStats};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A run of pixels `x0..x1` on row `y` (image coordinates).
+pub type Span = (u32, u32, u32);
+
+/// One colour's ink and skeleton in one tile, as runs in raster order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LineRuns {
+    pub label: i32,
+    pub ink: Vec<Span>,
+    pub skeleton: Vec<Span>,
+}
+
+/// What `tile_lines` sends to the assembler: every non-background colour with ink in the
+/// tile, by ascending label.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TileLines {
+    pub colours: Vec<LineRuns>,
+}
+
+/// The window `tile_lines` reads for the tile at `(x0, y0)` of `w` x `h` pixels in a `width`
+/// x `height` image: `(wx0, wy0, ww, wh)`, the tile grown by `skeleton::reach(max_width)`
+/// pixels on every side (clipped to the image), its top-left corner moved up and left to
+/// even coordinates so the thinning's parity subfields are the image's.
+pub fn line_window(
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    width: usize,
+    height: usize,
+    max_width: f32,
+) -> (usize, usize, usize, usize) {
+    let r = skeleton::reach(max_width);
+    let (wx0, wy0) = (x0.saturating_sub(r) & !1, y0.saturating_sub(r) & !1);
+    let (wx1, wy1) = ((x0 + w + r).min(width), (y0 + h + r).min(height));
+    (wx0, wy0, wx1 - wx0, wy1 - wy0)
+}
+
+/// The palette label of colour `c` under `rule`.
+fn label_of(rule: &LabelRule, c: [u8; 3]) -> Result<i32> {
+    Ok(match rule {
+        LabelRule::Threshold(t) => (luma(c) > *t) as i32,
+        LabelRule::Table(t) => match t.binary_search_by_key(&pack(c), |e| e.0) {
+            Ok(k) => t[k].1,
+            Err(_) => {
+                return Err(KernelError::InvalidInput(format!(
+                    "colour #{:06x} is not in the palette's histogram",
+                    pack(c)
+                )))
+            }
+        },
+        LabelRule::Nearest { centres, remap } => nearest_label(centres, remap, c),
+    })
+}
+
+/// The background label of a centerline trace (see the module docs), from the histograms
+/// the palette was made from; None when the palette is empty.
+pub fn line_background(hists: &[TileHistogram], p: &TiledPalette) -> Result<Option<i32>> {
+    if let Some(paper) = p.paper {
+        return Ok(Some(paper));
+    }
+    let merged = merge_histograms(hists)?;
+    let mut counts = vec![0u64; p.palette.len()];
+    for (&k, &n) in merged.keys.iter().zip(&merged.counts) {
+        let l = label_of(&p.rule, unpack(k))?;
+        let slot = counts.get_mut(l as usize).ok_or_else(|| {
+            KernelError::InvalidInput(format!("label {l} is outside the palette of {}", p.palette.len()))
+        })?;
+        *slot += n;
+    }
+    Ok((0..counts.len()).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))).map(|k| k as i32))
+}
+
+/// Stage 2, one tile: `img` is the tile's `line_window` (tile `core` = (x0, y0, w, h) of an
+/// image of `window.width` x `window.height`, the window at `(window.x0, window.y0)`).
+/// Every colour but `background` with ink in the tile is thinned in the window; its ink and
+/// skeleton inside the tile come back as runs.
+pub fn tile_lines(
+    img: &ImageView,
+    window: &TileGeom,
+    core: (usize, usize, usize, usize),
+    p: &TiledPalette,
+    background: Option<i32>,
+    max_width: f32,
+) -> Result<TileLines> {
+    let (x0, y0, w, h) = core;
+    let want = line_window(x0, y0, w, h, window.width, window.height, max_width);
+    if (window.x0, window.y0, img.width, img.height) != want {
+        return Err(KernelError::InvalidInput(format!(
+            "the window {}x{} at ({}, {}) is not the line window {}x{} at ({}, {}) of tile {}x{} at ({}, {})",
+            img.width, img.height, window.x0, window.y0, want.2, want.3, want.0, want.1, w, h, x0, y0
+        )));
+    }
+    let (ww, wh) = (img.width, img.height);
+    let (runs, _) = label_runs(img, &p.rule)?;
+    let mut by_label: Vec<Vec<usize>> = vec![Vec::new(); p.palette.len()];
+    for (i, r) in runs.iter().enumerate() {
+        by_label
+            .get_mut(r.label as usize)
+            .ok_or_else(|| KernelError::InvalidInput(format!("label {} is outside the palette", r.label)))?
+            .push(i);
+    }
+    // The tile inside the window (window coordinates).
+    let (cx0, cy0) = (x0 - window.x0, y0 - window.y0);
+    let (cx1, cy1) = (cx0 + w, cy0 + h);
+    let clip = |y: u32, a: u32, b: u32| -> Option<Span> {
+        let (a, b) = (a.max(cx0 as u32), b.min(cx1 as u32));
+        ((cy0..cy1).contains(&(y as usize)) && a < b)
+            .then(|| (y + window.y0 as u32, a + window.x0 as u32, b + window.x0 as u32))
+    };
+    let traced: Vec<usize> = (0..by_label.len())
+        .filter(|&k| Some(k as i32) != background)
+        .filter(|&k| by_label[k].iter().any(|&i| clip(runs[i].y, runs[i].x0, runs[i].x1).is_some()))
+        .collect();
+    let iterations = skeleton::thinning_iterations(max_width);
+    let colours = traced
+        .into_par_iter()
+        .map(|k| {
+            let mut mask = vec![0u8; ww * wh];
+            let mut ink = Vec::new();
+            for &i in &by_label[k] {
+                let r = &runs[i];
+                let row = r.y as usize * ww;
+                mask[row + r.x0 as usize..row + r.x1 as usize].fill(1);
+                ink.extend(clip(r.y, r.x0, r.x1));
+            }
+            let bits = skeleton::skeleton(&mask, ww, wh, iterations);
+            drop(mask);
+            let mut skel = Vec::new();
+            for y in cy0..cy1 {
+                let row = &bits[y * ww..(y + 1) * ww];
+                let mut x = cx0;
+                while x < cx1 {
+                    if row[x] == 0 {
+                        x += 1;
+                        continue;
+                    }
+                    let start = x;
+                    while x < cx1 && row[x] != 0 {
+                        x += 1;
+                    }
+                    skel.push(((y + window.y0) as u32, (start + window.x0) as u32, (x + window.x0) as u32));
+                }
+            }
+            LineRuns { label: k as i32, ink, skeleton: skel }
+        })
+        .collect();
+    Ok(TileLines { colours })
+}
+
+/// Paint `spans` into the row-major `w` x `h` array `out` (1 = set).
+fn paint(out: &mut [u8], spans: &[Span], w: usize, h: usize) -> Result<()> {
+    for &(y, x0, x1) in spans {
+        if y as usize >= h || x0 >= x1 || x1 as usize > w {
+            return Err(KernelError::InvalidInput(format!("a run ({y}, {x0}..{x1}) lies outside the {w}x{h} image")));
+        }
+        let row = y as usize * w;
+        out[row + x0 as usize..row + x1 as usize].fill(1);
+    }
+    Ok(())
+}
+
+/// Stage 3: every tile's runs (any order), colour by colour, traced as `centerlines` traces
+/// a whole mask after its skeleton, and written as `trace_centerline` writes. Returns the
+/// SVG and its stats.
+pub fn assemble_lines(
+    tiles: Vec<TileLines>,
+    width: usize,
+    height: usize,
+    p: &TiledPalette,
+    background: Option<i32>,
+    opts: &TraceOptions,
+) -> Result<(String, TraceStats)> {
+    opts.validate()?;
+    let n = p.palette.len();
+    if background.is_some_and(|b| b < 0 || b as usize >= n) {
+        return Err(KernelError::InvalidInput(format!("background label {background:?} of a palette of {n}")));
+    }
+    let mut per_label: Vec<Vec<LineRuns>> = vec![Vec::new(); n];
+    for t in tiles {
+        for c in t.colours {
+            let slot = per_label.get_mut(c.label as usize).filter(|_| c.label >= 0 && Some(c.label) != background);
+            slot.ok_or_else(|| {
+                KernelError::InvalidInput(format!("tile lines name label {} of a palette of {n}", c.label))
+            })?
+            .push(c);
+        }
+    }
+    let fit: FitOptions = opts.fit.clone();
+    let max_width = opts.stroke_width_max;
+    let mut mask = vec![0u8; width * height];
+    let mut bits = vec![0u8; width * height];
+    let mut per_colour: Vec<Vec<Stroke>> = Vec::with_capacity(n);
+    for parts in per_label {
+        if parts.is_empty() {
+            per_colour.push(Vec::new());
+            continue;
+        }
+        mask.fill(0);
+        bits.fill(0);
+        for c in &parts {
+            paint(&mut mask, &c.ink, width, height)?;
+            paint(&mut bits, &c.skeleton, width, height)?;
+        }
+        drop(parts);
+        // Stages (b)-(d) of `strokes::centerlines`, on the skeleton the tiles made.
+        let pixel_graph = graph::build(&bits, width, height);
+        let ink = ink::Ink { mask: &mask, w: width, h: height, reach: max_width.max(1.0).ceil() as usize + 1 };
+        let mut g = simplify::stroke_graph(&pixel_graph, &ink);
+        drop(pixel_graph);
+        simplify::canonical(&mut g);
+        per_colour.push(geometry::strokes(&g, &ink, max_width, &fit));
+    }
+    drop((mask, bits));
+    Ok(write_lines(width, height, p, background, per_colour, opts))
+}
+
+/// The SVG of a centerline trace: the background as one canvas rectangle (white when the
+/// paper is made white, none when it is transparent), then every colour's strokes in
+/// palette order, equal written widths of one colour together.
+fn write_lines(
+    width: usize,
+    height: usize,
+    p: &TiledPalette,
+    background: Option<i32>,
+    per_colour: Vec<Vec<Stroke>>,
+    opts: &TraceOptions,
+) -> (String, TraceStats) {
+    let scale = 10f64.powi(opts.precision as i32);
+    let mut strokes: Vec<StrokeShape> = Vec::new();
+    for (k, mut list) in per_colour.into_iter().enumerate() {
+        list.sort_by_key(|s| (s.width as f64 * scale).round() as i64);
+        strokes.extend(list.into_iter().map(|stroke| StrokeShape { color: p.palette[k], stroke }));
+    }
+    let mut shapes = Vec::new();
+    if let (Some(b), false) = (background, p.background == Background::Transparent) {
+        let white = p.background == Background::White && p.paper.is_some();
+        let color = if white { [255, 255, 255] } else { p.palette[b as usize] };
+        shapes.push(Shape { color, cycles: Vec::new(), canvas: true });
+    }
+    let (svg, s) = write_svg(width, height, &shapes, &[], opts.layers, opts.precision, &strokes);
+    let stats = TraceStats {
+        palette: p.palette.len(),
+        regions: 0,
+        edges: 0,
+        paths: strokes.len(),
+        commands: s.commands,
+        bytes: svg.len(),
+        tolerance: opts.fit.tolerance,
+    };
+    (svg, stats)
+}
