@@ -44,6 +44,7 @@ from vectile import _kernels
 from vectile.options import PRESET_SAMPLE, TraceOptions, check_tile_size, resolve, settings
 from vectile.tiling.clean import cleaned_store, prepare_task
 from vectile.tiling.grid import Grid, UntileableOption
+from vectile.tiling.lines import submit_lines
 from vectile.tiling.prepass import MERGE_GROUP, Prepass
 from vectile.tiling.reader import TileReader
 from vectile.tiling.tasks import (
@@ -72,9 +73,10 @@ class _Local:
 
 def check_tileable(options: dict[str, Any]) -> TraceOptions:
     """The options checked, refusing those the tiled tracer cannot honour: ``weights`` and
-    ``edges`` guidance sum floats in an order that depends on the tiles; the centerline mode
-    and the stroke layer are not traced in tiles yet (``strokes="auto"`` is traced without
-    strokes there)."""
+    ``edges`` guidance sum floats in an order that depends on the tiles; colour mode's stroke
+    layer is not traced in tiles yet (``strokes="auto"`` is traced without strokes there;
+    the centerline mode, which has no stroke layer, is traced in tiles by
+    :mod:`vectile.tiling.lines`)."""
     for unsupported in ("weights", "edges"):
         if options.get(unsupported) is not None:
             raise UntileableOption(
@@ -82,9 +84,7 @@ def check_tileable(options: dict[str, Any]) -> TraceOptions:
                 option=unsupported,
             )
     opts = resolve({k: v for k, v in options.items() if k not in ("weights", "edges")})
-    if opts.mode == "centerline":
-        raise UntileableOption("mode 'centerline' is not traced in tiles yet; trace the image untiled", option="mode")
-    if opts.tuned.get("strokes") == "on":
+    if opts.mode != "centerline" and opts.tuned.get("strokes") == "on":
         raise UntileableOption("strokes 'on' is not traced in tiles yet; trace the image untiled", option="strokes")
     return opts
 
@@ -193,6 +193,12 @@ def trace_tiled(
         palette = ex.submit(
             palette_task, hists, name, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
         )
+        out = None if output is None else os.fspath(Path(output).absolute())
+        if mode == "centerline":
+            more, done = submit_lines(ex, reader, pixels, grid, palette, hists, tuned, out, run)
+            _watch(client, watched + more, advance)
+            text, kstats = _result(client, done)
+            return text, _stats(grid, mode, layers, kstats, pre is not None and strength == 0, client, noise, start)
         regions = [
             ex.submit(regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}") for i in tiles
         ]
@@ -217,11 +223,24 @@ def trace_tiled(
             ex.submit(arcs_task, reader, pixels, grid, i, palette, links[i], key=f"vectile-arcs-{run}-{i}")
             for i in tiles
         ]
-        out = None if output is None else os.fspath(Path(output).absolute())
         done = ex.submit(assemble_task, arcs, stitched, grid, palette, out, key=f"vectile-assemble-{run}")
         _watch(client, watched + regions + arcs, advance)
         text, kstats = _result(client, done)
-    stats = {
+    return text, _stats(grid, mode, layers, kstats, pre is not None and strength == 0, client, noise, start)
+
+
+def _stats(
+    grid: Grid,
+    mode: str,
+    layers: str,
+    kstats: dict[str, Any],
+    prepass: bool,
+    client: Any,
+    noise: Any,
+    start: float,
+) -> dict[str, Any]:
+    """The statistics :func:`trace_tiled` returns."""
+    return {
         "width": grid.width,
         "height": grid.height,
         "mode": mode,
@@ -229,11 +248,10 @@ def trace_tiled(
         **kstats,
         "tiles": len(grid),
         "tile_size": grid.tile,
-        "prepass": pre is not None and strength == 0,
+        "prepass": prepass,
         "noise": float(_result(client, noise)) if not isinstance(noise, float) else noise,
         "seconds": round(time.perf_counter() - start, 6),
     }
-    return text, stats
 
 
 def _histograms(

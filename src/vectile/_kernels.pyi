@@ -266,3 +266,44 @@ def tile_assemble(
     precision: int,
     layers: str,
 ) -> tuple[str, dict[str, Any]]: ...
+
+# Centerline mode in tiles (rust_kernels/src/tiled/lines.rs).
+def tile_line_window(
+    *, x0: int, y0: int, w: int, h: int, width: int, height: int, max_width: float
+) -> tuple[int, int, int, int]:
+    """The (x0, y0, w, h) window ``tile_lines`` reads for the tile at (x0, y0) of w x h."""
+
+def tile_line_background(hists: list[bytes], *, palette: bytes) -> int | None:
+    """The background label of a centerline trace (the paper, else the most pixels)."""
+
+def tile_lines(
+    image: npt.NDArray[np.uint8],
+    *,
+    x0: int,
+    y0: int,
+    w: int,
+    h: int,
+    window_x0: int,
+    window_y0: int,
+    width: int,
+    height: int,
+    palette: bytes,
+    background: int | None,
+    max_width: float,
+) -> bytes:
+    """One tile's ink and skeleton runs per colour, from its ``tile_line_window`` pixels."""
+
+def tile_lines_assemble(
+    tiles: list[bytes],
+    *,
+    width: int,
+    height: int,
+    palette: bytes,
+    background: int | None,
+    max_width: float,
+    tolerance: float,
+    corner_run: int,
+    precision: int,
+    layers: str,
+) -> tuple[str, dict[str, Any]]:
+    """Every tile's lines traced and written: (svg_text, stats) as ``trace`` gives them."""

@@ -237,6 +237,105 @@ fn tile_assemble<'py>(
     Ok((svg, stats_dict(py, &stats)?))
 }
 
+/// Centerline mode: the window `tile_lines` reads for a tile, (x0, y0, w, h); see
+/// `tiled::line_window`.
+#[pyfunction]
+#[pyo3(signature = (*, x0, y0, w, h, width, height, max_width))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_line_window(
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    width: usize,
+    height: usize,
+    max_width: f32,
+) -> PyResult<(usize, usize, usize, usize)> {
+    Ok(tiled::line_window(x0, y0, w, h, width, height, max_width))
+}
+
+/// Centerline mode: the background label (None for an empty palette) from the histograms the
+/// palette was made from; see `tiled::line_background`.
+#[pyfunction]
+#[pyo3(signature = (hists, *, palette))]
+fn tile_line_background(py: Python<'_>, hists: Vec<Vec<u8>>, palette: &[u8]) -> PyResult<Option<i32>> {
+    run(py, || {
+        let hs: Vec<tiled::TileHistogram> = decode_all(&hists, "a tile histogram")?;
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        tiled::line_background(&hs, &p)
+    })
+}
+
+/// Centerline mode, per tile: `image` is the `tile_line_window` of the tile at (x0, y0) of
+/// w x h pixels, at (window_x0, window_y0); returns the tile's ink and skeleton runs.
+#[pyfunction]
+#[pyo3(signature = (image, *, x0, y0, w, h, window_x0, window_y0, width, height, palette, background, max_width))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_lines<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    window_x0: usize,
+    window_y0: usize,
+    width: usize,
+    height: usize,
+    palette: &[u8],
+    background: Option<i32>,
+    max_width: f32,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (ih, iw, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    let opts = TraceOptions { stroke_width_max: max_width, ..Default::default() };
+    let out = run(py, || {
+        opts.validate()?;
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let img = ImageView::new(data, iw, ih, c)?;
+        let window = geom(window_x0, window_y0, width, height);
+        Ok(encode(&tiled::tile_lines(&img, &window, (x0, y0, w, h), &p, background, max_width)?))
+    })?;
+    Ok(bytes(py, &out))
+}
+
+/// Centerline mode, the reduction: every tile's lines traced and written; returns
+/// (svg_text, stats) exactly as `trace` would.
+#[pyfunction]
+#[pyo3(signature = (tiles, *, width, height, palette, background, max_width, tolerance, corner_run, precision, layers))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_lines_assemble<'py>(
+    py: Python<'py>,
+    tiles: Vec<Vec<u8>>,
+    width: usize,
+    height: usize,
+    palette: &[u8],
+    background: Option<i32>,
+    max_width: f32,
+    tolerance: f64,
+    corner_run: u32,
+    precision: u32,
+    layers: &str,
+) -> PyResult<(String, Bound<'py, PyDict>)> {
+    let opts = TraceOptions {
+        fit: FitOptions { tolerance, corner_run },
+        precision,
+        layers: parse_layers(layers)?,
+        stroke_width_max: max_width,
+        ..Default::default()
+    };
+    let (svg, stats) = run(py, || {
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let t: Vec<tiled::TileLines> = decode_all(&tiles, "tile lines")?;
+        drop(tiles);
+        tiled::assemble_lines(t, width, height, &p, background, &opts)
+    })?;
+    Ok((svg, stats_dict(py, &stats)?))
+}
+
 /// Register the tiled-stage functions on the `_kernels` module.
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_histogram, m)?)?;
@@ -248,5 +347,9 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_stitch, m)?)?;
     m.add_function(wrap_pyfunction!(tile_arcs, m)?)?;
     m.add_function(wrap_pyfunction!(tile_assemble, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_line_window, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_line_background, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_lines_assemble, m)?)?;
     Ok(())
 }
