@@ -46,7 +46,8 @@ impl Canvas {
     fn circle(&mut self, c: (f64, f64), r: f64, width: f64, col: [u8; 3]) {
         let n = (r * 8.0).ceil() as usize;
         for k in 0..n {
-            let (t0, t1) = (k as f64 / n as f64 * std::f64::consts::TAU, (k + 1) as f64 / n as f64 * std::f64::consts::TAU);
+            let (t0, t1) =
+                (k as f64 / n as f64 * std::f64::consts::TAU, (k + 1) as f64 / n as f64 * std::f64::consts::TAU);
             self.line((c.0 + r * t0.cos(), c.1 + r * t0.sin()), (c.0 + r * t1.cos(), c.1 + r * t1.sin()), width, col);
         }
     }

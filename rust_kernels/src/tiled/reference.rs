@@ -82,7 +82,8 @@ fn trace_lines(
     let tiles = (0..grid.len())
         .map(|i| {
             let core = grid.rect(i);
-            let (x0, y0, w, h) = line_window(core.0, core.1, core.2, core.3, img.width, img.height, opts.stroke_width_max);
+            let (x0, y0, w, h) =
+                line_window(core.0, core.1, core.2, core.3, img.width, img.height, opts.stroke_width_max);
             let (d, g, w, h) = crop_rect(img, x0, y0, w, h);
             tile_lines(&ImageView::new(&d, w, h, img.channels)?, &g, core, palette, background, opts.stroke_width_max)
         })
