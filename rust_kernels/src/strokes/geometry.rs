@@ -77,6 +77,7 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
             extend_ends(g, &deg, plan, &mut pts, ink, width, max_run);
         }
         mark_corners(&mut pts, plan.closed, width);
+        sharpen_corners(&mut pts, width);
         smooth(&mut pts, plan.closed);
         let curve = fit_points(&pts, plan.closed, fit.tolerance.max(1e-3));
         out.push(((ka, kb, false), Stroke { curve, closed: plan.closed, width: width as f32 }));
@@ -278,6 +279,75 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
         if is_max {
             pts.fixed[i] = true;
         }
+    }
+}
+
+/// Thinning cuts the corner of a thick line (the skeleton bevels it over about a width):
+/// each corner moves to where the lines on its two sides meet, read from the points between
+/// one and three widths away, and the bevel's points go. Left alone when the lines are
+/// nearly parallel or meet far from the skeleton's corner.
+fn sharpen_corners(pts: &mut Points, width: f64) {
+    let n = pts.p.len();
+    let near = 0.75 * width + 1.0;
+    let far = 3.0 * width + 3.0;
+    let corners: Vec<usize> = (1..n.saturating_sub(1)).filter(|&i| pts.fixed[i]).collect();
+    let mut drop = vec![false; n];
+    for &i in corners.iter().rev() {
+        let c = pts.p[i];
+        // Side points in [near, far) from the corner, stopping at another fixed point.
+        let side = |range: &mut dyn Iterator<Item = usize>| -> Option<(usize, Pt, Pt)> {
+            let (mut inner, mut outer, mut first) = (None, None, None);
+            for j in range {
+                if pts.fixed[j] {
+                    break;
+                }
+                let d = dist(pts.p[j], c);
+                if d >= far {
+                    break;
+                }
+                if d >= near {
+                    if inner.is_none() {
+                        inner = Some(pts.p[j]);
+                        first = Some(j);
+                    }
+                    outer = Some(pts.p[j]);
+                }
+            }
+            match (first, inner, outer) {
+                (Some(f), Some(a), Some(b)) if dist(a, b) >= 1.0 => Some((f, a, b)),
+                _ => None,
+            }
+        };
+        let (Some((jl, al, bl)), Some((jr, ar, br))) = (side(&mut (0..i).rev()), side(&mut (i + 1..n))) else {
+            continue;
+        };
+        // Lines al + s (al - bl) and ar + t (ar - br) towards the corner.
+        let (u, v) = (Pt::new(al.x - bl.x, al.y - bl.y), Pt::new(ar.x - br.x, ar.y - br.y));
+        let den = u.x * v.y - u.y * v.x;
+        let (lu, lv) = ((u.x * u.x + u.y * u.y).sqrt(), (v.x * v.x + v.y * v.y).sqrt());
+        if den.abs() < 0.2 * lu * lv {
+            continue; // within about 12 degrees of parallel
+        }
+        let w = Pt::new(ar.x - al.x, ar.y - al.y);
+        let s_ = (w.x * v.y - w.y * v.x) / den;
+        let q = Pt::new(al.x + u.x * s_, al.y + u.y * s_);
+        if s_ < 0.0 || dist(q, c) > width + 1.0 {
+            continue;
+        }
+        pts.p[i] = q;
+        for (j, d) in drop.iter_mut().enumerate().take(jr).skip(jl + 1) {
+            if j != i {
+                *d = true;
+            }
+        }
+    }
+    if drop.iter().any(|&d| d) {
+        let mut k = 0;
+        pts.p.retain(|_| (!drop[k], k += 1).0);
+        k = 0;
+        pts.fixed.retain(|_| (!drop[k], k += 1).0);
+        k = 0;
+        pts.measure.retain(|_| (!drop[k], k += 1).0);
     }
 }
 
