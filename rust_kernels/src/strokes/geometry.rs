@@ -67,10 +67,10 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
             let c = pts.p.iter().fold(Pt::new(0.0, 0.0), |s, p| Pt::new(s.x + p.x / m, s.y + p.y / m));
             let spread = pts.p.iter().map(|&p| dist(p, c)).fold(0.0, f64::max);
             if spread <= width / 2.0 {
-                let w = (width + 2.0 * spread) as f32;
+                let (c, w) = dot(ink, ka, max_width).unwrap_or((c, width + 2.0 * spread));
                 out.push((
                     (ka, kb, false),
-                    Stroke { curve: Curve { start: c, segs: vec![Seg::Line(c)] }, closed: false, width: w },
+                    Stroke { curve: Curve { start: c, segs: vec![Seg::Line(c)] }, closed: false, width: w as f32 },
                 ));
                 continue;
             }
@@ -84,16 +84,21 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
     }
     for &d in &g.dots {
         let n = &g.nodes[d];
-        let dot = Stroke {
-            curve: Curve { start: n.pos, segs: vec![Seg::Line(n.pos)] },
-            closed: false,
-            width: (2.0 * n.radius) as f32,
-        };
+        let (c, d) = dot(ink, n.key, max_width).unwrap_or((n.pos, 2.0 * n.radius));
+        let dot = Stroke { curve: Curve { start: c, segs: vec![Seg::Line(c)] }, closed: false, width: d as f32 };
         out.push(((n.key, n.key, true), dot));
     }
     // Stable: paths keep their canonical order among equal keys.
     out.sort_by_key(|(k, _)| *k);
     out.into_iter().map(|(_, s)| s).collect()
+}
+
+/// A dot drawn as the disc of its ink blob's area at the blob's centroid: (centre, diameter).
+/// None when the blob is larger than a disc of `max_width` (not a dot).
+fn dot(ink: &Ink, pixel: u32, max_width: f32) -> Option<(Pt, f64)> {
+    let cap = ((max_width as f64 + 1.0).powi(2) * std::f64::consts::FRAC_PI_4).ceil() as usize + 1;
+    let (c, area) = ink.blob(pixel, cap);
+    (area < cap).then(|| (c, (2.0 * (area as f64 / std::f64::consts::PI).sqrt()).max(1.0)))
 }
 
 /// Concatenate the chains of a path. Near a junction of three or more branches the skeleton
