@@ -136,7 +136,7 @@ def test_tiled_equals_untiled_in_process(drawing, options):
 
 def test_tiled_equals_untiled_on_a_scan_with_the_scan_preset(drawing, tmp_path):
     scan = _scanned(drawing)
-    for background in ("keep", "white"):
+    for background in ("keep", "white", "transparent"):
         options = {"mode": "centerline", "preset": "scan", "background": background}
         want = str(vectile.vectorize(scan, **options))
         assert _strokes(want), want
@@ -144,6 +144,7 @@ def test_tiled_equals_untiled_on_a_scan_with_the_scan_preset(drawing, tmp_path):
             got = vectile.vectorize(scan, tile_size=tile, **options)
             assert str(got) == want, f"{background} tile {tile}: tiled SVG differs"
         assert ('fill="#fff"' in want) == (background == "white")
+        assert ('<path d="M0 0' in want) == (background != "transparent"), "the canvas"
 
 
 @pytest.mark.slow

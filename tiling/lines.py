@@ -65,10 +65,11 @@ def lines_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[
 
 
 def lines_assemble_task(
-    tiles: list[bytes], grid: Grid, lines: dict[str, Any], output: str | None
+    tiles: list[bytes], grid: Grid, lines: dict[str, Any], output: str | None, canvas: bool = True
 ) -> tuple[str | None, dict[str, Any]]:
     """Stage 3: the strokes traced from all tiles' runs and the SVG written to ``output``
-    (atomically; None comes back as the text) or returned."""
+    (atomically; None comes back as the text) or returned; ``canvas`` False: the background
+    is not painted (a transparent paper)."""
 
     def work() -> tuple[str | None, dict[str, Any]]:
         text, kstats = _kernels.tile_lines_assemble(
@@ -82,6 +83,7 @@ def lines_assemble_task(
             corner_run=lines["corner_run"],
             precision=lines["precision"],
             layers=lines["layers"],
+            canvas=canvas,
         )
         stats = {"preset": lines["preset"], **kstats}
         if output is None:
@@ -102,12 +104,14 @@ def submit_lines(
     tuned: dict[str, Any],
     output: str | None,
     run: str,
+    canvas: bool = True,
 ) -> tuple[list[Any], Any]:
     """Submit the stages after the palette on ``ex`` (a Dask client or the in-process
-    executor); returns (the tile tasks, the assembly's future)."""
+    executor); returns (the tile tasks, the assembly's future). ``canvas`` False: the
+    background is not painted (the paper made transparent; the palette is the kept paper's)."""
     lines = ex.submit(lines_setup_task, palette, hists, tuned, key=f"vectile-lines-setup-{run}")
     tiles = [
         ex.submit(lines_task, reader, pixels, grid, i, lines, key=f"vectile-lines-{run}-{i}") for i in range(len(grid))
     ]
-    done = ex.submit(lines_assemble_task, tiles, grid, lines, output, key=f"vectile-lines-assemble-{run}")
+    done = ex.submit(lines_assemble_task, tiles, grid, lines, output, canvas, key=f"vectile-lines-assemble-{run}")
     return tiles, done

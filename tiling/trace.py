@@ -190,12 +190,16 @@ def trace_tiled(
             )
             watched += more
             reader, pixels = cleaned, None
+        # Centerline strokes need no paper holes: a transparent paper is the kept paper's
+        # palette, not painted.
+        transparent = mode == "centerline" and tuned.get("background") == "transparent"
+        ptuned = {**tuned, "background": "keep"} if transparent else tuned
         palette = ex.submit(
-            palette_task, hists, name, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
+            palette_task, hists, name, ptuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
         )
         out = None if output is None else os.fspath(Path(output).absolute())
         if mode == "centerline":
-            more, done = submit_lines(ex, reader, pixels, grid, palette, hists, tuned, out, run)
+            more, done = submit_lines(ex, reader, pixels, grid, palette, hists, tuned, out, run, not transparent)
             _watch(client, watched + more, advance)
             text, kstats = _result(client, done)
             return text, _stats(grid, mode, layers, kstats, pre is not None and strength == 0, client, noise, start)

@@ -305,5 +305,7 @@ def tile_lines_assemble(
     corner_run: int,
     precision: int,
     layers: str,
+    canvas: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """Every tile's lines traced and written: (svg_text, stats) as ``trace`` gives them."""
+    """Every tile's lines traced and written: (svg_text, stats) as ``trace`` gives them;
+    ``canvas`` False: the background is not painted (a transparent paper)."""

@@ -302,9 +302,12 @@ fn tile_lines<'py>(
 }
 
 /// Centerline mode, the reduction: every tile's lines traced and written; returns
-/// (svg_text, stats) exactly as `trace` would.
+/// (svg_text, stats) exactly as `trace` would. `canvas` false: the background is not painted
+/// (a transparent paper).
 #[pyfunction]
-#[pyo3(signature = (tiles, *, width, height, palette, background, max_width, tolerance, corner_run, precision, layers))]
+#[pyo3(signature = (
+    tiles, *, width, height, palette, background, max_width, tolerance, corner_run, precision, layers, canvas=true,
+))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn tile_lines_assemble<'py>(
@@ -319,6 +322,7 @@ fn tile_lines_assemble<'py>(
     corner_run: u32,
     precision: u32,
     layers: &str,
+    canvas: bool,
 ) -> PyResult<(String, Bound<'py, PyDict>)> {
     let opts = TraceOptions {
         fit: FitOptions { tolerance, corner_run },
@@ -331,7 +335,7 @@ fn tile_lines_assemble<'py>(
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
         let t: Vec<tiled::TileLines> = decode_all(&tiles, "tile lines")?;
         drop(tiles);
-        tiled::assemble_lines(t, width, height, &p, background, &opts)
+        tiled::assemble_lines(t, width, height, &p, background, canvas, &opts)
     })?;
     Ok((svg, stats_dict(py, &stats)?))
 }

@@ -74,7 +74,19 @@ pub fn centerlines(mask: &[u8], width: usize, height: usize, opts: &CenterlineOp
         return Vec::new();
     }
     let bits = skeleton::skeleton(mask, width, height, skeleton::thinning_iterations(opts.max_width));
-    let pixel_graph = graph::build(&bits, width, height);
+    centerlines_from_skeleton(&bits, mask, width, height, opts)
+}
+
+/// Stages (b)-(d) of `centerlines`, from the skeleton `bits` that stage (a) makes of `mask`
+/// (the tiled tracer thins tiles and gathers their bits, `crate::tiled::lines`).
+pub fn centerlines_from_skeleton(
+    bits: &[u8],
+    mask: &[u8],
+    width: usize,
+    height: usize,
+    opts: &CenterlineOptions,
+) -> Vec<Stroke> {
+    let pixel_graph = graph::build(bits, width, height);
     let ink = ink::Ink { mask, w: width, h: height, reach: opts.max_width.max(1.0).ceil() as usize + 1 };
     let mut g = simplify::stroke_graph(&pixel_graph, &ink);
     simplify::canonical(&mut g);

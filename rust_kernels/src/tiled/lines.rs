@@ -13,7 +13,7 @@
 //!    the untiled bits in the tile. Returned per colour: the tile's ink and skeleton as runs;
 //! 3. `assemble_lines` (one reduction): per colour, one colour at a time, the runs of all
 //!    tiles painted into a whole-image ink mask and skeleton, and stages (b)-(d) of
-//!    `strokes::centerlines` run on them as the untiled trace runs them, so a stroke crossing
+//!    `strokes::centerlines` run on them (`centerlines_from_skeleton`), so a stroke crossing
 //!    tile borders is one path. The SVG is written as `trace_centerline` writes it.
 //!
 //! Memory of the assembler for a W x H image: the encoded runs of all tiles (12 bytes per
@@ -25,11 +25,10 @@ use super::grid::TileGeom;
 use super::histogram::{merge_histograms, LabelRule, TileHistogram, TiledPalette};
 use super::regions::label_runs;
 use crate::error::{KernelError, Result};
-use crate::fit::FitOptions;
 use crate::image::ImageView;
 use crate::quantize::{nearest_label, pack, unpack};
 use crate::scan::Background;
-use crate::strokes::{geometry, graph, ink, simplify, skeleton, Stroke};
+use crate::strokes::{centerlines_from_skeleton, skeleton, CenterlineOptions, Stroke};
 use crate::svg::{write_svg, Shape, StrokeShape};
 use crate::trace::{luma, TraceOptions, TraceStats};
 use rayon::prelude::*;
@@ -197,14 +196,17 @@ fn paint(out: &mut [u8], spans: &[Span], w: usize, h: usize) -> Result<()> {
 }
 
 /// Stage 3: every tile's runs (any order), colour by colour, traced as `centerlines` traces
-/// a whole mask after its skeleton, and written as `trace_centerline` writes. Returns the
-/// SVG and its stats.
+/// a whole mask after its skeleton, and written as `trace_centerline` writes. The
+/// `background` label (`line_background`'s) is painted as the canvas unless `canvas` is
+/// false (the paper made transparent: the palette is then made as for a kept paper, which
+/// finds the same paper). Returns the SVG and its stats.
 pub fn assemble_lines(
     tiles: Vec<TileLines>,
     width: usize,
     height: usize,
     p: &TiledPalette,
     background: Option<i32>,
+    canvas: bool,
     opts: &TraceOptions,
 ) -> Result<(String, TraceStats)> {
     opts.validate()?;
@@ -222,8 +224,7 @@ pub fn assemble_lines(
             .push(c);
         }
     }
-    let fit: FitOptions = opts.fit.clone();
-    let max_width = opts.stroke_width_max;
+    let cl = CenterlineOptions { max_width: opts.stroke_width_max, fit: opts.fit.clone() };
     let mut mask = vec![0u8; width * height];
     let mut bits = vec![0u8; width * height];
     let mut per_colour: Vec<Vec<Stroke>> = Vec::with_capacity(n);
@@ -239,26 +240,20 @@ pub fn assemble_lines(
             paint(&mut bits, &c.skeleton, width, height)?;
         }
         drop(parts);
-        // Stages (b)-(d) of `strokes::centerlines`, on the skeleton the tiles made.
-        let pixel_graph = graph::build(&bits, width, height);
-        let ink = ink::Ink { mask: &mask, w: width, h: height, reach: max_width.max(1.0).ceil() as usize + 1 };
-        let mut g = simplify::stroke_graph(&pixel_graph, &ink);
-        drop(pixel_graph);
-        simplify::canonical(&mut g);
-        per_colour.push(geometry::strokes(&g, &ink, max_width, &fit));
+        per_colour.push(centerlines_from_skeleton(&bits, &mask, width, height, &cl));
     }
     drop((mask, bits));
-    Ok(write_lines(width, height, p, background, per_colour, opts))
+    Ok(write_lines(width, height, p, background.filter(|_| canvas), per_colour, opts))
 }
 
-/// The SVG of a centerline trace: the background as one canvas rectangle (white when the
-/// paper is made white, none when it is transparent), then every colour's strokes in
-/// palette order, equal written widths of one colour together.
+/// The SVG of a centerline trace: the `canvas` label as one rectangle (white when the paper
+/// is made white; none when None or the paper is transparent), then every colour's strokes
+/// in palette order, equal written widths of one colour together.
 fn write_lines(
     width: usize,
     height: usize,
     p: &TiledPalette,
-    background: Option<i32>,
+    canvas: Option<i32>,
     per_colour: Vec<Vec<Stroke>>,
     opts: &TraceOptions,
 ) -> (String, TraceStats) {
@@ -269,7 +264,7 @@ fn write_lines(
         strokes.extend(list.into_iter().map(|stroke| StrokeShape { color: p.palette[k], stroke }));
     }
     let mut shapes = Vec::new();
-    if let (Some(b), false) = (background, p.background == Background::Transparent) {
+    if let (Some(b), false) = (canvas, p.background == Background::Transparent) {
         let white = p.background == Background::White && p.paper.is_some();
         let color = if white { [255, 255, 255] } else { p.palette[b as usize] };
         shapes.push(Shape { color, cycles: Vec::new(), canvas: true });

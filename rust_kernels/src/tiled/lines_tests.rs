@@ -122,8 +122,10 @@ fn tiled_centerlines_equal_untiled_on_a_noisy_scan() {
     let scan = ScanOptions { denoise: 2.0, noise: 6.0, delta_e: 8.0, background: Background::Keep };
     let o = TraceOptions { scan: scan.clone(), colors: 32, ..opts() };
     let svg = check(&c.px, w, h, &o, &[16, 37, 64]);
-    let white = TraceOptions { scan: ScanOptions { background: Background::White, ..scan }, ..o };
+    let white = TraceOptions { scan: ScanOptions { background: Background::White, ..scan.clone() }, ..o.clone() };
     assert!(check(&c.px, w, h, &white, &[37]).contains("fill=\"#fff\""), "{svg}");
+    let clear = TraceOptions { scan: ScanOptions { background: Background::Transparent, ..scan }, ..o };
+    assert!(!check(&c.px, w, h, &clear, &[16, 37]).contains("<path d=\"M0 0"), "a transparent paper is not painted");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use super::regions::{seam_links, tile_regions};
 use super::stitch::stitch;
 use crate::error::Result;
 use crate::image::ImageView;
-use crate::scan::{self, denoise::Rect};
+use crate::scan::{self, denoise::Rect, Background, ScanOptions};
 use crate::trace::{Mode, TraceOptions, TraceStats};
 
 /// The whole tiled pipeline in one process, sequentially (tests and reference).
@@ -35,10 +35,17 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
             tile_histogram(&ImageView::new(&d, w, h, ch)?, &g, opts.mode)
         })
         .collect::<Result<Vec<_>>>()?;
-    let palette = palette_from_histograms(&hists, opts)?;
     if opts.mode == Mode::Centerline {
-        return trace_lines(img, &grid, &hists, &palette, opts);
+        // A transparent paper is the kept paper's palette without its canvas.
+        let transparent = opts.scan.background == Background::Transparent;
+        let kept = ScanOptions { background: Background::Keep, ..opts.scan.clone() };
+        let palette = palette_from_histograms(
+            &hists,
+            &TraceOptions { scan: if transparent { kept } else { opts.scan.clone() }, ..opts.clone() },
+        )?;
+        return trace_lines(img, &grid, &hists, &palette, !transparent, opts);
     }
+    let palette = palette_from_histograms(&hists, opts)?;
     let (regions, borders): (Vec<_>, Vec<_>) = (0..grid.len())
         .map(|i| {
             let (d, g, w, h) = crop(i);
@@ -76,6 +83,7 @@ fn trace_lines(
     grid: &Grid,
     hists: &[TileHistogram],
     palette: &TiledPalette,
+    canvas: bool,
     opts: &TraceOptions,
 ) -> Result<(String, TraceStats)> {
     let background = line_background(hists, palette)?;
@@ -88,7 +96,7 @@ fn trace_lines(
             tile_lines(&ImageView::new(&d, w, h, img.channels)?, &g, core, palette, background, opts.stroke_width_max)
         })
         .collect::<Result<Vec<_>>>()?;
-    assemble_lines(tiles, img.width, img.height, palette, background, opts)
+    assemble_lines(tiles, img.width, img.height, palette, background, canvas, opts)
 }
 
 /// The front-end stage: every tile's core cleaned from its window (the tile and a halo of
