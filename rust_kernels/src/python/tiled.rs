@@ -244,6 +244,7 @@ fn tile_assemble<'py>(
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn tile_line_window(
+    py: Python<'_>,
     x0: usize,
     y0: usize,
     w: usize,
@@ -252,7 +253,10 @@ fn tile_line_window(
     height: usize,
     max_width: f32,
 ) -> PyResult<(usize, usize, usize, usize)> {
-    Ok(tiled::line_window(x0, y0, w, h, width, height, max_width))
+    run(py, || {
+        tiled::check_core((x0, y0, w, h), width, height)?;
+        Ok(tiled::line_window(x0, y0, w, h, width, height, max_width))
+    })
 }
 
 /// Centerline mode: the background label (None for an empty palette) from the histograms the

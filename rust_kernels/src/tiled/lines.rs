@@ -55,7 +55,8 @@ pub struct TileLines {
 /// The window `tile_lines` reads for the tile at `(x0, y0)` of `w` x `h` pixels in a `width`
 /// x `height` image: `(wx0, wy0, ww, wh)`, the tile grown by `skeleton::reach(max_width)`
 /// pixels on every side (clipped to the image), its top-left corner moved up and left to
-/// even coordinates so the thinning's parity subfields are the image's.
+/// even coordinates so the thinning's parity subfields are the image's. The tile must lie
+/// in the image (`check_core`).
 pub fn line_window(
     x0: usize,
     y0: usize,
@@ -69,6 +70,18 @@ pub fn line_window(
     let (wx0, wy0) = (x0.saturating_sub(r) & !1, y0.saturating_sub(r) & !1);
     let (wx1, wy1) = ((x0 + w + r).min(width), (y0 + h + r).min(height));
     (wx0, wy0, wx1 - wx0, wy1 - wy0)
+}
+
+/// A tile `core` = (x0, y0, w, h) that is not empty and lies inside the `width` x `height`
+/// image, else `InvalidInput`.
+pub fn check_core(core: (usize, usize, usize, usize), width: usize, height: usize) -> Result<()> {
+    let (x0, y0, w, h) = core;
+    if w == 0 || h == 0 || x0 + w > width || y0 + h > height {
+        return Err(KernelError::InvalidInput(format!(
+            "tile {w}x{h} at ({x0}, {y0}) is empty or does not fit in a {width}x{height} image"
+        )));
+    }
+    Ok(())
 }
 
 /// The palette label of colour `c` under `rule`.
@@ -119,6 +132,7 @@ pub fn tile_lines(
     max_width: f32,
 ) -> Result<TileLines> {
     let (x0, y0, w, h) = core;
+    check_core(core, window.width, window.height)?;
     let want = line_window(x0, y0, w, h, window.width, window.height, max_width);
     if (window.x0, window.y0, img.width, img.height) != want {
         return Err(KernelError::InvalidInput(format!(

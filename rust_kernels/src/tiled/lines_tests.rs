@@ -163,4 +163,6 @@ fn a_wrong_window_is_refused() {
     let geom = TileGeom { x0: 0, y0: 0, width: w, height: h };
     let err = tile_lines(&img, &geom, (32, 32, 16, 16), &p, Some(0), 2.0).unwrap_err();
     assert!(err.to_string().contains("line window"), "{err}");
+    let err = tile_lines(&img, &geom, (60, 0, 16, 16), &p, Some(0), 2.0).unwrap_err();
+    assert!(err.to_string().contains("does not fit"), "{err}");
 }
