@@ -16,8 +16,8 @@
 //!    `strokes::centerlines` run on them (`centerlines_from_skeleton`), so a stroke crossing
 //!    tile borders is one path. The SVG is written as `trace_centerline` writes it.
 //!
-//! Memory of the assembler for a W x H image: the encoded runs of all tiles (12 bytes per
-//! run of ink and per run of skeleton), plus, for the one colour being traced, 7 W H bytes
+//! Memory of the assembler for a W x H image: the encoded runs of all tiles (`Runs`, about
+//! 3 bytes per run of ink and per run of skeleton), plus, for the one colour being traced, 7 W H bytes
 //! (ink mask and skeleton 1 byte each, the pixel graph's node ids 4 and visited flags 1),
 //! plus that colour's stroke graph and every colour's strokes.
 
@@ -34,15 +34,83 @@ use crate::trace::{luma, TraceOptions, TraceStats};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// A run of pixels `x0..x1` on row `y` (image coordinates).
-pub type Span = (u32, u32, u32);
+/// Runs of pixels in raster order, each `x0..x1` on row `y` (image coordinates), encoded
+/// compactly: per run, as LEB128 varints, the rows skipped since the previous run, the gap
+/// from the previous run's end on the same row (from x = 0 on a new row), and the length.
+/// A line's runs are short and close together: about 3 bytes a run instead of 12.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Runs {
+    bytes: Vec<u8>,
+    #[serde(skip)]
+    at: (u32, u32),
+}
 
-/// One colour's ink and skeleton in one tile, as runs in raster order.
+impl Runs {
+    fn varint(&mut self, mut v: u32) {
+        while v >= 0x80 {
+            self.bytes.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.bytes.push(v as u8);
+    }
+
+    /// Append the run `x0..x1` on row `y`, after (below, or right of) the last one.
+    pub fn push(&mut self, y: u32, x0: u32, x1: u32) {
+        let (py, px) = self.at;
+        debug_assert!(x0 < x1 && (y > py || (y == py && x0 >= px)), "runs must come in raster order");
+        let from = if y == py { px } else { 0 };
+        self.varint(y - py);
+        self.varint(x0 - from);
+        self.varint(x1 - x0);
+        self.at = (y, x1);
+    }
+
+    /// Encoded size in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Call `f(y, x0, x1)` for every run, in order; `InvalidInput` when the bytes are not runs.
+    pub fn each(&self, mut f: impl FnMut(u32, u32, u32) -> Result<()>) -> Result<()> {
+        let bad = || KernelError::InvalidInput("tile lines hold malformed runs".into());
+        let mut pos = 0;
+        let next = |pos: &mut usize| -> Result<u32> {
+            let mut v: u64 = 0;
+            for shift in (0..35).step_by(7) {
+                let b = *self.bytes.get(*pos).ok_or_else(bad)?;
+                *pos += 1;
+                v |= u64::from(b & 0x7f) << shift;
+                if b & 0x80 == 0 {
+                    return u32::try_from(v).map_err(|_| bad());
+                }
+            }
+            Err(bad())
+        };
+        let (mut y, mut x) = (0u32, 0u32);
+        while pos < self.bytes.len() {
+            let dy = next(&mut pos)?;
+            if dy > 0 {
+                x = 0;
+            }
+            y = y.checked_add(dy).ok_or_else(bad)?;
+            let x0 = x.checked_add(next(&mut pos)?).ok_or_else(bad)?;
+            x = x0.checked_add(next(&mut pos)?).ok_or_else(bad)?;
+            f(y, x0, x)?;
+        }
+        Ok(())
+    }
+}
+
+/// One colour's ink and skeleton in one tile.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LineRuns {
     pub label: i32,
-    pub ink: Vec<Span>,
-    pub skeleton: Vec<Span>,
+    pub ink: Runs,
+    pub skeleton: Runs,
 }
 
 /// What `tile_lines` sends to the assembler: every non-background colour with ink in the
@@ -152,7 +220,7 @@ pub fn tile_lines(
     // The tile inside the window (window coordinates).
     let (cx0, cy0) = (x0 - window.x0, y0 - window.y0);
     let (cx1, cy1) = (cx0 + w, cy0 + h);
-    let clip = |y: u32, a: u32, b: u32| -> Option<Span> {
+    let clip = |y: u32, a: u32, b: u32| -> Option<(u32, u32, u32)> {
         let (a, b) = (a.max(cx0 as u32), b.min(cx1 as u32));
         ((cy0..cy1).contains(&(y as usize)) && a < b)
             .then(|| (y + window.y0 as u32, a + window.x0 as u32, b + window.x0 as u32))
@@ -166,16 +234,18 @@ pub fn tile_lines(
         .into_par_iter()
         .map(|k| {
             let mut mask = vec![0u8; ww * wh];
-            let mut ink = Vec::new();
+            let mut ink = Runs::default();
             for &i in &by_label[k] {
                 let r = &runs[i];
                 let row = r.y as usize * ww;
                 mask[row + r.x0 as usize..row + r.x1 as usize].fill(1);
-                ink.extend(clip(r.y, r.x0, r.x1));
+                if let Some((y, a, b)) = clip(r.y, r.x0, r.x1) {
+                    ink.push(y, a, b);
+                }
             }
             let bits = skeleton::skeleton(&mask, ww, wh, iterations);
             drop(mask);
-            let mut skel = Vec::new();
+            let mut skel = Runs::default();
             for y in cy0..cy1 {
                 let row = &bits[y * ww..(y + 1) * ww];
                 let mut x = cx0;
@@ -188,7 +258,7 @@ pub fn tile_lines(
                     while x < cx1 && row[x] != 0 {
                         x += 1;
                     }
-                    skel.push(((y + window.y0) as u32, (start + window.x0) as u32, (x + window.x0) as u32));
+                    skel.push((y + window.y0) as u32, (start + window.x0) as u32, (x + window.x0) as u32);
                 }
             }
             LineRuns { label: k as i32, ink, skeleton: skel }
@@ -197,16 +267,16 @@ pub fn tile_lines(
     Ok(TileLines { colours })
 }
 
-/// Paint `spans` into the row-major `w` x `h` array `out` (1 = set).
-fn paint(out: &mut [u8], spans: &[Span], w: usize, h: usize) -> Result<()> {
-    for &(y, x0, x1) in spans {
+/// Paint `runs` into the row-major `w` x `h` array `out` (1 = set).
+fn paint(out: &mut [u8], runs: &Runs, w: usize, h: usize) -> Result<()> {
+    runs.each(|y, x0, x1| {
         if y as usize >= h || x0 >= x1 || x1 as usize > w {
             return Err(KernelError::InvalidInput(format!("a run ({y}, {x0}..{x1}) lies outside the {w}x{h} image")));
         }
         let row = y as usize * w;
         out[row + x0 as usize..row + x1 as usize].fill(1);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Stage 3: every tile's runs (any order), colour by colour, traced as `centerlines` traces

@@ -1,7 +1,7 @@
 //! The centerline mode in tiles against the whole-image trace: the same SVG for every tile
 //! size, strokes crossing tile borders kept whole.
 
-use super::lines::{line_window, tile_lines};
+use super::lines::{line_window, tile_lines, Runs};
 use super::*;
 use crate::image::ImageView;
 use crate::scan::{Background, ScanOptions};
@@ -165,4 +165,26 @@ fn a_wrong_window_is_refused() {
     assert!(err.to_string().contains("line window"), "{err}");
     let err = tile_lines(&img, &geom, (60, 0, 16, 16), &p, Some(0), 2.0).unwrap_err();
     assert!(err.to_string().contains("does not fit"), "{err}");
+}
+
+#[test]
+fn runs_round_trip_and_refuse_bad_bytes() {
+    let want = [(0u32, 0u32, 1u32), (0, 5, 9), (3, 2, 300), (3, 301, 302), (70000, 1 << 20, (1 << 20) + 7)];
+    let mut r = Runs::default();
+    for &(y, a, b) in &want {
+        r.push(y, a, b);
+    }
+    assert!(r.len() < 12 * want.len() / 2, "{} bytes", r.len());
+    let mut got = Vec::new();
+    r.each(|y, a, b| {
+        got.push((y, a, b));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(got, want);
+    // Cut short (a varint's continuation byte last) and too large values are refused.
+    let cut: Runs = decode(&encode(&vec![0x80u8; 3]), "runs").unwrap();
+    assert!(cut.each(|_, _, _| Ok(())).is_err());
+    let huge: Runs = decode(&encode(&vec![0xffu8, 0xff, 0xff, 0xff, 0x7f, 0, 1]), "runs").unwrap();
+    assert!(huge.each(|_, _, _| Ok(())).is_err());
 }

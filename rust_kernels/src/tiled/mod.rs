@@ -65,7 +65,7 @@ pub use grid::{Grid, TileGeom};
 pub use histogram::{
     merge_histograms, palette_from_histograms, tile_histogram, LabelRule, TileHistogram, TiledPalette,
 };
-pub use lines::{assemble_lines, check_core, line_background, line_window, tile_lines, LineRuns, TileLines};
+pub use lines::{assemble_lines, check_core, line_background, line_window, tile_lines, LineRuns, Runs, TileLines};
 pub use reference::trace_tiled;
 pub use regions::{seam_links, tile_regions, SeamLinks, TileBorder, TileRegions};
 pub use stitch::{stitch, RegionTable, TileLinks};
