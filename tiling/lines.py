@@ -9,16 +9,19 @@ exactly the untiled trace's; then (kernels ``rust_kernels/src/tiled/lines.rs``):
 2. per tile: every other colour thinned in the tile's window (the tile and a halo of the
    skeleton's reach, ``_kernels.tile_line_window``), the tile's ink and skeleton returned as
    runs, so the skeleton is exactly the whole image's;
-3. one task on a worker: the runs painted into whole-image arrays one colour at a time, the
-   strokes traced from them (a line crossing tile borders is one path) and the SVG written
-   (atomically) to the output file.
+3. per colour (in parallel on a cluster): its runs from all tiles painted into whole-image
+   arrays and the strokes traced from them (a line crossing tile borders is one path); one
+   task on a worker: the SVG written (atomically) to the output file.
 
-The SVG is byte-identical to :func:`vectile.vectorize` with ``mode="centerline"`` on the
-whole image, for every tile size.
+The client waits for stage 1 (the colours to trace are known then) before it submits the
+rest. A colour's task holds 7 bytes per image pixel (its ink, skeleton and pixel graph)
+plus the tiles' runs (a few bytes per run); the SVG is byte-identical to
+:func:`vectile.vectorize` with ``mode="centerline"`` on the whole image, for every tile size.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from vectile import _kernels
@@ -27,16 +30,17 @@ from vectile.options import settings
 from vectile.tiling.grid import Grid, named
 from vectile.tiling.reader import TileReader
 
-__all__ = ["lines_assemble_task", "lines_setup_task", "lines_task", "submit_lines"]
+__all__ = ["lines_colour_task", "lines_setup_task", "lines_task", "lines_write_task", "submit_lines"]
 
 
 def lines_setup_task(palette: dict[str, Any], hists: list[tuple[bytes, Any]], tuned: dict[str, Any]) -> dict[str, Any]:
-    """Stage 1: the palette's keywords with the background label and the widest line added."""
+    """Stage 1: the palette's keywords with the background label, the labels traced (the
+    others that cover pixels) and the widest line added."""
 
     def work() -> dict[str, Any]:
-        background = _kernels.tile_line_background([h[0] for h in hists], palette=palette["state"])
+        background, traced = _kernels.tile_line_background([h[0] for h in hists], palette=palette["state"])
         width = settings(palette["preset"], **tuned).stroke_width_max
-        return {**palette, "background": background, "max_width": float(width)}
+        return {**palette, "background": background, "traced": traced, "max_width": float(width)}
 
     return named("the line background", work)
 
@@ -64,23 +68,39 @@ def lines_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[
     return named(grid.name(i), work)
 
 
-def lines_assemble_task(
-    tiles: list[bytes], grid: Grid, lines: dict[str, Any], output: str | None, canvas: bool = True
+def lines_colour_task(tiles: list[bytes], grid: Grid, lines: dict[str, Any], label: int) -> bytes:
+    """Stage 3a: the strokes of colour ``label`` from all tiles' runs of it."""
+
+    def work() -> bytes:
+        return _kernels.tile_lines_colour(
+            tiles,
+            label=label,
+            width=grid.width,
+            height=grid.height,
+            max_width=lines["max_width"],
+            tolerance=lines["tolerance"],
+            corner_run=lines["corner_run"],
+        )
+
+    return named(f"the lines of colour {label}", work)
+
+
+def lines_write_task(
+    colours: list[bytes], grid: Grid, lines: dict[str, Any], output: str | None, canvas: bool = True
 ) -> tuple[str | None, dict[str, Any]]:
-    """Stage 3: the strokes traced from all tiles' runs and the SVG written to ``output``
-    (atomically; None comes back as the text) or returned; ``canvas`` False: the background
-    is not painted (a transparent paper)."""
+    """Stage 3b: the SVG from the traced colours' strokes, written to ``output`` (atomically;
+    None comes back as the text) or returned; ``canvas`` False: the background is not
+    painted (a transparent paper)."""
 
     def work() -> tuple[str | None, dict[str, Any]]:
-        text, kstats = _kernels.tile_lines_assemble(
-            tiles,
+        text, kstats = _kernels.tile_lines_write(
+            colours,
+            lines["traced"],
             width=grid.width,
             height=grid.height,
             palette=lines["state"],
             background=lines["background"],
-            max_width=lines["max_width"],
             tolerance=lines["tolerance"],
-            corner_run=lines["corner_run"],
             precision=lines["precision"],
             layers=lines["layers"],
             canvas=canvas,
@@ -96,6 +116,7 @@ def lines_assemble_task(
 
 def submit_lines(
     ex: Any,
+    result: Callable[[Any], Any],
     reader: TileReader,
     pixels: Any,
     grid: Grid,
@@ -107,11 +128,17 @@ def submit_lines(
     canvas: bool = True,
 ) -> tuple[list[Any], Any]:
     """Submit the stages after the palette on ``ex`` (a Dask client or the in-process
-    executor); returns (the tile tasks, the assembly's future). ``canvas`` False: the
-    background is not painted (the paper made transparent; the palette is the kept paper's)."""
-    lines = ex.submit(lines_setup_task, palette, hists, tuned, key=f"vectile-lines-setup-{run}")
+    executor; ``result`` waits for one of its futures: the colours traced are known once the
+    palette is); returns (the tile and colour tasks, the assembly's future). ``canvas``
+    False: the background is not painted (the paper made transparent; the palette is the
+    kept paper's)."""
+    setup = ex.submit(lines_setup_task, palette, hists, tuned, key=f"vectile-lines-setup-{run}")
     tiles = [
-        ex.submit(lines_task, reader, pixels, grid, i, lines, key=f"vectile-lines-{run}-{i}") for i in range(len(grid))
+        ex.submit(lines_task, reader, pixels, grid, i, setup, key=f"vectile-lines-{run}-{i}") for i in range(len(grid))
     ]
-    done = ex.submit(lines_assemble_task, tiles, grid, lines, output, canvas, key=f"vectile-lines-assemble-{run}")
-    return tiles, done
+    colours = [
+        ex.submit(lines_colour_task, tiles, grid, setup, k, key=f"vectile-lines-colour-{run}-{k}")
+        for k in result(setup)["traced"]
+    ]
+    done = ex.submit(lines_write_task, colours, grid, setup, output, canvas, key=f"vectile-lines-write-{run}")
+    return tiles + colours, done

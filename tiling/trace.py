@@ -199,7 +199,9 @@ def trace_tiled(
         )
         out = None if output is None else os.fspath(Path(output).absolute())
         if mode == "centerline":
-            more, done = submit_lines(ex, reader, pixels, grid, palette, hists, tuned, out, run, not transparent)
+            more, done = submit_lines(
+                ex, lambda f: _result(client, f), reader, pixels, grid, palette, hists, tuned, out, run, not transparent
+            )
             _watch(client, watched + more, advance)
             text, kstats = _result(client, done)
             return text, _stats(grid, mode, layers, kstats, pre is not None and strength == 0, client, noise, start)

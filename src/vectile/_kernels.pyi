@@ -23,6 +23,11 @@ __all__ = [
     "tile_assemble",
     "tile_histogram",
     "tile_histogram_merge",
+    "tile_line_background",
+    "tile_line_window",
+    "tile_lines",
+    "tile_lines_colour",
+    "tile_lines_write",
     "tile_palette",
     "tile_regions",
     "tile_seam",
@@ -273,8 +278,9 @@ def tile_line_window(
 ) -> tuple[int, int, int, int]:
     """The (x0, y0, w, h) window ``tile_lines`` reads for the tile at (x0, y0) of w x h."""
 
-def tile_line_background(hists: list[bytes], *, palette: bytes) -> int | None:
-    """The background label of a centerline trace (the paper, else the most pixels)."""
+def tile_line_background(hists: list[bytes], *, palette: bytes) -> tuple[int | None, list[int]]:
+    """(the background label of a centerline trace: the paper, else the most pixels; the
+    other labels that cover pixels)."""
 
 def tile_lines(
     image: npt.NDArray[np.uint8],
@@ -293,19 +299,30 @@ def tile_lines(
 ) -> bytes:
     """One tile's ink and skeleton runs per colour, from its ``tile_line_window`` pixels."""
 
-def tile_lines_assemble(
+def tile_lines_colour(
     tiles: list[bytes],
+    *,
+    label: int,
+    width: int,
+    height: int,
+    max_width: float,
+    tolerance: float,
+    corner_run: int,
+) -> bytes:
+    """One colour's strokes (for ``tile_lines_write``) from every tile's ``tile_lines``."""
+
+def tile_lines_write(
+    colours: list[bytes],
+    labels: list[int],
     *,
     width: int,
     height: int,
     palette: bytes,
     background: int | None,
-    max_width: float,
     tolerance: float,
-    corner_run: int,
     precision: int,
     layers: str,
     canvas: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """Every tile's lines traced and written: (svg_text, stats) as ``trace`` gives them;
+    """The SVG from the ``labels``' strokes: (svg_text, stats) as ``trace`` gives them;
     ``canvas`` False: the background is not painted (a transparent paper)."""

@@ -259,11 +259,11 @@ fn tile_line_window(
     })
 }
 
-/// Centerline mode: the background label (None for an empty palette) from the histograms the
-/// palette was made from; see `tiled::line_background`.
+/// Centerline mode: (the background label, None for an empty palette; the other labels that
+/// cover pixels) from the histograms the palette was made from; see `tiled::line_background`.
 #[pyfunction]
 #[pyo3(signature = (hists, *, palette))]
-fn tile_line_background(py: Python<'_>, hists: Vec<Vec<u8>>, palette: &[u8]) -> PyResult<Option<i32>> {
+fn tile_line_background(py: Python<'_>, hists: Vec<Vec<u8>>, palette: &[u8]) -> PyResult<(Option<i32>, Vec<i32>)> {
     run(py, || {
         let hs: Vec<tiled::TileHistogram> = decode_all(&hists, "a tile histogram")?;
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
@@ -305,41 +305,81 @@ fn tile_lines<'py>(
     Ok(bytes(py, &out))
 }
 
-/// Centerline mode, the reduction: every tile's lines traced and written; returns
-/// (svg_text, stats) exactly as `trace` would. `canvas` false: the background is not painted
-/// (a transparent paper).
+/// Centerline mode, one colour: its strokes (bytes for `tile_lines_write`) from every tile's
+/// lines (`tile_lines`' results, any order); see `tiled::trace_colour`.
 #[pyfunction]
-#[pyo3(signature = (
-    tiles, *, width, height, palette, background, max_width, tolerance, corner_run, precision, layers, canvas=true,
-))]
+#[pyo3(signature = (tiles, *, label, width, height, max_width, tolerance, corner_run))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
-fn tile_lines_assemble<'py>(
+fn tile_lines_colour<'py>(
     py: Python<'py>,
     tiles: Vec<Vec<u8>>,
+    label: i32,
+    width: usize,
+    height: usize,
+    max_width: f32,
+    tolerance: f64,
+    corner_run: u32,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let opts =
+        TraceOptions { fit: FitOptions { tolerance, corner_run }, stroke_width_max: max_width, ..Default::default() };
+    let out = run(py, || {
+        // Only this colour's runs are kept from each tile.
+        let mut mine: Vec<tiled::TileLines> = Vec::new();
+        for blob in &tiles {
+            let t: tiled::TileLines = decode(blob, "tile lines")?;
+            mine.push(tiled::TileLines { colours: t.colours.into_iter().filter(|c| c.label == label).collect() });
+        }
+        drop(tiles);
+        let parts = tiled::runs_of(&mine, label);
+        Ok(tiled::encode_strokes(&tiled::trace_colour(&parts, width, height, &opts)?))
+    })?;
+    Ok(bytes(py, &out))
+}
+
+/// Centerline mode, the reduction: the SVG from the strokes of the colours `labels`
+/// (`tile_lines_colour`'s, in the same order); returns (svg_text, stats) exactly as `trace`
+/// would. `canvas` false: the background is not painted (a transparent paper).
+#[pyfunction]
+#[pyo3(signature = (colours, labels, *, width, height, palette, background, tolerance, precision, layers, canvas=true))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_lines_write<'py>(
+    py: Python<'py>,
+    colours: Vec<Vec<u8>>,
+    labels: Vec<i32>,
     width: usize,
     height: usize,
     palette: &[u8],
     background: Option<i32>,
-    max_width: f32,
     tolerance: f64,
-    corner_run: u32,
     precision: u32,
     layers: &str,
     canvas: bool,
 ) -> PyResult<(String, Bound<'py, PyDict>)> {
     let opts = TraceOptions {
-        fit: FitOptions { tolerance, corner_run },
+        fit: FitOptions { tolerance, ..Default::default() },
         precision,
         layers: parse_layers(layers)?,
-        stroke_width_max: max_width,
         ..Default::default()
     };
     let (svg, stats) = run(py, || {
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
-        let t: Vec<tiled::TileLines> = decode_all(&tiles, "tile lines")?;
-        drop(tiles);
-        tiled::assemble_lines(t, width, height, &p, background, canvas, &opts)
+        if colours.len() != labels.len() {
+            return Err(crate::error::KernelError::InvalidInput(format!(
+                "{} stroke lists for {} labels",
+                colours.len(),
+                labels.len()
+            )));
+        }
+        let mut per_colour: Vec<Vec<crate::strokes::Stroke>> = vec![Vec::new(); p.palette.len()];
+        for (blob, &k) in colours.iter().zip(&labels) {
+            let slot = per_colour.get_mut(k as usize).filter(|_| k >= 0).ok_or_else(|| {
+                crate::error::KernelError::InvalidInput(format!("label {k} of a palette of {}", p.palette.len()))
+            })?;
+            *slot = tiled::decode_strokes(blob)?;
+        }
+        tiled::write_lines(width, height, &p, background.filter(|_| canvas), per_colour, &opts)
     })?;
     Ok((svg, stats_dict(py, &stats)?))
 }
@@ -358,6 +398,7 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_line_window, m)?)?;
     m.add_function(wrap_pyfunction!(tile_line_background, m)?)?;
     m.add_function(wrap_pyfunction!(tile_lines, m)?)?;
-    m.add_function(wrap_pyfunction!(tile_lines_assemble, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_lines_colour, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_lines_write, m)?)?;
     Ok(())
 }

@@ -11,20 +11,23 @@
 //!    there. A skeleton bit depends only on the mask within the reach, and the thinning's
 //!    subfields go by pixel parity, so a window starting on even coordinates gives exactly
 //!    the untiled bits in the tile. Returned per colour: the tile's ink and skeleton as runs;
-//! 3. `assemble_lines` (one reduction): per colour, one colour at a time, the runs of all
-//!    tiles painted into a whole-image ink mask and skeleton, and stages (b)-(d) of
+//! 3. `trace_colour` (one task per colour, in parallel on a cluster): the runs of all tiles
+//!    painted into a whole-image ink mask and skeleton, and stages (b)-(d) of
 //!    `strokes::centerlines` run on them (`centerlines_from_skeleton`), so a stroke crossing
-//!    tile borders is one path. The SVG is written as `trace_centerline` writes it.
+//!    tile borders is one path; `write_lines` (one reduction): the SVG written as
+//!    `trace_centerline` writes it. `assemble_lines` runs both in one process.
 //!
-//! Memory of the assembler for a W x H image: the encoded runs of all tiles (`Runs`, about
-//! 3 bytes per run of ink and per run of skeleton), plus, for the one colour being traced, 7 W H bytes
-//! (ink mask and skeleton 1 byte each, the pixel graph's node ids 4 and visited flags 1),
-//! plus that colour's stroke graph and every colour's strokes.
+//! Memory of a colour's task for a W x H image: the encoded runs of all tiles (`Runs`, about
+//! 3 bytes per run of ink and per run of skeleton), plus 7 W H bytes (ink mask and skeleton
+//! 1 byte each, the pixel graph's node ids 4 and visited flags 1), plus the colour's stroke
+//! graph and strokes; the writer holds every colour's strokes and the SVG.
 
 use super::grid::TileGeom;
 use super::histogram::{merge_histograms, LabelRule, TileHistogram, TiledPalette};
 use super::regions::label_runs;
+use super::wire::{decode, encode};
 use crate::error::{KernelError, Result};
+use crate::fit::Curve;
 use crate::image::ImageView;
 use crate::quantize::{nearest_label, pack, unpack};
 use crate::scan::Background;
@@ -169,12 +172,10 @@ fn label_of(rule: &LabelRule, c: [u8; 3]) -> Result<i32> {
     })
 }
 
-/// The background label of a centerline trace (see the module docs), from the histograms
-/// the palette was made from; None when the palette is empty.
-pub fn line_background(hists: &[TileHistogram], p: &TiledPalette) -> Result<Option<i32>> {
-    if let Some(paper) = p.paper {
-        return Ok(Some(paper));
-    }
+/// The background label of a centerline trace (see the module docs; None when the palette
+/// is empty) and the other labels that cover any pixel (ascending), from the histograms the
+/// palette was made from.
+pub fn line_background(hists: &[TileHistogram], p: &TiledPalette) -> Result<(Option<i32>, Vec<i32>)> {
     let merged = merge_histograms(hists)?;
     let mut counts = vec![0u64; p.palette.len()];
     for (&k, &n) in merged.keys.iter().zip(&merged.counts) {
@@ -184,7 +185,10 @@ pub fn line_background(hists: &[TileHistogram], p: &TiledPalette) -> Result<Opti
         })?;
         *slot += n;
     }
-    Ok((0..counts.len()).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))).map(|k| k as i32))
+    let most = (0..counts.len()).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))).map(|k| k as i32);
+    let background = p.paper.or(most);
+    let traced = (0..counts.len() as i32).filter(|&k| counts[k as usize] > 0 && Some(k) != background).collect();
+    Ok((background, traced))
 }
 
 /// Stage 2, one tile: `img` is the tile's `line_window` (tile `core` = (x0, y0, w, h) of an
@@ -279,11 +283,54 @@ fn paint(out: &mut [u8], runs: &Runs, w: usize, h: usize) -> Result<()> {
     })
 }
 
-/// Stage 3: every tile's runs (any order), colour by colour, traced as `centerlines` traces
-/// a whole mask after its skeleton, and written as `trace_centerline` writes. The
-/// `background` label (`line_background`'s) is painted as the canvas unless `canvas` is
-/// false (the paper made transparent: the palette is then made as for a kept paper, which
-/// finds the same paper). Returns the SVG and its stats.
+/// Stage 3a, one colour: its runs from every tile (`parts`, any order) painted into a
+/// whole-image ink mask and skeleton, traced as `centerlines` traces a whole mask after its
+/// skeleton (`centerlines_from_skeleton`).
+pub fn trace_colour(parts: &[&LineRuns], width: usize, height: usize, opts: &TraceOptions) -> Result<Vec<Stroke>> {
+    opts.validate()?;
+    let mut mask = vec![0u8; width * height];
+    let mut bits = vec![0u8; width * height];
+    for c in parts {
+        paint(&mut mask, &c.ink, width, height)?;
+        paint(&mut bits, &c.skeleton, width, height)?;
+    }
+    let cl = CenterlineOptions { max_width: opts.stroke_width_max, fit: opts.fit.clone() };
+    Ok(centerlines_from_skeleton(&bits, &mask, width, height, &cl))
+}
+
+/// The runs of colour `label` in each tile that has any.
+pub fn runs_of(tiles: &[TileLines], label: i32) -> Vec<&LineRuns> {
+    tiles
+        .iter()
+        .filter_map(|t| t.colours.binary_search_by_key(&label, |c| c.label).ok().map(|k| &t.colours[k]))
+        .collect()
+}
+
+/// A stroke as it travels between tasks (`encode`/`decode`).
+#[derive(Serialize, Deserialize)]
+struct WireStroke {
+    curve: Curve,
+    closed: bool,
+    width: f32,
+}
+
+/// One colour's strokes as bytes (exact: floats travel bit for bit).
+pub fn encode_strokes(strokes: &[Stroke]) -> Vec<u8> {
+    let wire: Vec<WireStroke> =
+        strokes.iter().map(|s| WireStroke { curve: s.curve.clone(), closed: s.closed, width: s.width }).collect();
+    encode(&wire)
+}
+
+/// The strokes of `encode_strokes`.
+pub fn decode_strokes(bytes: &[u8]) -> Result<Vec<Stroke>> {
+    let wire: Vec<WireStroke> = decode(bytes, "a colour's strokes")?;
+    Ok(wire.into_iter().map(|w| Stroke { curve: w.curve, closed: w.closed, width: w.width }).collect())
+}
+
+/// Stages 3a and 3b in one call (the reference driver): every colour traced in turn, one
+/// at a time, and the SVG written. The `background` label (`line_background`'s) is painted
+/// as the canvas unless `canvas` is false (the paper made transparent: the palette is then
+/// made as for a kept paper, which finds the same paper). Returns the SVG and its stats.
 pub fn assemble_lines(
     tiles: Vec<TileLines>,
     width: usize,
@@ -293,54 +340,36 @@ pub fn assemble_lines(
     canvas: bool,
     opts: &TraceOptions,
 ) -> Result<(String, TraceStats)> {
-    opts.validate()?;
-    let n = p.palette.len();
-    if background.is_some_and(|b| b < 0 || b as usize >= n) {
-        return Err(KernelError::InvalidInput(format!("background label {background:?} of a palette of {n}")));
-    }
-    let mut per_label: Vec<Vec<LineRuns>> = vec![Vec::new(); n];
-    for t in tiles {
-        for c in t.colours {
-            let slot = per_label.get_mut(c.label as usize).filter(|_| c.label >= 0 && Some(c.label) != background);
-            slot.ok_or_else(|| {
-                KernelError::InvalidInput(format!("tile lines name label {} of a palette of {n}", c.label))
-            })?
-            .push(c);
+    let mut per_colour: Vec<Vec<Stroke>> = vec![Vec::new(); p.palette.len()];
+    for (k, out) in per_colour.iter_mut().enumerate() {
+        let parts = runs_of(&tiles, k as i32);
+        if !parts.is_empty() {
+            *out = trace_colour(&parts, width, height, opts)?;
         }
     }
-    let cl = CenterlineOptions { max_width: opts.stroke_width_max, fit: opts.fit.clone() };
-    let mut mask = vec![0u8; width * height];
-    let mut bits = vec![0u8; width * height];
-    let mut per_colour: Vec<Vec<Stroke>> = Vec::with_capacity(n);
-    for parts in per_label {
-        if parts.is_empty() {
-            per_colour.push(Vec::new());
-            continue;
-        }
-        mask.fill(0);
-        bits.fill(0);
-        for c in &parts {
-            paint(&mut mask, &c.ink, width, height)?;
-            paint(&mut bits, &c.skeleton, width, height)?;
-        }
-        drop(parts);
-        per_colour.push(centerlines_from_skeleton(&bits, &mask, width, height, &cl));
-    }
-    drop((mask, bits));
-    Ok(write_lines(width, height, p, background.filter(|_| canvas), per_colour, opts))
+    write_lines(width, height, p, background.filter(|_| canvas), per_colour, opts)
 }
 
-/// The SVG of a centerline trace: the `canvas` label as one rectangle (white when the paper
-/// is made white; none when None or the paper is transparent), then every colour's strokes
-/// in palette order, equal written widths of one colour together.
-fn write_lines(
+/// Stage 3b: the SVG of a centerline trace from every palette entry's strokes
+/// (`per_colour`, one list per entry): the `canvas` label as one rectangle (white when the
+/// paper is made white; none when None or the paper is transparent), then the strokes in
+/// palette order, equal written widths of one colour together.
+pub fn write_lines(
     width: usize,
     height: usize,
     p: &TiledPalette,
     canvas: Option<i32>,
     per_colour: Vec<Vec<Stroke>>,
     opts: &TraceOptions,
-) -> (String, TraceStats) {
+) -> Result<(String, TraceStats)> {
+    opts.validate()?;
+    let n = p.palette.len();
+    if canvas.is_some_and(|b| b < 0 || b as usize >= n) || per_colour.len() != n {
+        return Err(KernelError::InvalidInput(format!(
+            "{} stroke lists and canvas label {canvas:?} for a palette of {n}",
+            per_colour.len()
+        )));
+    }
     let scale = 10f64.powi(opts.precision as i32);
     let mut strokes: Vec<StrokeShape> = Vec::new();
     for (k, mut list) in per_colour.into_iter().enumerate() {
@@ -363,5 +392,5 @@ fn write_lines(
         bytes: svg.len(),
         tolerance: opts.fit.tolerance,
     };
-    (svg, stats)
+    Ok((svg, stats))
 }

@@ -86,7 +86,7 @@ fn trace_lines(
     canvas: bool,
     opts: &TraceOptions,
 ) -> Result<(String, TraceStats)> {
-    let background = line_background(hists, palette)?;
+    let (background, _) = line_background(hists, palette)?;
     let tiles = (0..grid.len())
         .map(|i| {
             let core = grid.rect(i);
