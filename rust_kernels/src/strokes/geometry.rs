@@ -268,11 +268,12 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
             let (Some(a), Some(p), Some(b)) = (at(i - k as isize), at(i), at(i + k as isize)) else { return 0.0 };
             let u = unit(Pt::new(p.x - a.x, p.y - a.y));
             let v = unit(Pt::new(b.x - p.x, b.y - p.y));
-            (u.x * v.x + u.y * v.y).clamp(-1.0, 1.0).acos().to_degrees()
+            // 1 - cos(turn): grows with the turn like the angle, without an acos per point.
+            1.0 - (u.x * v.x + u.y * v.y)
         })
         .collect();
     for i in 0..n {
-        if turn[i] < CORNER_DEG {
+        if turn[i] < 1.0 - CORNER_DEG.to_radians().cos() {
             continue;
         }
         let is_max = (1..=k as isize).all(|j| {
