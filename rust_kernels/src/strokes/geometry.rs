@@ -282,7 +282,21 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
             let hi = if closed { Some((i + j as usize) % n) } else { Some(i + j as usize).filter(|&h| h < n) };
             lo.is_none_or(|l| turn[l] < turn[i]) && hi.is_none_or(|h| turn[h] <= turn[i])
         });
-        if is_max {
+        if !is_max {
+            continue;
+        }
+        // A corner's turn is done within the window; a tight smooth curve (a small letter's
+        // bowl) keeps turning, so over twice the window it turns about twice as much.
+        let clamp = |j: isize| if closed { at(j) } else { at(j.clamp(0, n as isize - 1)) };
+        let (Some(a), Some(b)) = (clamp(i as isize - 2 * k as isize), clamp(i as isize + 2 * k as isize)) else {
+            continue;
+        };
+        let p = pts.p[i];
+        let u = unit(Pt::new(p.x - a.x, p.y - a.y));
+        let v = unit(Pt::new(b.x - p.x, b.y - p.y));
+        let wide = (u.x * v.x + u.y * v.y).clamp(-1.0, 1.0).acos();
+        let narrow = (1.0 - turn[i]).clamp(-1.0, 1.0).acos();
+        if wide < 1.4 * narrow {
             pts.fixed[i] = true;
         }
     }
