@@ -77,7 +77,7 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
             extend_ends(g, &deg, plan, &mut pts, ink, width, max_run);
         }
         mark_corners(&mut pts, plan.closed, width);
-        sharpen_corners(&mut pts, width);
+        sharpen_corners(&mut pts, width, ink);
         smooth(&mut pts, plan.closed);
         let curve = fit_points(&pts, plan.closed, fit.tolerance.max(1e-3));
         out.push(((ka, kb, false), Stroke { curve, closed: plan.closed, width: width as f32 }));
@@ -305,8 +305,9 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
 /// Thinning cuts the corner of a thick line (the skeleton bevels it over about a width):
 /// each corner moves to where the lines on its two sides meet, read from the points between
 /// one and three widths away, and the bevel's points go. Left alone when the lines are
-/// nearly parallel or meet far from the skeleton's corner.
-fn sharpen_corners(pts: &mut Points, width: f64) {
+/// nearly parallel, meet far from the skeleton's corner, or outside the ink (a round
+/// shoulder taken for a corner).
+fn sharpen_corners(pts: &mut Points, width: f64, ink: &Ink) {
     let n = pts.p.len();
     let near = 0.75 * width + 1.0;
     let far = 3.0 * width + 3.0;
@@ -351,7 +352,9 @@ fn sharpen_corners(pts: &mut Points, width: f64) {
         let w = Pt::new(ar.x - al.x, ar.y - al.y);
         let s_ = (w.x * v.y - w.y * v.x) / den;
         let q = Pt::new(al.x + u.x * s_, al.y + u.y * s_);
-        if s_ < 0.0 || dist(q, c) > width + 1.0 {
+        // The meeting point of a real corner's centerlines lies in the ink, at least a
+        // radius from the outline around the corner's apex.
+        if s_ < 0.0 || dist(q, c) > width + 1.0 || ink.run(q, unit(Pt::new(q.x - c.x, q.y - c.y)), width) < 0.25 * width {
             continue;
         }
         pts.p[i] = q;
