@@ -354,7 +354,8 @@ fn sharpen_corners(pts: &mut Points, width: f64, ink: &Ink) {
         let q = Pt::new(al.x + u.x * s_, al.y + u.y * s_);
         // The meeting point of a real corner's centerlines lies in the ink, at least a
         // radius from the outline around the corner's apex.
-        if s_ < 0.0 || dist(q, c) > width + 1.0 || ink.run(q, unit(Pt::new(q.x - c.x, q.y - c.y)), width) < 0.25 * width {
+        if s_ < 0.0 || dist(q, c) > width + 1.0 || ink.run(q, unit(Pt::new(q.x - c.x, q.y - c.y)), width) < 0.25 * width
+        {
             continue;
         }
         pts.p[i] = q;
