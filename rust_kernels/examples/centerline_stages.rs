@@ -10,6 +10,11 @@ fn main() {
         f.rsplit('_').next().unwrap().trim_end_matches(".raw").split('x').map(|s| s.parse().unwrap()).collect();
     let (w, h) = (dims[0], dims[1]);
     let data = std::fs::read(&f).unwrap();
+    let img = vectile_kernels::image::ImageView::new(&data, w, h, dims[2]).unwrap();
+    let s = Instant::now();
+    let qo = vectile_kernels::quantize::QuantizeOptions { colors: 2, ..Default::default() };
+    let q = vectile_kernels::quantize::quantize(&img, None, &qo).unwrap();
+    println!("quantize   {:8.1} ms (2 colours, {} labels)", s.elapsed().as_secs_f64() * 1e3, q.labels.len());
     let mask: Vec<u8> = data
         .chunks(dims[2])
         .map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) < 128_000) as u8)

@@ -267,7 +267,7 @@ fn corner_spur_limit(nodes: &[GNode], chains: &[GChain], at: &[usize], j: usize,
             ink.radius(px)
         })
         .fold(f64::INFINITY, f64::min);
-    if !(ink.radius(sp[sp.len() / 2]) < 0.75 * leg_radius) {
+    if ink.radius(sp[sp.len() / 2]) >= 0.75 * leg_radius {
         return 0.0;
     }
     let reach = (3.0 * r).max(4.0);
