@@ -134,6 +134,18 @@ def test_tiled_equals_untiled_in_process(drawing, options):
             assert got.stats[k] == want.stats[k], (k, tile)
 
 
+def test_tiled_equals_untiled_with_soft_edges(drawing):
+    """Soft (blurred) edges make palette entries that blend ink and paper: they join their
+    ink or the paper, and specks and pinholes go, identically in tiles."""
+    soft = np.asarray(Image.fromarray(drawing).filter(ImageFilter.GaussianBlur(0.7)))
+    for options in ({"colors": 12}, {"colors": 24, "min_area": 30}):
+        want = vectile.vectorize(soft, mode="centerline", **options)
+        assert len(_strokes(str(want))) >= 3, str(want)
+        for tile in (16, 37, 64):
+            got = vectile.vectorize(soft, mode="centerline", tile_size=tile, **options)
+            assert str(got) == str(want), f"{options} tile {tile}: tiled SVG differs"
+
+
 def test_tiled_equals_untiled_on_a_scan_with_the_scan_preset(drawing, tmp_path):
     scan = _scanned(drawing)
     for background in ("keep", "white", "transparent"):

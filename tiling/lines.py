@@ -4,11 +4,13 @@
 histograms, the preset, the scan front end's cleaned tiles, the palette), so the labels are
 exactly the untiled trace's; then (kernels ``rust_kernels/src/tiled/lines.rs``):
 
-1. one task: the background label from the same histograms (the paper, else the colour of
-   most pixels) and the widest line (``stroke_width_max``);
-2. per tile: every other colour thinned in the tile's window (the tile and a halo of the
-   skeleton's reach, ``_kernels.tile_line_window``), the tile's ink and skeleton returned as
-   runs, so the skeleton is exactly the whole image's;
+1. one task: the line plan from the same histograms (the background: the paper, else the
+   colour of most pixels; which colour each anti-aliasing blend joins; the colours traced)
+   and the widest line (``stroke_width_max``);
+2. per tile: every traced colour's mask, cleaned of specks and pinholes, thinned in the
+   tile's window (the tile and a halo of the skeleton's and the cleaning's reach,
+   ``_kernels.tile_line_window``), the tile's ink and skeleton returned as runs, so both
+   are exactly the whole image's;
 3. per colour (in parallel on a cluster): its runs from all tiles painted into whole-image
    arrays and the strokes traced from them (a line crossing tile borders is one path); one
    task on a worker: the SVG written (atomically) to the output file.
@@ -34,15 +36,15 @@ __all__ = ["lines_colour_task", "lines_setup_task", "lines_task", "lines_write_t
 
 
 def lines_setup_task(palette: dict[str, Any], hists: list[tuple[bytes, Any]], tuned: dict[str, Any]) -> dict[str, Any]:
-    """Stage 1: the palette's keywords with the background label, the labels traced (the
-    others that cover pixels) and the widest line added."""
+    """Stage 1: the palette's keywords with the line plan (the background, the blends' owners,
+    the colours traced), the labels traced and the widest line added."""
 
     def work() -> dict[str, Any]:
-        background, traced = _kernels.tile_line_background([h[0] for h in hists], palette=palette["state"])
+        plan, traced = _kernels.tile_line_plan([h[0] for h in hists], palette=palette["state"])
         width = settings(palette["preset"], **tuned).stroke_width_max
-        return {**palette, "background": background, "traced": traced, "max_width": float(width)}
+        return {**palette, "plan": plan, "traced": traced, "max_width": float(width)}
 
-    return named("the line background", work)
+    return named("the line plan", work)
 
 
 def lines_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[str, Any]) -> bytes:
@@ -50,7 +52,12 @@ def lines_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[
 
     def work() -> bytes:
         x0, y0, w, h = grid.rect(i)
-        where = {"width": grid.width, "height": grid.height, "max_width": lines["max_width"]}
+        where = {
+            "width": grid.width,
+            "height": grid.height,
+            "max_width": lines["max_width"],
+            "min_area": lines["min_area"],
+        }
         wx0, wy0, ww, wh = _kernels.tile_line_window(x0=x0, y0=y0, w=w, h=h, **where)
         return _kernels.tile_lines(
             reader(wx0, wy0, ww, wh, pixels),
@@ -61,7 +68,7 @@ def lines_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[
             window_x0=wx0,
             window_y0=wy0,
             palette=lines["state"],
-            background=lines["background"],
+            plan=lines["plan"],
             **where,
         )
 
@@ -99,7 +106,7 @@ def lines_write_task(
             width=grid.width,
             height=grid.height,
             palette=lines["state"],
-            background=lines["background"],
+            plan=lines["plan"],
             tolerance=lines["tolerance"],
             precision=lines["precision"],
             layers=lines["layers"],

@@ -23,7 +23,7 @@ __all__ = [
     "tile_assemble",
     "tile_histogram",
     "tile_histogram_merge",
-    "tile_line_background",
+    "tile_line_plan",
     "tile_line_window",
     "tile_lines",
     "tile_lines_colour",
@@ -274,13 +274,13 @@ def tile_assemble(
 
 # Centerline mode in tiles (rust_kernels/src/tiled/lines.rs).
 def tile_line_window(
-    *, x0: int, y0: int, w: int, h: int, width: int, height: int, max_width: float
+    *, x0: int, y0: int, w: int, h: int, width: int, height: int, max_width: float, min_area: int
 ) -> tuple[int, int, int, int]:
     """The (x0, y0, w, h) window ``tile_lines`` reads for the tile at (x0, y0) of w x h."""
 
-def tile_line_background(hists: list[bytes], *, palette: bytes) -> tuple[int | None, list[int]]:
-    """(the background label of a centerline trace: the paper, else the most pixels; the
-    other labels that cover pixels)."""
+def tile_line_plan(hists: list[bytes], *, palette: bytes) -> tuple[bytes, list[int]]:
+    """(the line plan: the background, the anti-aliasing blends' owners, the colours traced;
+    the labels traced)."""
 
 def tile_lines(
     image: npt.NDArray[np.uint8],
@@ -294,10 +294,11 @@ def tile_lines(
     width: int,
     height: int,
     palette: bytes,
-    background: int | None,
+    plan: bytes,
     max_width: float,
+    min_area: int,
 ) -> bytes:
-    """One tile's ink and skeleton runs per colour, from its ``tile_line_window`` pixels."""
+    """One tile's cleaned ink and skeleton runs per colour, from its ``tile_line_window``."""
 
 def tile_lines_colour(
     tiles: list[bytes],
@@ -318,7 +319,7 @@ def tile_lines_write(
     width: int,
     height: int,
     palette: bytes,
-    background: int | None,
+    plan: bytes,
     tolerance: float,
     precision: int,
     layers: str,

@@ -238,9 +238,9 @@ fn tile_assemble<'py>(
 }
 
 /// Centerline mode: the window `tile_lines` reads for a tile, (x0, y0, w, h); see
-/// `tiled::line_window`.
+/// `tiled::line_window` and `tiled::line_reach`.
 #[pyfunction]
-#[pyo3(signature = (*, x0, y0, w, h, width, height, max_width))]
+#[pyo3(signature = (*, x0, y0, w, h, width, height, max_width, min_area))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn tile_line_window(
@@ -252,29 +252,38 @@ fn tile_line_window(
     width: usize,
     height: usize,
     max_width: f32,
+    min_area: u64,
 ) -> PyResult<(usize, usize, usize, usize)> {
     run(py, || {
         tiled::check_core((x0, y0, w, h), width, height)?;
-        Ok(tiled::line_window(x0, y0, w, h, width, height, max_width))
+        Ok(tiled::line_window(x0, y0, w, h, width, height, tiled::line_reach(max_width, min_area)))
     })
 }
 
-/// Centerline mode: (the background label, None for an empty palette; the other labels that
-/// cover pixels) from the histograms the palette was made from; see `tiled::line_background`.
+/// Centerline mode: (the plan: background, blend owners, colours traced; the labels traced)
+/// from the histograms the palette was made from; see `tiled::line_plan`.
 #[pyfunction]
 #[pyo3(signature = (hists, *, palette))]
-fn tile_line_background(py: Python<'_>, hists: Vec<Vec<u8>>, palette: &[u8]) -> PyResult<(Option<i32>, Vec<i32>)> {
-    run(py, || {
+fn tile_line_plan<'py>(
+    py: Python<'py>,
+    hists: Vec<Vec<u8>>,
+    palette: &[u8],
+) -> PyResult<(Bound<'py, PyBytes>, Vec<i32>)> {
+    let (plan, traced) = run(py, || {
         let hs: Vec<tiled::TileHistogram> = decode_all(&hists, "a tile histogram")?;
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
-        tiled::line_background(&hs, &p)
-    })
+        let plan = tiled::line_plan(&hs, &p)?;
+        Ok((encode(&plan), plan.traced))
+    })?;
+    Ok((bytes(py, &plan), traced))
 }
 
 /// Centerline mode, per tile: `image` is the `tile_line_window` of the tile at (x0, y0) of
 /// w x h pixels, at (window_x0, window_y0); returns the tile's ink and skeleton runs.
 #[pyfunction]
-#[pyo3(signature = (image, *, x0, y0, w, h, window_x0, window_y0, width, height, palette, background, max_width))]
+#[pyo3(signature = (
+    image, *, x0, y0, w, h, window_x0, window_y0, width, height, palette, plan, max_width, min_area,
+))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn tile_lines<'py>(
@@ -289,18 +298,20 @@ fn tile_lines<'py>(
     width: usize,
     height: usize,
     palette: &[u8],
-    background: Option<i32>,
+    plan: &[u8],
     max_width: f32,
+    min_area: u64,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let (ih, iw, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
-    let opts = TraceOptions { stroke_width_max: max_width, ..Default::default() };
+    let opts = TraceOptions { stroke_width_max: max_width, min_area, ..Default::default() };
     let out = run(py, || {
         opts.validate()?;
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let plan: tiled::LinePlan = decode(plan, "the line plan")?;
         let img = ImageView::new(data, iw, ih, c)?;
         let window = geom(window_x0, window_y0, width, height);
-        Ok(encode(&tiled::tile_lines(&img, &window, (x0, y0, w, h), &p, background, max_width)?))
+        Ok(encode(&tiled::tile_lines(&img, &window, (x0, y0, w, h), &p, &plan, max_width, min_area)?))
     })?;
     Ok(bytes(py, &out))
 }
@@ -341,7 +352,7 @@ fn tile_lines_colour<'py>(
 /// (`tile_lines_colour`'s, in the same order); returns (svg_text, stats) exactly as `trace`
 /// would. `canvas` false: the background is not painted (a transparent paper).
 #[pyfunction]
-#[pyo3(signature = (colours, labels, *, width, height, palette, background, tolerance, precision, layers, canvas=true))]
+#[pyo3(signature = (colours, labels, *, width, height, palette, plan, tolerance, precision, layers, canvas=true))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
 fn tile_lines_write<'py>(
@@ -351,7 +362,7 @@ fn tile_lines_write<'py>(
     width: usize,
     height: usize,
     palette: &[u8],
-    background: Option<i32>,
+    plan: &[u8],
     tolerance: f64,
     precision: u32,
     layers: &str,
@@ -365,6 +376,7 @@ fn tile_lines_write<'py>(
     };
     let (svg, stats) = run(py, || {
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let plan: tiled::LinePlan = decode(plan, "the line plan")?;
         if colours.len() != labels.len() {
             return Err(crate::error::KernelError::InvalidInput(format!(
                 "{} stroke lists for {} labels",
@@ -379,7 +391,7 @@ fn tile_lines_write<'py>(
             })?;
             *slot = tiled::decode_strokes(blob)?;
         }
-        tiled::write_lines(width, height, &p, background.filter(|_| canvas), per_colour, &opts)
+        tiled::write_lines(width, height, &p, plan.background.filter(|_| canvas), per_colour, &opts)
     })?;
     Ok((svg, stats_dict(py, &stats)?))
 }
@@ -396,7 +408,7 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_arcs, m)?)?;
     m.add_function(wrap_pyfunction!(tile_assemble, m)?)?;
     m.add_function(wrap_pyfunction!(tile_line_window, m)?)?;
-    m.add_function(wrap_pyfunction!(tile_line_background, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_line_plan, m)?)?;
     m.add_function(wrap_pyfunction!(tile_lines, m)?)?;
     m.add_function(wrap_pyfunction!(tile_lines_colour, m)?)?;
     m.add_function(wrap_pyfunction!(tile_lines_write, m)?)?;

@@ -3,14 +3,16 @@
 //!
 //! The palette and the pixels' labels come exactly as for the colour tracer (stage 1 of
 //! `super`, and the scan front end's cleaned tiles when it is on). Then:
-//! 1. `line_background` (one reduction, from the same histograms): the background label, the
-//!    paper when one was found, else the label covering most pixels (the first on a tie), as
-//!    `trace_centerline` picks it from the whole label map;
+//! 1. `line_plan` (one reduction, from the same histograms): the background label (the paper
+//!    when one was found, else the label covering most pixels, the first on a tie), the
+//!    anti-aliasing blends' owners and the colours traced, as `trace_centerline` decides
+//!    them from the whole label map;
 //! 2. `tile_lines` (per tile): the labels of the tile's `line_window` (the tile and a halo of
-//!    at least `skeleton::reach(max_width)` pixels), every other colour's ink mask thinned
-//!    there. A skeleton bit depends only on the mask within the reach, and the thinning's
-//!    subfields go by pixel parity, so a window starting on even coordinates gives exactly
-//!    the untiled bits in the tile. Returned per colour: the tile's ink and skeleton as runs;
+//!    `line_reach` pixels), every traced colour's ink mask cleaned of specks and pinholes and
+//!    thinned there. A skeleton bit depends only on the mask within the skeleton's reach, a
+//!    cleaned pixel on the mask within `min_area`, and the thinning's subfields go by pixel
+//!    parity, so a window starting on even coordinates gives exactly the untiled ink and
+//!    bits in the tile. Returned per colour: the tile's ink and skeleton as runs;
 //! 3. `trace_colour` (one task per colour, in parallel on a cluster): the runs of all tiles
 //!    painted into a whole-image ink mask and skeleton, and stages (b)-(d) of
 //!    `strokes::centerlines` run on them (`centerlines_from_skeleton`), so a stroke crossing
@@ -31,6 +33,7 @@ use crate::fit::Curve;
 use crate::image::ImageView;
 use crate::quantize::{nearest_label, pack, unpack};
 use crate::scan::Background;
+use crate::strokes::trace::{blend_owners, drop_specks};
 use crate::strokes::{centerlines_from_skeleton, skeleton, CenterlineOptions, Stroke};
 use crate::svg::{write_svg, Shape, StrokeShape};
 use crate::trace::{luma, TraceOptions, TraceStats};
@@ -123,11 +126,19 @@ pub struct TileLines {
     pub colours: Vec<LineRuns>,
 }
 
+/// How far beyond a pixel `tile_lines` reads: the skeleton's reach over the cleaned mask,
+/// plus the reach of the cleaning (`strokes::trace::drop_specks`: a speck below half of
+/// `min_area` pixels or a pinhole below `min_area` lies within `min_area` pixels; a component
+/// that reaches farther holds more pixels than that in any window, so it is kept).
+pub fn line_reach(max_width: f32, min_area: u64) -> usize {
+    skeleton::reach(max_width) + min_area as usize + 1
+}
+
 /// The window `tile_lines` reads for the tile at `(x0, y0)` of `w` x `h` pixels in a `width`
-/// x `height` image: `(wx0, wy0, ww, wh)`, the tile grown by `skeleton::reach(max_width)`
-/// pixels on every side (clipped to the image), its top-left corner moved up and left to
-/// even coordinates so the thinning's parity subfields are the image's. The tile must lie
-/// in the image (`check_core`).
+/// x `height` image: `(wx0, wy0, ww, wh)`, the tile grown by `reach` (`line_reach`) pixels
+/// on every side (clipped to the image), its top-left corner moved up and left to even
+/// coordinates so the thinning's parity subfields are the image's. The tile must lie in the
+/// image (`check_core`).
 pub fn line_window(
     x0: usize,
     y0: usize,
@@ -135,9 +146,9 @@ pub fn line_window(
     h: usize,
     width: usize,
     height: usize,
-    max_width: f32,
+    reach: usize,
 ) -> (usize, usize, usize, usize) {
-    let r = skeleton::reach(max_width);
+    let r = reach;
     let (wx0, wy0) = (x0.saturating_sub(r) & !1, y0.saturating_sub(r) & !1);
     let (wx1, wy1) = ((x0 + w + r).min(width), (y0 + h + r).min(height));
     (wx0, wy0, wx1 - wx0, wy1 - wy0)
@@ -172,100 +183,126 @@ fn label_of(rule: &LabelRule, c: [u8; 3]) -> Result<i32> {
     })
 }
 
-/// The background label of a centerline trace (see the module docs; None when the palette
-/// is empty) and the other labels that cover any pixel (ascending), from the histograms the
-/// palette was made from.
-pub fn line_background(hists: &[TileHistogram], p: &TiledPalette) -> Result<(Option<i32>, Vec<i32>)> {
+/// What every tile and the writer need to know of the palette: the background label (None
+/// when the palette is empty), which entry's strokes each entry's pixels join
+/// (`strokes::trace::blend_owners`: anti-aliasing blends join their ink or the background),
+/// and the entries traced (ascending).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinePlan {
+    pub background: Option<i32>,
+    pub owner: Vec<Option<u32>>,
+    pub traced: Vec<i32>,
+}
+
+/// The `LinePlan` of a centerline trace, as `trace_centerline` decides it from the whole
+/// label map, from the histograms the palette was made from (the pixels per entry).
+pub fn line_plan(hists: &[TileHistogram], p: &TiledPalette) -> Result<LinePlan> {
     let merged = merge_histograms(hists)?;
-    let mut counts = vec![0u64; p.palette.len()];
-    for (&k, &n) in merged.keys.iter().zip(&merged.counts) {
+    let n = p.palette.len();
+    let mut counts = vec![0usize; n];
+    for (&k, &c) in merged.keys.iter().zip(&merged.counts) {
         let l = label_of(&p.rule, unpack(k))?;
-        let slot = counts.get_mut(l as usize).ok_or_else(|| {
-            KernelError::InvalidInput(format!("label {l} is outside the palette of {}", p.palette.len()))
-        })?;
-        *slot += n;
+        let slot = counts
+            .get_mut(l as usize)
+            .ok_or_else(|| KernelError::InvalidInput(format!("label {l} is outside the palette of {n}")))?;
+        *slot += c as usize;
     }
-    let most = (0..counts.len()).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))).map(|k| k as i32);
-    let background = p.paper.or(most);
-    let traced = (0..counts.len() as i32).filter(|&k| counts[k as usize] > 0 && Some(k) != background).collect();
-    Ok((background, traced))
+    // The paper, else the colour covering most pixels (the first on a tie).
+    let most = (0..n).max_by_key(|&k| (counts[k], std::cmp::Reverse(k)));
+    let background = p.paper.map(|b| b as usize).or(most);
+    let owner = background.map_or_else(|| (0..n).map(Some).collect(), |b| blend_owners(&p.palette, &counts, b));
+    let traced =
+        (0..n).filter(|&k| Some(k) != background && owner[k] == Some(k) && counts[k] > 0).map(|k| k as i32).collect();
+    Ok(LinePlan {
+        background: background.map(|b| b as i32),
+        owner: owner.into_iter().map(|o| o.map(|j| j as u32)).collect(),
+        traced,
+    })
 }
 
 /// Stage 2, one tile: `img` is the tile's `line_window` (tile `core` = (x0, y0, w, h) of an
 /// image of `window.width` x `window.height`, the window at `(window.x0, window.y0)`).
-/// Every colour but `background` with ink in the tile is thinned in the window; its ink and
-/// skeleton inside the tile come back as runs.
+/// Every traced colour with ink in the window gets its mask there (its own pixels and the
+/// blends it owns), cleaned of specks and pinholes as the untiled trace cleans it, and
+/// thinned; its cleaned ink and skeleton inside the tile come back as runs.
 pub fn tile_lines(
     img: &ImageView,
     window: &TileGeom,
     core: (usize, usize, usize, usize),
     p: &TiledPalette,
-    background: Option<i32>,
+    plan: &LinePlan,
     max_width: f32,
+    min_area: u64,
 ) -> Result<TileLines> {
     let (x0, y0, w, h) = core;
     check_core(core, window.width, window.height)?;
-    let want = line_window(x0, y0, w, h, window.width, window.height, max_width);
+    let want = line_window(x0, y0, w, h, window.width, window.height, line_reach(max_width, min_area));
     if (window.x0, window.y0, img.width, img.height) != want {
         return Err(KernelError::InvalidInput(format!(
             "the window {}x{} at ({}, {}) is not the line window {}x{} at ({}, {}) of tile {}x{} at ({}, {})",
             img.width, img.height, window.x0, window.y0, want.2, want.3, want.0, want.1, w, h, x0, y0
         )));
     }
+    if plan.owner.len() != p.palette.len() {
+        return Err(KernelError::InvalidInput("the line plan is not the palette's".into()));
+    }
     let (ww, wh) = (img.width, img.height);
     let (runs, _) = label_runs(img, &p.rule)?;
-    let mut by_label: Vec<Vec<usize>> = vec![Vec::new(); p.palette.len()];
+    // Each traced colour's runs: its own and those of the blends it owns.
+    let mut by_owner: Vec<Vec<usize>> = vec![Vec::new(); p.palette.len()];
     for (i, r) in runs.iter().enumerate() {
-        by_label
-            .get_mut(r.label as usize)
-            .ok_or_else(|| KernelError::InvalidInput(format!("label {} is outside the palette", r.label)))?
-            .push(i);
+        let owner = plan
+            .owner
+            .get(r.label as usize)
+            .ok_or_else(|| KernelError::InvalidInput(format!("label {} is outside the palette", r.label)))?;
+        if let Some(k) = owner {
+            by_owner.get_mut(*k as usize).ok_or_else(|| KernelError::InvalidInput("a bad line plan".into()))?.push(i);
+        }
     }
     // The tile inside the window (window coordinates).
     let (cx0, cy0) = (x0 - window.x0, y0 - window.y0);
     let (cx1, cy1) = (cx0 + w, cy0 + h);
-    let clip = |y: u32, a: u32, b: u32| -> Option<(u32, u32, u32)> {
-        let (a, b) = (a.max(cx0 as u32), b.min(cx1 as u32));
-        ((cy0..cy1).contains(&(y as usize)) && a < b)
-            .then(|| (y + window.y0 as u32, a + window.x0 as u32, b + window.x0 as u32))
+    let (gx, gy) = (window.x0 as u32, window.y0 as u32);
+    // Runs of the set pixels of `bits` (window-sized) inside the tile, in image coordinates.
+    let core_runs = |bits: &[u8]| {
+        let mut out = Runs::default();
+        for y in cy0..cy1 {
+            let row = &bits[y * ww..(y + 1) * ww];
+            let mut x = cx0;
+            while x < cx1 {
+                if row[x] == 0 {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < cx1 && row[x] != 0 {
+                    x += 1;
+                }
+                out.push(y as u32 + gy, start as u32 + gx, x as u32 + gx);
+            }
+        }
+        out
     };
-    let traced: Vec<usize> = (0..by_label.len())
-        .filter(|&k| Some(k as i32) != background)
-        .filter(|&k| by_label[k].iter().any(|&i| clip(runs[i].y, runs[i].x0, runs[i].x1).is_some()))
+    let traced: Vec<i32> = plan
+        .traced
+        .iter()
+        .copied()
+        .filter(|&k| by_owner.get(k as usize).is_some_and(|v| !v.is_empty()) && Some(k) != plan.background)
         .collect();
     let iterations = skeleton::thinning_iterations(max_width);
+    let min = min_area as usize;
     let colours = traced
         .into_par_iter()
         .map(|k| {
             let mut mask = vec![0u8; ww * wh];
-            let mut ink = Runs::default();
-            for &i in &by_label[k] {
+            for &i in &by_owner[k as usize] {
                 let r = &runs[i];
                 let row = r.y as usize * ww;
                 mask[row + r.x0 as usize..row + r.x1 as usize].fill(1);
-                if let Some((y, a, b)) = clip(r.y, r.x0, r.x1) {
-                    ink.push(y, a, b);
-                }
             }
+            drop_specks(&mut mask, ww, wh, min.div_ceil(2), min);
             let bits = skeleton::skeleton(&mask, ww, wh, iterations);
-            drop(mask);
-            let mut skel = Runs::default();
-            for y in cy0..cy1 {
-                let row = &bits[y * ww..(y + 1) * ww];
-                let mut x = cx0;
-                while x < cx1 {
-                    if row[x] == 0 {
-                        x += 1;
-                        continue;
-                    }
-                    let start = x;
-                    while x < cx1 && row[x] != 0 {
-                        x += 1;
-                    }
-                    skel.push((y + window.y0) as u32, (start + window.x0) as u32, (x + window.x0) as u32);
-                }
-            }
-            LineRuns { label: k as i32, ink, skeleton: skel }
+            LineRuns { label: k, ink: core_runs(&mask), skeleton: core_runs(&bits) }
         })
         .collect();
     Ok(TileLines { colours })
@@ -328,7 +365,7 @@ pub fn decode_strokes(bytes: &[u8]) -> Result<Vec<Stroke>> {
 }
 
 /// Stages 3a and 3b in one call (the reference driver): every colour traced in turn, one
-/// at a time, and the SVG written. The `background` label (`line_background`'s) is painted
+/// at a time, and the SVG written. The plan's background label is painted
 /// as the canvas unless `canvas` is false (the paper made transparent: the palette is then
 /// made as for a kept paper, which finds the same paper). Returns the SVG and its stats.
 pub fn assemble_lines(
@@ -336,7 +373,7 @@ pub fn assemble_lines(
     width: usize,
     height: usize,
     p: &TiledPalette,
-    background: Option<i32>,
+    plan: &LinePlan,
     canvas: bool,
     opts: &TraceOptions,
 ) -> Result<(String, TraceStats)> {
@@ -347,7 +384,7 @@ pub fn assemble_lines(
             *out = trace_colour(&parts, width, height, opts)?;
         }
     }
-    write_lines(width, height, p, background.filter(|_| canvas), per_colour, opts)
+    write_lines(width, height, p, plan.background.filter(|_| canvas), per_colour, opts)
 }
 
 /// Stage 3b: the SVG of a centerline trace from every palette entry's strokes

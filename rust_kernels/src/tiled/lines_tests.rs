@@ -1,7 +1,7 @@
 //! The centerline mode in tiles against the whole-image trace: the same SVG for every tile
 //! size, strokes crossing tile borders kept whole.
 
-use super::lines::{line_window, tile_lines, Runs};
+use super::lines::{line_plan, line_reach, line_window, tile_lines, Runs};
 use super::*;
 use crate::image::ImageView;
 use crate::scan::{Background, ScanOptions};
@@ -128,6 +128,62 @@ fn tiled_centerlines_equal_untiled_on_a_noisy_scan() {
     assert!(!check(&c.px, w, h, &clear, &[16, 37]).contains("<path d=\"M0 0"), "a transparent paper is not painted");
 }
 
+/// `c` drawn at 4x and averaged down: anti-aliased lines, whose blends join their ink.
+fn antialiased(w: usize, h: usize) -> Vec<u8> {
+    let big = {
+        let mut c = Canvas::new(4 * w, 4 * h);
+        let (fw, fh) = (4.0 * w as f64, 4.0 * h as f64);
+        c.line((8.0, 8.0), (fw - 9.0, fh - 9.0), 6.0, INK);
+        c.line((fw - 9.0, 8.0), (8.0, fh - 9.0), 12.0, INK);
+        c.circle((fw * 0.6, fh * 0.4), fh * 0.25, 9.0, RED);
+        c.line((20.0, fh * 0.7), (fw * 0.5, fh * 0.7), 16.0, BLUE);
+        // Specks and a pinhole near tile borders.
+        c.dot(fw * 0.3, fh * 0.2, 5.0, INK);
+        c.dot(fw * 0.8, fh * 0.85, 30.0, INK);
+        c.dot(fw * 0.8, fh * 0.85, 5.0, [255, 255, 255]);
+        c
+    };
+    let mut px = vec![0u8; w * h * 3];
+    for y in 0..h {
+        for x in 0..w {
+            for ch in 0..3 {
+                let mut sum = 0u32;
+                for dy in 0..4 {
+                    for dx in 0..4 {
+                        sum += big.px[((4 * y + dy) * 4 * w + 4 * x + dx) * 3 + ch] as u32;
+                    }
+                }
+                px[(y * w + x) * 3 + ch] = ((sum + 8) / 16) as u8;
+            }
+        }
+    }
+    px
+}
+
+#[test]
+fn tiled_centerlines_equal_untiled_with_antialiasing_specks_and_pinholes() {
+    let (w, h) = (110, 90);
+    let px = antialiased(w, h);
+    for min_area in [1, 8, 30] {
+        let o = TraceOptions { min_area, colors: 16, ..opts() };
+        check(&px, w, h, &o, &[9, 16, 37]);
+    }
+}
+
+#[test]
+fn the_window_covers_the_cleaning_beyond_the_skeleton() {
+    // With min_area 200 a 1-pixel line of 150 pixels is kept (more than 100, half of it) and
+    // one of 80 is a speck; a window of the skeleton's reach alone (20 pixels at width 2)
+    // would see only a piece of the long line and drop it.
+    let (w, h) = (200, 60);
+    let mut c = Canvas::new(w, h);
+    c.line((20.5, 20.5), (170.5, 20.5), 1.0, INK);
+    c.line((20.5, 45.5), (100.5, 45.5), 1.0, INK);
+    let o = TraceOptions { min_area: 200, stroke_width_max: 2.0, ..opts() };
+    let svg = check(&c.px, w, h, &o, &[16, 37]);
+    assert_eq!(svg.lines().filter(|l| l.contains("stroke=")).count(), 1, "{svg}");
+}
+
 #[test]
 fn a_line_across_many_tiles_is_one_stroke() {
     let (w, h) = (200, 60);
@@ -142,9 +198,10 @@ fn a_line_across_many_tiles_is_one_stroke() {
 
 #[test]
 fn windows_start_on_even_pixels_and_cover_the_reach() {
-    let r = crate::strokes::skeleton::reach(8.0);
+    let r = line_reach(8.0, 10);
+    assert_eq!(r, crate::strokes::skeleton::reach(8.0) + 11);
     for (x0, y0) in [(0, 0), (37, 74), (111, 5), (200, 201)] {
-        let (wx0, wy0, ww, wh) = line_window(x0, y0, 37, 37, 260, 250, 8.0);
+        let (wx0, wy0, ww, wh) = line_window(x0, y0, 37, 37, 260, 250, r);
         assert_eq!((wx0 % 2, wy0 % 2), (0, 0));
         assert!(x0 - wx0 >= r.min(x0) && y0 - wy0 >= r.min(y0));
         assert_eq!((wx0 + ww).min(260), (x0 + 37 + r).min(260));
@@ -158,12 +215,13 @@ fn a_wrong_window_is_refused() {
     let c = drawing(w, h);
     let img = ImageView::new(&c.px, w, h, 3).unwrap();
     let hist = tile_histogram(&img, &TileGeom { x0: 0, y0: 0, width: w, height: h }, Mode::Centerline).unwrap();
-    let p = palette_from_histograms(&[hist], &opts()).unwrap();
-    // The whole image is not the window of a 16-pixel tile at (32, 32) with reach 20.
+    let p = palette_from_histograms(std::slice::from_ref(&hist), &opts()).unwrap();
+    let plan = line_plan(&[hist], &p).unwrap();
+    // The whole image is not the window of a 16-pixel tile at (32, 32) with reach 20 + 9.
     let geom = TileGeom { x0: 0, y0: 0, width: w, height: h };
-    let err = tile_lines(&img, &geom, (32, 32, 16, 16), &p, Some(0), 2.0).unwrap_err();
+    let err = tile_lines(&img, &geom, (32, 32, 16, 16), &p, &plan, 2.0, 8).unwrap_err();
     assert!(err.to_string().contains("line window"), "{err}");
-    let err = tile_lines(&img, &geom, (60, 0, 16, 16), &p, Some(0), 2.0).unwrap_err();
+    let err = tile_lines(&img, &geom, (60, 0, 16, 16), &p, &plan, 2.0, 8).unwrap_err();
     assert!(err.to_string().contains("does not fit"), "{err}");
 }
 

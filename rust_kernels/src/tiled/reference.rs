@@ -9,7 +9,7 @@ use super::arcs::tile_arcs;
 use super::assemble::assemble;
 use super::grid::{Grid, TileGeom};
 use super::histogram::{palette_from_histograms, tile_histogram, TileHistogram, TiledPalette};
-use super::lines::{assemble_lines, line_background, line_window, tile_lines};
+use super::lines::{assemble_lines, line_plan, line_reach, line_window, tile_lines};
 use super::regions::{seam_links, tile_regions};
 use super::stitch::stitch;
 use crate::error::Result;
@@ -76,8 +76,8 @@ fn crop_rect(img: &ImageView, x0: usize, y0: usize, w: usize, h: usize) -> (Vec<
     (data, TileGeom { x0, y0, width: img.width, height: img.height }, w, h)
 }
 
-/// The centerline mode's stages after the palette (`super::lines`): the background, every
-/// tile's lines from its window, the assembly.
+/// The centerline mode's stages after the palette (`super::lines`): the plan, every tile's
+/// lines from its window, the assembly.
 fn trace_lines(
     img: &ImageView,
     grid: &Grid,
@@ -86,17 +86,18 @@ fn trace_lines(
     canvas: bool,
     opts: &TraceOptions,
 ) -> Result<(String, TraceStats)> {
-    let (background, _) = line_background(hists, palette)?;
+    let plan = line_plan(hists, palette)?;
+    let reach = line_reach(opts.stroke_width_max, opts.min_area);
     let tiles = (0..grid.len())
         .map(|i| {
             let core = grid.rect(i);
-            let (x0, y0, w, h) =
-                line_window(core.0, core.1, core.2, core.3, img.width, img.height, opts.stroke_width_max);
+            let (x0, y0, w, h) = line_window(core.0, core.1, core.2, core.3, img.width, img.height, reach);
             let (d, g, w, h) = crop_rect(img, x0, y0, w, h);
-            tile_lines(&ImageView::new(&d, w, h, img.channels)?, &g, core, palette, background, opts.stroke_width_max)
+            let window = ImageView::new(&d, w, h, img.channels)?;
+            tile_lines(&window, &g, core, palette, &plan, opts.stroke_width_max, opts.min_area)
         })
         .collect::<Result<Vec<_>>>()?;
-    assemble_lines(tiles, img.width, img.height, palette, background, canvas, opts)
+    assemble_lines(tiles, img.width, img.height, palette, &plan, canvas, opts)
 }
 
 /// The front-end stage: every tile's core cleaned from its window (the tile and a halo of
