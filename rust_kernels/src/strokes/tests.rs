@@ -210,3 +210,22 @@ fn anti_aliasing_blends_join_their_line_or_the_paper() {
     // pink half red.
     assert_eq!(owner, vec![None, Some(1), Some(1), None, Some(4), Some(4)]);
 }
+
+#[test]
+fn sharp_corners_are_one_path() {
+    // A "1": a flag meeting the stem at its top at about 35 degrees, and a V at 40 degrees.
+    for width in [2.0, 3.0, 5.0] {
+        let one = vec![vec![p(30.3, 40.2), p(50.2, 10.3), p(50.2, 90.4)]];
+        let m = draw(100, 100, &one, width);
+        let s = trace(&m, 100, 100);
+        assert_eq!(s.len(), 1, "width {width}: {s:?}");
+        let vee = vec![vec![p(20.3, 10.2), p(40.1, 80.3), p(62.4, 12.2)]];
+        let m = draw(100, 100, &vee, width);
+        let s = trace(&m, 100, 100);
+        assert_eq!(s.len(), 1, "width {width}: {s:?}");
+        // The corner's point lies within a width of the true apex.
+        let apex = p(40.1, 80.3);
+        let near = sample(&s[0].curve, 8).into_iter().map(|q| dist(q, apex)).fold(f64::INFINITY, f64::min);
+        assert!(near <= width, "width {width}: corner {near} px from the apex: {:?}", s[0]);
+    }
+}
