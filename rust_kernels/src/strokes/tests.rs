@@ -61,6 +61,18 @@ fn plus_is_one_crossing_and_two_paths() {
         let m = draw(80, 80, &lines, width);
         let s = trace(&m, 80, 80);
         assert_eq!(s.len(), 2, "width {width}: {s:?}");
+        // One crossing node with four branches, not two T's joined by a stub.
+        let bits = skeleton::skeleton(&m, 80, 80, skeleton::thinning_iterations(16.0));
+        let ink = ink::Ink { mask: &m, w: 80, h: 80, reach: 17 };
+        let g = simplify::stroke_graph(&graph::build(&bits, 80, 80), &ink);
+        let mut deg = vec![0; g.nodes.len()];
+        for c in &g.chains {
+            for e in [c.a, c.b].into_iter().flatten() {
+                deg[e] += 1;
+            }
+        }
+        assert_eq!(deg.iter().filter(|&&d| d >= 3).count(), 1, "width {width}: {deg:?}");
+        assert!(deg.contains(&4), "width {width}: {deg:?}");
         for st in &s {
             assert!(!st.closed);
             for q in sample(&st.curve, 8) {
