@@ -217,7 +217,7 @@ fn specks_go_and_pinholes_fill() {
 fn anti_aliasing_blends_join_their_line_or_the_paper() {
     let palette = [[255, 255, 255], [0, 0, 0], [110, 110, 110], [220, 220, 220], [200, 0, 0], [220, 110, 110]];
     let counts = [1000, 300, 50, 60, 200, 20];
-    let owner = super::trace::blend_owners(&palette, &counts, 0);
+    let owner = super::trace::blend_owners(&palette, &counts, 0, &[0; 16], 4);
     // Paper; black; dark grey is mostly ink (black's); light grey mostly paper; red its own;
     // pink half red.
     assert_eq!(owner, vec![None, Some(1), Some(1), None, Some(4), Some(4)]);
