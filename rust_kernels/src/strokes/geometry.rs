@@ -353,8 +353,13 @@ fn sharpen_corners(pts: &mut Points, width: f64, ink: &Ink) {
         let s_ = (w.x * v.y - w.y * v.x) / den;
         let q = Pt::new(al.x + u.x * s_, al.y + u.y * s_);
         // The meeting point of a real corner's centerlines lies in the ink, at least a
-        // radius from the outline around the corner's apex.
-        if s_ < 0.0 || dist(q, c) > width + 1.0 || ink.run(q, unit(Pt::new(q.x - c.x, q.y - c.y)), width) < 0.25 * width
+        // radius from the outline around the corner's apex; thinning cuts a corner of
+        // angle `a` short by up to about radius / sin(a / 2).
+        let cos = ((u.x * v.x + u.y * v.y) / (lu * lv)).clamp(-1.0, 1.0);
+        let reach = 0.5 * width / (0.5 * cos.acos()).sin().max(0.1) + 1.0;
+        if s_ < 0.0
+            || dist(q, c) > reach.max(width + 1.0)
+            || ink.run(q, unit(Pt::new(q.x - c.x, q.y - c.y)), width) < 0.25 * width
         {
             continue;
         }

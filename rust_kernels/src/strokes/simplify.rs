@@ -232,6 +232,67 @@ fn leaving(c: &GChain, at_start: bool, pos: Pt, reach: f64) -> Pt {
     }
 }
 
+/// The point of chain `c` about `reach` from `pos` along it, leaving the node at its start
+/// when `at_start` (its last point when it is shorter).
+fn point_along(c: &GChain, at_start: bool, pos: Pt, reach: f64) -> Option<Pt> {
+    let n = c.pts.len();
+    let mut out = None;
+    for j in 0..n {
+        let p = c.pts[if at_start { j } else { n - 1 - j }];
+        out = Some(p);
+        if dist(p, pos) >= reach {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether the short branch `spur` (to the line end `end`) of a three-branch junction is the
+/// tip of a sharp corner: the two other branches, continued as straight lines from where
+/// they leave the junction's distortion, meet at the branch's end (the 1's flag meeting its
+/// stem at the top). A real short line (an n's stem above its arch) leaves the corner of its
+/// two neighbours' lines behind.
+fn ends_at_apex(nodes: &[GNode], chains: &[GChain], at: &[usize], j: usize, spur: usize, end: usize) -> bool {
+    let pos = nodes[j].pos;
+    let r = nodes[j].radius.max(0.5);
+    let tip = nodes[end].pos;
+    let len = dist(tip, pos);
+    // Only short branches: up to a few widths (a corner of 20 degrees puts its tip about
+    // three widths from where the skeleton branches).
+    if len > 8.0 * r + 3.0 {
+        return false;
+    }
+    let legs: Vec<usize> = at.iter().copied().filter(|&k| k != spur).collect();
+    if legs.len() != 2 {
+        return false;
+    }
+    let reach = (2.0 * r).max(3.0) + len;
+    let mut lines = Vec::new();
+    for &k in &legs {
+        let c = &chains[k];
+        let s = c.a == Some(j);
+        let (Some(p1), Some(p2)) = (point_along(c, s, pos, reach), point_along(c, s, pos, 2.0 * reach)) else {
+            return false;
+        };
+        if dist(p1, p2) < 1.0 {
+            return false;
+        }
+        lines.push((p1, p2));
+    }
+    let ((a1, a2), (b1, b2)) = (lines[0], lines[1]);
+    let (u, v) = (Pt::new(a1.x - a2.x, a1.y - a2.y), Pt::new(b1.x - b2.x, b1.y - b2.y));
+    let den = u.x * v.y - u.y * v.x;
+    let (lu, lv) = ((u.x * u.x + u.y * u.y).sqrt(), (v.x * v.x + v.y * v.y).sqrt());
+    if den.abs() < 0.1 * lu * lv {
+        return false; // nearly parallel legs: no corner
+    }
+    let wv = Pt::new(b1.x - a1.x, b1.y - a1.y);
+    let t = (wv.x * v.y - wv.y * v.x) / den;
+    let apex = Pt::new(a1.x + u.x * t, a1.y + u.y * t);
+    // The legs must run towards the apex (it lies beyond the junction, on the tip's side).
+    t > 0.0 && dist(apex, tip) <= r.max(1.0) + 1.0
+}
+
 /// Longest branch (pixels, junction centre to line end) that is a spur at a junction of
 /// radius `r`: such a branch reaches from the junction little further than to the ink's edge
 /// (a bump of the outline, a corner of a thick line), while a real line leaves the junction's
@@ -313,6 +374,7 @@ fn prune_spurs(nodes: &[GNode], chains: &[GChain], alive: &mut [bool], ink: &Ink
                     let len = c.pixels.len() as f64 + 1.0;
                     if len < spur_limit(nodes[j].radius)
                         || (deg[j] == 3 && len < corner_spur_limit(nodes, chains, &at[j], j, k, ink))
+                        || (deg[j] == 3 && ends_at_apex(nodes, chains, &at[j], j, k, e))
                     {
                         cand[j].push((len, k));
                     }

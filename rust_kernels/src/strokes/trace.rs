@@ -29,7 +29,10 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
     // The background: the paper, else the colour covering most pixels (the first on a tie).
     let bg =
         q.paper.map(|p| p as usize).or_else(|| (0..counts.len()).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))));
-    let owner = bg.map_or_else(|| (0..q.palette.len()).map(Some).collect(), |b| blend_owners(&q.palette, &counts, b));
+    let owner = bg.map_or_else(
+        || (0..q.palette.len()).map(Some).collect(),
+        |b| blend_owners(&q.palette, &counts, b, &q.labels, w),
+    );
     let cl = CenterlineOptions { max_width: opts.stroke_width_max, fit: opts.fit.clone() };
     let per_colour: Vec<Vec<Stroke>> = (0..q.palette.len())
         .into_par_iter()
@@ -77,14 +80,17 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
 /// or none (the background). An anti-aliased line's edge pixels are blends of the line's
 /// colour and the background: traced apart they would become a second, paler line beside it.
 /// An entry that lies on the segment from the background `bg` to another entry (within a
-/// tenth of that segment's length) is such a blend: at least half ink joins that entry, less
-/// joins the background (a scan's ink split into two shades is the same case: the paler
-/// shade lies near the end of the segment to the darker). Other entries are colours of
-/// their own. `counts` leaves out unused entries.
-pub fn blend_owners(palette: &[[u8; 3]], counts: &[usize], bg: usize) -> Vec<Option<usize>> {
+/// tenth of that segment's length) is such a blend: at least half ink joins that entry; a
+/// paler one (down to `FAINT`) joins it when its pixels mostly do not touch that entry's
+/// (the core of a faint line, such as a one-pixel line blurred by a scan, not the fringe of a
+/// dark one), else the background. A scan's ink split into two shades is the same case: the
+/// paler shade lies near the end of the segment to the darker. Other entries are colours of
+/// their own. `counts` leaves out unused entries; `labels` (`w` wide) are the pixels' entries.
+pub fn blend_owners(palette: &[[u8; 3]], counts: &[usize], bg: usize, labels: &[i32], w: usize) -> Vec<Option<usize>> {
     let b = palette[bg].map(|v| v as f64);
     let mut owner: Vec<Option<usize>> = (0..palette.len()).map(Some).collect();
     owner[bg] = None;
+    let mut faint = Vec::new();
     for k in 0..palette.len() {
         if k == bg || counts[k] == 0 {
             continue;
@@ -115,6 +121,16 @@ pub fn blend_owners(palette: &[[u8; 3]], counts: &[usize], bg: usize) -> Vec<Opt
         }
         if let Some((_, j, t)) = best {
             owner[k] = (t >= 0.5).then_some(j);
+            if (FAINT..0.5).contains(&t) {
+                faint.push((k, j));
+            }
+        }
+    }
+    // A paler blend is the fringe of its ink's lines when its pixels lie beside that ink,
+    // and the core of a faint line (a one-pixel line blurred by a scan) when they do not.
+    for (k, j) in faint {
+        if !fringe_of(labels, w, k as i32, j as i32) {
+            owner[k] = Some(j);
         }
     }
     // An entry owned by a blend (a chain of blends) is owned by that blend's owner.
@@ -131,6 +147,28 @@ pub fn blend_owners(palette: &[[u8; 3]], counts: &[usize], bg: usize) -> Vec<Opt
         owner[k] = o;
     }
     owner
+}
+
+/// Smallest ink coverage of a blend that may still be a faint line's core.
+const FAINT: f64 = 0.2;
+
+/// Whether most pixels labelled `k` touch (8-neighbourhood) a pixel labelled `j`.
+fn fringe_of(labels: &[i32], w: usize, k: i32, j: i32) -> bool {
+    let h = labels.len() / w.max(1);
+    let (mut total, mut touching) = (0usize, 0usize);
+    for (i, &l) in labels.iter().enumerate() {
+        if l != k {
+            continue;
+        }
+        total += 1;
+        let (x, y) = ((i % w) as isize, (i / w) as isize);
+        let near = RING8.iter().any(|&(dx, dy)| {
+            let (nx, ny) = (x + dx, y + dy);
+            nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h && labels[ny as usize * w + nx as usize] == j
+        });
+        touching += near as usize;
+    }
+    2 * touching >= total
 }
 
 const RING8: [(isize, isize); 8] = [(0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1)];
