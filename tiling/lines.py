@@ -6,7 +6,9 @@ exactly the untiled trace's; then (kernels ``rust_kernels/src/tiled/lines.rs``):
 
 1. one task: the line plan from the same histograms (the background: the paper, else the
    colour of most pixels; which colour each anti-aliasing blend joins; the colours traced)
-   and the widest line (``stroke_width_max``);
+   and the widest line (``stroke_width_max``); when faint blends need their pixels (does a
+   blend lie beside its ink, or is it a faint line's core), a pass over the tiles counts
+   them and one task decides;
 2. per tile: every traced colour's mask, cleaned of specks and pinholes, thinned in the
    tile's window (the tile and a halo of the skeleton's and the cleaning's reach,
    ``_kernels.tile_line_window``), the tile's ink and skeleton returned as runs, so both
@@ -32,19 +34,63 @@ from vectile.options import settings
 from vectile.tiling.grid import Grid, named
 from vectile.tiling.reader import TileReader
 
-__all__ = ["lines_colour_task", "lines_setup_task", "lines_task", "lines_write_task", "submit_lines"]
+__all__ = [
+    "fringe_task",
+    "lines_colour_task",
+    "lines_setup_task",
+    "lines_task",
+    "lines_write_task",
+    "resolve_task",
+    "submit_lines",
+]
 
 
 def lines_setup_task(palette: dict[str, Any], hists: list[tuple[bytes, Any]], tuned: dict[str, Any]) -> dict[str, Any]:
     """Stage 1: the palette's keywords with the line plan (the background, the blends' owners,
-    the colours traced), the labels traced and the widest line added."""
+    the colours traced; ``pending`` while faint blends wait for :func:`fringe_task`), the
+    labels traced and the widest line added."""
 
     def work() -> dict[str, Any]:
-        plan, traced = _kernels.tile_line_plan([h[0] for h in hists], palette=palette["state"])
+        plan, traced, pending = _kernels.tile_line_plan([h[0] for h in hists], palette=palette["state"])
         width = settings(palette["preset"], **tuned).stroke_width_max
-        return {**palette, "plan": plan, "traced": traced, "max_width": float(width)}
+        return {**palette, "plan": plan, "traced": traced, "pending": pending, "max_width": float(width)}
 
     return named("the line plan", work)
+
+
+def fringe_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[str, Any]) -> list[tuple[int, int]]:
+    """Stage 1b (only with faint blends): tile ``i``'s counts of the faint blends' pixels and
+    of those touching their ink, from the tile and its ring of pixels."""
+
+    def work() -> list[tuple[int, int]]:
+        x0, y0, w, h = grid.rect(i)
+        wx0, wy0 = max(0, x0 - 1), max(0, y0 - 1)
+        ww, wh = min(grid.width, x0 + w + 1) - wx0, min(grid.height, y0 + h + 1) - wy0
+        return _kernels.tile_line_fringe(
+            reader(wx0, wy0, ww, wh, pixels),
+            x0=x0,
+            y0=y0,
+            w=w,
+            h=h,
+            window_x0=wx0,
+            window_y0=wy0,
+            width=grid.width,
+            height=grid.height,
+            palette=lines["state"],
+            plan=lines["plan"],
+        )
+
+    return named(grid.name(i), work)
+
+
+def resolve_task(lines: dict[str, Any], counts: list[list[tuple[int, int]]]) -> dict[str, Any]:
+    """Stage 1c: the plan with its faint blends decided from every tile's counts."""
+
+    def work() -> dict[str, Any]:
+        plan, traced = _kernels.tile_line_resolve(lines["plan"], counts)
+        return {**lines, "plan": plan, "traced": traced, "pending": False}
+
+    return named("the faint blends", work)
 
 
 def lines_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[str, Any]) -> bytes:
@@ -140,6 +186,13 @@ def submit_lines(
     False: the background is not painted (the paper made transparent; the palette is the
     kept paper's)."""
     setup = ex.submit(lines_setup_task, palette, hists, tuned, key=f"vectile-lines-setup-{run}")
+    fringes: list[Any] = []
+    if result(setup)["pending"]:
+        fringes = [
+            ex.submit(fringe_task, reader, pixels, grid, i, setup, key=f"vectile-lines-fringe-{run}-{i}")
+            for i in range(len(grid))
+        ]
+        setup = ex.submit(resolve_task, setup, fringes, key=f"vectile-lines-resolve-{run}")
     tiles = [
         ex.submit(lines_task, reader, pixels, grid, i, setup, key=f"vectile-lines-{run}-{i}") for i in range(len(grid))
     ]
@@ -148,4 +201,4 @@ def submit_lines(
         for k in result(setup)["traced"]
     ]
     done = ex.submit(lines_write_task, colours, grid, setup, output, canvas, key=f"vectile-lines-write-{run}")
-    return tiles + colours, done
+    return fringes + tiles + colours, done

@@ -23,7 +23,9 @@ __all__ = [
     "tile_assemble",
     "tile_histogram",
     "tile_histogram_merge",
+    "tile_line_fringe",
     "tile_line_plan",
+    "tile_line_resolve",
     "tile_line_window",
     "tile_lines",
     "tile_lines_colour",
@@ -278,9 +280,28 @@ def tile_line_window(
 ) -> tuple[int, int, int, int]:
     """The (x0, y0, w, h) window ``tile_lines`` reads for the tile at (x0, y0) of w x h."""
 
-def tile_line_plan(hists: list[bytes], *, palette: bytes) -> tuple[bytes, list[int]]:
+def tile_line_plan(hists: list[bytes], *, palette: bytes) -> tuple[bytes, list[int], bool]:
     """(the line plan: the background, the anti-aliasing blends' owners, the colours traced;
-    the labels traced)."""
+    the labels traced; whether faint blends wait for ``tile_line_fringe``)."""
+
+def tile_line_fringe(
+    image: npt.NDArray[np.uint8],
+    *,
+    x0: int,
+    y0: int,
+    w: int,
+    h: int,
+    window_x0: int,
+    window_y0: int,
+    width: int,
+    height: int,
+    palette: bytes,
+    plan: bytes,
+) -> list[tuple[int, int]]:
+    """Per faint blend of ``plan``: (its pixels in the tile, those touching its ink)."""
+
+def tile_line_resolve(plan: bytes, counts: list[list[tuple[int, int]]]) -> tuple[bytes, list[int]]:
+    """The plan resolved from every tile's ``tile_line_fringe``: (plan, labels traced)."""
 
 def tile_lines(
     image: npt.NDArray[np.uint8],

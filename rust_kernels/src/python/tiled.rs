@@ -260,20 +260,68 @@ fn tile_line_window(
     })
 }
 
-/// Centerline mode: (the plan: background, blend owners, colours traced; the labels traced)
-/// from the histograms the palette was made from; see `tiled::line_plan`.
+/// Centerline mode: (the plan: background, blend owners, colours traced; the labels traced;
+/// whether faint blends wait for `tile_line_fringe` and `tile_line_resolve`) from the
+/// histograms the palette was made from; see `tiled::line_plan`.
 #[pyfunction]
 #[pyo3(signature = (hists, *, palette))]
 fn tile_line_plan<'py>(
     py: Python<'py>,
     hists: Vec<Vec<u8>>,
     palette: &[u8],
-) -> PyResult<(Bound<'py, PyBytes>, Vec<i32>)> {
-    let (plan, traced) = run(py, || {
+) -> PyResult<(Bound<'py, PyBytes>, Vec<i32>, bool)> {
+    let (plan, traced, pending) = run(py, || {
         let hs: Vec<tiled::TileHistogram> = decode_all(&hists, "a tile histogram")?;
         let p: tiled::TiledPalette = decode(palette, "the palette")?;
         let plan = tiled::line_plan(&hs, &p)?;
-        Ok((encode(&plan), plan.traced))
+        Ok((encode(&plan), plan.traced.clone(), !plan.faint.is_empty()))
+    })?;
+    Ok((bytes(py, &plan), traced, pending))
+}
+
+/// Centerline mode, per tile: the faint blends' pixel counts (total, touching their ink);
+/// `image` holds the tile at (x0, y0) of w x h and its ring, at (window_x0, window_y0).
+#[pyfunction]
+#[pyo3(signature = (image, *, x0, y0, w, h, window_x0, window_y0, width, height, palette, plan))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_line_fringe<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    window_x0: usize,
+    window_y0: usize,
+    width: usize,
+    height: usize,
+    palette: &[u8],
+    plan: &[u8],
+) -> PyResult<Vec<(u64, u64)>> {
+    let (ih, iw, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    run(py, || {
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let plan: tiled::LinePlan = decode(plan, "the line plan")?;
+        let img = ImageView::new(data, iw, ih, c)?;
+        tiled::tile_fringe(&img, &geom(window_x0, window_y0, width, height), (x0, y0, w, h), &p, &plan)
+    })
+}
+
+/// Centerline mode: the plan resolved from every tile's `tile_line_fringe` counts; returns
+/// (plan, labels traced).
+#[pyfunction]
+#[pyo3(signature = (plan, counts))]
+fn tile_line_resolve<'py>(
+    py: Python<'py>,
+    plan: &[u8],
+    counts: Vec<Vec<(u64, u64)>>,
+) -> PyResult<(Bound<'py, PyBytes>, Vec<i32>)> {
+    let (plan, traced) = run(py, || {
+        let plan: tiled::LinePlan = decode(plan, "the line plan")?;
+        let plan = tiled::resolve_plan(plan, &counts)?;
+        Ok((encode(&plan), plan.traced.clone()))
     })?;
     Ok((bytes(py, &plan), traced))
 }
@@ -409,6 +457,8 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_assemble, m)?)?;
     m.add_function(wrap_pyfunction!(tile_line_window, m)?)?;
     m.add_function(wrap_pyfunction!(tile_line_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_line_fringe, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_line_resolve, m)?)?;
     m.add_function(wrap_pyfunction!(tile_lines, m)?)?;
     m.add_function(wrap_pyfunction!(tile_lines_colour, m)?)?;
     m.add_function(wrap_pyfunction!(tile_lines_write, m)?)?;

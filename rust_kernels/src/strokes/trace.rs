@@ -87,6 +87,14 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
 /// paler shade lies near the end of the segment to the darker. Other entries are colours of
 /// their own. `counts` leaves out unused entries; `labels` (`w` wide) are the pixels' entries.
 pub fn blend_owners(palette: &[[u8; 3]], counts: &[usize], bg: usize, labels: &[i32], w: usize) -> Vec<Option<usize>> {
+    let (owner, faint) = blend_candidates(palette, counts, bg);
+    resolve_blends(owner, &faint, |k, j| fringe_of(labels, w, k as i32, j as i32))
+}
+
+/// `blend_owners` before the faint test (which reads the pixels; the tiled tracer counts it
+/// per tile): the owners with every faint blend joining the background, and the faint
+/// blends `(k, j)` (entry, the ink it would join).
+pub fn blend_candidates(palette: &[[u8; 3]], counts: &[usize], bg: usize) -> (Vec<Option<usize>>, Vec<(usize, usize)>) {
     let b = palette[bg].map(|v| v as f64);
     let mut owner: Vec<Option<usize>> = (0..palette.len()).map(Some).collect();
     owner[bg] = None;
@@ -126,10 +134,20 @@ pub fn blend_owners(palette: &[[u8; 3]], counts: &[usize], bg: usize, labels: &[
             }
         }
     }
+    (owner, faint)
+}
+
+/// The rest of `blend_owners`: the faint blends that are not `fringe(k, j)` join `j`, and
+/// chains of blends resolve to their ink.
+pub fn resolve_blends(
+    mut owner: Vec<Option<usize>>,
+    faint: &[(usize, usize)],
+    fringe: impl Fn(usize, usize) -> bool,
+) -> Vec<Option<usize>> {
     // A paler blend is the fringe of its ink's lines when its pixels lie beside that ink,
     // and the core of a faint line (a one-pixel line blurred by a scan) when they do not.
-    for (k, j) in faint {
-        if !fringe_of(labels, w, k as i32, j as i32) {
+    for &(k, j) in faint {
+        if !fringe(k, j) {
             owner[k] = Some(j);
         }
     }

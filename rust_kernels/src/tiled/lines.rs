@@ -33,7 +33,7 @@ use crate::fit::Curve;
 use crate::image::ImageView;
 use crate::quantize::{nearest_label, pack, unpack};
 use crate::scan::Background;
-use crate::strokes::trace::{blend_owners, drop_specks};
+use crate::strokes::trace::{blend_candidates, drop_specks, resolve_blends};
 use crate::strokes::{centerlines_from_skeleton, skeleton, CenterlineOptions, Stroke};
 use crate::svg::{write_svg, Shape, StrokeShape};
 use crate::trace::{luma, TraceOptions, TraceStats};
@@ -186,38 +186,148 @@ fn label_of(rule: &LabelRule, c: [u8; 3]) -> Result<i32> {
 /// What every tile and the writer need to know of the palette: the background label (None
 /// when the palette is empty), which entry's strokes each entry's pixels join
 /// (`strokes::trace::blend_owners`: anti-aliasing blends join their ink or the background),
-/// and the entries traced (ascending).
+/// and the entries traced (ascending). While `faint` holds blends still to test against
+/// the pixels (`tile_fringe`, `resolve_plan`), `owner` is `blend_candidates`' and `traced`
+/// is empty.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LinePlan {
     pub background: Option<i32>,
     pub owner: Vec<Option<u32>>,
     pub traced: Vec<i32>,
+    pub faint: Vec<(u32, u32)>,
+    /// Pixels per entry.
+    pub counts: Vec<u64>,
+}
+
+impl LinePlan {
+    /// The plan with `owner` resolved (`fringe(k, j)` for each faint blend) and `traced` set.
+    fn resolved(mut self, fringe: impl Fn(usize, usize) -> bool) -> LinePlan {
+        let faint: Vec<(usize, usize)> = self.faint.iter().map(|&(k, j)| (k as usize, j as usize)).collect();
+        let owner = resolve_blends(self.owner.iter().map(|o| o.map(|j| j as usize)).collect(), &faint, fringe);
+        let bg = self.background.map(|b| b as usize);
+        self.traced = (0..owner.len())
+            .filter(|&k| Some(k) != bg && owner[k] == Some(k) && self.counts[k] > 0)
+            .map(|k| k as i32)
+            .collect();
+        self.owner = owner.into_iter().map(|o| o.map(|j| j as u32)).collect();
+        self.faint.clear();
+        self
+    }
 }
 
 /// The `LinePlan` of a centerline trace, as `trace_centerline` decides it from the whole
-/// label map, from the histograms the palette was made from (the pixels per entry).
+/// label map, from the histograms the palette was made from (the pixels per entry); faint
+/// blends, when there are any, wait for `tile_fringe` and `resolve_plan`.
 pub fn line_plan(hists: &[TileHistogram], p: &TiledPalette) -> Result<LinePlan> {
     let merged = merge_histograms(hists)?;
     let n = p.palette.len();
-    let mut counts = vec![0usize; n];
+    let mut counts = vec![0u64; n];
     for (&k, &c) in merged.keys.iter().zip(&merged.counts) {
         let l = label_of(&p.rule, unpack(k))?;
         let slot = counts
             .get_mut(l as usize)
             .ok_or_else(|| KernelError::InvalidInput(format!("label {l} is outside the palette of {n}")))?;
-        *slot += c as usize;
+        *slot += c;
     }
     // The paper, else the colour covering most pixels (the first on a tie).
     let most = (0..n).max_by_key(|&k| (counts[k], std::cmp::Reverse(k)));
     let background = p.paper.map(|b| b as usize).or(most);
-    let owner = background.map_or_else(|| (0..n).map(Some).collect(), |b| blend_owners(&p.palette, &counts, b));
-    let traced =
-        (0..n).filter(|&k| Some(k) != background && owner[k] == Some(k) && counts[k] > 0).map(|k| k as i32).collect();
-    Ok(LinePlan {
+    let usize_counts: Vec<usize> = counts.iter().map(|&c| c as usize).collect();
+    let (owner, faint) = match background {
+        Some(b) => blend_candidates(&p.palette, &usize_counts, b),
+        None => ((0..n).map(Some).collect(), Vec::new()),
+    };
+    let plan = LinePlan {
         background: background.map(|b| b as i32),
         owner: owner.into_iter().map(|o| o.map(|j| j as u32)).collect(),
-        traced,
-    })
+        traced: Vec::new(),
+        faint: faint.into_iter().map(|(k, j)| (k as u32, j as u32)).collect(),
+        counts,
+    };
+    Ok(if plan.faint.is_empty() { plan.resolved(|_, _| true) } else { plan })
+}
+
+/// Per tile, for each faint blend `(k, j)` of `plan`: how many of the tile's pixels are
+/// labelled `k` and how many of those touch (8-neighbourhood) a pixel labelled `j`. `img`
+/// is a window at `(window.x0, window.y0)` holding the tile `core` and the ring of pixels
+/// around it (clipped to the image).
+pub fn tile_fringe(
+    img: &ImageView,
+    window: &TileGeom,
+    core: (usize, usize, usize, usize),
+    p: &TiledPalette,
+    plan: &LinePlan,
+) -> Result<Vec<(u64, u64)>> {
+    let (x0, y0, w, h) = core;
+    check_core(core, window.width, window.height)?;
+    let (ww, wh) = (img.width, img.height);
+    let holds = window.x0 <= x0.saturating_sub(1)
+        && window.y0 <= y0.saturating_sub(1)
+        && window.x0 + ww >= (x0 + w + 1).min(window.width)
+        && window.y0 + wh >= (y0 + h + 1).min(window.height)
+        && window.x0 + ww <= window.width
+        && window.y0 + wh <= window.height;
+    if !holds {
+        return Err(KernelError::InvalidInput(format!(
+            "the window {ww}x{wh} at ({}, {}) does not hold tile {w}x{h} at ({x0}, {y0}) and its ring",
+            window.x0, window.y0
+        )));
+    }
+    let (runs, _) = label_runs(img, &p.rule)?;
+    let mut labels = vec![-1i32; ww * wh];
+    for r in &runs {
+        labels[r.y as usize * ww + r.x0 as usize..r.y as usize * ww + r.x1 as usize].fill(r.label);
+    }
+    let (cx0, cy0) = (x0 - window.x0, y0 - window.y0);
+    Ok(plan
+        .faint
+        .iter()
+        .map(|&(k, j)| {
+            let (k, j) = (k as i32, j as i32);
+            let (mut total, mut touching) = (0u64, 0u64);
+            for y in cy0..cy0 + h {
+                for x in cx0..cx0 + w {
+                    if labels[y * ww + x] != k {
+                        continue;
+                    }
+                    total += 1;
+                    let near = (-1isize..=1).any(|dy| {
+                        (-1isize..=1).any(|dx| {
+                            let (nx, ny) = (x as isize + dx, y as isize + dy);
+                            (dx, dy) != (0, 0)
+                                && nx >= 0
+                                && ny >= 0
+                                && (nx as usize) < ww
+                                && (ny as usize) < wh
+                                && labels[ny as usize * ww + nx as usize] == j
+                        })
+                    });
+                    touching += near as u64;
+                }
+            }
+            (total, touching)
+        })
+        .collect())
+}
+
+/// The plan with its faint blends decided from every tile's `tile_fringe` counts (summed):
+/// a blend whose pixels mostly do not touch its ink is a faint line's core and joins it.
+pub fn resolve_plan(plan: LinePlan, parts: &[Vec<(u64, u64)>]) -> Result<LinePlan> {
+    let mut sums = vec![(0u64, 0u64); plan.faint.len()];
+    for part in parts {
+        if part.len() != sums.len() {
+            return Err(KernelError::InvalidInput("fringe counts are not the plan's".into()));
+        }
+        for (s, c) in sums.iter_mut().zip(part) {
+            s.0 += c.0;
+            s.1 += c.1;
+        }
+    }
+    let index: Vec<(usize, usize)> = plan.faint.iter().map(|&(k, j)| (k as usize, j as usize)).collect();
+    Ok(plan.resolved(|k, j| {
+        let i = index.iter().position(|&e| e == (k, j)).expect("a faint blend of the plan");
+        2 * sums[i].1 >= sums[i].0
+    }))
 }
 
 /// Stage 2, one tile: `img` is the tile's `line_window` (tile `core` = (x0, y0, w, h) of an
@@ -243,8 +353,8 @@ pub fn tile_lines(
             img.width, img.height, window.x0, window.y0, want.2, want.3, want.0, want.1, w, h, x0, y0
         )));
     }
-    if plan.owner.len() != p.palette.len() {
-        return Err(KernelError::InvalidInput("the line plan is not the palette's".into()));
+    if plan.owner.len() != p.palette.len() || !plan.faint.is_empty() {
+        return Err(KernelError::InvalidInput("the line plan is not the palette's, or not resolved".into()));
     }
     let (ww, wh) = (img.width, img.height);
     let (runs, _) = label_runs(img, &p.rule)?;

@@ -168,6 +168,12 @@ fn tiled_centerlines_equal_untiled_with_antialiasing_specks_and_pinholes() {
         let o = TraceOptions { min_area, colors: 16, ..opts() };
         check(&px, w, h, &o, &[9, 16, 37]);
     }
+    // Faint blends are there, tested against the pixels tile by tile.
+    let img = ImageView::new(&px, w, h, 3).unwrap();
+    let hist = tile_histogram(&img, &TileGeom { x0: 0, y0: 0, width: w, height: h }, Mode::Centerline).unwrap();
+    let o = TraceOptions { colors: 16, ..opts() };
+    let p = palette_from_histograms(std::slice::from_ref(&hist), &o).unwrap();
+    assert!(!line_plan(&[hist], &p).unwrap().faint.is_empty());
 }
 
 #[test]

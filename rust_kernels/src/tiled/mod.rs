@@ -66,8 +66,8 @@ pub use histogram::{
     merge_histograms, palette_from_histograms, tile_histogram, LabelRule, TileHistogram, TiledPalette,
 };
 pub use lines::{
-    assemble_lines, check_core, decode_strokes, encode_strokes, line_plan, line_reach, line_window, runs_of,
-    tile_lines, trace_colour, write_lines, LinePlan, LineRuns, Runs, TileLines,
+    assemble_lines, check_core, decode_strokes, encode_strokes, line_plan, line_reach, line_window, resolve_plan,
+    runs_of, tile_fringe, tile_lines, trace_colour, write_lines, LinePlan, LineRuns, Runs, TileLines,
 };
 pub use reference::trace_tiled;
 pub use regions::{seam_links, tile_regions, SeamLinks, TileBorder, TileRegions};

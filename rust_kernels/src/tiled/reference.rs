@@ -9,7 +9,7 @@ use super::arcs::tile_arcs;
 use super::assemble::assemble;
 use super::grid::{Grid, TileGeom};
 use super::histogram::{palette_from_histograms, tile_histogram, TileHistogram, TiledPalette};
-use super::lines::{assemble_lines, line_plan, line_reach, line_window, tile_lines};
+use super::lines::{assemble_lines, line_plan, line_reach, line_window, resolve_plan, tile_fringe, tile_lines};
 use super::regions::{seam_links, tile_regions};
 use super::stitch::stitch;
 use crate::error::Result;
@@ -86,7 +86,19 @@ fn trace_lines(
     canvas: bool,
     opts: &TraceOptions,
 ) -> Result<(String, TraceStats)> {
-    let plan = line_plan(hists, palette)?;
+    let mut plan = line_plan(hists, palette)?;
+    if !plan.faint.is_empty() {
+        let parts = (0..grid.len())
+            .map(|i| {
+                let core = grid.rect(i);
+                let (x0, y0) = (core.0.saturating_sub(1), core.1.saturating_sub(1));
+                let (x1, y1) = ((core.0 + core.2 + 1).min(img.width), (core.1 + core.3 + 1).min(img.height));
+                let (d, g, w, h) = crop_rect(img, x0, y0, x1 - x0, y1 - y0);
+                tile_fringe(&ImageView::new(&d, w, h, img.channels)?, &g, core, palette, &plan)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        plan = resolve_plan(plan, &parts)?;
+    }
     let reach = line_reach(opts.stroke_width_max, opts.min_area);
     let tiles = (0..grid.len())
         .map(|i| {
