@@ -17,6 +17,9 @@ bodies :mod:`vectile.tiling.tasks`):
 7. one task on a worker: pieces joined at their integer end points, each fitted once, the
    outlines walked and the SVG written (atomically) to the output file.
 
+In the centerline mode, stages 3 to 7 are those of :mod:`vectile.tiling.lines` (each tile
+thinned in a halo window, one task per colour, one writer).
+
 :func:`trace_tiled` submits that graph and watches it.  Tiles are read on the workers (from
 the Zarr store, the tiled TIFF, or an in-memory array for small images,
 :class:`~vectile.tiling.reader.TileReader`), never gathered in one process; tasks pass
