@@ -104,3 +104,14 @@ def test_output_is_deterministic() -> None:
     a = str(vectile.vectorize(img, mode="centerline"))
     b = str(vectile.vectorize(img, mode="centerline"))
     assert a == b
+
+
+def test_transparent_background_leaves_every_colour_as_ink() -> None:
+    img = np.zeros((60, 80, 4), np.uint8)
+    img[20:23, 10:70] = (200, 0, 0, 255)
+    img[5:55, 40:43] = (0, 0, 255, 255)
+    svg = vectile.vectorize(img, mode="centerline", colors=3)
+    strokes = STROKE_PATH.findall(str(svg))
+    # No canvas, a red line (cut where the blue one crosses over it) and a blue one.
+    assert 'fill="#' not in str(svg), str(svg)
+    assert {c for c, _, _ in strokes} == {"#c80000", "#00f"}, strokes

@@ -1,16 +1,21 @@
 //! Centerline tracing: the ink of a binary mask becomes strokes (a fitted centerline, open or
 //! closed, and a width), for line art, drawings and handwriting.
 //!
-//! Four stages, each local, so the tiled tracer can run them per tile with a halo:
+//! Four stages. (a) is local with a stated reach, so the tiled tracer can run it per tile
+//! with a halo; (b)-(d) work on the skeleton's graph (a chain's decisions depend on the
+//! whole chain) and read the mask only near the skeleton:
 //! (a) `skeleton`: Zhang-Suen thinning capped at `skeleton::thinning_iterations(max_width)`
 //!     iterations plus a staircase clean-up. **Reach**: a skeleton bit depends only on the
 //!     mask within `skeleton::reach(max_width) = 8 * (ceil(max_width / 2) + 1) + 4` pixels
 //!     (Chebyshev), so a tile with a halo of at least that gives exactly the untiled bits;
 //! (b) `graph`: nodes (ends, dots, junction clusters) and pixel chains from the skeleton bits;
 //! (c) `simplify`: close junctions merged, spurs pruned, branches paired through junctions
-//!     into paths; radii are read from the mask within `ceil(max_width) + 1` pixels;
+//!     into paths; radii are read from the mask within `ceil(max_width) + 1` pixels of a
+//!     skeleton pixel;
 //! (d) `geometry`: points centred on the ink's cross-section, ends extended to the ink's end,
-//!     corners kept, lines and cubic Beziers fitted (`FitOptions`), one width per stroke.
+//!     corners kept, lines and cubic Beziers fitted (`FitOptions`), one width per stroke;
+//!     cross-sections and line ends read the mask within `2 * max_width + 2` pixels of the
+//!     skeleton, a dot's blob within a disc of `max_width`.
 //!
 //! Coordinates are pixel units with (0, 0) the top-left corner of the image: pixel (x, y)
 //! has its centre at (x + 0.5, y + 0.5).

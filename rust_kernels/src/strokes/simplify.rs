@@ -298,7 +298,7 @@ fn ends_at_apex(nodes: &[GNode], chains: &[GChain], at: &[usize], j: usize, spur
 /// (a bump of the outline, a corner of a thick line), while a real line leaves the junction's
 /// disc by more than its own width.
 fn spur_limit(r: f64) -> f64 {
-    r + r.max(1.0) + 1.0
+    r + (0.5 * r).max(1.0) + 1.0
 }
 
 /// At a junction of three branches, the longest branch `spur` that is the spur thinning

@@ -1,7 +1,8 @@
 //! The centerline mode of the whole-image trace: the palette as in colour mode, the
 //! background (the paper when the scan front end finds it, else the colour covering most
-//! pixels) painted as one canvas rectangle, and every other colour traced along its
-//! centerline and written as strokes in that colour.
+//! pixels, or the transparency when transparent pixels are more) painted as one canvas
+//! rectangle on an opaque image, and every other colour traced along its centerline and
+//! written as strokes in that colour.
 
 use super::{centerlines, CenterlineOptions, Stroke};
 use crate::error::Result;
@@ -26,9 +27,13 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
             counts[l as usize] += 1;
         }
     }
-    // The background: the paper, else the colour covering most pixels (the first on a tie).
-    let bg =
-        q.paper.map(|p| p as usize).or_else(|| (0..counts.len()).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))));
+    // The background: the paper, else the colour covering most pixels (the first on a tie),
+    // unless transparent pixels are more: then the transparency is the background and every
+    // colour is ink.
+    let transparent = q.labels.len() - counts.iter().sum::<usize>();
+    let bg = q.paper.map(|p| p as usize).or_else(|| {
+        (0..counts.len()).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))).filter(|&k| counts[k] > transparent)
+    });
     let owner = bg.map_or_else(
         || (0..q.palette.len()).map(Some).collect(),
         |b| blend_owners(&q.palette, &counts, b, &q.labels, w),
