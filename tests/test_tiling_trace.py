@@ -402,9 +402,8 @@ def test_bad_options_and_inputs(images):
         vectile.vectorize(image, tile_size=64, weights=np.ones(image.shape[:2], np.float32))
     with pytest.raises(OptionError, match="colors"):
         vectile.vectorize(image, tile_size=64, colors=0)
-    # Lines are not traced in tiles yet: asking for them in tiles is refused, naming them.
-    with pytest.raises(UntileableOption, match="centerline"):
-        vectile.vectorize(image, tile_size=64, mode="centerline")
+    # Colour mode's stroke layer is not traced in tiles yet: asking for it is refused, naming it
+    # (the centerline mode is traced in tiles: tests/test_tiling_lines.py).
     with pytest.raises(UntileableOption, match="strokes"):
         vectile.vectorize(image, tile_size=64, strokes="on")
     rgba = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])

@@ -65,7 +65,7 @@ class Prepass:
     def __init__(self, options: dict[str, Any]) -> None:
         mode = options.get("mode") or "color"
         # A mode trace_tiled will refuse: do nothing here, let it report the option.
-        self.mode = mode if mode in ("color", "binary") else None
+        self.mode = mode if mode in ("color", "binary", "centerline") else None
         self.sampled = options.get("preset") is None and self.mode != "binary"
         self.hists: list[tuple[bytes, np.ndarray]] = []
         self.pixels = 0

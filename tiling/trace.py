@@ -17,6 +17,9 @@ bodies :mod:`vectile.tiling.tasks`):
 7. one task on a worker: pieces joined at their integer end points, each fitted once, the
    outlines walked and the SVG written (atomically) to the output file.
 
+In the centerline mode, stages 3 to 7 are those of :mod:`vectile.tiling.lines` (each tile
+thinned in a halo window, one task per colour, one writer).
+
 :func:`trace_tiled` submits that graph and watches it.  Tiles are read on the workers (from
 the Zarr store, the tiled TIFF, or an in-memory array for small images,
 :class:`~vectile.tiling.reader.TileReader`), never gathered in one process; tasks pass
@@ -44,6 +47,7 @@ from vectile import _kernels
 from vectile.options import PRESET_SAMPLE, TraceOptions, check_tile_size, resolve, settings
 from vectile.tiling.clean import cleaned_store, prepare_task
 from vectile.tiling.grid import Grid, UntileableOption
+from vectile.tiling.lines import submit_lines
 from vectile.tiling.prepass import MERGE_GROUP, Prepass
 from vectile.tiling.reader import TileReader
 from vectile.tiling.tasks import (
@@ -72,9 +76,10 @@ class _Local:
 
 def check_tileable(options: dict[str, Any]) -> TraceOptions:
     """The options checked, refusing those the tiled tracer cannot honour: ``weights`` and
-    ``edges`` guidance sum floats in an order that depends on the tiles; the centerline mode
-    and the stroke layer are not traced in tiles yet (``strokes="auto"`` is traced without
-    strokes there)."""
+    ``edges`` guidance sum floats in an order that depends on the tiles; colour mode's stroke
+    layer is not traced in tiles yet (``strokes="auto"`` is traced without strokes there;
+    the centerline mode, which has no stroke layer, is traced in tiles by
+    :mod:`vectile.tiling.lines`)."""
     for unsupported in ("weights", "edges"):
         if options.get(unsupported) is not None:
             raise UntileableOption(
@@ -82,9 +87,7 @@ def check_tileable(options: dict[str, Any]) -> TraceOptions:
                 option=unsupported,
             )
     opts = resolve({k: v for k, v in options.items() if k not in ("weights", "edges")})
-    if opts.mode == "centerline":
-        raise UntileableOption("mode 'centerline' is not traced in tiles yet; trace the image untiled", option="mode")
-    if opts.tuned.get("strokes") == "on":
+    if opts.mode != "centerline" and opts.tuned.get("strokes") == "on":
         raise UntileableOption("strokes 'on' is not traced in tiles yet; trace the image untiled", option="strokes")
     return opts
 
@@ -190,9 +193,21 @@ def trace_tiled(
             )
             watched += more
             reader, pixels = cleaned, None
+        # Centerline strokes need no paper holes: a transparent paper is the kept paper's
+        # palette, not painted.
+        transparent = mode == "centerline" and tuned.get("background") == "transparent"
+        ptuned = {**tuned, "background": "keep"} if transparent else tuned
         palette = ex.submit(
-            palette_task, hists, name, tuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
+            palette_task, hists, name, ptuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
         )
+        out = None if output is None else os.fspath(Path(output).absolute())
+        if mode == "centerline":
+            more, done = submit_lines(
+                ex, lambda f: _result(client, f), reader, pixels, grid, palette, hists, tuned, out, run, not transparent
+            )
+            _watch(client, watched + more, advance)
+            text, kstats = _result(client, done)
+            return text, _stats(grid, mode, layers, kstats, pre is not None and strength == 0, client, noise, start)
         regions = [
             ex.submit(regions_task, reader, pixels, grid, i, palette, key=f"vectile-regions-{run}-{i}") for i in tiles
         ]
@@ -217,11 +232,24 @@ def trace_tiled(
             ex.submit(arcs_task, reader, pixels, grid, i, palette, links[i], key=f"vectile-arcs-{run}-{i}")
             for i in tiles
         ]
-        out = None if output is None else os.fspath(Path(output).absolute())
         done = ex.submit(assemble_task, arcs, stitched, grid, palette, out, key=f"vectile-assemble-{run}")
         _watch(client, watched + regions + arcs, advance)
         text, kstats = _result(client, done)
-    stats = {
+    return text, _stats(grid, mode, layers, kstats, pre is not None and strength == 0, client, noise, start)
+
+
+def _stats(
+    grid: Grid,
+    mode: str,
+    layers: str,
+    kstats: dict[str, Any],
+    prepass: bool,
+    client: Any,
+    noise: Any,
+    start: float,
+) -> dict[str, Any]:
+    """The statistics :func:`trace_tiled` returns."""
+    return {
         "width": grid.width,
         "height": grid.height,
         "mode": mode,
@@ -229,11 +257,10 @@ def trace_tiled(
         **kstats,
         "tiles": len(grid),
         "tile_size": grid.tile,
-        "prepass": pre is not None and strength == 0,
+        "prepass": prepass,
         "noise": float(_result(client, noise)) if not isinstance(noise, float) else noise,
         "seconds": round(time.perf_counter() - start, 6),
     }
-    return text, stats
 
 
 def _histograms(

@@ -23,6 +23,13 @@ __all__ = [
     "tile_assemble",
     "tile_histogram",
     "tile_histogram_merge",
+    "tile_line_fringe",
+    "tile_line_plan",
+    "tile_line_resolve",
+    "tile_line_window",
+    "tile_lines",
+    "tile_lines_colour",
+    "tile_lines_write",
     "tile_palette",
     "tile_regions",
     "tile_seam",
@@ -266,3 +273,78 @@ def tile_assemble(
     precision: int,
     layers: str,
 ) -> tuple[str, dict[str, Any]]: ...
+
+# Centerline mode in tiles (rust_kernels/src/tiled/lines.rs).
+def tile_line_window(
+    *, x0: int, y0: int, w: int, h: int, width: int, height: int, max_width: float, min_area: int
+) -> tuple[int, int, int, int]:
+    """The (x0, y0, w, h) window ``tile_lines`` reads for the tile at (x0, y0) of w x h."""
+
+def tile_line_plan(hists: list[bytes], *, palette: bytes) -> tuple[bytes, list[int], bool]:
+    """(the line plan: the background, the anti-aliasing blends' owners, the colours traced;
+    the labels traced; whether faint blends wait for ``tile_line_fringe``)."""
+
+def tile_line_fringe(
+    image: npt.NDArray[np.uint8],
+    *,
+    x0: int,
+    y0: int,
+    w: int,
+    h: int,
+    window_x0: int,
+    window_y0: int,
+    width: int,
+    height: int,
+    palette: bytes,
+    plan: bytes,
+) -> list[tuple[int, int]]:
+    """Per faint blend of ``plan``: (its pixels in the tile, those touching its ink)."""
+
+def tile_line_resolve(plan: bytes, counts: list[list[tuple[int, int]]]) -> tuple[bytes, list[int]]:
+    """The plan resolved from every tile's ``tile_line_fringe``: (plan, labels traced)."""
+
+def tile_lines(
+    image: npt.NDArray[np.uint8],
+    *,
+    x0: int,
+    y0: int,
+    w: int,
+    h: int,
+    window_x0: int,
+    window_y0: int,
+    width: int,
+    height: int,
+    palette: bytes,
+    plan: bytes,
+    max_width: float,
+    min_area: int,
+) -> bytes:
+    """One tile's cleaned ink and skeleton runs per colour, from its ``tile_line_window``."""
+
+def tile_lines_colour(
+    tiles: list[bytes],
+    *,
+    label: int,
+    width: int,
+    height: int,
+    max_width: float,
+    tolerance: float,
+    corner_run: int,
+) -> bytes:
+    """One colour's strokes (for ``tile_lines_write``) from every tile's ``tile_lines``."""
+
+def tile_lines_write(
+    colours: list[bytes],
+    labels: list[int],
+    *,
+    width: int,
+    height: int,
+    palette: bytes,
+    plan: bytes,
+    tolerance: float,
+    precision: int,
+    layers: str,
+    canvas: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """The SVG from the ``labels``' strokes: (svg_text, stats) as ``trace`` gives them;
+    ``canvas`` False: the background is not painted (a transparent paper)."""

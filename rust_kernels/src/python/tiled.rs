@@ -237,6 +237,213 @@ fn tile_assemble<'py>(
     Ok((svg, stats_dict(py, &stats)?))
 }
 
+/// Centerline mode: the window `tile_lines` reads for a tile, (x0, y0, w, h); see
+/// `tiled::line_window` and `tiled::line_reach`.
+#[pyfunction]
+#[pyo3(signature = (*, x0, y0, w, h, width, height, max_width, min_area))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_line_window(
+    py: Python<'_>,
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    width: usize,
+    height: usize,
+    max_width: f32,
+    min_area: u64,
+) -> PyResult<(usize, usize, usize, usize)> {
+    run(py, || {
+        tiled::check_core((x0, y0, w, h), width, height)?;
+        Ok(tiled::line_window(x0, y0, w, h, width, height, tiled::line_reach(max_width, min_area)))
+    })
+}
+
+/// Centerline mode: (the plan: background, blend owners, colours traced; the labels traced;
+/// whether faint blends wait for `tile_line_fringe` and `tile_line_resolve`) from the
+/// histograms the palette was made from; see `tiled::line_plan`.
+#[pyfunction]
+#[pyo3(signature = (hists, *, palette))]
+fn tile_line_plan<'py>(
+    py: Python<'py>,
+    hists: Vec<Vec<u8>>,
+    palette: &[u8],
+) -> PyResult<(Bound<'py, PyBytes>, Vec<i32>, bool)> {
+    let (plan, traced, pending) = run(py, || {
+        let hs: Vec<tiled::TileHistogram> = decode_all(&hists, "a tile histogram")?;
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let plan = tiled::line_plan(&hs, &p)?;
+        Ok((encode(&plan), plan.traced.clone(), !plan.faint.is_empty()))
+    })?;
+    Ok((bytes(py, &plan), traced, pending))
+}
+
+/// Centerline mode, per tile: the faint blends' pixel counts (total, touching their ink);
+/// `image` holds the tile at (x0, y0) of w x h and its ring, at (window_x0, window_y0).
+#[pyfunction]
+#[pyo3(signature = (image, *, x0, y0, w, h, window_x0, window_y0, width, height, palette, plan))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_line_fringe<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    window_x0: usize,
+    window_y0: usize,
+    width: usize,
+    height: usize,
+    palette: &[u8],
+    plan: &[u8],
+) -> PyResult<Vec<(u64, u64)>> {
+    let (ih, iw, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    run(py, || {
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let plan: tiled::LinePlan = decode(plan, "the line plan")?;
+        let img = ImageView::new(data, iw, ih, c)?;
+        tiled::tile_fringe(&img, &geom(window_x0, window_y0, width, height), (x0, y0, w, h), &p, &plan)
+    })
+}
+
+/// Centerline mode: the plan resolved from every tile's `tile_line_fringe` counts; returns
+/// (plan, labels traced).
+#[pyfunction]
+#[pyo3(signature = (plan, counts))]
+fn tile_line_resolve<'py>(
+    py: Python<'py>,
+    plan: &[u8],
+    counts: Vec<Vec<(u64, u64)>>,
+) -> PyResult<(Bound<'py, PyBytes>, Vec<i32>)> {
+    let (plan, traced) = run(py, || {
+        let plan: tiled::LinePlan = decode(plan, "the line plan")?;
+        let plan = tiled::resolve_plan(plan, &counts)?;
+        Ok((encode(&plan), plan.traced.clone()))
+    })?;
+    Ok((bytes(py, &plan), traced))
+}
+
+/// Centerline mode, per tile: `image` is the `tile_line_window` of the tile at (x0, y0) of
+/// w x h pixels, at (window_x0, window_y0); returns the tile's ink and skeleton runs.
+#[pyfunction]
+#[pyo3(signature = (
+    image, *, x0, y0, w, h, window_x0, window_y0, width, height, palette, plan, max_width, min_area,
+))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_lines<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    window_x0: usize,
+    window_y0: usize,
+    width: usize,
+    height: usize,
+    palette: &[u8],
+    plan: &[u8],
+    max_width: f32,
+    min_area: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (ih, iw, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    let opts = TraceOptions { stroke_width_max: max_width, min_area, ..Default::default() };
+    let out = run(py, || {
+        opts.validate()?;
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let plan: tiled::LinePlan = decode(plan, "the line plan")?;
+        let img = ImageView::new(data, iw, ih, c)?;
+        let window = geom(window_x0, window_y0, width, height);
+        Ok(encode(&tiled::tile_lines(&img, &window, (x0, y0, w, h), &p, &plan, max_width, min_area)?))
+    })?;
+    Ok(bytes(py, &out))
+}
+
+/// Centerline mode, one colour: its strokes (bytes for `tile_lines_write`) from every tile's
+/// lines (`tile_lines`' results, any order); see `tiled::trace_colour`.
+#[pyfunction]
+#[pyo3(signature = (tiles, *, label, width, height, max_width, tolerance, corner_run))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_lines_colour<'py>(
+    py: Python<'py>,
+    tiles: Vec<Vec<u8>>,
+    label: i32,
+    width: usize,
+    height: usize,
+    max_width: f32,
+    tolerance: f64,
+    corner_run: u32,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let opts =
+        TraceOptions { fit: FitOptions { tolerance, corner_run }, stroke_width_max: max_width, ..Default::default() };
+    let out = run(py, || {
+        // Only this colour's runs are kept from each tile.
+        let mut mine: Vec<tiled::TileLines> = Vec::new();
+        for blob in &tiles {
+            let t: tiled::TileLines = decode(blob, "tile lines")?;
+            mine.push(tiled::TileLines { colours: t.colours.into_iter().filter(|c| c.label == label).collect() });
+        }
+        drop(tiles);
+        let parts = tiled::runs_of(&mine, label);
+        Ok(tiled::encode_strokes(&tiled::trace_colour(&parts, width, height, &opts)?))
+    })?;
+    Ok(bytes(py, &out))
+}
+
+/// Centerline mode, the reduction: the SVG from the strokes of the colours `labels`
+/// (`tile_lines_colour`'s, in the same order); returns (svg_text, stats) exactly as `trace`
+/// would. `canvas` false: the background is not painted (a transparent paper).
+#[pyfunction]
+#[pyo3(signature = (colours, labels, *, width, height, palette, plan, tolerance, precision, layers, canvas=true))]
+// One parameter per keyword argument of the Python signature.
+#[allow(clippy::too_many_arguments)]
+fn tile_lines_write<'py>(
+    py: Python<'py>,
+    colours: Vec<Vec<u8>>,
+    labels: Vec<i32>,
+    width: usize,
+    height: usize,
+    palette: &[u8],
+    plan: &[u8],
+    tolerance: f64,
+    precision: u32,
+    layers: &str,
+    canvas: bool,
+) -> PyResult<(String, Bound<'py, PyDict>)> {
+    let opts = TraceOptions {
+        fit: FitOptions { tolerance, ..Default::default() },
+        precision,
+        layers: parse_layers(layers)?,
+        ..Default::default()
+    };
+    let (svg, stats) = run(py, || {
+        let p: tiled::TiledPalette = decode(palette, "the palette")?;
+        let plan: tiled::LinePlan = decode(plan, "the line plan")?;
+        if colours.len() != labels.len() {
+            return Err(crate::error::KernelError::InvalidInput(format!(
+                "{} stroke lists for {} labels",
+                colours.len(),
+                labels.len()
+            )));
+        }
+        let mut per_colour: Vec<Vec<crate::strokes::Stroke>> = vec![Vec::new(); p.palette.len()];
+        for (blob, &k) in colours.iter().zip(&labels) {
+            let slot = per_colour.get_mut(k as usize).filter(|_| k >= 0).ok_or_else(|| {
+                crate::error::KernelError::InvalidInput(format!("label {k} of a palette of {}", p.palette.len()))
+            })?;
+            *slot = tiled::decode_strokes(blob)?;
+        }
+        tiled::write_lines(width, height, &p, plan.background.filter(|_| canvas), per_colour, &opts)
+    })?;
+    Ok((svg, stats_dict(py, &stats)?))
+}
+
 /// Register the tiled-stage functions on the `_kernels` module.
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_histogram, m)?)?;
@@ -248,5 +455,12 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tile_stitch, m)?)?;
     m.add_function(wrap_pyfunction!(tile_arcs, m)?)?;
     m.add_function(wrap_pyfunction!(tile_assemble, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_line_window, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_line_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_line_fringe, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_line_resolve, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_lines_colour, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_lines_write, m)?)?;
     Ok(())
 }

@@ -34,15 +34,19 @@
 //! tiles), no importance weights and no edge guidance (their float sums depend on
 //! the order of addition).
 //!
+//! The centerline mode (`lines`) shares stage 1 and then thins each tile's colours in a
+//! window of the skeleton's reach, and one reduction traces the gathered skeletons.
+//!
 //! Files, by stage: `grid` (the tile grid, a tile's place), `wire` (stage results as bytes),
 //! `histogram` (1), `regions` and `settle` (2, per tile and per seam), `stitch` and
-//! `stitch_local` (2, the reduction), `arcs` (3), `assemble` (4), `reference` (all stages in
-//! one process).
+//! `stitch_local` (2, the reduction), `arcs` (3), `assemble` (4), `lines` (the centerline
+//! mode), `reference` (all stages in one process).
 
 mod arcs;
 mod assemble;
 mod grid;
 mod histogram;
+mod lines;
 mod reference;
 mod regions;
 mod settle;
@@ -51,6 +55,8 @@ mod stitch_local;
 mod wire;
 
 #[cfg(test)]
+mod lines_tests;
+#[cfg(test)]
 mod tests;
 
 pub use arcs::{tile_arcs, ArcEdge, Piece, TileArcs};
@@ -58,6 +64,10 @@ pub use assemble::assemble;
 pub use grid::{Grid, TileGeom};
 pub use histogram::{
     merge_histograms, palette_from_histograms, tile_histogram, LabelRule, TileHistogram, TiledPalette,
+};
+pub use lines::{
+    assemble_lines, check_core, decode_strokes, encode_strokes, line_plan, line_reach, line_window, resolve_plan,
+    runs_of, tile_fringe, tile_lines, trace_colour, write_lines, LinePlan, LineRuns, Runs, TileLines,
 };
 pub use reference::trace_tiled;
 pub use regions::{seam_links, tile_regions, SeamLinks, TileBorder, TileRegions};

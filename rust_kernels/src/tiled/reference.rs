@@ -8,13 +8,14 @@
 use super::arcs::tile_arcs;
 use super::assemble::assemble;
 use super::grid::{Grid, TileGeom};
-use super::histogram::{palette_from_histograms, tile_histogram};
+use super::histogram::{palette_from_histograms, tile_histogram, TileHistogram, TiledPalette};
+use super::lines::{assemble_lines, line_plan, line_reach, line_window, resolve_plan, tile_fringe, tile_lines};
 use super::regions::{seam_links, tile_regions};
 use super::stitch::stitch;
 use crate::error::Result;
 use crate::image::ImageView;
-use crate::scan::{self, denoise::Rect};
-use crate::trace::{TraceOptions, TraceStats};
+use crate::scan::{self, denoise::Rect, Background, ScanOptions};
+use crate::trace::{Mode, TraceOptions, TraceStats};
 
 /// The whole tiled pipeline in one process, sequentially (tests and reference).
 pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<(String, TraceStats)> {
@@ -26,11 +27,7 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
     let ch = img.channels;
     let crop = |i: usize| -> (Vec<u8>, TileGeom, usize, usize) {
         let (x0, y0, w, h) = grid.rect(i);
-        let mut data = Vec::with_capacity(w * h * ch);
-        for y in y0..y0 + h {
-            data.extend_from_slice(&img.data[(y * img.width + x0) * ch..(y * img.width + x0 + w) * ch]);
-        }
-        (data, TileGeom { x0, y0, width: img.width, height: img.height }, w, h)
+        crop_rect(img, x0, y0, w, h)
     };
     let hists = (0..grid.len())
         .map(|i| {
@@ -38,6 +35,16 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
             tile_histogram(&ImageView::new(&d, w, h, ch)?, &g, opts.mode)
         })
         .collect::<Result<Vec<_>>>()?;
+    if opts.mode == Mode::Centerline {
+        // A transparent paper is the kept paper's palette without its canvas.
+        let transparent = opts.scan.background == Background::Transparent;
+        let kept = ScanOptions { background: Background::Keep, ..opts.scan.clone() };
+        let palette = palette_from_histograms(
+            &hists,
+            &TraceOptions { scan: if transparent { kept } else { opts.scan.clone() }, ..opts.clone() },
+        )?;
+        return trace_lines(img, &grid, &hists, &palette, !transparent, opts);
+    }
     let palette = palette_from_histograms(&hists, opts)?;
     let (regions, borders): (Vec<_>, Vec<_>) = (0..grid.len())
         .map(|i| {
@@ -57,6 +64,52 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
         })
         .collect::<Result<Vec<_>>>()?;
     assemble(arcs, &table, img.width, img.height, opts)
+}
+
+/// The pixels of the `w` x `h` rectangle at `(x0, y0)` of `img`, and its place.
+fn crop_rect(img: &ImageView, x0: usize, y0: usize, w: usize, h: usize) -> (Vec<u8>, TileGeom, usize, usize) {
+    let ch = img.channels;
+    let mut data = Vec::with_capacity(w * h * ch);
+    for y in y0..y0 + h {
+        data.extend_from_slice(&img.data[(y * img.width + x0) * ch..(y * img.width + x0 + w) * ch]);
+    }
+    (data, TileGeom { x0, y0, width: img.width, height: img.height }, w, h)
+}
+
+/// The centerline mode's stages after the palette (`super::lines`): the plan, every tile's
+/// lines from its window, the assembly.
+fn trace_lines(
+    img: &ImageView,
+    grid: &Grid,
+    hists: &[TileHistogram],
+    palette: &TiledPalette,
+    canvas: bool,
+    opts: &TraceOptions,
+) -> Result<(String, TraceStats)> {
+    let mut plan = line_plan(hists, palette)?;
+    if !plan.faint.is_empty() {
+        let parts = (0..grid.len())
+            .map(|i| {
+                let core = grid.rect(i);
+                let (x0, y0) = (core.0.saturating_sub(1), core.1.saturating_sub(1));
+                let (x1, y1) = ((core.0 + core.2 + 1).min(img.width), (core.1 + core.3 + 1).min(img.height));
+                let (d, g, w, h) = crop_rect(img, x0, y0, x1 - x0, y1 - y0);
+                tile_fringe(&ImageView::new(&d, w, h, img.channels)?, &g, core, palette, &plan)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        plan = resolve_plan(plan, &parts)?;
+    }
+    let reach = line_reach(opts.stroke_width_max, opts.min_area);
+    let tiles = (0..grid.len())
+        .map(|i| {
+            let core = grid.rect(i);
+            let (x0, y0, w, h) = line_window(core.0, core.1, core.2, core.3, img.width, img.height, reach);
+            let (d, g, w, h) = crop_rect(img, x0, y0, w, h);
+            let window = ImageView::new(&d, w, h, img.channels)?;
+            tile_lines(&window, &g, core, palette, &plan, opts.stroke_width_max, opts.min_area)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    assemble_lines(tiles, img.width, img.height, palette, &plan, canvas, opts)
 }
 
 /// The front-end stage: every tile's core cleaned from its window (the tile and a halo of
