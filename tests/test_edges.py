@@ -102,6 +102,22 @@ def test_strength_map_thresholds_reproduce_canny() -> None:
         assert np.array_equal(edges > 0, strength >= t)
 
 
+def test_strength_map_alone_skips_the_edge_map() -> None:
+    # edges=False returns no edge map and the same strength map, bit for bit, with known and
+    # automatic thresholds; the edge map it skips is the strength map's nonzero pixels.
+    img = _noise(300, 200, 3, seed=5)
+    img[40:260, 30:170] = img[40:260, 30:170] // 4 + 170
+    for low, high in ((0.02, 0.05), (None, None)):
+        edges, strength, lo, hi = _kernels.canny(img, sigma=1.2, low=low, high=high, strength=True)
+        none, alone, lo2, hi2 = _kernels.canny(img, sigma=1.2, low=low, high=high, strength=True, edges=False)
+        assert none is None and (lo2, hi2) == (lo, hi)
+        assert strength.tobytes() == alone.tobytes()
+        assert np.array_equal(edges > 0, alone > 0) and (edges > 0).sum() > 1000
+    nothing, no_strength, lo3, hi3 = _kernels.canny(img, sigma=1.2, low=0.02, high=0.05, edges=False)
+    assert nothing is None and no_strength is None
+    assert (lo3, hi3) == _kernels.canny(img, sigma=1.2, low=0.02, high=0.05)[2:]
+
+
 def test_colour_canny_uses_the_strongest_channel() -> None:
     # Only the blue channel has a step: a grey conversion would nearly hide it.
     img = np.zeros((12, 20, 3), np.uint8)

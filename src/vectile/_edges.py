@@ -183,7 +183,10 @@ def detect_edges(
             low_v = 0.4 * high_v
     try:
         if method in ("canny", "blend"):
-            _edges, strength, _lo, _hi = _kernels.canny(pixels, sigma=sigma_v, low=low_v, high=high_v, strength=True)
+            # Only the strength map: the kernel then skips building the 0/255 edge map.
+            _edges, strength, _lo, _hi = _kernels.canny(
+                pixels, sigma=sigma_v, low=low_v, high=high_v, strength=True, edges=False
+            )
             assert strength is not None
             if method == "blend":
                 blend = np.float32(alpha_v) * learned + np.float32(1.0 - alpha_v) * strength

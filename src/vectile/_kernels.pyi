@@ -158,6 +158,7 @@ def canny(
     low: float | None = None,
     high: float | None = None,
     strength: Literal[False] = False,
+    edges: Literal[True] = True,
 ) -> tuple[NDArray[np.uint8], None, float, float]: ...
 @overload
 def canny(
@@ -167,6 +168,7 @@ def canny(
     low: float | None = None,
     high: float | None = None,
     strength: Literal[True],
+    edges: Literal[True] = True,
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32], float, float]: ...
 @overload
 def canny(
@@ -175,8 +177,19 @@ def canny(
     sigma: float,
     low: float | None = None,
     high: float | None = None,
+    strength: Literal[True],
+    edges: Literal[False],
+) -> tuple[None, NDArray[np.float32], float, float]: ...
+@overload
+def canny(
+    image: NDArray[np.uint8],
+    *,
+    sigma: float,
+    low: float | None = None,
+    high: float | None = None,
     strength: bool = False,
-) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None, float, float]: ...
+    edges: bool = True,
+) -> tuple[NDArray[np.uint8] | None, NDArray[np.float32] | None, float, float]: ...
 
 # The scan front end (rust_kernels/src/python/scan.rs).
 

@@ -50,17 +50,21 @@ pub struct CannyOptions {
     pub high: Option<f32>,
     /// Also compute the strength map.
     pub strength: bool,
+    /// Build the 0/255 edge map (`CannyResult::edges`); false leaves it empty, for callers
+    /// that only want the strength map (whose nonzero pixels are the same edges) or the
+    /// thresholds, and saves writing and allocating it.
+    pub edges: bool,
 }
 
 impl Default for CannyOptions {
     fn default() -> Self {
-        CannyOptions { sigma: 1.4, low: None, high: None, strength: false }
+        CannyOptions { sigma: 1.4, low: None, high: None, strength: false, edges: true }
     }
 }
 
 #[derive(Clone, Debug)]
 pub struct CannyResult {
-    /// 255 on edges, 0 elsewhere (`width * height`, raster order).
+    /// 255 on edges, 0 elsewhere (`width * height`, raster order); empty unless asked for.
     pub edges: Vec<u8>,
     /// Strength (normalised, clipped to 1) on edges, 0 elsewhere; empty unless asked for.
     pub strength: Vec<f32>,
@@ -330,7 +334,7 @@ fn check_thresholds(low: Option<f32>, high: Option<f32>) -> Result<()> {
 /// use vectile_kernels::edges::{canny, CannyOptions};
 /// // A vertical step between columns 3 and 4 of an 8 x 6 image.
 /// let img: Vec<u8> = (0..8 * 6).map(|i| if i % 8 < 4 { 0 } else { 200 }).collect();
-/// let r = canny(&img, 8, 6, 1, &CannyOptions { sigma: 0.0, low: Some(0.1), high: Some(0.2), strength: false }).unwrap();
+/// let r = canny(&img, 8, 6, 1, &CannyOptions { sigma: 0.0, low: Some(0.1), high: Some(0.2), strength: false, edges: true }).unwrap();
 /// assert!((0..6).all(|y| r.edges[y * 8 + 3] == 255 && r.edges.iter().skip(y * 8).take(8).filter(|&&e| e > 0).count() == 1));
 /// ```
 pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &CannyOptions) -> Result<CannyResult> {
@@ -363,7 +367,11 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
             });
             hysteresis(&mut states, pw, height, rows);
             Ok(CannyResult {
-                edges: unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 }),
+                edges: if opts.edges {
+                    unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 })
+                } else {
+                    Vec::new()
+                },
                 strength: Vec::new(),
                 low,
                 high,
@@ -414,10 +422,14 @@ pub fn canny(src: &[u8], width: usize, height: usize, channels: usize, opts: &Ca
             }
             hysteresis(&mut states, pw, height, rows);
             if opts.strength {
-                let (edges, strength) = strength_map(suppressed, &mut states, width, height, low / high);
+                let (edges, strength) = strength_map(suppressed, &mut states, width, height, low / high, opts.edges);
                 Ok(CannyResult { edges, strength, low, high })
             } else {
-                let edges = unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 });
+                let edges = if opts.edges {
+                    unpad(&states, width, height, |s| if s == EDGE { 255 } else { 0 })
+                } else {
+                    Vec::new()
+                };
                 Ok(CannyResult { edges, strength: Vec::new(), low, high })
             }
         }

@@ -37,14 +37,17 @@ const DEFERRED: u8 = 32;
 /// and neighbour look-ups in cache). One band of rows per thread (`band_cuts`) sweeps its
 /// components in parallel; a component that reaches into another band is swept afterwards, on
 /// the whole map. (Few bands: every component across a seam waits for the sequential sweep.)
+///
+/// Returns the 0/255 edge map (empty unless `want_edges`) and the strength map (in `m`).
 pub(super) fn strength_map(
     m: Vec<f32>,
     states: &mut [u8],
     width: usize,
     height: usize,
     ratio: f32,
+    want_edges: bool,
 ) -> (Vec<u8>, Vec<f32>) {
-    strength_map_in(m, states, width, height, ratio, MAX_WORK)
+    strength_map_in(m, states, width, height, ratio, want_edges, MAX_WORK)
 }
 
 /// `strength_map`, with components whose propagation needs more than `max_work` steps per
@@ -55,6 +58,7 @@ pub(super) fn strength_map_in(
     width: usize,
     height: usize,
     ratio: f32,
+    want_edges: bool,
     max_work: usize,
 ) -> (Vec<u8>, Vec<f32>) {
     let pw = width + 2;
@@ -77,8 +81,9 @@ pub(super) fn strength_map_in(
         }
     }
     let interior = pw..pw * (height + 1);
-    // The edge map is written band by band, each row once the band's sweep has passed it.
-    let mut edges: Vec<u8> = Vec::with_capacity(width * height);
+    // The edge map is written band by band, each row once the band's sweep has passed it
+    // (empty slices when it is not wanted).
+    let mut edges: Vec<u8> = Vec::with_capacity(if want_edges { width * height } else { 0 });
     let mut bands = Vec::with_capacity(cuts.len() - 1);
     let (mut states_left, mut m_left) = (&mut states[interior.clone()], &mut m[..]);
     let mut edges_left = &mut edges.spare_capacity_mut()[..];
@@ -86,7 +91,7 @@ pub(super) fn strength_map_in(
         let n = pair[1] - pair[0];
         let (s, s_rest) = std::mem::take(&mut states_left).split_at_mut(n * pw);
         let (mb, m_rest) = std::mem::take(&mut m_left).split_at_mut(n * width);
-        let (e, e_rest) = std::mem::take(&mut edges_left).split_at_mut(n * width);
+        let (e, e_rest) = std::mem::take(&mut edges_left).split_at_mut(if want_edges { n * width } else { 0 });
         bands.push((pair[0], s, mb, e));
         (states_left, m_left, edges_left) = (s_rest, m_rest, e_rest);
     }
@@ -110,9 +115,11 @@ pub(super) fn strength_map_in(
             }
         }
     }
-    // SAFETY: the bands cover all `width * height` values and each wrote every one of its own
-    // (`Region::sweep_bands`).
-    unsafe { edges.set_len(width * height) };
+    if want_edges {
+        // SAFETY: the bands cover all `width * height` values and each wrote every one of its
+        // own (`Region::sweep_bands`).
+        unsafe { edges.set_len(width * height) };
+    }
     (edges, m)
 }
 
@@ -161,8 +168,8 @@ fn normalised(t: f32) -> f32 {
 }
 
 multiversion! {
-    /// One row of the edge map (255 where SEEN or DEFERRED, else 0; branch-free: vectorises),
-    /// and 0 in `m` for its WEAK pixels.
+    /// One row of the edge map (255 where SEEN or DEFERRED, else 0; branch-free: vectorises;
+    /// nothing where `edges` is empty: not wanted), and 0 in `m` for its WEAK pixels.
     fn finish_row(states: &[u8], edges: &mut [MaybeUninit<u8>], m: &mut [f32]) {
         for (e, &s) in edges.iter_mut().zip(states) {
             *e = MaybeUninit::new(if s & (SEEN | DEFERRED) != 0 { 255 } else { 0 });
@@ -310,10 +317,10 @@ impl Region {
 
     /// Sweep every component of EDGE pixels in a band but those holding a SEAM pixel: those
     /// are marked DEFERRED (their magnitudes back in `m`), and one pixel of each is returned.
-    /// Writes the band's edge map and clears the magnitudes of its WEAK pixels (`finish_row`),
-    /// each row as soon as the sweep has passed it, while its states are still in cache: a
-    /// component's first pixel in raster order is its seed, so no later component touches
-    /// the rows above the seed's.
+    /// Writes the band's edge map (unless `edges` is empty: not wanted) and clears the
+    /// magnitudes of its WEAK pixels (`finish_row`), each row as soon as the sweep has passed
+    /// it, while its states are still in cache: a component's first pixel in raster order is
+    /// its seed, so no later component touches the rows above the seed's.
     fn sweep_bands(
         &mut self,
         states: &mut [u8],
@@ -326,7 +333,9 @@ impl Region {
         let (pw, width) = (offsets.pw, offsets.width);
         let finish = |states: &[u8], m: &mut [f32], edges: &mut [MaybeUninit<u8>], rows: std::ops::Range<usize>| {
             for y in rows {
-                let (e, r) = (&mut edges[y * width..(y + 1) * width], y * width..(y + 1) * width);
+                // An empty `edges` (not wanted) stays empty.
+                let e = if edges.is_empty() { &mut [][..] } else { &mut edges[y * width..(y + 1) * width] };
+                let r = y * width..(y + 1) * width;
                 finish_row(&states[y * pw + 1..y * pw + 1 + width], e, &mut m[r]);
             }
         };

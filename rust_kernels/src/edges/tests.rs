@@ -139,7 +139,7 @@ fn step_edge_is_one_pixel_wide_at_the_step() {
     for sigma in [0.0f32, 1.0, 1.4, 2.0] {
         for (lo, hi) in [(20u8, 220u8), (220, 20)] {
             let img = step(w, h, 12, lo, hi);
-            let opts = CannyOptions { sigma, low: Some(0.05), high: Some(0.1), strength: false };
+            let opts = CannyOptions { sigma, low: Some(0.05), high: Some(0.1), strength: false, edges: true };
             let r = canny(&img, w, h, 1, &opts).unwrap();
             for y in 0..h {
                 assert_eq!(edge_columns(&r.edges, w, y), vec![11], "sigma {sigma} row {y}");
@@ -148,8 +148,14 @@ fn step_edge_is_one_pixel_wide_at_the_step() {
     }
     // Horizontal step: the top pixel of the pair.
     let img: Vec<u8> = (0..20 * 10).map(|i| if i / 20 < 5 { 0 } else { 255 }).collect();
-    let r = canny(&img, 20, 10, 1, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false })
-        .unwrap();
+    let r = canny(
+        &img,
+        20,
+        10,
+        1,
+        &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false, edges: true },
+    )
+    .unwrap();
     for x in 0..20 {
         let ys: Vec<usize> = (0..10).filter(|&y| r.edges[y * 20 + x] != 0).collect();
         assert_eq!(ys, vec![4], "column {x}");
@@ -170,8 +176,14 @@ fn diagonal_edge_is_thin_and_connected() {
             }
         })
         .collect();
-    let r =
-        canny(&img, w, h, 1, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false }).unwrap();
+    let r = canny(
+        &img,
+        w,
+        h,
+        1,
+        &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false, edges: true },
+    )
+    .unwrap();
     let count = r.edges.iter().filter(|&&e| e != 0).count();
     // A thin 8-connected circle of radius ~14 has about 8 * 14 / sqrt(2) ~ 80 pixels; a
     // two-pixel-wide one would have twice that.
@@ -201,7 +213,7 @@ fn hysteresis_keeps_weak_pixels_connected_to_strong_ones() {
             }
         })
         .collect();
-    let opts = CannyOptions { sigma: 0.0, low: Some(0.15), high: Some(0.5), strength: false };
+    let opts = CannyOptions { sigma: 0.0, low: Some(0.15), high: Some(0.5), strength: false, edges: true };
     let r = canny(&img, w, h, 1, &opts).unwrap();
     for y in 0..h {
         assert!(r.edges[y * w + 4] == 255 || r.edges[y * w + 5] == 255, "left line broken at row {y}");
@@ -250,9 +262,14 @@ fn strength_thresholds_reproduce_canny() {
         }
         let ratio = 0.4f32;
         let eps = 1e-4f32;
-        let full =
-            canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * eps), high: Some(eps), strength: true })
-                .unwrap();
+        let full = canny(
+            &img,
+            w,
+            h,
+            c,
+            &CannyOptions { sigma: 1.2, low: Some(ratio * eps), high: Some(eps), strength: true, edges: true },
+        )
+        .unwrap();
         assert!(full.strength.iter().all(|&v| (0.0..=1.0).contains(&v)));
         for t in [0.0123f32, 0.0456, 0.0789, 0.1234, 0.2345] {
             let fast = canny(
@@ -260,16 +277,21 @@ fn strength_thresholds_reproduce_canny() {
                 w,
                 h,
                 c,
-                &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: false },
+                &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: false, edges: true },
             )
             .unwrap();
             let from_strength: Vec<u8> = full.strength.iter().map(|&s| if s >= t { 255 } else { 0 }).collect();
             let diff = fast.edges.iter().zip(&from_strength).filter(|(a, b)| a != b).count();
             assert_eq!(diff, 0, "channels {c}, t {t}");
             // The float path gives the same edges as the fast path.
-            let slow =
-                canny(&img, w, h, c, &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: true })
-                    .unwrap();
+            let slow = canny(
+                &img,
+                w,
+                h,
+                c,
+                &CannyOptions { sigma: 1.2, low: Some(ratio * t), high: Some(t), strength: true, edges: true },
+            )
+            .unwrap();
             assert_eq!(slow.edges, fast.edges);
             assert!(slow.strength.iter().zip(&slow.edges).all(|(&s, &e)| (s > 0.0) == (e > 0)));
         }
@@ -285,15 +307,25 @@ fn results_do_not_depend_on_thread_count() {
         pool.install(|| {
             let b = gaussian_blur(&img, w, h, 3, 1.4).unwrap();
             let s = sobel(&img, w, h, 3).unwrap();
-            let c1 =
-                canny(&img, w, h, 3, &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false })
-                    .unwrap();
+            let c1 = canny(
+                &img,
+                w,
+                h,
+                3,
+                &CannyOptions { sigma: 1.4, low: Some(0.05), high: Some(0.1), strength: false, edges: true },
+            )
+            .unwrap();
             let c2 = canny(&img, w, h, 3, &CannyOptions { sigma: 2.0, strength: true, ..Default::default() }).unwrap();
             // Known thresholds classify during the streaming pass; the strength sweep defers
             // components across band seams to a sequential pass.
-            let c3 =
-                canny(&img, w, h, 3, &CannyOptions { sigma: 1.0, low: Some(0.03), high: Some(0.08), strength: true })
-                    .unwrap();
+            let c3 = canny(
+                &img,
+                w,
+                h,
+                3,
+                &CannyOptions { sigma: 1.0, low: Some(0.03), high: Some(0.08), strength: true, edges: true },
+            )
+            .unwrap();
             (b, s, c1.edges, c2.edges, c2.strength, c3.edges, c3.strength)
         })
     };
@@ -309,7 +341,7 @@ fn bad_arguments_are_errors() {
     assert!(gaussian_blur(&img, 4, 3, 1, -0.5).is_err());
     assert!(sobel(&img, 0, 3, 4).is_err());
     assert!(sobel(&img, 2, 1, 6).is_err()); // too many channels
-    let o = |low, high| CannyOptions { sigma: 1.0, low, high, strength: false };
+    let o = |low, high| CannyOptions { sigma: 1.0, low, high, strength: false, edges: true };
     assert!(canny(&img, 4, 3, 1, &o(Some(0.5), Some(0.2))).is_err());
     assert!(canny(&img, 4, 3, 1, &o(None, Some(f32::NAN))).is_err());
     assert!(canny(&img, 4, 3, 1, &o(Some(-0.1), None)).is_err());
@@ -346,7 +378,8 @@ fn tiny_images() {
             assert_eq!(sobel(&img, w, h, c).unwrap().0.len(), w * h);
             for strength in [false, true] {
                 for high in [None, Some(0.05)] {
-                    let r = canny(&img, w, h, c, &CannyOptions { sigma: 1.4, low: None, high, strength }).unwrap();
+                    let r = canny(&img, w, h, c, &CannyOptions { sigma: 1.4, low: None, high, strength, edges: true })
+                        .unwrap();
                     assert_eq!(r.edges.len(), w * h);
                     assert_eq!(r.strength.len(), if strength { w * h } else { 0 });
                 }
@@ -406,8 +439,8 @@ fn strength_map_matches_its_definition() {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
                 let (a, b) = pool.install(|| {
                     (
-                        strength_map(m.clone(), &mut states.clone(), w, h, ratio),
-                        strength_map_in(m.clone(), &mut states.clone(), w, h, ratio, 0),
+                        strength_map(m.clone(), &mut states.clone(), w, h, ratio, true),
+                        strength_map_in(m.clone(), &mut states.clone(), w, h, ratio, true, 0),
                     )
                 });
                 let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
@@ -437,16 +470,23 @@ fn strength_with_known_thresholds_matches_the_automatic_path() {
             }
         }
     }
+    let auto_opts = || CannyOptions { sigma: 1.2, strength: true, ..Default::default() };
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            let auto =
-                canny(&img, w, h, 1, &CannyOptions { sigma: 1.2, strength: true, ..Default::default() }).unwrap();
-            let opts = CannyOptions { sigma: 1.2, low: Some(auto.low), high: Some(auto.high), strength: true };
+            let auto = canny(&img, w, h, 1, &auto_opts()).unwrap();
+            let opts =
+                CannyOptions { sigma: 1.2, low: Some(auto.low), high: Some(auto.high), strength: true, edges: true };
+            // The strength map alone (no edge map built): same strengths, no edges.
+            let alone = canny(&img, w, h, 1, &CannyOptions { edges: false, ..opts.clone() }).unwrap();
+            let alone_auto = canny(&img, w, h, 1, &CannyOptions { edges: false, ..auto_opts() }).unwrap();
+            assert!(alone.edges.is_empty() && alone_auto.edges.is_empty());
+            assert_eq!(bits(&alone.strength), bits(&auto.strength), "threads {threads}");
+            assert_eq!(bits(&alone_auto.strength), bits(&auto.strength), "threads {threads}");
             (auto, canny(&img, w, h, 1, &opts).unwrap())
         })
     };
-    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
     let (auto, known) = run(1);
     assert!(known.edges.iter().filter(|&&e| e > 0).count() > 5000);
     for threads in [1, 2, 3, 7] {

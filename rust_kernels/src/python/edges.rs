@@ -45,10 +45,10 @@ fn sobel<'py>(py: Python<'py>, image: PyReadonlyArray3<'py, u8>, polar: bool) ->
 }
 
 /// Canny edges of an (H, W, C) uint8 image. Thresholds are normalised gradient magnitudes
-/// (1 = a black-to-white step); None = automatic. Returns (edges uint8 (H, W) 0/255,
-/// strength float32 (H, W) or None, low, high).
+/// (1 = a black-to-white step); None = automatic. Returns (edges uint8 (H, W) 0/255 or None
+/// when `edges` is false, strength float32 (H, W) or None, low, high).
 #[pyfunction]
-#[pyo3(signature = (image, *, sigma, low=None, high=None, strength=false))]
+#[pyo3(signature = (image, *, sigma, low=None, high=None, strength=false, edges=true))]
 #[allow(clippy::type_complexity)]
 fn canny<'py>(
     py: Python<'py>,
@@ -57,12 +57,13 @@ fn canny<'py>(
     low: Option<f32>,
     high: Option<f32>,
     strength: bool,
-) -> PyResult<(Bound<'py, PyAny>, Option<Bound<'py, PyAny>>, f32, f32)> {
+    edges: bool,
+) -> PyResult<(Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>, f32, f32)> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
-    let opts = edges::CannyOptions { sigma, low, high, strength };
+    let opts = edges::CannyOptions { sigma, low, high, strength, edges };
     let r = run(py, || edges::canny(data, w, h, c, &opts))?;
-    let e = PyArray1::from_vec(py, r.edges).reshape([h, w])?.into_any();
+    let e = if edges { Some(PyArray1::from_vec(py, r.edges).reshape([h, w])?.into_any()) } else { None };
     let s = if strength { Some(PyArray1::from_vec(py, r.strength).reshape([h, w])?.into_any()) } else { None };
     Ok((e, s, r.low, r.high))
 }
