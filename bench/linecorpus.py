@@ -95,7 +95,7 @@ CAD_SYMBOLS = (
 
 #: Single-stroke (simplex) Hershey fonts: sans, roman, script, Greek.
 FONTS = ("futural", "rowmans", "scripts", "greeks")
-#: (stroke width px, glyph height px, lines): small text thin, large text bold.
+#: (stroke width px, cap-to-descender height px, lines): small text thin, large text bold.
 TEXTS: tuple[tuple[int, int, tuple[str, ...]], ...] = (
     (1, 30, ("The quick brown fox", "jumps over the lazy dog.", "0123456789 +-=/()")),
     (2, 36, ("Sheet 12 survey", "river crossing", "scale 1:2500")),
@@ -167,8 +167,9 @@ def read_dxf(path: Path, size: int = SIZE, margin: float = MARGIN) -> list[np.nd
 
 
 def hershey_polylines(font: str, lines: tuple[str, ...], height: float, size: int = SIZE) -> list[np.ndarray]:
-    """Strokes of ``lines`` in the Hershey ``font`` at ``height`` px per glyph, lines 1.45
-    heights apart, the block centred on the page (scaled down only when it would not fit)."""
+    """Strokes of ``lines`` in the Hershey ``font``, ``height`` px from its cap line to its
+    bottom (descender) line (capitals are about 3/4 of it), lines 1.45 heights apart, the block
+    centred on the page (scaled down only when it would not fit)."""
     from HersheyFonts import HersheyFonts
 
     f = HersheyFonts()
