@@ -256,7 +256,7 @@ pub fn regions_to_svg(
     let open_holes =
         (!opaque && opts.layers == Layers::Stacked).then(|| boundary::transparent_holes(&graph, &regions.map));
     let shapes = shapes(&graph, colours, opts.layers, opaque, open_holes.as_deref());
-    let (svg, s) = write_svg(img_w, img_h, &shapes, &curves, opts.layers, opts.precision);
+    let (svg, s) = write_svg(img_w, img_h, &shapes, &curves, opts.layers, opts.precision, &[]);
     let stats = TraceStats {
         palette: 0,
         regions: regions.areas.len(),
