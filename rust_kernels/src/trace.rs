@@ -297,9 +297,7 @@ pub fn trace_guided(
             )?;
             (q.labels, q.palette, q.paper, false)
         }
-        Mode::Centerline => {
-            return Err(KernelError::InvalidOption("mode 'centerline' is not implemented yet".into()));
-        }
+        Mode::Centerline => return crate::strokes::trace::trace_centerline(img, weights, opts),
         // Binary: the light side is the paper.
         Mode::Binary => (
             binary_labels(img, opts.threshold),

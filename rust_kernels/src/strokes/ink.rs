@@ -79,7 +79,7 @@ impl Ink<'_> {
         let x1 = ((a.x.max(b.x) + pad).ceil().max(0.0) as usize).min(self.w);
         let y1 = ((a.y.max(b.y) + pad).ceil().max(0.0) as usize).min(self.h);
         let extent = 0.5 * (d.x.abs() + d.y.abs());
-        let mut best = f64::NEG_INFINITY;
+        let mut ts: Vec<f64> = Vec::new();
         for y in y0..y1 {
             for x in x0..x1 {
                 if self.mask[y * self.w + x] == 0 {
@@ -87,11 +87,24 @@ impl Ink<'_> {
                 }
                 let (cx, cy) = (x as f64 + 0.5 - a.x, y as f64 + 0.5 - a.y);
                 let t = cx * d.x + cy * d.y;
-                if t < 0.0 || t > max || (cx * d.y - cy * d.x).abs() > half {
+                if t < -0.5 || t > max || (cx * d.y - cy * d.x).abs() > half {
                     continue;
                 }
-                best = best.max(t);
+                ts.push(t);
             }
+        }
+        // Only ink connected to `a` along the ray counts: stop at the first gap of more than
+        // a pixel's diagonal (another line ahead is not this line's continuation).
+        ts.sort_by(f64::total_cmp);
+        let mut best = f64::NEG_INFINITY;
+        for t in ts {
+            if best.is_finite() && t > best + std::f64::consts::SQRT_2 {
+                break;
+            }
+            if !best.is_finite() && t > std::f64::consts::SQRT_2 {
+                break;
+            }
+            best = best.max(t);
         }
         if best.is_finite() {
             best + extent

@@ -24,6 +24,7 @@ pub mod graph;
 pub mod ink;
 pub mod simplify;
 pub mod skeleton;
+pub mod trace;
 
 #[cfg(test)]
 mod tests;
