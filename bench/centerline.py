@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from bench import linecorpus, linemetrics
-from bench.cli import DEFAULT_OUT
+from bench.cli import DEFAULT_OUT, parse_opts, vectile_build
 from bench.linepeers import CENTERLINE_PEERS, INSTALL_HINTS, PEERS
 from bench.runner import REPO_ROOT, TraceError, spawn_and_reap, worker_env
 
@@ -53,6 +53,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=3, help="speed case runs (the fastest counts)")
     p.add_argument("--no-speed", action="store_true", help="skip the speed case")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per worker (one peer, one corpus)")
+    p.add_argument(
+        "--vectile-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra vectorize() option for vectile (repeatable), e.g. colors=2",
+    )
     return p.parse_args(argv)
 
 
@@ -85,6 +92,7 @@ def run_peer(
     repeat: int = 1,
     env: dict[str, str] | None = None,
     timeout: float | None = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Trace ``files`` with ``peer`` in one fresh worker; ``{"times", "cpu", "peak_rss_kb"}``."""
     warm = np.full((32, 32, 3), 255, np.uint8)
@@ -99,6 +107,7 @@ def run_peer(
             "files": [str(f) for f in files],
             "outputs": [str(o) for o in outputs],
             "repeat": repeat,
+            "options": options or {},
             "warmup": warmup,
             "result": os.path.join(tmp, "result.json"),
         }
@@ -221,7 +230,9 @@ def speed_page(corpus_dir: Path, grid: int) -> Path:
     return path
 
 
-def speed_case(peers: list[str], corpus_dir: Path, out: Path, grid: int, repeat: int, timeout: float) -> list[dict]:
+def speed_case(
+    peers: list[str], corpus_dir: Path, out: Path, grid: int, repeat: int, timeout: float, vopts: dict[str, Any]
+) -> list[dict]:
     page = speed_page(corpus_dir, grid)
     mp = (grid * linecorpus.SIZE) ** 2 / 1e6
     runs: list[tuple[str, str, dict[str, str]]] = []
@@ -233,7 +244,8 @@ def speed_case(peers: list[str], corpus_dir: Path, out: Path, grid: int, repeat:
     for peer, threads, env in runs:
         target = out / "svg" / peer / "speed" / f"page-{threads.replace(' ', '')}"
         try:
-            res = run_peer(peer, [page], [target], repeat=repeat, env=env, timeout=timeout)
+            opts = vopts if peer == "vectile" else {}
+            res = run_peer(peer, [page], [target], repeat=repeat, env=env, timeout=timeout, options=opts)
         except TraceError as exc:
             print(f"bench: speed case {peer} ({threads}) failed: {exc}", file=sys.stderr)
             continue
@@ -290,6 +302,11 @@ def table(summary: list[dict[str, Any]], speed: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    try:
+        vopts = parse_opts(args.vectile_opt)
+    except argparse.ArgumentTypeError as exc:
+        print(f"bench: --vectile-opt: {exc}", file=sys.stderr)
+        return 2
     limit = args.limit if args.limit is not None else (4 if args.quick else None)
     corpora = tuple(c for c in args.corpora.split(",") if c)
     unknown = [c for c in corpora if c not in linecorpus.CORPORA]
@@ -324,7 +341,8 @@ def main(argv: list[str]) -> int:
         for peer in peers:
             outs = [args.out / "svg" / peer / corpus / e["name"] for e in chosen]
             try:
-                res = run_peer(peer, files, outs, timeout=args.timeout)
+                opts = vopts if peer == "vectile" else {}
+                res = run_peer(peer, files, outs, timeout=args.timeout, options=opts)
             except TraceError as exc:
                 print(f"bench: {corpus}: {exc}", file=sys.stderr)
                 failed = True
@@ -341,11 +359,19 @@ def main(argv: list[str]) -> int:
     speed = []
     if not args.no_speed:
         grid = 4 if args.quick else SPEED_GRID
-        speed = speed_case(peers, args.corpus_dir, args.out, grid, 1 if args.quick else args.repeat, args.timeout)
+        repeat = 1 if args.quick else args.repeat
+        speed = speed_case(peers, args.corpus_dir, args.out, grid, repeat, args.timeout, vopts)
     with open(args.out / "results.jsonl", "w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(json.dumps(r) + "\n")
-    meta = {"versions": versions, "limit": limit, "corpora": list(corpora), "cpus": os.cpu_count()}
+    meta = {
+        "versions": versions,
+        "limit": limit,
+        "corpora": list(corpora),
+        "vectile_options": vopts,
+        "cpus": os.cpu_count(),
+        "vectile_build": vectile_build(),
+    }
     (args.out / "summary.json").write_text(
         json.dumps({"meta": meta, "summary": summary, "speed": speed}, indent=1), encoding="utf-8"
     )
