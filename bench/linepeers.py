@@ -12,6 +12,8 @@ all the work from the file to that result is timed (reading and decoding the ima
   given the raw scan it traces the paper's grain as lines. It writes pixel centres at integer
   coordinates with y counted from the bottom row's top edge: its SVG is shifted by
   (+0.5, -0.5) px into pixel-corner coordinates (see ``AUTOTRACE_SHIFT``).
+* ``autotrace-raw``: the same on the image as it is (anti-aliased greys, scan noise): how a
+  user calling AutoTrace on a drawing gets it, and the issue's pilot figures.
 * ``skeleton``: ``skimage.morphology.skeletonize`` of the Otsu ink mask; its pixel centres are
   the point set (the accuracy reference a pixel method reaches; no paths, no widths).
 * ``vtracer``: VTracer's binary mode (outlines), ``potrace``: Potrace on the Otsu bitmap
@@ -35,12 +37,13 @@ from typing import Any
 
 import numpy as np
 
-PEERS = ("vectile", "autotrace", "skeleton", "vtracer", "potrace")
+PEERS = ("vectile", "autotrace", "autotrace-raw", "skeleton", "vtracer", "potrace")
 #: Peers whose output is a set of centerlines (F1, junctions and paths apply).
-CENTERLINE_PEERS = ("vectile", "autotrace", "skeleton")
+CENTERLINE_PEERS = ("vectile", "autotrace", "autotrace-raw", "skeleton")
 AUTOTRACE_SHIFT = (0.5, -0.5)
 INSTALL_HINTS = {
     "autotrace": "pip install pyautotrace (the bench extra)",
+    "autotrace-raw": "pip install pyautotrace (the bench extra)",
     "skeleton": "pip install scikit-image (the bench extra)",
     "vtracer": "pip install vtracer (the bench extra)",
     "potrace": "apt-get install -y potrace",
@@ -73,12 +76,11 @@ def _vectile(options: dict[str, Any]) -> TraceFn:
     return trace
 
 
-def _autotrace(options: dict[str, Any]) -> TraceFn:
+def _autotrace(options: dict[str, Any], threshold: bool = True) -> TraceFn:
     import autotrace
 
     def trace(path: str) -> Result:
-        bitmap = _otsu_bitmap(path)
-        rgb = np.repeat(bitmap[..., None], 3, axis=2)
+        rgb = np.repeat(_otsu_bitmap(path)[..., None], 3, axis=2) if threshold else _read_rgb(path)
         vec = autotrace.Bitmap(rgb).trace(centerline=True, background_color=(255, 255, 255), **options)
         svg = vec.encode("svg").decode("utf-8")
         dx, dy = AUTOTRACE_SHIFT
@@ -132,6 +134,7 @@ def _potrace(options: dict[str, Any]) -> TraceFn:
 MAKERS: dict[str, Callable[[dict[str, Any]], TraceFn]] = {
     "vectile": _vectile,
     "autotrace": _autotrace,
+    "autotrace-raw": lambda options: _autotrace(options, threshold=False),
     "skeleton": _skeleton,
     "vtracer": _vtracer,
     "potrace": _potrace,
@@ -145,7 +148,8 @@ def probe(name: str) -> dict[str, Any]:
 
     if name not in MAKERS:
         return {"reason": f"unknown peer {name!r} (one of {', '.join(PEERS)})", "version": "?"}
-    dist = {"vectile": "vectile", "autotrace": "pyautotrace", "skeleton": "scikit-image", "vtracer": "vtracer"}
+    dist = {"vectile": "vectile", "autotrace": "pyautotrace", "autotrace-raw": "pyautotrace"}
+    dist.update(skeleton="scikit-image", vtracer="vtracer")
     try:
         with tempfile.TemporaryDirectory(prefix="clbench-probe-") as tmp:
             from PIL import Image
