@@ -67,32 +67,38 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
             let c = pts.p.iter().fold(Pt::new(0.0, 0.0), |s, p| Pt::new(s.x + p.x / m, s.y + p.y / m));
             let spread = pts.p.iter().map(|&p| dist(p, c)).fold(0.0, f64::max);
             if spread <= width / 2.0 {
-                let w = (width + 2.0 * spread) as f32;
+                let (c, w) = dot(ink, ka, max_width).unwrap_or((c, width + 2.0 * spread));
                 out.push((
                     (ka, kb, false),
-                    Stroke { curve: Curve { start: c, segs: vec![Seg::Line(c)] }, closed: false, width: w },
+                    Stroke { curve: Curve { start: c, segs: vec![Seg::Line(c)] }, closed: false, width: w as f32 },
                 ));
                 continue;
             }
             extend_ends(g, &deg, plan, &mut pts, ink, width, max_run);
         }
         mark_corners(&mut pts, plan.closed, width);
+        sharpen_corners(&mut pts, width);
         smooth(&mut pts, plan.closed);
         let curve = fit_points(&pts, plan.closed, fit.tolerance.max(1e-3));
         out.push(((ka, kb, false), Stroke { curve, closed: plan.closed, width: width as f32 }));
     }
     for &d in &g.dots {
         let n = &g.nodes[d];
-        let dot = Stroke {
-            curve: Curve { start: n.pos, segs: vec![Seg::Line(n.pos)] },
-            closed: false,
-            width: (2.0 * n.radius) as f32,
-        };
+        let (c, d) = dot(ink, n.key, max_width).unwrap_or((n.pos, 2.0 * n.radius));
+        let dot = Stroke { curve: Curve { start: c, segs: vec![Seg::Line(c)] }, closed: false, width: d as f32 };
         out.push(((n.key, n.key, true), dot));
     }
     // Stable: paths keep their canonical order among equal keys.
     out.sort_by_key(|(k, _)| *k);
     out.into_iter().map(|(_, s)| s).collect()
+}
+
+/// A dot drawn as the disc of its ink blob's area at the blob's centroid: (centre, diameter).
+/// None when the blob is larger than a disc of `max_width` (not a dot).
+fn dot(ink: &Ink, pixel: u32, max_width: f32) -> Option<(Pt, f64)> {
+    let cap = ((max_width as f64 + 1.0).powi(2) * std::f64::consts::FRAC_PI_4).ceil() as usize + 1;
+    let (c, area) = ink.blob(pixel, cap);
+    (area < cap).then(|| (c, (2.0 * (area as f64 / std::f64::consts::PI).sqrt()).max(1.0)))
 }
 
 /// Concatenate the chains of a path. Near a junction of three or more branches the skeleton
@@ -278,6 +284,75 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
         if is_max {
             pts.fixed[i] = true;
         }
+    }
+}
+
+/// Thinning cuts the corner of a thick line (the skeleton bevels it over about a width):
+/// each corner moves to where the lines on its two sides meet, read from the points between
+/// one and three widths away, and the bevel's points go. Left alone when the lines are
+/// nearly parallel or meet far from the skeleton's corner.
+fn sharpen_corners(pts: &mut Points, width: f64) {
+    let n = pts.p.len();
+    let near = 0.75 * width + 1.0;
+    let far = 3.0 * width + 3.0;
+    let corners: Vec<usize> = (1..n.saturating_sub(1)).filter(|&i| pts.fixed[i]).collect();
+    let mut drop = vec![false; n];
+    for &i in corners.iter().rev() {
+        let c = pts.p[i];
+        // Side points in [near, far) from the corner, stopping at another fixed point.
+        let side = |range: &mut dyn Iterator<Item = usize>| -> Option<(usize, Pt, Pt)> {
+            let (mut inner, mut outer, mut first) = (None, None, None);
+            for j in range {
+                if pts.fixed[j] {
+                    break;
+                }
+                let d = dist(pts.p[j], c);
+                if d >= far {
+                    break;
+                }
+                if d >= near {
+                    if inner.is_none() {
+                        inner = Some(pts.p[j]);
+                        first = Some(j);
+                    }
+                    outer = Some(pts.p[j]);
+                }
+            }
+            match (first, inner, outer) {
+                (Some(f), Some(a), Some(b)) if dist(a, b) >= 1.0 => Some((f, a, b)),
+                _ => None,
+            }
+        };
+        let (Some((jl, al, bl)), Some((jr, ar, br))) = (side(&mut (0..i).rev()), side(&mut (i + 1..n))) else {
+            continue;
+        };
+        // Lines al + s (al - bl) and ar + t (ar - br) towards the corner.
+        let (u, v) = (Pt::new(al.x - bl.x, al.y - bl.y), Pt::new(ar.x - br.x, ar.y - br.y));
+        let den = u.x * v.y - u.y * v.x;
+        let (lu, lv) = ((u.x * u.x + u.y * u.y).sqrt(), (v.x * v.x + v.y * v.y).sqrt());
+        if den.abs() < 0.2 * lu * lv {
+            continue; // within about 12 degrees of parallel
+        }
+        let w = Pt::new(ar.x - al.x, ar.y - al.y);
+        let s_ = (w.x * v.y - w.y * v.x) / den;
+        let q = Pt::new(al.x + u.x * s_, al.y + u.y * s_);
+        if s_ < 0.0 || dist(q, c) > width + 1.0 {
+            continue;
+        }
+        pts.p[i] = q;
+        for (j, d) in drop.iter_mut().enumerate().take(jr).skip(jl + 1) {
+            if j != i {
+                *d = true;
+            }
+        }
+    }
+    if drop.iter().any(|&d| d) {
+        let mut k = 0;
+        pts.p.retain(|_| (!drop[k], k += 1).0);
+        k = 0;
+        pts.fixed.retain(|_| (!drop[k], k += 1).0);
+        k = 0;
+        pts.measure.retain(|_| (!drop[k], k += 1).0);
     }
 }
 

@@ -112,4 +112,33 @@ impl Ink<'_> {
             0.0
         }
     }
+
+    /// The 8-connected ink blob holding pixel `i`, read up to `cap` pixels: its centroid
+    /// (pixel centres) and its area in pixels. For dots, whose skeleton is a single pixel.
+    pub fn blob(&self, i: u32, cap: usize) -> (Pt, usize) {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![i as usize];
+        seen.insert(i as usize);
+        let (mut sx, mut sy) = (0.0, 0.0);
+        while let Some(p) = stack.pop() {
+            let (x, y) = (p % self.w, p / self.w);
+            sx += x as f64 + 0.5;
+            sy += y as f64 + 0.5;
+            if seen.len() >= cap {
+                continue;
+            }
+            for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                let (nx, ny) = (x as isize + dx, y as isize + dy);
+                if nx < 0 || ny < 0 || nx as usize >= self.w || ny as usize >= self.h {
+                    continue;
+                }
+                let q = ny as usize * self.w + nx as usize;
+                if self.mask[q] != 0 && seen.len() < cap && seen.insert(q) {
+                    stack.push(q);
+                }
+            }
+        }
+        let n = seen.len();
+        (Pt::new(sx / n as f64, sy / n as f64), n)
+    }
 }

@@ -141,7 +141,7 @@ pub fn stroke_graph(g: &PixelGraph, ink: &Ink) -> StrokeGraph {
         }
     }
     let mut alive = vec![true; chains.len()];
-    prune_spurs(&nodes, &chains, &mut alive);
+    prune_spurs(&nodes, &chains, &mut alive, ink);
     let chains: Vec<GChain> = chains.into_iter().zip(&alive).filter(|(_, &a)| a).map(|(c, _)| c).collect();
     // Incident chain ends per node: (chain, at_start).
     let mut inc: Vec<Vec<(usize, bool)>> = vec![Vec::new(); nodes.len()];
@@ -240,10 +240,51 @@ fn spur_limit(r: f64) -> f64 {
     r + r.max(1.0) + 1.0
 }
 
+/// At a junction of three branches, the longest branch `spur` that is the spur thinning
+/// leaves at the outer corner of a thick line's corner: it runs from the junction to the
+/// corner's apex, `r / sin(angle / 2)` away for legs meeting at `angle`, so sharp corners
+/// leave long spurs. A real third line is longer than that by more than its width.
+fn corner_spur_limit(nodes: &[GNode], chains: &[GChain], alive: &[bool], j: usize, spur: usize, ink: &Ink) -> f64 {
+    let pos = nodes[j].pos;
+    let r = nodes[j].radius;
+    // The ink narrows along a corner spur towards the apex (to about half the legs' radius
+    // half-way), while a real line keeps its width: only a narrowing branch is a spur here.
+    let sp = &chains[spur].pixels;
+    if sp.len() < 2 {
+        return 0.0;
+    }
+    let leg_radius = chains
+        .iter()
+        .enumerate()
+        .filter(|&(k, c)| k != spur && alive[k] && (c.a == Some(j) || c.b == Some(j)) && !c.pixels.is_empty())
+        .map(|(_, c)| {
+            let i = (3.0 * r) as usize;
+            let px = if c.a == Some(j) { c.pixels[i.min(c.pixels.len() - 1)] } else { c.pixels[c.pixels.len() - 1 - i.min(c.pixels.len() - 1)] };
+            ink.radius(px)
+        })
+        .fold(f64::INFINITY, f64::min);
+    if !(ink.radius(sp[sp.len() / 2]) < 0.75 * leg_radius) {
+        return 0.0;
+    }
+    let reach = (3.0 * r).max(4.0);
+    let legs: Vec<Pt> = chains
+        .iter()
+        .enumerate()
+        .filter(|&(k, c)| k != spur && alive[k] && (c.a == Some(j) || c.b == Some(j)))
+        .map(|(_, c)| leaving(c, c.a == Some(j), pos, reach))
+        .collect();
+    if legs.len() != 2 {
+        return 0.0;
+    }
+    let cos = (legs[0].x * legs[1].x + legs[0].y * legs[1].y).clamp(-1.0, 1.0);
+    let half = 0.5 * cos.acos().max(10f64.to_radians());
+    r / half.sin() + r.max(1.0) + 1.0
+}
+
 /// Remove spurs: chains from a junction to a line end shorter than the stroke width at the
 /// junction. Repeated until nothing changes (a removed spur may leave a new one); when every
 /// branch of a junction is a spur, the longest stays.
-fn prune_spurs(nodes: &[GNode], chains: &[GChain], alive: &mut [bool]) {
+fn prune_spurs(nodes: &[GNode], chains: &[GChain], alive: &mut [bool], ink: &Ink) {
     for _ in 0..4 {
         let mut deg = vec![0usize; nodes.len()];
         for (c, _) in chains.iter().zip(alive.iter()).filter(|(_, &a)| a) {
@@ -263,7 +304,7 @@ fn prune_spurs(nodes: &[GNode], chains: &[GChain], alive: &mut [bool]) {
                     // Counted in pixel steps from the junction's cluster (a merged junction's
                     // centre can lie a few pixels from where the spur leaves it).
                     let len = c.pixels.len() as f64 + 1.0;
-                    if len < spur_limit(nodes[j].radius) {
+                    if len < spur_limit(nodes[j].radius) || (deg[j] == 3 && len < corner_spur_limit(nodes, chains, alive, j, k, ink)) {
                         cand[j].push((len, k));
                     }
                 }
