@@ -16,6 +16,7 @@ covers ``[col, col + 1] x [row, row + 1]``), the convention of vectile's SVG.
   circle of radius ``max(3, 1.5 * width)`` around it: 0 or 1 is an end (0: a dot), 3 or more
   a junction, 2 is an ordinary point of a line (a corner, two strokes meeting end to end).
   The same rule on both sides, so a tracer that ends three strokes at a T gets one junction.
+  A curve smaller than that circle (a dot) is a candidate at its centre, and so an end.
 * :func:`keypoint_match`: greedy one-to-one matching of keypoints of the same kind within
   ``max(2, width)`` px.
 * :func:`count_chains`: polylines joined where exactly two ends meet (the fewest open or closed
@@ -191,6 +192,9 @@ def keypoints(
     merge = max(width, 1.5)
     radius = max(3.0, 1.5 * width)
     cand = [c[[0, -1]] for c, cl in zip(curves, closed, strict=False) if not cl and len(c) > 0]
+    # A curve smaller than the ring (a dot: Hershey's tiny closed circle, a zero-length stroke)
+    # is a candidate at its centre: nothing crosses its ring, so it counts as an end.
+    cand += [c.mean(axis=0, keepdims=True) for c in curves if float(np.ptp(c, axis=0).max()) < radius]
     if extra is not None:
         cand.append(np.asarray(extra, dtype=np.float64).reshape(-1, 2))
     pts = np.concatenate(curves)

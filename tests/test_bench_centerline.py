@@ -171,3 +171,14 @@ def test_quick_run_end_to_end_with_the_skeleton(tmp_path: Path):
     assert s["f1"] > 0.9 and s["junction_f1"] > 0.5  # the pixel skeleton of clean text
     assert s["peak_rss_mb"] > 0 and s["mp_per_s"] > 0
     assert "| text-clean | skeleton | 2 |" in (out / "table.md").read_text()
+
+
+def test_a_dot_is_an_end():
+    t = np.linspace(0, 2 * np.pi, 9)
+    dot = np.stack([100 + 0.8 * np.cos(t), 100 + 0.8 * np.sin(t)], axis=1)  # a closed tiny circle
+    ends, junctions = lm.polyline_keypoints([dot], 2.0)
+    assert len(ends) == 1 and len(junctions) == 0
+    assert np.allclose(ends[0], [100, 100], atol=0.2)
+    # a zero-length stroke (an SVG "h0") at the same place matches it
+    out = lm.keypoints([np.array([[100.1, 100.0], [100.1, 100.0]])], 2.0)
+    assert lm.keypoint_match(out, (ends, junctions), 2.0).f1 == 1.0
