@@ -75,9 +75,14 @@ def _segment_points(seg: object, step: float) -> np.ndarray:
         length = float(seg.length(error=1e-4))
     n = max(1, math.ceil(length / step))
     t = np.arange(1, n + 1, dtype=np.float64) / n
-    if isinstance(seg, Line | Close):
-        return c[0] + (c[1] - c[0]) * t[:, None]
-    return np.asarray([[p[0], p[1]] for p in (seg.point(float(x)) for x in t)], dtype=np.float64)
+    if not ctrl:
+        return np.asarray([[p[0], p[1]] for p in (seg.point(float(x)) for x in t)], dtype=np.float64)
+    # Bernstein form of the line / quadratic / cubic, evaluated at every t at once.
+    from math import comb
+
+    deg = len(c) - 1
+    tt, u = t[:, None], 1.0 - t[:, None]
+    return sum(comb(deg, k) * u ** (deg - k) * tt**k * c[k] for k in range(deg + 1))
 
 
 @dataclass
