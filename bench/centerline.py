@@ -36,7 +36,7 @@ import numpy as np
 
 from bench import linecorpus, linemetrics
 from bench.cli import DEFAULT_OUT, parse_opts, vectile_build
-from bench.linepeers import CENTERLINE_PEERS, INSTALL_HINTS, PEERS
+from bench.linepeers import CENTERLINE_PEERS, CLEAN_ONLY, INSTALL_HINTS, PEERS
 from bench.runner import REPO_ROOT, TraceError, spawn_and_reap, worker_env
 
 SPEED_GRID = 8  # the speed page: 8 x 8 drawings of 512 px, 4096 x 4096 = 16.8 MP
@@ -339,6 +339,8 @@ def main(argv: list[str]) -> int:
         chosen = [e for e in entries if e["corpus"] == corpus][:limit]
         files = [args.corpus_dir / e["file"] for e in chosen]
         for peer in peers:
+            if peer in CLEAN_ONLY and corpus.endswith("-degraded"):
+                continue
             outs = [args.out / "svg" / peer / corpus / e["name"] for e in chosen]
             try:
                 opts = vopts if peer == "vectile" else {}
