@@ -16,8 +16,10 @@ from scipy import ndimage
 import vectile
 from bench.metrics import composite_on_white, render_svg
 
-STROKE_PATH = re.compile(r'<path fill="none" stroke="(#[0-9a-f]+)" stroke-width="([0-9.]+)" '
-                         r'stroke-linecap="round" stroke-linejoin="round" d="([^"]+)"/>')
+STROKE_PATH = re.compile(
+    r'<path fill="none" stroke="(#[0-9a-f]+)" stroke-width="([0-9.]+)" '
+    r'stroke-linecap="round" stroke-linejoin="round" d="([^"]+)"/>'
+)
 
 
 def drawing(width: int = 3) -> np.ndarray:

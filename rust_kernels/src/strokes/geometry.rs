@@ -77,7 +77,7 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
             extend_ends(g, &deg, plan, &mut pts, ink, width, max_run);
         }
         mark_corners(&mut pts, plan.closed, width);
-        sharpen_corners(&mut pts, width);
+        sharpen_corners(&mut pts, width, ink);
         smooth(&mut pts, plan.closed);
         let curve = fit_points(&pts, plan.closed, fit.tolerance.max(1e-3));
         out.push(((ka, kb, false), Stroke { curve, closed: plan.closed, width: width as f32 }));
@@ -268,11 +268,12 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
             let (Some(a), Some(p), Some(b)) = (at(i - k as isize), at(i), at(i + k as isize)) else { return 0.0 };
             let u = unit(Pt::new(p.x - a.x, p.y - a.y));
             let v = unit(Pt::new(b.x - p.x, b.y - p.y));
-            (u.x * v.x + u.y * v.y).clamp(-1.0, 1.0).acos().to_degrees()
+            // 1 - cos(turn): grows with the turn like the angle, without an acos per point.
+            1.0 - (u.x * v.x + u.y * v.y)
         })
         .collect();
     for i in 0..n {
-        if turn[i] < CORNER_DEG {
+        if turn[i] < 1.0 - CORNER_DEG.to_radians().cos() {
             continue;
         }
         let is_max = (1..=k as isize).all(|j| {
@@ -281,7 +282,21 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
             let hi = if closed { Some((i + j as usize) % n) } else { Some(i + j as usize).filter(|&h| h < n) };
             lo.is_none_or(|l| turn[l] < turn[i]) && hi.is_none_or(|h| turn[h] <= turn[i])
         });
-        if is_max {
+        if !is_max {
+            continue;
+        }
+        // A corner's turn is done within the window; a tight smooth curve (a small letter's
+        // bowl) keeps turning, so over twice the window it turns about twice as much.
+        let clamp = |j: isize| if closed { at(j) } else { at(j.clamp(0, n as isize - 1)) };
+        let (Some(a), Some(b)) = (clamp(i as isize - 2 * k as isize), clamp(i as isize + 2 * k as isize)) else {
+            continue;
+        };
+        let p = pts.p[i];
+        let u = unit(Pt::new(p.x - a.x, p.y - a.y));
+        let v = unit(Pt::new(b.x - p.x, b.y - p.y));
+        let wide = (u.x * v.x + u.y * v.y).clamp(-1.0, 1.0).acos();
+        let narrow = (1.0 - turn[i]).clamp(-1.0, 1.0).acos();
+        if wide < 1.4 * narrow {
             pts.fixed[i] = true;
         }
     }
@@ -290,8 +305,9 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
 /// Thinning cuts the corner of a thick line (the skeleton bevels it over about a width):
 /// each corner moves to where the lines on its two sides meet, read from the points between
 /// one and three widths away, and the bevel's points go. Left alone when the lines are
-/// nearly parallel or meet far from the skeleton's corner.
-fn sharpen_corners(pts: &mut Points, width: f64) {
+/// nearly parallel, meet far from the skeleton's corner, or outside the ink (a round
+/// shoulder taken for a corner).
+fn sharpen_corners(pts: &mut Points, width: f64, ink: &Ink) {
     let n = pts.p.len();
     let near = 0.75 * width + 1.0;
     let far = 3.0 * width + 3.0;
@@ -336,7 +352,10 @@ fn sharpen_corners(pts: &mut Points, width: f64) {
         let w = Pt::new(ar.x - al.x, ar.y - al.y);
         let s_ = (w.x * v.y - w.y * v.x) / den;
         let q = Pt::new(al.x + u.x * s_, al.y + u.y * s_);
-        if s_ < 0.0 || dist(q, c) > width + 1.0 {
+        // The meeting point of a real corner's centerlines lies in the ink, at least a
+        // radius from the outline around the corner's apex.
+        if s_ < 0.0 || dist(q, c) > width + 1.0 || ink.run(q, unit(Pt::new(q.x - c.x, q.y - c.y)), width) < 0.25 * width
+        {
             continue;
         }
         pts.p[i] = q;

@@ -244,7 +244,7 @@ fn spur_limit(r: f64) -> f64 {
 /// leaves at the outer corner of a thick line's corner: it runs from the junction to the
 /// corner's apex, `r / sin(angle / 2)` away for legs meeting at `angle`, so sharp corners
 /// leave long spurs. A real third line is longer than that by more than its width.
-fn corner_spur_limit(nodes: &[GNode], chains: &[GChain], alive: &[bool], j: usize, spur: usize, ink: &Ink) -> f64 {
+fn corner_spur_limit(nodes: &[GNode], chains: &[GChain], at: &[usize], j: usize, spur: usize, ink: &Ink) -> f64 {
     let pos = nodes[j].pos;
     let r = nodes[j].radius;
     // The ink narrows along a corner spur towards the apex (to about half the legs' radius
@@ -253,26 +253,26 @@ fn corner_spur_limit(nodes: &[GNode], chains: &[GChain], alive: &[bool], j: usiz
     if sp.len() < 2 {
         return 0.0;
     }
-    let leg_radius = chains
+    let leg_radius = at
         .iter()
-        .enumerate()
-        .filter(|&(k, c)| k != spur && alive[k] && (c.a == Some(j) || c.b == Some(j)) && !c.pixels.is_empty())
-        .map(|(_, c)| {
+        .filter(|&&k| k != spur && !chains[k].pixels.is_empty())
+        .map(|&k| {
+            let c = &chains[k];
             let i = (3.0 * r) as usize;
-            let px = if c.a == Some(j) { c.pixels[i.min(c.pixels.len() - 1)] } else { c.pixels[c.pixels.len() - 1 - i.min(c.pixels.len() - 1)] };
+            let px = if c.a == Some(j) {
+                c.pixels[i.min(c.pixels.len() - 1)]
+            } else {
+                c.pixels[c.pixels.len() - 1 - i.min(c.pixels.len() - 1)]
+            };
             ink.radius(px)
         })
         .fold(f64::INFINITY, f64::min);
-    if !(ink.radius(sp[sp.len() / 2]) < 0.75 * leg_radius) {
+    if ink.radius(sp[sp.len() / 2]) >= 0.75 * leg_radius {
         return 0.0;
     }
     let reach = (3.0 * r).max(4.0);
-    let legs: Vec<Pt> = chains
-        .iter()
-        .enumerate()
-        .filter(|&(k, c)| k != spur && alive[k] && (c.a == Some(j) || c.b == Some(j)))
-        .map(|(_, c)| leaving(c, c.a == Some(j), pos, reach))
-        .collect();
+    let legs: Vec<Pt> =
+        at.iter().filter(|&&k| k != spur).map(|&k| leaving(&chains[k], chains[k].a == Some(j), pos, reach)).collect();
     if legs.len() != 2 {
         return 0.0;
     }
@@ -292,6 +292,13 @@ fn prune_spurs(nodes: &[GNode], chains: &[GChain], alive: &mut [bool], ink: &Ink
                 deg[e] += 1;
             }
         }
+        // Alive chains at each node (a chain from a node to itself is listed twice).
+        let mut at: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+        for (k, c) in chains.iter().enumerate().filter(|&(k, _)| alive[k]) {
+            for e in [c.a, c.b].into_iter().flatten() {
+                at[e].push(k);
+            }
+        }
         // Spur candidates per junction: (length, chain).
         let mut cand: Vec<Vec<(f64, usize)>> = vec![Vec::new(); nodes.len()];
         for (k, c) in chains.iter().enumerate() {
@@ -304,7 +311,9 @@ fn prune_spurs(nodes: &[GNode], chains: &[GChain], alive: &mut [bool], ink: &Ink
                     // Counted in pixel steps from the junction's cluster (a merged junction's
                     // centre can lie a few pixels from where the spur leaves it).
                     let len = c.pixels.len() as f64 + 1.0;
-                    if len < spur_limit(nodes[j].radius) || (deg[j] == 3 && len < corner_spur_limit(nodes, chains, alive, j, k, ink)) {
+                    if len < spur_limit(nodes[j].radius)
+                        || (deg[j] == 3 && len < corner_spur_limit(nodes, chains, &at[j], j, k, ink))
+                    {
                         cand[j].push((len, k));
                     }
                 }
