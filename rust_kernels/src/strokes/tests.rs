@@ -175,3 +175,28 @@ fn deterministic_and_canonical() {
         assert!(key(st.curve.start) <= key(st.curve.end()), "{st:?}");
     }
 }
+
+#[test]
+fn specks_go_and_pinholes_fill() {
+    let (w, h) = (20, 12);
+    let mut m = vec![0u8; w * h];
+    // A 3-pixel-high bar with a one-pixel hole, a two-pixel speck, and a 2x2 dot in a corner
+    // open to the border (not a hole of anything).
+    for y in 4..7 {
+        for x in 3..17 {
+            m[y * w + x] = 1;
+        }
+    }
+    m[5 * w + 8] = 0;
+    m[10 * w + 2] = 1;
+    m[10 * w + 3] = 1;
+    let mut cleaned = m.clone();
+    super::trace::drop_specks(&mut cleaned, w, h, 3, 4);
+    assert_eq!(cleaned[5 * w + 8], 1, "pinhole filled");
+    assert_eq!(cleaned[10 * w + 2] + cleaned[10 * w + 3], 0, "speck removed");
+    assert_eq!(cleaned.iter().map(|&v| v as usize).sum::<usize>(), 14 * 3);
+    // min_area 1 changes nothing.
+    let mut same = m.clone();
+    super::trace::drop_specks(&mut same, w, h, 1, 1);
+    assert_eq!(same, m);
+}
