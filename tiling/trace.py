@@ -72,14 +72,21 @@ class _Local:
 
 def check_tileable(options: dict[str, Any]) -> TraceOptions:
     """The options checked, refusing those the tiled tracer cannot honour: ``weights`` and
-    ``edges`` guidance sum floats in an order that depends on the tiles."""
+    ``edges`` guidance sum floats in an order that depends on the tiles; the centerline mode
+    and the stroke layer are not traced in tiles yet (``strokes="auto"`` is traced without
+    strokes there)."""
     for unsupported in ("weights", "edges"):
         if options.get(unsupported) is not None:
             raise UntileableOption(
                 f"{unsupported} cannot be combined with tiled tracing (tile_size); trace the image untiled",
                 option=unsupported,
             )
-    return resolve({k: v for k, v in options.items() if k not in ("weights", "edges")})
+    opts = resolve({k: v for k, v in options.items() if k not in ("weights", "edges")})
+    if opts.mode == "centerline":
+        raise UntileableOption("mode 'centerline' is not traced in tiles yet; trace the image untiled", option="mode")
+    if opts.tuned.get("strokes") == "on":
+        raise UntileableOption("strokes 'on' is not traced in tiles yet; trace the image untiled", option="strokes")
+    return opts
 
 
 def trace_tiled(

@@ -18,7 +18,39 @@ pub enum Mode {
     Color,
     /// Two colours: black where luma is below a threshold (Otsu's when none is given), else white.
     Binary,
+    /// Line art as strokes: the palette as in `Color`, every colour but the background traced
+    /// along its centerline (`crate::strokes`) and written as stroked paths.
+    Centerline,
 }
+
+/// The stroke layer of a colour trace: thin structures (at most `stroke_width_max` pixels
+/// wide) written as stroked centerlines on top of the fills, which continue underneath them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StrokeMode {
+    /// No stroke layer: fills only.
+    #[default]
+    Off,
+    /// Every thin structure becomes a stroke.
+    On,
+    /// Strokes where they measurably help.
+    Auto,
+}
+
+impl StrokeMode {
+    /// `"off"`, `"on"` or `"auto"`.
+    pub fn parse(name: &str) -> Result<StrokeMode> {
+        match name {
+            "off" => Ok(StrokeMode::Off),
+            "on" => Ok(StrokeMode::On),
+            "auto" => Ok(StrokeMode::Auto),
+            _ => Err(KernelError::InvalidOption(format!("strokes must be 'auto', 'on' or 'off', got {name:?}"))),
+        }
+    }
+}
+
+/// Default widest structure, in pixels, that the stroke layer and the centerline mode treat as
+/// a line.
+pub const DEFAULT_STROKE_WIDTH_MAX: f32 = 8.0;
 
 #[derive(Clone, Debug)]
 pub struct TraceOptions {
@@ -41,6 +73,10 @@ pub struct TraceOptions {
     /// bounded on noisy input. Off: the global smallest-first
     /// order of `find_regions`. Not combined with an edge guide.
     pub local_merge: bool,
+    /// The stroke layer of colour mode (off by default).
+    pub strokes: StrokeMode,
+    /// Widest structure, in pixels, traced as a stroke (stroke layer and centerline mode).
+    pub stroke_width_max: f32,
 }
 
 impl Default for TraceOptions {
@@ -56,6 +92,8 @@ impl Default for TraceOptions {
             threshold: None,
             scan: ScanOptions::default(),
             local_merge: false,
+            strokes: StrokeMode::Off,
+            stroke_width_max: DEFAULT_STROKE_WIDTH_MAX,
         }
     }
 }
@@ -86,6 +124,9 @@ impl TraceOptions {
         }
         if self.precision > 4 {
             return bad(format!("precision must be in 0..=4 digits, got {}", self.precision));
+        }
+        if !(self.stroke_width_max.is_finite() && self.stroke_width_max >= 1.0 && self.stroke_width_max <= 64.0) {
+            return bad(format!("stroke_width_max must be in [1, 64] pixels, got {}", self.stroke_width_max));
         }
         self.scan.validate()
     }
@@ -255,6 +296,9 @@ pub fn trace_guided(
                 &QuantizeOptions { colors: opts.colors, seed: opts.seed, scan, ..Default::default() },
             )?;
             (q.labels, q.palette, q.paper, false)
+        }
+        Mode::Centerline => {
+            return Err(KernelError::InvalidOption("mode 'centerline' is not implemented yet".into()));
         }
         // Binary: the light side is the paper.
         Mode::Binary => (

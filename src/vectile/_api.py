@@ -36,7 +36,7 @@ def vectorize(
     *,
     colors: int | None = None,
     preset: PresetName | None = None,
-    mode: Literal["color", "binary"] = "color",
+    mode: Literal["color", "binary", "centerline"] = "color",
     layers: Literal["stacked", "cutout"] = "stacked",
     tolerance: float | None = None,
     min_area: int | None = None,
@@ -49,6 +49,8 @@ def vectorize(
     denoise: float | None = None,
     delta_e: float | None = None,
     background: Literal["keep", "white", "transparent"] | None = None,
+    strokes: Literal["auto", "on", "off"] | None = None,
+    stroke_width_max: float | None = None,
     max_pixels: int = 1 << 30,
     tile_size: int | None = None,
     client: Any = None,
@@ -58,7 +60,8 @@ def vectorize(
     ``image`` is a path, a PIL image or a numpy array (H, W), (H, W, 3) or (H, W, 4); uint8
     arrays are read in place. ``preset`` (icon, photo, lineart, pixel) sets the defaults of the
     other options and is picked from the image when omitted. ``colors``: palette size (1-256);
-    ``mode``: ``color`` or ``binary`` (black/white at ``threshold``, Otsu's when None);
+    ``mode``: ``color``, ``binary`` (black/white at ``threshold``, Otsu's when None) or
+    ``centerline`` (every colour but the background traced along its centre as strokes);
     ``layers``: ``stacked`` (no gaps, no seams) or ``cutout`` (shapes tile the plane exactly;
     the tolerance is capped at 0.5 px there, ``stats["tolerance"]`` says what was used);
     ``tolerance``: curve-fitting error in pixels; ``min_area``: regions smaller than this many
@@ -76,6 +79,10 @@ def vectorize(
     this CIELAB distance are one colour (0 = off); ``background``: the paper is ``keep`` (one
     flat shape in its colour), ``white`` (pure white, other colours white-balanced to it) or
     ``transparent`` (not drawn).  ``stats["noise"]`` is the measured noise.
+
+    Lines: ``strokes`` (``auto``, ``on``, ``off``; colour mode) draws thin structures, at most
+    ``stroke_width_max`` pixels wide, as stroked centerlines over the fills, which continue
+    underneath; ``auto`` where it measurably helps.
 
     ``tile_size``: trace in tiles of this many pixels a side (``vectile.tiling.trace``): the
     SVG is byte-identical to the untiled one, memory is bounded by the tile size, and a path
@@ -105,6 +112,8 @@ def vectorize(
         denoise=denoise,
         delta_e=delta_e,
         background=background,
+        strokes=strokes,
+        stroke_width_max=stroke_width_max,
     )
     if tile_size is not None:
         from vectile.tiling import trace_image

@@ -71,9 +71,16 @@ def trace(
     delta_e: float = 0.0,
     background: str | None = None,
     local_merge: bool = False,
+    strokes: str = "off",
+    stroke_width_max: float = 8.0,
 ) -> tuple[str, dict[str, int]]:
     """Trace an (H, W, 3|4) uint8 image to SVG. Returns (svg_text, stats). ``edges``: an
     optional (H, W) edge strength map in [0, 1] that guides speckle merging.
+
+    ``mode`` is ``color``, ``binary`` or ``centerline`` (every colour but the background
+    traced as stroked centerlines). ``strokes`` (``off``, ``on``, ``auto``): the stroke layer
+    of colour mode, structures at most ``stroke_width_max`` pixels wide drawn as strokes over
+    the fills.
 
     The scan front end (all off by default): ``denoise`` (strength, 0 = off) scales the
     image's estimated ``noise`` sigma (8-bit units); palette colours closer than ``delta_e``

@@ -122,6 +122,8 @@ def trace_pixels(
         background=p.background,
         # An edge guide steers the global merge; the local merge takes none.
         local_merge=p.local_merge and guide is None,
+        strokes=p.strokes,
+        stroke_width_max=p.stroke_width_max,
     )
     stats = {
         "width": int(pixels.shape[1]),

@@ -72,10 +72,11 @@ DEFAULT_TILE_SIZE: Final = 2048
 #: Largest tile side accepted.
 MAX_TILE_SIZE: Final = 1 << 20
 
-MODES: Final = ("color", "binary")
+MODES: Final = ("color", "binary", "centerline")
 LAYERS: Final = ("stacked", "cutout")
 EDGE_METHODS: Final = ("canny", "learned", "blend")
 BACKGROUNDS: Final = ("keep", "white", "transparent")
+STROKES: Final = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ class Preset:
     #: otherwise, measured slightly better on clean images (icons -0.45 dB, photos -0.33 dB
     #: with the local merge).  Not an option: it comes with the preset.
     local_merge: bool = False
+    #: The stroke layer of colour mode (``auto``: where it measurably helps) and the widest
+    #: structure, in pixels, drawn as a stroke (also the centerline mode's widest line).
+    strokes: str = "auto"
+    stroke_width_max: float = 8.0
 
 
 #: Built-in presets. ``icon``: flat art with anti-aliased edges; ``photo``: natural images and
@@ -122,7 +127,18 @@ PRESETS: dict[str, Preset] = {
 }
 
 #: The preset fields a caller may override.
-TUNABLE: Final = ("colors", "min_area", "tolerance", "corner_run", "precision", "denoise", "delta_e", "background")
+TUNABLE: Final = (
+    "colors",
+    "min_area",
+    "tolerance",
+    "corner_run",
+    "precision",
+    "denoise",
+    "delta_e",
+    "background",
+    "strokes",
+    "stroke_width_max",
+)
 
 
 @dataclass(frozen=True)
@@ -190,7 +206,8 @@ OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         "mode",
         str,
-        "color: regions of k colours; binary: black on white at Otsu's threshold",
+        "color: regions of k colours; binary: black on white at Otsu's threshold; "
+        "centerline: lines as single strokes along their centre (drawings, maps, handwriting)",
         default="color",
         choices=MODES,
     ),
@@ -255,6 +272,23 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "white-balanced to the paper), or transparent (not drawn; whole-image traces only); "
         "default from the preset (scan: keep; others: no paper detection)",
         choices=BACKGROUNDS,
+    ),
+    Option(
+        "strokes",
+        str,
+        "colour mode: thin lines (up to --stroke-width-max pixels wide) drawn as strokes over the fills, "
+        "which continue underneath: auto (where it helps), on, off; default from the preset (auto)",
+        choices=STROKES,
+    ),
+    Option(
+        "stroke_width_max",
+        float,
+        "widest line, in pixels, drawn as a stroke (stroke layer and centerline mode; 1 to 64); "
+        "default from the preset (8)",
+        low=1.0,
+        high=64.0,
+        low_open=False,
+        metavar="PX",
     ),
     Option(
         "seed",

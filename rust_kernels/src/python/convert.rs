@@ -4,7 +4,7 @@
 use super::{KernelInputError, KernelOptionError};
 use crate::scan::{Background, ScanOptions};
 use crate::svg::Layers;
-use crate::trace::{Mode, TraceStats};
+use crate::trace::{Mode, StrokeMode, TraceStats};
 use numpy::{PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -37,8 +37,14 @@ pub(super) fn parse_mode(mode: &str) -> PyResult<Mode> {
     match mode {
         "color" => Ok(Mode::Color),
         "binary" => Ok(Mode::Binary),
-        _ => Err(KernelOptionError::new_err(format!("mode must be 'color' or 'binary', got {mode:?}"))),
+        "centerline" => Ok(Mode::Centerline),
+        _ => Err(KernelOptionError::new_err(format!("mode must be 'color', 'binary' or 'centerline', got {mode:?}"))),
     }
+}
+
+/// The `strokes` keyword as a [`StrokeMode`].
+pub(super) fn parse_strokes(strokes: &str) -> PyResult<StrokeMode> {
+    StrokeMode::parse(strokes).map_err(|e| KernelOptionError::new_err(e.to_string()))
 }
 
 /// The scan front end's keywords as [`ScanOptions`] (checked by `TraceOptions::validate`).

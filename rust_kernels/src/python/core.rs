@@ -2,7 +2,7 @@
 //! `fit_polyline`. Every call goes through `python::run` (GIL released, errors mapped, panics
 //! caught).
 
-use super::convert::{contiguous, image_dims, parse_layers, parse_mode, parse_scan, stats_dict};
+use super::convert::{contiguous, image_dims, parse_layers, parse_mode, parse_scan, parse_strokes, stats_dict};
 use super::{run, KernelInputError};
 use crate::error::KernelError;
 use crate::fit::FitOptions;
@@ -18,7 +18,7 @@ use pyo3::types::PyDict;
 #[pyo3(signature = (
     image, *, colors, seed, min_area, tolerance, corner_run, precision, layers, mode,
     threshold=None, weights=None, edges=None, denoise=0.0, noise=0.0, delta_e=0.0, background=None,
-    local_merge=false,
+    local_merge=false, strokes="off", stroke_width_max=8.0,
 ))]
 // One parameter per keyword argument of the Python signature.
 #[allow(clippy::too_many_arguments)]
@@ -41,6 +41,8 @@ fn trace<'py>(
     delta_e: f32,
     background: Option<&str>,
     local_merge: bool,
+    strokes: &str,
+    stroke_width_max: f32,
 ) -> PyResult<(String, Bound<'py, PyDict>)> {
     let (h, w, c) = image_dims(&image);
     let data = contiguous(&image, "image")?;
@@ -58,6 +60,8 @@ fn trace<'py>(
         threshold,
         scan: parse_scan(denoise, noise, delta_e, background)?,
         local_merge,
+        strokes: parse_strokes(strokes)?,
+        stroke_width_max,
     };
     let (svg, stats) = run(py, || {
         let img = ImageView::new(data, w, h, c)?;
