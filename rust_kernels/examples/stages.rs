@@ -30,7 +30,7 @@ fn main() {
             t[3] += s.elapsed().as_secs_f64();
             let s = Instant::now();
             let shapes = trace::shapes(&g, &r.colors, opts.layers, true, None);
-            let _ = svg::write_svg(img.width, img.height, &shapes, &curves, opts.layers, 1);
+            let _ = svg::write_svg(img.width, img.height, &shapes, &curves, opts.layers, 1, &[]);
             t[4] += s.elapsed().as_secs_f64();
         }
         for i in 0..5 {

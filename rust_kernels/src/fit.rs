@@ -224,7 +224,7 @@ pub fn fit_edge_in_frame(edge: &Edge, opts: &FitOptions, frame: Option<(i32, i32
     }
 }
 
-fn fit_fixed_sections(pts: &[(Pt, bool)], tol: f64, segs: &mut Vec<Seg>) {
+pub(crate) fn fit_fixed_sections(pts: &[(Pt, bool)], tol: f64, segs: &mut Vec<Seg>) {
     let mut a = 0;
     let p: Vec<Pt> = pts.iter().map(|p| p.0).collect();
     for b in 1..pts.len() {
@@ -237,7 +237,7 @@ fn fit_fixed_sections(pts: &[(Pt, bool)], tol: f64, segs: &mut Vec<Seg>) {
 
 /// Fit points p[0..] (end points fixed) with lines and cubics. Tangents default to one-sided
 /// estimates at the ends.
-fn fit_section(p: &[Pt], t1: Option<Pt>, t2: Option<Pt>, tol: f64, segs: &mut Vec<Seg>) {
+pub(crate) fn fit_section(p: &[Pt], t1: Option<Pt>, t2: Option<Pt>, tol: f64, segs: &mut Vec<Seg>) {
     let n = p.len();
     if n < 2 {
         return;

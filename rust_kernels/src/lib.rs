@@ -16,6 +16,7 @@ pub mod image;
 pub mod quantize;
 pub mod regions;
 pub mod scan;
+pub mod strokes;
 pub mod svg;
 pub mod tiled;
 pub mod trace;

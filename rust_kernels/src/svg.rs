@@ -8,6 +8,7 @@
 
 use crate::boundary::HalfEdge;
 use crate::fit::{Curve, Pt, Seg};
+use crate::strokes::Stroke;
 use std::fmt::Write;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +27,13 @@ pub struct Shape {
     pub cycles: Vec<Vec<HalfEdge>>,
     /// Paint the whole canvas instead of the cycles (stacked background).
     pub canvas: bool,
+}
+
+/// One stroked line: its colour and the stroke (centerline, closed or not, width).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrokeShape {
+    pub color: [u8; 3],
+    pub stroke: Stroke,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -211,6 +219,31 @@ impl PathData {
         self.close();
     }
 
+    /// One stroke's centerline as a subpath; a closed one ends with `z` (its final straight
+    /// segment back to the start left to `z`). A stroke of zero length (a dot) is written
+    /// as `h0`, which round caps draw as a disc.
+    fn stroke(&mut self, curve: &Curve, closed: bool) {
+        self.move_to(curve.start);
+        let before = self.commands;
+        let n = curve.segs.len();
+        for (k, s) in curve.segs.iter().enumerate() {
+            match *s {
+                Seg::Line(p) => {
+                    if !(closed && k + 1 == n) {
+                        self.line_to(p)
+                    }
+                }
+                Seg::Cubic(c1, c2, p) => self.cubic_to(c1, c2, p),
+            }
+        }
+        if closed && self.commands > before {
+            self.close();
+        } else if self.commands == before {
+            self.cmd(b'h');
+            self.num(0);
+        }
+    }
+
     /// The whole canvas, counter-clockwise on screen like every outer boundary, so that a
     /// shape of the same colour merged into this path adds to it under the nonzero rule.
     fn canvas(&mut self, width: usize, height: usize) {
@@ -240,6 +273,7 @@ pub fn write_svg(
     curves: &[Curve],
     layers: Layers,
     precision: u32,
+    strokes: &[StrokeShape],
 ) -> (String, SvgStats) {
     // Reversed curves, computed once for the edges that some shape walks backwards.
     let mut reversed: Vec<Option<Curve>> = vec![None; curves.len()];
@@ -300,8 +334,45 @@ pub fn write_svg(
         stats.commands += pd.commands;
         writeln!(out, "<path d=\"{}\" fill=\"{}\"/>", pd.d, hex_colour(*colour)).unwrap();
     }
+    write_strokes(&mut out, strokes, precision, &mut stats);
     out.push_str("</svg>\n");
     (out, stats)
+}
+
+/// A stroke width as written: rounded to the coordinate grid, at least one grid step.
+fn width_text(width: f32, precision: u32) -> String {
+    let mut pd = PathData::new(precision);
+    pd.after_cmd = true;
+    let q = ((width as f64 * pd.scale).round() as i64).max(1);
+    pd.num(q);
+    pd.d
+}
+
+/// Strokes after all fills, in the given order; consecutive strokes of one colour and
+/// written width share one path element.
+fn write_strokes(out: &mut String, strokes: &[StrokeShape], precision: u32, stats: &mut SvgStats) {
+    let mut i = 0;
+    while i < strokes.len() {
+        let colour = strokes[i].color;
+        let width = width_text(strokes[i].stroke.width, precision);
+        let mut pd = PathData::new(precision);
+        let mut j = i;
+        while j < strokes.len() && strokes[j].color == colour && width_text(strokes[j].stroke.width, precision) == width
+        {
+            pd.stroke(&strokes[j].stroke.curve, strokes[j].stroke.closed);
+            j += 1;
+        }
+        i = j;
+        stats.paths += 1;
+        stats.commands += pd.commands;
+        writeln!(
+            out,
+            "<path fill=\"none\" stroke=\"{}\" stroke-width=\"{width}\" stroke-linecap=\"round\" stroke-linejoin=\"round\" d=\"{}\"/>",
+            hex_colour(colour),
+            pd.d
+        )
+        .unwrap();
+    }
 }
 
 #[cfg(test)]
@@ -349,10 +420,52 @@ mod tests {
         };
         let shapes =
             [Shape { color: [255, 0, 0], cycles: vec![vec![HalfEdge { edge: 0, forward: true }]], canvas: false }];
-        let (svg, stats) = write_svg(5, 3, &shapes, &[curve], Layers::Cutout, 2);
+        let (svg, stats) = write_svg(5, 3, &shapes, &[curve], Layers::Cutout, 2, &[]);
         assert!(svg.contains("<path d=\"M0 0v3h5v-3z\" fill=\"#f00\"/>"), "{svg}");
         assert!(svg.contains("viewBox=\"0 0 5 3\""));
         assert_eq!(stats, SvgStats { paths: 1, commands: 5 });
+    }
+
+    #[test]
+    fn strokes_follow_fills_and_group_by_colour_and_width() {
+        let line = |x: f64, w: f32| Stroke {
+            curve: Curve { start: Pt::new(x, 1.0), segs: vec![Seg::Line(Pt::new(x, 5.0))] },
+            closed: false,
+            width: w,
+        };
+        let dot = Stroke {
+            curve: Curve { start: Pt::new(2.5, 2.5), segs: vec![Seg::Line(Pt::new(2.5, 2.5))] },
+            closed: false,
+            width: 3.0,
+        };
+        let ring = Stroke {
+            curve: Curve {
+                start: Pt::new(1.0, 1.0),
+                segs: vec![Seg::Line(Pt::new(4.0, 1.0)), Seg::Line(Pt::new(4.0, 4.0)), Seg::Line(Pt::new(1.0, 1.0))],
+            },
+            closed: true,
+            width: 1.0,
+        };
+        let strokes = [
+            StrokeShape { color: [0, 0, 0], stroke: line(1.0, 2.0) },
+            StrokeShape { color: [0, 0, 0], stroke: line(3.0, 2.04) },
+            StrokeShape { color: [0, 0, 0], stroke: dot },
+            StrokeShape { color: [255, 0, 0], stroke: ring },
+        ];
+        let shapes = [Shape { color: [255, 255, 255], cycles: Vec::new(), canvas: true }];
+        let (svg, stats) = write_svg(6, 6, &shapes, &[], Layers::Stacked, 1, &strokes);
+        let lines: Vec<&str> = svg.lines().collect();
+        assert_eq!(lines[1], "<path d=\"M0 0v6h6v-6z\" fill=\"#fff\"/>");
+        assert_eq!(
+            lines[2],
+            "<path fill=\"none\" stroke=\"#000\" stroke-width=\"2\" stroke-linecap=\"round\" stroke-linejoin=\"round\" d=\"M1 1v4m2-4v4\"/>"
+        );
+        assert!(lines[3].contains("stroke-width=\"3\"") && lines[3].ends_with("d=\"M2.5 2.5h0\"/>"), "{svg}");
+        assert!(lines[4].contains("stroke=\"#f00\"") && lines[4].ends_with("d=\"M1 1h3v3z\"/>"), "{svg}");
+        assert_eq!(stats.paths, 4);
+        // No strokes: exactly the fills-only document.
+        let (plain, _) = write_svg(6, 6, &shapes, &[], Layers::Stacked, 1, &[]);
+        assert_eq!(plain, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"6\" height=\"6\" viewBox=\"0 0 6 6\">\n<path d=\"M0 0v6h6v-6z\" fill=\"#fff\"/>\n</svg>\n");
     }
 
     #[test]

@@ -256,7 +256,7 @@ pub fn regions_to_svg(
     let open_holes =
         (!opaque && opts.layers == Layers::Stacked).then(|| boundary::transparent_holes(&graph, &regions.map));
     let shapes = shapes(&graph, colours, opts.layers, opaque, open_holes.as_deref());
-    let (svg, s) = write_svg(img_w, img_h, &shapes, &curves, opts.layers, opts.precision);
+    let (svg, s) = write_svg(img_w, img_h, &shapes, &curves, opts.layers, opts.precision, &[]);
     let stats = TraceStats {
         palette: 0,
         regions: regions.areas.len(),
@@ -297,9 +297,7 @@ pub fn trace_guided(
             )?;
             (q.labels, q.palette, q.paper, false)
         }
-        Mode::Centerline => {
-            return Err(KernelError::InvalidOption("mode 'centerline' is not implemented yet".into()));
-        }
+        Mode::Centerline => return crate::strokes::trace::trace_centerline(img, weights, opts),
         // Binary: the light side is the paper.
         Mode::Binary => (
             binary_labels(img, opts.threshold),

@@ -201,7 +201,7 @@ pub fn assemble(
     let graph = BoundaryGraph { width, height, edges: Vec::new(), outlines, opaque };
     let shapes = shapes(&graph, &regions.colours, opts.layers, true, None);
     drop(graph);
-    let (svg, s) = write_svg(width, height, &shapes, &curves, opts.layers, opts.precision);
+    let (svg, s) = write_svg(width, height, &shapes, &curves, opts.layers, opts.precision, &[]);
     let stats = TraceStats {
         palette: regions.palette,
         regions: region_count,
