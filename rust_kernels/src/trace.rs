@@ -329,7 +329,7 @@ pub fn trace_guided(
         let layer = thin::stroke_layer(img, &labels, alone.as_ref(), &thin::LayerOptions::of(opts));
         if !layer.strokes.is_empty() {
             let mut px = img.data.to_vec();
-            thin::fill::continue_fills(&layer.under, &mut labels, &mut px, img.channels, img.width, img.height);
+            thin::fill::continue_fills(&layer.from, &mut labels, &mut px, img.channels);
             continued = Some(px);
             strokes = layer.strokes;
         }

@@ -75,29 +75,21 @@ fn cubic(a: Pt, b: Pt, c: Pt, d: Pt, t: f64) -> (Pt, (f64, f64)) {
     (p, (dx, dy))
 }
 
-/// Direction of a segment leaving `from` (at its start) and arriving (at its end).
-fn ends(from: Pt, seg: &Seg) -> ((f64, f64), (f64, f64)) {
+/// A point of a segment and the direction there.
+fn at(from: Pt, seg: &Seg, t: f64) -> (Pt, (f64, f64)) {
     match *seg {
-        Seg::Line(p) => ((p.x - from.x, p.y - from.y), (p.x - from.x, p.y - from.y)),
-        Seg::Cubic(c1, c2, p) => {
-            let (_, d0) = cubic(from, c1, c2, p, 0.0);
-            let (_, d1) = cubic(from, c1, c2, p, 1.0);
-            (d0, d1)
+        Seg::Line(p) => {
+            (Pt::new(from.x + (p.x - from.x) * t, from.y + (p.y - from.y) * t), (p.x - from.x, p.y - from.y))
         }
-    }
-}
-
-fn unit(d: (f64, f64)) -> (f64, f64) {
-    let l = d.0.hypot(d.1);
-    if l > 1e-9 {
-        (d.0 / l, d.1 / l)
-    } else {
-        (0.0, 0.0)
+        Seg::Cubic(c1, c2, p) => cubic(from, c1, c2, p, t),
     }
 }
 
 /// `curve` with every vertex and control point moved onto the centroid of the stroke's own
-/// response across the line, looking `reach` px to each side. A dot (no segment) stays.
+/// response across the line, looking `reach` px to each side. A vertex moves by the mean of
+/// the shifts measured a quarter into each segment meeting there (not at the vertex itself,
+/// where a corner or a junction blurs the cross-section); a control point by the shift at a
+/// third (two thirds) of its segment. A dot (no segment) stays.
 pub fn recentre(curve: &Curve, closed: bool, own: &Own, reach: f64) -> Curve {
     let m = curve.segs.len();
     if m == 0 {
@@ -105,51 +97,50 @@ pub fn recentre(curve: &Curve, closed: bool, own: &Own, reach: f64) -> Curve {
     }
     let mut verts = vec![curve.start];
     verts.extend(curve.segs.iter().map(|s| s.end()));
-    let dirs: Vec<((f64, f64), (f64, f64))> =
-        (0..m).map(|j| ends(if j == 0 { curve.start } else { verts[j] }, &curve.segs[j])).collect();
-    // A vertex's direction: the mean of the segments meeting there (a closed curve's first
-    // and last vertex are one).
-    let vdir = |j: usize| -> (f64, f64) {
+    let delta = |t: f64, j: usize| -> (f64, f64) {
+        let (q, d) = at(verts[j], &curve.segs[j], t);
+        let s = shift(q, d, own, reach);
+        (s.x - q.x, s.y - q.y)
+    };
+    // Shifts measured near the start and the end of each segment.
+    let near: Vec<((f64, f64), (f64, f64))> = (0..m).map(|j| (delta(0.25, j), delta(0.75, j))).collect();
+    let vshift = |j: usize| -> (f64, f64) {
         let inc = if j > 0 {
-            Some(unit(dirs[j - 1].1))
+            Some(near[j - 1].1)
         } else if closed {
-            Some(unit(dirs[m - 1].1))
+            Some(near[m - 1].1)
         } else {
             None
         };
         let out = if j < m {
-            Some(unit(dirs[j].0))
+            Some(near[j].0)
         } else if closed {
-            Some(unit(dirs[0].0))
+            Some(near[0].0)
         } else {
             None
         };
         match (inc, out) {
-            (Some(a), Some(b)) => (a.0 + b.0, a.1 + b.1),
+            (Some(a), Some(b)) => ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0),
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => (0.0, 0.0),
         }
     };
-    let moved: Vec<Pt> = (0..=m).map(|j| shift(verts[j], vdir(j), own, reach)).collect();
+    let moved: Vec<Pt> = (0..=m)
+        .map(|j| {
+            let d = vshift(j);
+            Pt::new(verts[j].x + d.0, verts[j].y + d.1)
+        })
+        .collect();
     let mut out = Curve { start: moved[0], segs: Vec::with_capacity(m) };
     for j in 0..m {
         let end = if closed && j == m - 1 { moved[0] } else { moved[j + 1] };
         out.segs.push(match curve.segs[j] {
             Seg::Line(_) => Seg::Line(end),
-            Seg::Cubic(c1, c2, p) => {
-                let from = verts[j];
-                let mut ctrl = [c1, c2];
-                for (k, t) in [(0usize, 1.0 / 3.0), (1, 2.0 / 3.0)] {
-                    let (q, d) = cubic(from, c1, c2, p, t);
-                    let s = shift(q, d, own, reach);
-                    ctrl[k] = Pt::new(ctrl[k].x + s.x - q.x, ctrl[k].y + s.y - q.y);
-                }
-                Seg::Cubic(ctrl[0], ctrl[1], end)
+            Seg::Cubic(c1, c2, _) => {
+                let (d1, d2) = (delta(1.0 / 3.0, j), delta(2.0 / 3.0, j));
+                Seg::Cubic(Pt::new(c1.x + d1.0, c1.y + d1.1), Pt::new(c2.x + d2.0, c2.y + d2.1), end)
             }
         });
-    }
-    if closed {
-        out.start = moved[0];
     }
     out
 }

@@ -10,14 +10,17 @@
 //!    its colour is the source pixel of strongest response there (the line's own colour,
 //!    not a blend of it with the ground), its width the ink it carries: the coverage of each
 //!    footprint pixel (its response over the contrast of the line's colour with the ground
-//!    there) summed and spread along the centerline with round caps.
+//!    there) summed and spread along the centerline with round caps, widened where a
+//!    renderer would draw it as a hairline (`footprint::written_width`).
 //! 4. Auto: a stroke is kept when it explains its footprint better than the fills: the
 //!    squared RGB error of the source against the stroke (coverage of a box filter across it)
 //!    drawn over the continued fill (the mean colour of the region the nearest outside pixel
 //!    falls in) is below the error against the regions the fills alone would draw, by more
 //!    than `AUTO_MARGIN` per footprint pixel. On: every stroke is kept.
-//! 5. `fill`: the mask pixels of the kept strokes take the colour and label of the nearest
-//!    pixel outside them before regions are found, so the fill continues under the stroke.
+//! 5. `fill`: the mask pixels of the kept strokes take the colour and label of a pixel outside
+//!    them before regions are found: the fill on both sides along the row or column where
+//!    those agree, else the nearest; so the fill continues under the stroke and an edge it
+//!    crosses runs on straight.
 //!
 //! Reach: a mask bit reads the source within `detect::reach(max_width) + 1` px; the strokes
 //! add the centerline's own reach (`crate::strokes`). Strokes are off in tiles until the tiled
@@ -37,7 +40,7 @@ use crate::quantize::TRANSPARENT;
 use crate::regions::{Regions, NONE as REGION_NONE};
 use crate::strokes::{centerlines, CenterlineOptions, Stroke};
 use crate::svg::StrokeShape;
-use footprint::{coverage, dist2, flatten, ink_width, length, mix, owners, NONE};
+use footprint::{axis_share, coverage, dist2, flatten, ink_width, length, mix, owners, written_width, NONE};
 
 /// Options of `stroke_layer`.
 #[derive(Clone, Debug)]
@@ -60,12 +63,14 @@ impl LayerOptions {
 /// so one that changes next to nothing is left out.
 pub const AUTO_MARGIN: f64 = 3.0;
 
-/// The stroke layer: strokes in paint order (light lines, then dark ones), and the pixels the
-/// fills continue under (nonzero: the mask pixels of a kept stroke).
+/// The stroke layer: strokes in paint order (light lines, then dark ones), the pixels the
+/// fills continue under (nonzero: the mask pixels of a kept stroke), and for every pixel the
+/// one it is continued from (itself outside `under`; see `fill::across`).
 #[derive(Clone, Debug, Default)]
 pub struct Layer {
     pub strokes: Vec<StrokeShape>,
     pub under: Vec<u8>,
+    pub from: Vec<usize>,
 }
 
 /// One polarity's strokes with their footprints.
@@ -102,7 +107,7 @@ pub fn stroke_layer(img: &ImageView, labels: &[i32], fills: Option<&Regions>, op
             }
             let traced = centerlines(&mask, w, h, &copts);
             let lines: Vec<Vec<(f64, f64)>> = traced.iter().map(|s| flatten(&s.curve)).collect();
-            let (owner, _) = owners(&lines, w, h, reach);
+            let owner = owners(&lines, w, h, reach).owner;
             let strokes: Vec<Stroke> = traced
                 .into_iter()
                 .enumerate()
@@ -113,8 +118,16 @@ pub fn stroke_layer(img: &ImageView, labels: &[i32], fills: Option<&Regions>, op
                 })
                 .collect();
             let lines: Vec<Vec<(f64, f64)>> = strokes.iter().map(|s| flatten(&s.curve)).collect();
-            let (owner, dist) = owners(&lines, w, h, reach);
-            Candidates { strokes, lines, owner, dist, mask, response: t.response, dark: is_dark }
+            let footprints = owners(&lines, w, h, reach);
+            Candidates {
+                strokes,
+                lines,
+                owner: footprints.owner,
+                dist: footprints.dist,
+                mask,
+                response: t.response,
+                dark: is_dark,
+            }
         })
         .collect();
     // The fills continued under every candidate, to judge each stroke against.
@@ -126,7 +139,7 @@ pub fn stroke_layer(img: &ImageView, labels: &[i32], fills: Option<&Regions>, op
         let r = f.map[i];
         (r != REGION_NONE).then(|| f.colors[r as usize].map(|v| v as f32))
     };
-    let mut layer = Layer { strokes: Vec::new(), under: vec![0u8; w * h] };
+    let mut layer = Layer { strokes: Vec::new(), under: vec![0u8; w * h], from: Vec::new() };
     for c in &candidates {
         let n = c.strokes.len();
         // Per stroke: its strongest response on the mask, and where (the line's own colour).
@@ -160,7 +173,8 @@ pub fn stroke_layer(img: &ImageView, labels: &[i32], fills: Option<&Regions>, op
             .map(|k| {
                 let (_, at) = best[k]?;
                 let colour = img.rgb(at)?;
-                let width = ink_width(ink[k], length(&c.lines[k])).min(opts.max_width as f64 + 1.0) as f32;
+                let area = ink_width(ink[k], length(&c.lines[k]));
+                let width = written_width(area, axis_share(&c.lines[k])).min(opts.max_width as f64 + 1.0) as f32;
                 (width > 0.0).then(|| StrokeShape { color: colour, stroke: Stroke { width, ..c.strokes[k].clone() } })
             })
             .collect();
@@ -196,5 +210,6 @@ pub fn stroke_layer(img: &ImageView, labels: &[i32], fills: Option<&Regions>, op
         }
         layer.strokes.extend(shapes.into_iter().zip(&keep).filter(|(_, &k)| k).filter_map(|(s, _)| s));
     }
+    layer.from = fill::across(&layer.under, labels, w, h, opts.max_width as usize + 3);
     layer
 }

@@ -50,7 +50,7 @@ fn nearest_fill_continues_both_sides() {
     let under: Vec<u8> = (0..w * h).map(|i| (2..4).contains(&(i % w)) as u8).collect();
     let mut l = labels.clone();
     let mut px = vec![0u8; w * h * 3];
-    fill::continue_fills(&under, &mut l, &mut px, 3, w, h);
+    fill::continue_fills(&fill::nearest_fill(&under, &labels, w, h), &mut l, &mut px, 3);
     for y in 0..h {
         assert_eq!(&l[y * w..(y + 1) * w], &[0, 0, 0, 1, 1, 1]);
     }
