@@ -67,33 +67,38 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
             let c = pts.p.iter().fold(Pt::new(0.0, 0.0), |s, p| Pt::new(s.x + p.x / m, s.y + p.y / m));
             let spread = pts.p.iter().map(|&p| dist(p, c)).fold(0.0, f64::max);
             if spread <= width / 2.0 {
-                let w = (width + 2.0 * spread) as f32;
+                let (c, w) = dot(ink, ka, max_width).unwrap_or((c, width + 2.0 * spread));
                 out.push((
                     (ka, kb, false),
-                    Stroke { curve: Curve { start: c, segs: vec![Seg::Line(c)] }, closed: false, width: w },
+                    Stroke { curve: Curve { start: c, segs: vec![Seg::Line(c)] }, closed: false, width: w as f32 },
                 ));
                 continue;
             }
             extend_ends(g, &deg, plan, &mut pts, ink, width, max_run);
         }
         mark_corners(&mut pts, plan.closed, width);
-        sharpen_corners(&mut pts, width);
+        sharpen_corners(&mut pts, width, ink);
         smooth(&mut pts, plan.closed);
         let curve = fit_points(&pts, plan.closed, fit.tolerance.max(1e-3));
         out.push(((ka, kb, false), Stroke { curve, closed: plan.closed, width: width as f32 }));
     }
     for &d in &g.dots {
         let n = &g.nodes[d];
-        let dot = Stroke {
-            curve: Curve { start: n.pos, segs: vec![Seg::Line(n.pos)] },
-            closed: false,
-            width: (2.0 * n.radius) as f32,
-        };
+        let (c, d) = dot(ink, n.key, max_width).unwrap_or((n.pos, 2.0 * n.radius));
+        let dot = Stroke { curve: Curve { start: c, segs: vec![Seg::Line(c)] }, closed: false, width: d as f32 };
         out.push(((n.key, n.key, true), dot));
     }
     // Stable: paths keep their canonical order among equal keys.
     out.sort_by_key(|(k, _)| *k);
     out.into_iter().map(|(_, s)| s).collect()
+}
+
+/// A dot drawn as the disc of its ink blob's area at the blob's centroid: (centre, diameter).
+/// None when the blob is larger than a disc of `max_width` (not a dot).
+fn dot(ink: &Ink, pixel: u32, max_width: f32) -> Option<(Pt, f64)> {
+    let cap = ((max_width as f64 + 1.0).powi(2) * std::f64::consts::FRAC_PI_4).ceil() as usize + 1;
+    let (c, area) = ink.blob(pixel, cap);
+    (area < cap).then(|| (c, (2.0 * (area as f64 / std::f64::consts::PI).sqrt()).max(1.0)))
 }
 
 /// Concatenate the chains of a path. Near a junction of three or more branches the skeleton
@@ -263,11 +268,12 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
             let (Some(a), Some(p), Some(b)) = (at(i - k as isize), at(i), at(i + k as isize)) else { return 0.0 };
             let u = unit(Pt::new(p.x - a.x, p.y - a.y));
             let v = unit(Pt::new(b.x - p.x, b.y - p.y));
-            (u.x * v.x + u.y * v.y).clamp(-1.0, 1.0).acos().to_degrees()
+            // 1 - cos(turn): grows with the turn like the angle, without an acos per point.
+            1.0 - (u.x * v.x + u.y * v.y)
         })
         .collect();
     for i in 0..n {
-        if turn[i] < CORNER_DEG {
+        if turn[i] < 1.0 - CORNER_DEG.to_radians().cos() {
             continue;
         }
         let is_max = (1..=k as isize).all(|j| {
@@ -276,7 +282,21 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
             let hi = if closed { Some((i + j as usize) % n) } else { Some(i + j as usize).filter(|&h| h < n) };
             lo.is_none_or(|l| turn[l] < turn[i]) && hi.is_none_or(|h| turn[h] <= turn[i])
         });
-        if is_max {
+        if !is_max {
+            continue;
+        }
+        // A corner's turn is done within the window; a tight smooth curve (a small letter's
+        // bowl) keeps turning, so over twice the window it turns about twice as much.
+        let clamp = |j: isize| if closed { at(j) } else { at(j.clamp(0, n as isize - 1)) };
+        let (Some(a), Some(b)) = (clamp(i as isize - 2 * k as isize), clamp(i as isize + 2 * k as isize)) else {
+            continue;
+        };
+        let p = pts.p[i];
+        let u = unit(Pt::new(p.x - a.x, p.y - a.y));
+        let v = unit(Pt::new(b.x - p.x, b.y - p.y));
+        let wide = (u.x * v.x + u.y * v.y).clamp(-1.0, 1.0).acos();
+        let narrow = (1.0 - turn[i]).clamp(-1.0, 1.0).acos();
+        if wide < 1.4 * narrow {
             pts.fixed[i] = true;
         }
     }
@@ -285,8 +305,9 @@ fn mark_corners(pts: &mut Points, closed: bool, width: f64) {
 /// Thinning cuts the corner of a thick line (the skeleton bevels it over about a width):
 /// each corner moves to where the lines on its two sides meet, read from the points between
 /// one and three widths away, and the bevel's points go. Left alone when the lines are
-/// nearly parallel or meet far from the skeleton's corner.
-fn sharpen_corners(pts: &mut Points, width: f64) {
+/// nearly parallel, meet far from the skeleton's corner, or outside the ink (a round
+/// shoulder taken for a corner).
+fn sharpen_corners(pts: &mut Points, width: f64, ink: &Ink) {
     let n = pts.p.len();
     let near = 0.75 * width + 1.0;
     let far = 3.0 * width + 3.0;
@@ -331,7 +352,15 @@ fn sharpen_corners(pts: &mut Points, width: f64) {
         let w = Pt::new(ar.x - al.x, ar.y - al.y);
         let s_ = (w.x * v.y - w.y * v.x) / den;
         let q = Pt::new(al.x + u.x * s_, al.y + u.y * s_);
-        if s_ < 0.0 || dist(q, c) > width + 1.0 {
+        // The meeting point of a real corner's centerlines lies in the ink, at least a
+        // radius from the outline around the corner's apex; thinning cuts a corner of
+        // angle `a` short by up to about radius / sin(a / 2).
+        let cos = ((u.x * v.x + u.y * v.y) / (lu * lv)).clamp(-1.0, 1.0);
+        let reach = 0.5 * width / (0.5 * cos.acos()).sin().max(0.1) + 1.0;
+        if s_ < 0.0
+            || dist(q, c) > reach.max(width + 1.0)
+            || ink.run(q, unit(Pt::new(q.x - c.x, q.y - c.y)), width) < 0.25 * width
+        {
             continue;
         }
         pts.p[i] = q;

@@ -53,29 +53,58 @@ fn neighbours(w: usize, h: usize, i: usize) -> impl Iterator<Item = usize> {
     })
 }
 
+/// Per-pixel state while building: 0 = background; else bits 0..3 = degree + 1, `NODE` for
+/// pixels of a node, `SEEN` for chain pixels already walked.
+const NODE: u8 = 0x40;
+const SEEN: u8 = 0x80;
+
+/// Node ids of node pixels, sorted by pixel for binary search (node pixels are few: ends and
+/// junctions, so no image-sized id map is needed).
+struct NodeIds(Vec<(u32, u32)>);
+
+impl NodeIds {
+    #[inline]
+    fn get(&self, p: usize) -> u32 {
+        let k = self.0.binary_search_by_key(&(p as u32), |e| e.0).expect("node pixel has an id");
+        self.0[k].1
+    }
+}
+
 /// Build the graph of skeleton `bits` (0/1, row-major `w` x `h`).
 pub fn build(bits: &[u8], w: usize, h: usize) -> PixelGraph {
-    let pixels: Vec<u32> = (0..bits.len()).filter(|&i| bits[i] != 0).map(|i| i as u32).collect();
-    // node_of[i] = node id + 1 for node pixels, 0 otherwise (a zeroed allocation is cheap).
-    let mut node_of = vec![0u32; bits.len()];
-    let mut deg = std::collections::HashMap::with_capacity(pixels.len());
-    for &p in &pixels {
-        deg.insert(p, degree(bits, w, h, p as usize));
-    }
-    let mut g = PixelGraph::default();
-    for &p in &pixels {
-        let i = p as usize;
-        let d = deg[&p];
-        if d == 2 || node_of[i] != 0 {
+    let mut pixels: Vec<u32> = Vec::new();
+    // Skeleton pixels are sparse: skip zero bytes eight at a time.
+    let mut i = 0;
+    while i < bits.len() {
+        if i + 8 <= bits.len() && u64::from_ne_bytes(bits[i..i + 8].try_into().unwrap()) == 0 {
+            i += 8;
             continue;
         }
-        let id = g.nodes.len() as u32 + 1;
+        if bits[i] != 0 {
+            pixels.push(i as u32);
+        }
+        i += 1;
+    }
+    let mut state = vec![0u8; bits.len()];
+    for &p in &pixels {
+        state[p as usize] = 1 + degree(bits, w, h, p as usize) as u8;
+    }
+    let deg = |state: &[u8], q: usize| (state[q] & 0x0f) as u32 - 1;
+    let mut g = PixelGraph::default();
+    let mut ids: Vec<(u32, u32)> = Vec::new();
+    for &p in &pixels {
+        let i = p as usize;
+        let d = deg(&state, i);
+        if d == 2 || state[i] & NODE != 0 {
+            continue;
+        }
+        let id = g.nodes.len() as u32;
         let kind = match d {
             0 => NodeKind::Dot,
             1 => NodeKind::End,
             _ => NodeKind::Junction,
         };
-        node_of[i] = id;
+        state[i] |= NODE;
         let mut cluster = vec![p];
         if kind == NodeKind::Junction {
             // Flood the 8-connected junction pixels into this node.
@@ -84,52 +113,54 @@ pub fn build(bits: &[u8], w: usize, h: usize) -> PixelGraph {
                 let c = cluster[k] as usize;
                 k += 1;
                 for q in neighbours(w, h, c) {
-                    if bits[q] != 0 && node_of[q] == 0 && deg[&(q as u32)] >= 3 {
-                        node_of[q] = id;
+                    if state[q] != 0 && state[q] & NODE == 0 && deg(&state, q) >= 3 {
+                        state[q] |= NODE;
                         cluster.push(q as u32);
                     }
                 }
             }
             cluster.sort_unstable();
         }
+        ids.extend(cluster.iter().map(|&c| (c, id)));
         g.nodes.push(Node { kind, pixels: cluster });
     }
-    let mut visited = vec![false; bits.len()];
-    let mut touching = std::collections::HashSet::new();
+    ids.sort_unstable();
+    let ids = NodeIds(ids);
+    let mut touching = std::collections::BTreeSet::new();
     for n in 0..g.nodes.len() {
-        let id = n as u32 + 1;
+        let id = n as u32;
         for k in 0..g.nodes[n].pixels.len() {
             let start = g.nodes[n].pixels[k] as usize;
             for q in neighbours(w, h, start) {
-                if bits[q] == 0 || node_of[q] == id {
+                if state[q] == 0 {
                     continue;
                 }
-                if node_of[q] != 0 {
+                if state[q] & NODE != 0 {
                     // Two nodes touch: one chain without pixels, recorded once per node pair.
-                    let other = node_of[q];
+                    let other = ids.get(q);
                     if id < other && touching.insert((id, other)) {
-                        g.chains.push(Chain { a: Some(id - 1), b: Some(other - 1), pixels: Vec::new() });
+                        g.chains.push(Chain { a: Some(id), b: Some(other), pixels: Vec::new() });
                     }
                     continue;
                 }
-                if visited[q] {
+                if state[q] & SEEN != 0 {
                     continue;
                 }
-                let (chain_pixels, end) = walk(bits, w, h, &node_of, &mut visited, start, q);
-                g.chains.push(Chain { a: Some(n as u32), b: end.map(|e| e - 1), pixels: chain_pixels });
+                let (chain_pixels, end) = walk(&mut state, w, h, &ids, start, q);
+                g.chains.push(Chain { a: Some(id), b: end, pixels: chain_pixels });
             }
         }
     }
     // Loops: two-neighbour pixels not reached from any node, each walked from its smallest pixel.
     for &p in &pixels {
         let i = p as usize;
-        if visited[i] || node_of[i] != 0 {
+        if state[i] & (SEEN | NODE) != 0 {
             continue;
         }
-        visited[i] = true;
+        state[i] |= SEEN;
         // Go towards the smaller-index neighbour first (canonical orientation).
-        let Some(first) = neighbours(w, h, i).filter(|&q| bits[q] != 0).min() else { continue };
-        let (mut chain_pixels, _) = walk(bits, w, h, &node_of, &mut visited, i, first);
+        let Some(first) = neighbours(w, h, i).filter(|&q| state[q] != 0).min() else { continue };
+        let (mut chain_pixels, _) = walk(&mut state, w, h, &ids, i, first);
         chain_pixels.insert(0, p);
         g.chains.push(Chain { a: None, b: None, pixels: chain_pixels });
     }
@@ -137,39 +168,31 @@ pub fn build(bits: &[u8], w: usize, h: usize) -> PixelGraph {
 }
 
 /// Walk two-neighbour pixels from `from` (already placed) to `q` onward until a node pixel
-/// (returned as its id + 1) or a pixel already walked (a closed loop).
-fn walk(
-    bits: &[u8],
-    w: usize,
-    h: usize,
-    node_of: &[u32],
-    visited: &mut [bool],
-    from: usize,
-    q: usize,
-) -> (Vec<u32>, Option<u32>) {
+/// (returned as its id) or a pixel already walked (a closed loop).
+fn walk(state: &mut [u8], w: usize, h: usize, ids: &NodeIds, from: usize, q: usize) -> (Vec<u32>, Option<u32>) {
     let mut out = Vec::new();
     let (mut prev, mut cur) = (from, q);
     loop {
-        if node_of[cur] != 0 {
-            return (out, Some(node_of[cur]));
+        if state[cur] & NODE != 0 {
+            return (out, Some(ids.get(cur)));
         }
-        if visited[cur] {
+        if state[cur] & SEEN != 0 {
             return (out, None);
         }
-        visited[cur] = true;
+        state[cur] |= SEEN;
         out.push(cur as u32);
         // Prefer a node neighbour (other than where we came from) so a chain never steps past
-        // the node it ends at; else the one unvisited neighbour.
+        // the node it ends at; else the one unwalked neighbour.
         let mut next = None;
         for n in neighbours(w, h, cur) {
-            if bits[n] == 0 || n == prev {
+            if state[n] == 0 || n == prev {
                 continue;
             }
-            if node_of[n] != 0 && !(out.len() == 1 && n == from) {
+            if state[n] & NODE != 0 && !(out.len() == 1 && n == from) {
                 next = Some(n);
                 break;
             }
-            if next.is_none() && !visited[n] {
+            if next.is_none() && state[n] & SEEN == 0 {
                 next = Some(n);
             }
         }

@@ -35,20 +35,30 @@ impl Ink<'_> {
     pub fn radius(&self, i: u32) -> f64 {
         let i = i as usize;
         let (x, y) = ((i % self.w) as isize, (i / self.w) as isize);
-        let r = self.reach as isize;
-        let mut best = (r * r + 1) as f64;
-        for dy in -r..=r {
-            for dx in -r..=r {
-                let d2 = (dx * dx + dy * dy) as f64;
-                if d2 >= best {
-                    continue;
-                }
-                let (nx, ny) = (x + dx, y + dy);
-                let inside = nx >= 0 && ny >= 0 && (nx as usize) < self.w && (ny as usize) < self.h;
-                if !inside || self.mask[ny as usize * self.w + nx as usize] == 0 {
-                    best = d2;
+        let reach = self.reach as isize;
+        let mut best = (reach * reach + 1) as f64;
+        let bg = |nx: isize, ny: isize| {
+            nx < 0
+                || ny < 0
+                || nx as usize >= self.w
+                || ny as usize >= self.h
+                || self.mask[ny as usize * self.w + nx as usize] == 0
+        };
+        // Square rings outwards; once a background pixel is seen at ring r, none nearer than
+        // the best can lie beyond ring ceil(sqrt(best)).
+        let mut limit = reach;
+        let mut r = 1;
+        while r <= limit {
+            for k in -r..=r {
+                for (dx, dy) in [(k, -r), (k, r), (-r, k), (r, k)] {
+                    let d2 = (dx * dx + dy * dy) as f64;
+                    if d2 < best && bg(x + dx, y + dy) {
+                        best = d2;
+                        limit = limit.min(best.sqrt().ceil() as isize);
+                    }
                 }
             }
+            r += 1;
         }
         (best.sqrt() - 0.5).max(0.5)
     }
@@ -111,5 +121,34 @@ impl Ink<'_> {
         } else {
             0.0
         }
+    }
+
+    /// The 8-connected ink blob holding pixel `i`, read up to `cap` pixels: its centroid
+    /// (pixel centres) and its area in pixels. For dots, whose skeleton is a single pixel.
+    pub fn blob(&self, i: u32, cap: usize) -> (Pt, usize) {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![i as usize];
+        seen.insert(i as usize);
+        let (mut sx, mut sy) = (0.0, 0.0);
+        while let Some(p) = stack.pop() {
+            let (x, y) = (p % self.w, p / self.w);
+            sx += x as f64 + 0.5;
+            sy += y as f64 + 0.5;
+            if seen.len() >= cap {
+                continue;
+            }
+            for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                let (nx, ny) = (x as isize + dx, y as isize + dy);
+                if nx < 0 || ny < 0 || nx as usize >= self.w || ny as usize >= self.h {
+                    continue;
+                }
+                let q = ny as usize * self.w + nx as usize;
+                if self.mask[q] != 0 && seen.len() < cap && seen.insert(q) {
+                    stack.push(q);
+                }
+            }
+        }
+        let n = seen.len();
+        (Pt::new(sx / n as f64, sy / n as f64), n)
     }
 }

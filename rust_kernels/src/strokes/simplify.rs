@@ -232,6 +232,67 @@ fn leaving(c: &GChain, at_start: bool, pos: Pt, reach: f64) -> Pt {
     }
 }
 
+/// The point of chain `c` about `reach` from `pos` along it, leaving the node at its start
+/// when `at_start` (its last point when it is shorter).
+fn point_along(c: &GChain, at_start: bool, pos: Pt, reach: f64) -> Option<Pt> {
+    let n = c.pts.len();
+    let mut out = None;
+    for j in 0..n {
+        let p = c.pts[if at_start { j } else { n - 1 - j }];
+        out = Some(p);
+        if dist(p, pos) >= reach {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether the short branch `spur` (to the line end `end`) of a three-branch junction is the
+/// tip of a sharp corner: the two other branches, continued as straight lines from where
+/// they leave the junction's distortion, meet at the branch's end (the 1's flag meeting its
+/// stem at the top). A real short line (an n's stem above its arch) leaves the corner of its
+/// two neighbours' lines behind.
+fn ends_at_apex(nodes: &[GNode], chains: &[GChain], at: &[usize], j: usize, spur: usize, end: usize) -> bool {
+    let pos = nodes[j].pos;
+    let r = nodes[j].radius.max(0.5);
+    let tip = nodes[end].pos;
+    let len = dist(tip, pos);
+    // Only short branches: up to a few widths (a corner of 20 degrees puts its tip about
+    // three widths from where the skeleton branches).
+    if len > 8.0 * r + 3.0 {
+        return false;
+    }
+    let legs: Vec<usize> = at.iter().copied().filter(|&k| k != spur).collect();
+    if legs.len() != 2 {
+        return false;
+    }
+    let reach = (2.0 * r).max(3.0) + len;
+    let mut lines = Vec::new();
+    for &k in &legs {
+        let c = &chains[k];
+        let s = c.a == Some(j);
+        let (Some(p1), Some(p2)) = (point_along(c, s, pos, reach), point_along(c, s, pos, 2.0 * reach)) else {
+            return false;
+        };
+        if dist(p1, p2) < 1.0 {
+            return false;
+        }
+        lines.push((p1, p2));
+    }
+    let ((a1, a2), (b1, b2)) = (lines[0], lines[1]);
+    let (u, v) = (Pt::new(a1.x - a2.x, a1.y - a2.y), Pt::new(b1.x - b2.x, b1.y - b2.y));
+    let den = u.x * v.y - u.y * v.x;
+    let (lu, lv) = ((u.x * u.x + u.y * u.y).sqrt(), (v.x * v.x + v.y * v.y).sqrt());
+    if den.abs() < 0.1 * lu * lv {
+        return false; // nearly parallel legs: no corner
+    }
+    let wv = Pt::new(b1.x - a1.x, b1.y - a1.y);
+    let t = (wv.x * v.y - wv.y * v.x) / den;
+    let apex = Pt::new(a1.x + u.x * t, a1.y + u.y * t);
+    // The legs must run towards the apex (it lies beyond the junction, on the tip's side).
+    t > 0.0 && dist(apex, tip) <= r.max(1.0) + 1.0
+}
+
 /// Longest branch (pixels, junction centre to line end) that is a spur at a junction of
 /// radius `r`: such a branch reaches from the junction little further than to the ink's edge
 /// (a bump of the outline, a corner of a thick line), while a real line leaves the junction's
@@ -244,7 +305,7 @@ fn spur_limit(r: f64) -> f64 {
 /// leaves at the outer corner of a thick line's corner: it runs from the junction to the
 /// corner's apex, `r / sin(angle / 2)` away for legs meeting at `angle`, so sharp corners
 /// leave long spurs. A real third line is longer than that by more than its width.
-fn corner_spur_limit(nodes: &[GNode], chains: &[GChain], alive: &[bool], j: usize, spur: usize, ink: &Ink) -> f64 {
+fn corner_spur_limit(nodes: &[GNode], chains: &[GChain], at: &[usize], j: usize, spur: usize, ink: &Ink) -> f64 {
     let pos = nodes[j].pos;
     let r = nodes[j].radius;
     // The ink narrows along a corner spur towards the apex (to about half the legs' radius
@@ -253,26 +314,26 @@ fn corner_spur_limit(nodes: &[GNode], chains: &[GChain], alive: &[bool], j: usiz
     if sp.len() < 2 {
         return 0.0;
     }
-    let leg_radius = chains
+    let leg_radius = at
         .iter()
-        .enumerate()
-        .filter(|&(k, c)| k != spur && alive[k] && (c.a == Some(j) || c.b == Some(j)) && !c.pixels.is_empty())
-        .map(|(_, c)| {
+        .filter(|&&k| k != spur && !chains[k].pixels.is_empty())
+        .map(|&k| {
+            let c = &chains[k];
             let i = (3.0 * r) as usize;
-            let px = if c.a == Some(j) { c.pixels[i.min(c.pixels.len() - 1)] } else { c.pixels[c.pixels.len() - 1 - i.min(c.pixels.len() - 1)] };
+            let px = if c.a == Some(j) {
+                c.pixels[i.min(c.pixels.len() - 1)]
+            } else {
+                c.pixels[c.pixels.len() - 1 - i.min(c.pixels.len() - 1)]
+            };
             ink.radius(px)
         })
         .fold(f64::INFINITY, f64::min);
-    if !(ink.radius(sp[sp.len() / 2]) < 0.75 * leg_radius) {
+    if ink.radius(sp[sp.len() / 2]) >= 0.75 * leg_radius {
         return 0.0;
     }
     let reach = (3.0 * r).max(4.0);
-    let legs: Vec<Pt> = chains
-        .iter()
-        .enumerate()
-        .filter(|&(k, c)| k != spur && alive[k] && (c.a == Some(j) || c.b == Some(j)))
-        .map(|(_, c)| leaving(c, c.a == Some(j), pos, reach))
-        .collect();
+    let legs: Vec<Pt> =
+        at.iter().filter(|&&k| k != spur).map(|&k| leaving(&chains[k], chains[k].a == Some(j), pos, reach)).collect();
     if legs.len() != 2 {
         return 0.0;
     }
@@ -292,6 +353,13 @@ fn prune_spurs(nodes: &[GNode], chains: &[GChain], alive: &mut [bool], ink: &Ink
                 deg[e] += 1;
             }
         }
+        // Alive chains at each node (a chain from a node to itself is listed twice).
+        let mut at: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+        for (k, c) in chains.iter().enumerate().filter(|&(k, _)| alive[k]) {
+            for e in [c.a, c.b].into_iter().flatten() {
+                at[e].push(k);
+            }
+        }
         // Spur candidates per junction: (length, chain).
         let mut cand: Vec<Vec<(f64, usize)>> = vec![Vec::new(); nodes.len()];
         for (k, c) in chains.iter().enumerate() {
@@ -304,7 +372,10 @@ fn prune_spurs(nodes: &[GNode], chains: &[GChain], alive: &mut [bool], ink: &Ink
                     // Counted in pixel steps from the junction's cluster (a merged junction's
                     // centre can lie a few pixels from where the spur leaves it).
                     let len = c.pixels.len() as f64 + 1.0;
-                    if len < spur_limit(nodes[j].radius) || (deg[j] == 3 && len < corner_spur_limit(nodes, chains, alive, j, k, ink)) {
+                    if len < spur_limit(nodes[j].radius)
+                        || (deg[j] == 3 && len < corner_spur_limit(nodes, chains, &at[j], j, k, ink))
+                        || (deg[j] == 3 && ends_at_apex(nodes, chains, &at[j], j, k, e))
+                    {
                         cand[j].push((len, k));
                     }
                 }

@@ -24,7 +24,21 @@ const RING: [(isize, isize); 8] = [(0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1
 /// Bits of the 8 neighbours of `i` (bit k = RING[k]); outside the image counts as background.
 #[inline]
 pub(crate) fn ring_bits(bits: &[u8], w: usize, h: usize, i: usize) -> u8 {
-    let (x, y) = ((i % w) as isize, (i / w) as isize);
+    let (x, y) = (i % w, i / w);
+    if x > 0 && y > 0 && x + 1 < w && y + 1 < h {
+        // Interior: no bounds to check (the common case).
+        let on = |j: usize| (bits[j] != 0) as u8;
+        let (n, s) = (i - w, i + w);
+        return on(n)
+            | on(n + 1) << 1
+            | on(i + 1) << 2
+            | on(s + 1) << 3
+            | on(s) << 4
+            | on(s - 1) << 5
+            | on(i - 1) << 6
+            | on(n - 1) << 7;
+    }
+    let (x, y) = (x as isize, y as isize);
     let mut r = 0u8;
     for (k, &(dx, dy)) in RING.iter().enumerate() {
         let (nx, ny) = (x + dx, y + dy);
@@ -52,14 +66,26 @@ fn transitions(r: u8) -> u32 {
 /// The skeleton of `mask` (nonzero = ink) as 0/1 bits, thinned for at most `max_iter`
 /// iterations. Deterministic; only ink pixels are visited, so sparse drawings are cheap.
 pub fn skeleton(mask: &[u8], w: usize, h: usize, max_iter: usize) -> Vec<u8> {
-    let mut bits: Vec<u8> = mask.iter().map(|&v| (v != 0) as u8).collect();
-    let orig = bits.clone();
+    // Ink is sparse in line art: zero bytes are skipped eight at a time.
+    let mut bits = vec![0u8; mask.len()];
+    let mut live: Vec<u32> = Vec::new();
+    let mut i = 0;
+    while i < mask.len() {
+        if i + 8 <= mask.len() && u64::from_ne_bytes(mask[i..i + 8].try_into().unwrap()) == 0 {
+            i += 8;
+            continue;
+        }
+        if mask[i] != 0 {
+            bits[i] = 1;
+            live.push(i as u32);
+        }
+        i += 1;
+    }
     // Tips of the mask itself (the ends of two-pixel diagonal lines, which Zhang-Suen would
     // eat from both ends) stay; tips that appear while thinning are steps of a thick line's
     // outline and go, or they would become spurs.
-    let tip = |r: u8, i: usize| is_tip(r) && is_tip(ring_bits(&orig, w, h, i));
-    // Pixels still set, in raster order; rebuilt after each iteration without the removed ones.
-    let mut live: Vec<u32> = (0..bits.len()).filter(|&i| bits[i] != 0).map(|i| i as u32).collect();
+    let tip = |r: u8, i: usize| is_tip(r) && is_tip(ring_bits(mask, w, h, i));
+    // `live`: the pixels still set, in raster order; rebuilt after each iteration.
     let mut removed: Vec<u32> = Vec::new();
     for _ in 0..max_iter {
         let mut changed = false;

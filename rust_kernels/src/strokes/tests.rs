@@ -61,6 +61,18 @@ fn plus_is_one_crossing_and_two_paths() {
         let m = draw(80, 80, &lines, width);
         let s = trace(&m, 80, 80);
         assert_eq!(s.len(), 2, "width {width}: {s:?}");
+        // One crossing node with four branches, not two T's joined by a stub.
+        let bits = skeleton::skeleton(&m, 80, 80, skeleton::thinning_iterations(16.0));
+        let ink = ink::Ink { mask: &m, w: 80, h: 80, reach: 17 };
+        let g = simplify::stroke_graph(&graph::build(&bits, 80, 80), &ink);
+        let mut deg = vec![0; g.nodes.len()];
+        for c in &g.chains {
+            for e in [c.a, c.b].into_iter().flatten() {
+                deg[e] += 1;
+            }
+        }
+        assert_eq!(deg.iter().filter(|&&d| d >= 3).count(), 1, "width {width}: {deg:?}");
+        assert!(deg.contains(&4), "width {width}: {deg:?}");
         for st in &s {
             assert!(!st.closed);
             for q in sample(&st.curve, 8) {
@@ -173,5 +185,59 @@ fn deterministic_and_canonical() {
     for st in a.iter().filter(|s| !s.closed) {
         let key = |q: Pt| (q.y.floor() as i64, q.x.floor() as i64);
         assert!(key(st.curve.start) <= key(st.curve.end()), "{st:?}");
+    }
+}
+
+#[test]
+fn specks_go_and_pinholes_fill() {
+    let (w, h) = (20, 12);
+    let mut m = vec![0u8; w * h];
+    // A 3-pixel-high bar with a one-pixel hole, a two-pixel speck, and a 2x2 dot in a corner
+    // open to the border (not a hole of anything).
+    for y in 4..7 {
+        for x in 3..17 {
+            m[y * w + x] = 1;
+        }
+    }
+    m[5 * w + 8] = 0;
+    m[10 * w + 2] = 1;
+    m[10 * w + 3] = 1;
+    let mut cleaned = m.clone();
+    super::trace::drop_specks(&mut cleaned, w, h, 3, 4);
+    assert_eq!(cleaned[5 * w + 8], 1, "pinhole filled");
+    assert_eq!(cleaned[10 * w + 2] + cleaned[10 * w + 3], 0, "speck removed");
+    assert_eq!(cleaned.iter().map(|&v| v as usize).sum::<usize>(), 14 * 3);
+    // min_area 1 changes nothing.
+    let mut same = m.clone();
+    super::trace::drop_specks(&mut same, w, h, 1, 1);
+    assert_eq!(same, m);
+}
+
+#[test]
+fn anti_aliasing_blends_join_their_line_or_the_paper() {
+    let palette = [[255, 255, 255], [0, 0, 0], [110, 110, 110], [220, 220, 220], [200, 0, 0], [220, 110, 110]];
+    let counts = [1000, 300, 50, 60, 200, 20];
+    let owner = super::trace::blend_owners(&palette, &counts, 0);
+    // Paper; black; dark grey is mostly ink (black's); light grey mostly paper; red its own;
+    // pink half red.
+    assert_eq!(owner, vec![None, Some(1), Some(1), None, Some(4), Some(4)]);
+}
+
+#[test]
+fn sharp_corners_are_one_path() {
+    // A "1": a flag meeting the stem at its top at about 35 degrees, and a V at 40 degrees.
+    for width in [2.0, 3.0, 5.0] {
+        let one = vec![vec![p(30.3, 40.2), p(50.2, 10.3), p(50.2, 90.4)]];
+        let m = draw(100, 100, &one, width);
+        let s = trace(&m, 100, 100);
+        assert_eq!(s.len(), 1, "width {width}: {s:?}");
+        let vee = vec![vec![p(20.3, 10.2), p(40.1, 80.3), p(62.4, 12.2)]];
+        let m = draw(100, 100, &vee, width);
+        let s = trace(&m, 100, 100);
+        assert_eq!(s.len(), 1, "width {width}: {s:?}");
+        // The corner's point lies within a width of the true apex.
+        let apex = p(40.1, 80.3);
+        let near = sample(&s[0].curve, 8).into_iter().map(|q| dist(q, apex)).fold(f64::INFINITY, f64::min);
+        assert!(near <= width, "width {width}: corner {near} px from the apex: {:?}", s[0]);
     }
 }

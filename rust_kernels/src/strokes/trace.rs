@@ -1,0 +1,243 @@
+//! The centerline mode of the whole-image trace: the palette as in colour mode, the
+//! background (the paper when the scan front end finds it, else the colour covering most
+//! pixels) painted as one canvas rectangle, and every other colour traced along its
+//! centerline and written as strokes in that colour.
+
+use super::{centerlines, CenterlineOptions, Stroke};
+use crate::error::Result;
+use crate::image::ImageView;
+use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
+use crate::scan::palette::PaletteScan;
+use crate::scan::Background;
+use crate::svg::{write_svg, Shape, StrokeShape};
+use crate::trace::{TraceOptions, TraceStats};
+use rayon::prelude::*;
+
+/// Trace `img` (already cleaned by the scan front end when its options are on) as strokes.
+pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOptions) -> Result<(String, TraceStats)> {
+    let background = opts.scan.background;
+    let scan = PaletteScan { delta_e: opts.scan.delta_e, paper: background != Background::Off };
+    let q =
+        quantize(img, weights, &QuantizeOptions { colors: opts.colors, seed: opts.seed, scan, ..Default::default() })?;
+    let (w, h) = (img.width, img.height);
+    let mut counts = vec![0usize; q.palette.len()];
+    for &l in &q.labels {
+        if l != TRANSPARENT {
+            counts[l as usize] += 1;
+        }
+    }
+    // The background: the paper, else the colour covering most pixels (the first on a tie).
+    let bg =
+        q.paper.map(|p| p as usize).or_else(|| (0..counts.len()).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))));
+    let owner = bg.map_or_else(|| (0..q.palette.len()).map(Some).collect(), |b| blend_owners(&q.palette, &counts, b));
+    let cl = CenterlineOptions { max_width: opts.stroke_width_max, fit: opts.fit.clone() };
+    let per_colour: Vec<Vec<Stroke>> = (0..q.palette.len())
+        .into_par_iter()
+        .map(|k| {
+            if Some(k) == bg || owner[k] != Some(k) {
+                return Vec::new();
+            }
+            // This colour's ink, with the anti-aliasing blends it owns.
+            let owned: Vec<bool> = owner.iter().map(|&o| o == Some(k)).collect();
+            let mut mask: Vec<u8> = q.labels.iter().map(|&l| (l != TRANSPARENT && owned[l as usize]) as u8).collect();
+            // Specks below half the fills' `min_area` go (a dot of a few pixels is a full stop
+            // or an i's dot at small sizes); pinholes below `min_area` fill.
+            drop_specks(&mut mask, w, h, (opts.min_area as usize).div_ceil(2), opts.min_area as usize);
+            centerlines(&mask, w, h, &cl)
+        })
+        .collect();
+    let scale = 10f64.powi(opts.precision as i32);
+    let mut strokes: Vec<StrokeShape> = Vec::new();
+    for (k, mut list) in per_colour.into_iter().enumerate() {
+        // Strokes of one colour may be painted in any order: equal written widths together
+        // share one path element.
+        list.sort_by_key(|s| (s.width as f64 * scale).round() as i64);
+        strokes.extend(list.into_iter().map(|stroke| StrokeShape { color: q.palette[k], stroke }));
+    }
+    let opaque = !img.has_transparency();
+    let mut shapes = Vec::new();
+    if let (Some(b), true, false) = (bg, opaque, background == Background::Transparent) {
+        let color = if background == Background::White && q.paper.is_some() { [255, 255, 255] } else { q.palette[b] };
+        shapes.push(Shape { color, cycles: Vec::new(), canvas: true });
+    }
+    let (svg, s) = write_svg(w, h, &shapes, &[], opts.layers, opts.precision, &strokes);
+    let stats = TraceStats {
+        palette: q.palette.len(),
+        regions: 0,
+        edges: 0,
+        paths: strokes.len(),
+        commands: s.commands,
+        bytes: svg.len(),
+        tolerance: opts.fit.tolerance,
+    };
+    Ok((svg, stats))
+}
+
+/// Which palette entry's strokes each entry's pixels join: itself, another entry (`Some`),
+/// or none (the background). An anti-aliased line's edge pixels are blends of the line's
+/// colour and the background: traced apart they would become a second, paler line beside it.
+/// An entry that lies on the segment from the background `bg` to another entry (within a
+/// tenth of that segment's length) is such a blend: at least half ink joins that entry, less
+/// joins the background (a scan's ink split into two shades is the same case: the paler
+/// shade lies near the end of the segment to the darker). Other entries are colours of
+/// their own. `counts` leaves out unused entries.
+pub fn blend_owners(palette: &[[u8; 3]], counts: &[usize], bg: usize) -> Vec<Option<usize>> {
+    let b = palette[bg].map(|v| v as f64);
+    let mut owner: Vec<Option<usize>> = (0..palette.len()).map(Some).collect();
+    owner[bg] = None;
+    for k in 0..palette.len() {
+        if k == bg || counts[k] == 0 {
+            continue;
+        }
+        let c = palette[k].map(|v| v as f64);
+        let mut best: Option<(f64, usize, f64)> = None; // (squared length, entry, t)
+        for j in 0..palette.len() {
+            if j == bg || j == k || counts[j] == 0 {
+                continue;
+            }
+            let e = palette[j].map(|v| v as f64);
+            let d = [e[0] - b[0], e[1] - b[1], e[2] - b[2]];
+            let len2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+            if len2 == 0.0 {
+                continue;
+            }
+            let v = [c[0] - b[0], c[1] - b[1], c[2] - b[2]];
+            let t = (v[0] * d[0] + v[1] * d[1] + v[2] * d[2]) / len2;
+            let off = ((v[0] - t * d[0]).powi(2) + (v[1] - t * d[1]).powi(2) + (v[2] - t * d[2]).powi(2)).sqrt();
+            // The darkest such entry along the direction is the ink; `t` is then the pixel's
+            // ink coverage. Strictly nearer the background than `j`, so no two entries own
+            // each other.
+            let nearer = v[0] * v[0] + v[1] * v[1] + v[2] * v[2] < len2;
+            if (0.0..1.0).contains(&t) && nearer && off <= 0.1 * len2.sqrt() && best.is_none_or(|(bl, _, _)| len2 > bl)
+            {
+                best = Some((len2, j, t));
+            }
+        }
+        if let Some((_, j, t)) = best {
+            owner[k] = (t >= 0.5).then_some(j);
+        }
+    }
+    // An entry owned by a blend (a chain of blends) is owned by that blend's owner.
+    for k in 0..owner.len() {
+        let mut o = owner[k];
+        let mut steps = 0;
+        while let Some(j) = o {
+            if owner[j] == Some(j) || steps > owner.len() {
+                break;
+            }
+            o = owner[j];
+            steps += 1;
+        }
+        owner[k] = o;
+    }
+    owner
+}
+
+const RING8: [(isize, isize); 8] = [(0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1)];
+const RING4: [(isize, isize); 4] = [(0, -1), (1, 0), (0, 1), (-1, 0)];
+
+/// The 8-connected ink component of `start`, read up to `cap` pixels; `seen` marks what was read.
+fn component(mask: &[u8], w: usize, h: usize, start: usize, cap: usize, seen: &mut [bool]) -> Vec<usize> {
+    let value = mask[start];
+    let ring = &RING8;
+    let mut out = vec![start];
+    seen[start] = true;
+    let mut k = 0;
+    while k < out.len() && out.len() < cap {
+        let p = out[k];
+        k += 1;
+        let (x, y) = ((p % w) as isize, (p / w) as isize);
+        for &(dx, dy) in ring {
+            let (nx, ny) = (x + dx, y + dy);
+            if nx < 0 || ny < 0 || nx as usize >= w || ny as usize >= h {
+                continue;
+            }
+            let q = ny as usize * w + nx as usize;
+            if !seen[q] && mask[q] == value {
+                seen[q] = true;
+                out.push(q);
+            }
+        }
+    }
+    out
+}
+
+/// Remove ink specks smaller than `min_speck` pixels and fill holes in the ink smaller than
+/// `min_hole`: quantization noise, which would become dots and little loops. Holes are searched
+/// from the background pixels next to ink, each search stopping after `min_hole` pixels or
+/// at a pixel already known to lie in a large background component, so the paper costs
+/// little.
+pub fn drop_specks(mask: &mut [u8], w: usize, h: usize, min_speck: usize, min_hole: usize) {
+    if min_speck <= 1 && min_hole <= 1 {
+        return;
+    }
+    let mut seen = vec![false; mask.len()];
+    let ink: Vec<usize> = (0..mask.len()).filter(|&i| mask[i] != 0).collect();
+    let mut specks = Vec::new();
+    for &i in &ink {
+        if !seen[i] {
+            let c = component(mask, w, h, i, usize::MAX, &mut seen);
+            if c.len() < min_speck {
+                specks.extend(c);
+            }
+        }
+    }
+    // Background state: 0 unknown, 1 in a large component (or on the image border's), and
+    // stamps >= 2 for the search that is running.
+    let mut state = vec![0u32; mask.len()];
+    let mut stamp = 1u32;
+    let mut holes = Vec::new();
+    for &i in &ink {
+        let (x, y) = ((i % w) as isize, (i / w) as isize);
+        for &(dx, dy) in &RING4 {
+            let (nx, ny) = (x + dx, y + dy);
+            if nx < 0 || ny < 0 || nx as usize >= w || ny as usize >= h {
+                continue;
+            }
+            let q = ny as usize * w + nx as usize;
+            if mask[q] != 0 || state[q] != 0 {
+                continue;
+            }
+            stamp += 1;
+            let mut found = vec![q];
+            state[q] = stamp;
+            let mut large = false;
+            let mut k = 0;
+            'search: while k < found.len() {
+                let p = found[k];
+                k += 1;
+                let (px, py) = ((p % w) as isize, (p / w) as isize);
+                for &(ex, ey) in &RING4 {
+                    let (mx, my) = (px + ex, py + ey);
+                    if mx < 0 || my < 0 || mx as usize >= w || my as usize >= h {
+                        large = true; // open to the image border: not a hole
+                        break 'search;
+                    }
+                    let r = my as usize * w + mx as usize;
+                    if mask[r] != 0 || state[r] == stamp {
+                        continue;
+                    }
+                    if state[r] == 1 || found.len() + 1 >= min_hole {
+                        large = true;
+                        break 'search;
+                    }
+                    state[r] = stamp;
+                    found.push(r);
+                }
+            }
+            if large {
+                for p in found {
+                    state[p] = 1;
+                }
+            } else {
+                holes.extend(found);
+            }
+        }
+    }
+    for p in specks {
+        mask[p] = 0;
+    }
+    for p in holes {
+        mask[p] = 1;
+    }
+}
