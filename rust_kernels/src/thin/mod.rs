@@ -94,6 +94,9 @@ pub fn stroke_layer(img: &ImageView, labels: &[i32], fills: Option<&Regions>, op
     let (w, h) = (img.width, img.height);
     let luma = detect::luma_f32(img);
     let (dark, light) = detect::detect_luma(&luma, w, h, opts.max_width);
+    if dark.mask.iter().chain(&light.mask).all(|&m| m == 0) {
+        return Layer::default();
+    }
     let copts = CenterlineOptions { max_width: opts.max_width + 1.0, fit: opts.fit.clone() };
     let reach = opts.max_width as f64 / 2.0 + 1.5;
     let candidates: Vec<Candidates> = [(light, false), (dark, true)]
@@ -130,10 +133,12 @@ pub fn stroke_layer(img: &ImageView, labels: &[i32], fills: Option<&Regions>, op
             }
         })
         .collect();
-    // The fills continued under every candidate, to judge each stroke against.
-    let all: Vec<u8> =
-        (0..w * h).map(|i| candidates.iter().any(|c| c.mask[i] != 0 && c.owner[i] != NONE) as u8).collect();
-    let src = fill::nearest_fill(&all, labels, w, h);
+    // Auto: the fills continued under every candidate, to judge each stroke against.
+    let src = fills.map(|_| {
+        let all: Vec<u8> =
+            (0..w * h).map(|i| candidates.iter().any(|c| c.mask[i] != 0 && c.owner[i] != NONE) as u8).collect();
+        fill::nearest_fill(&all, labels, w, h)
+    });
     let rgb = |i: usize| img.rgb(i).map(|c| [c[0] as f32, c[1] as f32, c[2] as f32]);
     let fill = |f: &Regions, i: usize| {
         let r = f.map[i];
@@ -183,7 +188,7 @@ pub fn stroke_layer(img: &ImageView, labels: &[i32], fills: Option<&Regions>, op
         let mut with = vec![0f64; n];
         let mut alone = vec![0f64; n];
         let mut count = vec![0f64; n];
-        if let Some(f) = fills {
+        if let (Some(f), Some(src)) = (fills, &src) {
             for i in 0..w * h {
                 let k = c.owner[i];
                 if k == NONE {
