@@ -9,6 +9,7 @@ options, ``--mode binary`` and ``--layers cutout``.  ``record`` writes one JSON 
 
     python -m bench golden record --out /tmp/golden.json
     python -m bench golden check /tmp/golden.json
+    python -m bench golden check /tmp/golden.json --flag=--strokes --flag=off   # a new option off
 """
 
 from __future__ import annotations
@@ -37,14 +38,15 @@ def corpus_images(corpus: Path) -> list[str]:
     return sorted(entry["file"] for entry in manifest)
 
 
-def trace_hashes(corpus: Path, images: Sequence[str]) -> dict[str, str]:
-    """Trace each image in each variant with ``vectile convert``; return the SVG digests."""
+def trace_hashes(corpus: Path, images: Sequence[str], extra: Sequence[str] = ()) -> dict[str, str]:
+    """Trace each image in each variant with ``vectile convert`` (``extra`` flags added to
+    every run); return the SVG digests."""
     hashes: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="vectile-golden-") as tmp:
         out = Path(tmp) / "out.svg"
         for rel in images:
             for variant, flags in VARIANTS.items():
-                cmd = [sys.executable, "-m", "vectile", "convert", str(corpus / rel), "-o", str(out), *flags]
+                cmd = [sys.executable, "-m", "vectile", "convert", str(corpus / rel), "-o", str(out), *flags, *extra]
                 subprocess.run(cmd, check=True)
                 hashes[f"{rel} {variant}"] = hashlib.sha256(out.read_bytes()).hexdigest()
                 print(f"{rel} {variant} {hashes[f'{rel} {variant}'][:16]}", flush=True)
@@ -62,9 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     chk.add_argument("recorded", type=Path, help="JSON file written by 'record'")
     for p in (rec, chk):
         p.add_argument("--corpus", type=Path, default=None, help="corpus folder with manifest.json")
+        p.add_argument(
+            "--flag",
+            action="append",
+            default=[],
+            help="extra 'vectile convert' argument for every run, repeatable (--flag=--strokes --flag=off)",
+        )
     args = parser.parse_args(argv)
     corpus = args.corpus or default_corpus()
-    hashes = trace_hashes(corpus, corpus_images(corpus))
+    hashes = trace_hashes(corpus, corpus_images(corpus), args.flag)
     if args.command == "record":
         args.out.write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n")
         print(f"{len(hashes)} digests written to {args.out}")

@@ -14,6 +14,14 @@ Crop rule: for inputs over 16 MP (``width * height > 16_000_000``) the whole SVG
 at full size, but every metric (gaps and seams too) is computed on the centred 4000x4000 crop
 (``min(4000, side)`` along a side shorter than 4000).
 
+Thin lines: :func:`thin_line_recall` (the ``thin_recall`` column). A *stroke pixel* of the input
+is one where the 5x5 (square) black-hat ``closing(Y) - Y`` or white-hat ``Y - opening(Y)`` of its
+BT.601 luma ``Y`` (on white, 0..255) exceeds 48: a dark line on light ground or a light line on
+dark ground at most ~4 px wide. The stroke pixel is *kept* when the render's response of the same
+kind (black-hat for a dark line, white-hat for a light one; the larger of the two picks the kind
+in the input) is at least half the input's there. Recall = kept / stroke pixels (None for an
+image without stroke pixels). It is measured on the same crop as the other metrics.
+
 Compactness: :func:`svg_counts` gives bytes (UTF-8), ``<path>`` elements and path commands.
 
 Binary mode: :func:`binarize` thresholds the input once (Otsu on BT.601 luma, as vectile's
@@ -50,6 +58,7 @@ __all__ = [
     "set_root_size",
     "ssim",
     "svg_counts",
+    "thin_line_recall",
     "to_rgb_on_white",
 ]
 
@@ -249,6 +258,7 @@ def fidelity_images(original: np.ndarray, svg_text: str) -> tuple[dict, np.ndarr
             "seams": seams,
             "gaps_frac": gaps / alpha.size,
             "seams_frac": seams / alpha.size,
+            "thin_recall": thin_line_recall(ref, got),
         },
         ref,
         got,
@@ -260,10 +270,61 @@ def fidelity(original: np.ndarray, svg_text: str) -> dict:
 
     ``original``: uint8 gray, gray+alpha, RGB or RGBA, shape ``(H, W[, C])``; alpha is
     composited on white.  Returns ``{"psnr", "ssim", "gaps", "seams", "gaps_frac",
-    "seams_frac"}`` (see module doc; the fractions are over the measured pixels); for images
+    "seams_frac", "thin_recall"}`` (see module doc; the fractions are over the measured pixels); for images
     over 16 MP all are measured on the centred 4000x4000 crop.
     """
     return fidelity_images(original, svg_text)[0]
+
+
+#: Side of the square structuring element of the thin-line responses (a line up to ~4 px wide
+#: fits inside it and is removed by the opening/closing).
+THIN_WINDOW = 5
+#: A pixel whose black- or white-hat response exceeds this (luma levels) is a stroke pixel.
+THIN_RESPONSE = 48.0
+#: A stroke pixel is kept when the render's response is at least this fraction of the input's.
+THIN_KEEP = 0.5
+
+
+def thin_responses(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(black_hat, white_hat)`` of an RGB uint8 image's BT.601 luma, 5x5 square, float64.
+
+    >>> img = np.full((7, 7, 3), 255, np.uint8); img[:, 3] = 0
+    >>> bh, wh = thin_responses(img)
+    >>> float(bh[3, 3]), float(wh[3, 3]), float(bh[3, 0])
+    (255.0, 0.0, 0.0)
+    """
+    from scipy import ndimage
+
+    y = luma(rgb)
+    size = (THIN_WINDOW, THIN_WINDOW)
+    black_hat = ndimage.grey_closing(y, size=size, mode="nearest") - y
+    white_hat = y - ndimage.grey_opening(y, size=size, mode="nearest")
+    return black_hat, white_hat
+
+
+def thin_line_recall(ref: np.ndarray, got: np.ndarray) -> float | None:
+    """Fraction of the input's thin-line pixels the render keeps (see the module doc).
+
+    ``ref``: the input, ``got``: the render, both RGB uint8 on white of equal shape. None when
+    the input has no stroke pixel.
+
+    >>> img = np.full((9, 9, 3), 255, np.uint8); img[:, 4] = 0
+    >>> thin_line_recall(img, img), thin_line_recall(img, np.full_like(img, 255))
+    (1.0, 0.0)
+    """
+    if ref.shape != got.shape:
+        raise ValueError(f"shape mismatch {ref.shape} vs {got.shape}")
+    rb, rw = thin_responses(ref)
+    dark = rb >= rw
+    source = np.where(dark, rb, rw)
+    stroke = source > THIN_RESPONSE
+    total = int(np.count_nonzero(stroke))
+    if total == 0:
+        return None
+    gb, gw = thin_responses(got)
+    response = np.where(dark, gb, gw)
+    kept = int(np.count_nonzero(stroke & (response >= THIN_KEEP * source)))
+    return kept / total
 
 
 def diff_map(ref: np.ndarray, got: np.ndarray) -> np.ndarray:

@@ -153,9 +153,10 @@ def _progress(done: int, total: int, rec: dict) -> str:
     if "error" in rec:
         return f"{head}: ERROR {rec['error']}"
     rss = f" {rec['peak_rss_mb']:.0f}MB" if "peak_rss_mb" in rec else ""
+    thin = rec.get("thin_recall")
     return (
         f"{head}: {rec['seconds']:.3f}s{rss} {rec['kb']:.1f}KB psnr {rec['psnr']:.2f} "
-        f"ssim {rec['ssim']:.3f} gaps {rec['gaps']} seams {rec['seams']}"
+        f"ssim {rec['ssim']:.3f} thin {'-' if thin is None else f'{thin:.3f}'} gaps {rec['gaps']} seams {rec['seams']}"
     )
 
 

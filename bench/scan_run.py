@@ -35,7 +35,16 @@ from PIL import Image
 from bench import scans
 from bench.cli import parse_opts, resolve_tracers
 from bench.corpus import load_original
-from bench.metrics import composite_on_white, noise_contours, psnr, render_svg, ssim, svg_counts, to_rgb_on_white
+from bench.metrics import (
+    composite_on_white,
+    noise_contours,
+    psnr,
+    render_svg,
+    ssim,
+    svg_counts,
+    thin_line_recall,
+    to_rgb_on_white,
+)
 from bench.runner import measure
 from bench.tables import _fmt, median
 from bench.tracers import COLOR, TRACERS, Tracer
@@ -46,6 +55,9 @@ VECTILE_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("vectile background=white", {"background": "white"}),
     ("vectile preset=scan", {"preset": "scan"}),
     ("vectile preset=scan background=white", {"preset": "scan", "background": "white"}),
+    # The stroke layer of colour mode (#16): off, and at the width measured best on clip art.
+    ("vectile strokes=off", {"strokes": "off"}),
+    ("vectile stroke-width-max=3", {"stroke_width_max": 3.0}),
 )
 CLEAN_LABEL = "vectile on clean"
 PICTURE = "scans-before-after-{kind}.png"  # one per kind of clean source (map, icon, lineart, text)
@@ -62,6 +74,7 @@ COLUMNS = [
     ("SSIM scan", "ssim_scan", "{:.3f}"),
     ("PSNR clean dB", "psnr_clean", "{:.2f}"),
     ("SSIM clean", "ssim_clean", "{:.3f}"),
+    ("thin recall clean", "thin_recall_clean", "{:.3f}"),
     ("noise px/MP", "noise_px_per_mp", "{:.0f}"),
 ]
 RATIO_KEYS = ("seconds", "peak_rss_mb", "kb", "paths")
@@ -91,6 +104,7 @@ def score(rec: dict, svg: str, scan: np.ndarray | None, clean: np.ndarray | None
         rec.update(psnr_scan=psnr(scan, got), ssim_scan=ssim(scan, got))
     if clean is not None:
         rec.update(psnr_clean=psnr(clean, got), ssim_clean=ssim(clean, got), **noise_contours(clean, got))
+        rec["thin_recall_clean"] = thin_line_recall(clean, got)
     return got
 
 
@@ -121,6 +135,8 @@ def _progress(done: int, total: int, rec: dict) -> str:
     for key, fmt in (("psnr_clean", "psnr/clean {:.2f}"), ("ssim_clean", "ssim/clean {:.3f}")):
         if key in rec:
             cells.append(fmt.format(rec[key]))
+    if rec.get("thin_recall_clean") is not None:
+        cells.append(f"thin/clean {rec['thin_recall_clean']:.3f}")
     if rec.get("noise_px_per_mp") is not None:
         cells.append(f"noise {rec['noise_px_per_mp']:.0f} px/MP")
     return f"{head}: " + " ".join(cells)

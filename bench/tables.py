@@ -34,6 +34,7 @@ COLUMNS = [
     ("commands", "commands", "{:.0f}"),
     ("PSNR dB", "psnr", "{:.2f}"),
     ("SSIM", "ssim", "{:.3f}"),
+    ("thin recall", "thin_recall", "{:.3f}"),
     ("gaps", "gaps", "{:.0f}"),
     ("seams", "seams", "{:.0f}"),
 ]
@@ -136,7 +137,9 @@ def summary_markdown(
         + [
             "- ratio rows: median over images of the per-image ratio (below 1: the first tracer is faster / smaller)",
             "- fidelity: resvg render at input size on white vs input (binary mode: vs the "
-            "thresholded bitmap); gaps = pixels with alpha < 0.5, seams = alpha < 0.99; images "
+            "thresholded bitmap); gaps = pixels with alpha < 0.5, seams = alpha < 0.99; thin recall = share of the "
+            "input's thin-line pixels (5x5 black-/white-hat of luma > 48) whose render response is at "
+            "least half the input's (bench/metrics.py); images "
             "over 16 MP measured on the centred 4000x4000 crop",
             "",
         ]

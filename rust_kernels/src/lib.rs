@@ -18,6 +18,7 @@ pub mod regions;
 pub mod scan;
 pub mod strokes;
 pub mod svg;
+pub mod thin;
 pub mod tiled;
 pub mod trace;
 

@@ -9,7 +9,8 @@ use crate::regions::{find_regions, find_regions_guided, find_regions_local, Regi
 use crate::scan::background::{drop_paper, paint};
 use crate::scan::palette::PaletteScan;
 use crate::scan::{self, Background, ScanOptions};
-use crate::svg::{write_svg, Layers, Shape};
+use crate::svg::{write_svg, Layers, Shape, StrokeShape};
+use crate::thin;
 use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,7 +242,7 @@ pub fn shapes(
     }
 }
 
-/// Regions -> SVG text and stats.
+/// Regions -> SVG text and stats; `strokes` are painted over the fills in their order.
 pub fn regions_to_svg(
     img_w: usize,
     img_h: usize,
@@ -249,6 +250,7 @@ pub fn regions_to_svg(
     colours: &[[u8; 3]],
     opaque: bool,
     opts: &TraceOptions,
+    strokes: &[StrokeShape],
 ) -> (String, TraceStats) {
     let graph = boundary::build(&regions.map, img_w, img_h, regions.areas.len());
     let fit = effective_fit(opts);
@@ -256,7 +258,7 @@ pub fn regions_to_svg(
     let open_holes =
         (!opaque && opts.layers == Layers::Stacked).then(|| boundary::transparent_holes(&graph, &regions.map));
     let shapes = shapes(&graph, colours, opts.layers, opaque, open_holes.as_deref());
-    let (svg, s) = write_svg(img_w, img_h, &shapes, &curves, opts.layers, opts.precision, &[]);
+    let (svg, s) = write_svg(img_w, img_h, &shapes, &curves, opts.layers, opts.precision, strokes);
     let stats = TraceStats {
         palette: 0,
         regions: regions.areas.len(),
@@ -287,7 +289,7 @@ pub fn trace_guided(
     let cleaned_view = cleaned.as_deref().map(|px| ImageView::new(px, img.width, img.height, 3)).transpose()?;
     let img = cleaned_view.as_ref().unwrap_or(img);
     let background = opts.scan.background;
-    let (labels, palette, paper, binary) = match opts.mode {
+    let (mut labels, palette, paper, binary) = match opts.mode {
         Mode::Color => {
             let scan = PaletteScan { delta_e: opts.scan.delta_e, paper: background != Background::Off };
             let q = quantize(
@@ -306,13 +308,36 @@ pub fn trace_guided(
             true,
         ),
     };
-    let mut regions = if opts.local_merge {
-        if edges.is_some() {
-            return Err(KernelError::InvalidOption("local_merge does not take an edge guide (edges)".into()));
+    let find = |img: &ImageView, labels: &[i32]| {
+        if opts.local_merge {
+            if edges.is_some() {
+                return Err(KernelError::InvalidOption("local_merge does not take an edge guide (edges)".into()));
+            }
+            find_regions_local(img, labels, &palette, opts.min_area)
+        } else {
+            find_regions_guided(img, labels, opts.min_area, edges)
         }
-        find_regions_local(img, &labels, &palette, opts.min_area)?
-    } else {
-        find_regions_guided(img, &labels, opts.min_area, edges)?
+    };
+    // The stroke layer (colour mode): thin structures become strokes, and the fills continue
+    // under them (pixels and labels) before regions are found. Auto judges each stroke
+    // against the regions of the fills alone (and keeps those when no stroke is kept).
+    let layered = opts.mode == Mode::Color && opts.strokes != StrokeMode::Off;
+    let alone = (layered && opts.strokes == StrokeMode::Auto).then(|| find(img, &labels)).transpose()?;
+    let mut strokes = Vec::new();
+    let mut continued = None;
+    if layered {
+        let layer = thin::stroke_layer(img, &labels, alone.as_ref(), &thin::LayerOptions::of(opts));
+        if !layer.strokes.is_empty() {
+            let mut px = img.data.to_vec();
+            thin::fill::continue_fills(&layer.from, &mut labels, &mut px, img.channels);
+            continued = Some(px);
+            strokes = layer.strokes;
+        }
+    }
+    let mut regions = match (&continued, alone) {
+        (Some(px), _) => find(&ImageView::new(px, img.width, img.height, img.channels)?, &labels)?,
+        (None, Some(alone)) => alone,
+        (None, None) => find(img, &labels)?,
     };
     drop(labels);
     // Colour mode: each region gets the mean colour of its pixels. Binary: pure black/white.
@@ -324,7 +349,7 @@ pub fn trace_guided(
         drop_paper(&mut regions, &mut colours, p);
         opaque = false;
     }
-    let (svg, mut stats) = regions_to_svg(img.width, img.height, &regions, &colours, opaque, opts);
+    let (svg, mut stats) = regions_to_svg(img.width, img.height, &regions, &colours, opaque, opts, &strokes);
     stats.palette = palette.len();
     Ok((svg, stats))
 }
@@ -353,7 +378,7 @@ pub fn trace_labels(
     let regions = find_regions(&img, labels, opts.min_area)?;
     let colours: Vec<[u8; 3]> = regions.labels.iter().map(|&l| palette[l as usize]).collect();
     let opaque = labels.iter().all(|&l| l >= 0);
-    let (svg, mut stats) = regions_to_svg(width, height, &regions, &colours, opaque, opts);
+    let (svg, mut stats) = regions_to_svg(width, height, &regions, &colours, opaque, opts, &[]);
     stats.palette = palette.len();
     Ok((svg, stats))
 }
