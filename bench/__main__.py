@@ -22,6 +22,7 @@ COMMANDS = {
     "tiled": ("bench.tiled", "huge images traced in tiles, side by side with VTracer"),
     "golden": ("bench.golden", "SHA-256 of every corpus SVG, to prove a refactor changes no output"),
     "load": ("bench.load", "loopback load test of vectile serve"),
+    "lines-picture": ("bench.lines_picture", "the README's picture: input, fills only, fills + strokes, centerline"),
     "centerline": ("bench.centerline", "centerline tracing vs vector ground truth (CAD symbols, Hershey text)"),
 }
 

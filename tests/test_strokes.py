@@ -99,3 +99,13 @@ def test_thin_line_recall_definition(picture: np.ndarray, ground_only: np.ndarra
     assert thin_line_recall(picture, picture) == 1.0
     assert thin_line_recall(picture, ground_only) == 0.0
     assert thin_line_recall(ground_only, ground_only) is None  # no thin structure at all
+
+
+def test_defaults_are_off_and_three_pixels(picture: np.ndarray) -> None:
+    # Strokes are asked for (off by default in every preset); colour mode's widest stroke is
+    # 3 px unless set.
+    assert str(vectile.vectorize(picture)) == str(vectile.vectorize(picture, strokes="off"))
+    assert str(vectile.vectorize(picture, strokes="on")) == _trace(picture, "on")
+    assert str(vectile.vectorize(picture, strokes="on")) != str(
+        vectile.vectorize(picture, strokes="on", stroke_width_max=8)
+    )

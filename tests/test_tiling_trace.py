@@ -406,6 +406,8 @@ def test_bad_options_and_inputs(images):
     # (the centerline mode is traced in tiles: tests/test_tiling_lines.py).
     with pytest.raises(UntileableOption, match="strokes"):
         vectile.vectorize(image, tile_size=64, strokes="on")
+    with pytest.raises(UntileableOption, match="strokes"):
+        vectile.vectorize(image, tile_size=64, strokes="auto")
     rgba = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
     rgba[5, 5, 3] = 0
     with pytest.raises(NotTileable, match="opaque"):

@@ -52,7 +52,7 @@ def lines_setup_task(palette: dict[str, Any], hists: list[tuple[bytes, Any]], tu
 
     def work() -> dict[str, Any]:
         plan, traced, pending = _kernels.tile_line_plan([h[0] for h in hists], palette=palette["state"])
-        width = settings(palette["preset"], **tuned).stroke_width_max
+        width = settings(palette["preset"], **tuned).stroke_width("centerline")
         return {**palette, "plan": plan, "traced": traced, "pending": pending, "max_width": float(width)}
 
     return named("the line plan", work)

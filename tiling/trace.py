@@ -77,9 +77,8 @@ class _Local:
 def check_tileable(options: dict[str, Any]) -> TraceOptions:
     """The options checked, refusing those the tiled tracer cannot honour: ``weights`` and
     ``edges`` guidance sum floats in an order that depends on the tiles; colour mode's stroke
-    layer is not traced in tiles yet (``strokes="auto"`` is traced without strokes there;
-    the centerline mode, which has no stroke layer, is traced in tiles by
-    :mod:`vectile.tiling.lines`)."""
+    layer (``strokes`` auto or on) is not traced in tiles yet.  The centerline mode, which has
+    no stroke layer, is traced in tiles by :mod:`vectile.tiling.lines`."""
     for unsupported in ("weights", "edges"):
         if options.get(unsupported) is not None:
             raise UntileableOption(
@@ -87,8 +86,11 @@ def check_tileable(options: dict[str, Any]) -> TraceOptions:
                 option=unsupported,
             )
     opts = resolve({k: v for k, v in options.items() if k not in ("weights", "edges")})
-    if opts.mode != "centerline" and opts.tuned.get("strokes") == "on":
-        raise UntileableOption("strokes 'on' is not traced in tiles yet; trace the image untiled", option="strokes")
+    strokes = opts.tuned.get("strokes")
+    if opts.mode != "centerline" and strokes in ("auto", "on"):
+        raise UntileableOption(
+            f"strokes {strokes!r} is not traced in tiles yet; trace the image untiled", option="strokes"
+        )
     return opts
 
 

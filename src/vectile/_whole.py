@@ -123,7 +123,7 @@ def trace_pixels(
         # An edge guide steers the global merge; the local merge takes none.
         local_merge=p.local_merge and guide is None,
         strokes=p.strokes,
-        stroke_width_max=p.stroke_width_max,
+        stroke_width_max=p.stroke_width(opts.mode),
     )
     stats = {
         "width": int(pixels.shape[1]),
