@@ -54,23 +54,39 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
             centerlines(&mask, w, h, &cl)
         })
         .collect();
+    let opaque = !img.has_transparency();
+    let canvas = match (bg, opaque, background) {
+        (Some(_), true, Background::White) if q.paper.is_some() => Some([255, 255, 255]),
+        (Some(b), true, bg_mode) if bg_mode != Background::Transparent => Some(q.palette[b]),
+        _ => None,
+    };
+    Ok(centerline_svg(w, h, &q.palette, per_colour, canvas, opts))
+}
+
+/// The SVG of a centerline trace (untiled and tiled alike): the `canvas` colour as one
+/// rectangle (None: not painted), then every palette entry's strokes (`per_colour[k]` in
+/// `palette[k]`) in palette order, equal written widths of one colour together.
+pub fn centerline_svg(
+    width: usize,
+    height: usize,
+    palette: &[[u8; 3]],
+    per_colour: Vec<Vec<Stroke>>,
+    canvas: Option<[u8; 3]>,
+    opts: &TraceOptions,
+) -> (String, TraceStats) {
     let scale = 10f64.powi(opts.precision as i32);
     let mut strokes: Vec<StrokeShape> = Vec::new();
     for (k, mut list) in per_colour.into_iter().enumerate() {
         // Strokes of one colour may be painted in any order: equal written widths together
         // share one path element.
         list.sort_by_key(|s| (s.width as f64 * scale).round() as i64);
-        strokes.extend(list.into_iter().map(|stroke| StrokeShape { color: q.palette[k], stroke }));
+        strokes.extend(list.into_iter().map(|stroke| StrokeShape { color: palette[k], stroke }));
     }
-    let opaque = !img.has_transparency();
-    let mut shapes = Vec::new();
-    if let (Some(b), true, false) = (bg, opaque, background == Background::Transparent) {
-        let color = if background == Background::White && q.paper.is_some() { [255, 255, 255] } else { q.palette[b] };
-        shapes.push(Shape { color, cycles: Vec::new(), canvas: true });
-    }
-    let (svg, s) = write_svg(w, h, &shapes, &[], opts.layers, opts.precision, &strokes);
+    let shapes: Vec<Shape> =
+        canvas.map(|color| Shape { color, cycles: Vec::new(), canvas: true }).into_iter().collect();
+    let (svg, s) = write_svg(width, height, &shapes, &[], opts.layers, opts.precision, &strokes);
     let stats = TraceStats {
-        palette: q.palette.len(),
+        palette: palette.len(),
         regions: 0,
         edges: 0,
         paths: strokes.len(),
@@ -78,7 +94,7 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
         bytes: svg.len(),
         tolerance: opts.fit.tolerance,
     };
-    Ok((svg, stats))
+    (svg, stats)
 }
 
 /// Which palette entry's strokes each entry's pixels join: itself, another entry (`Some`),

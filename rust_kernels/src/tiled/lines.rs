@@ -33,9 +33,8 @@ use crate::fit::Curve;
 use crate::image::ImageView;
 use crate::quantize::{nearest_label, pack, unpack};
 use crate::scan::Background;
-use crate::strokes::trace::{blend_candidates, drop_specks, resolve_blends};
+use crate::strokes::trace::{blend_candidates, centerline_svg, drop_specks, resolve_blends};
 use crate::strokes::{centerlines_from_skeleton, skeleton, CenterlineOptions, Stroke};
-use crate::svg::{write_svg, Shape, StrokeShape};
 use crate::trace::{luma, TraceOptions, TraceStats};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -517,27 +516,13 @@ pub fn write_lines(
             per_colour.len()
         )));
     }
-    let scale = 10f64.powi(opts.precision as i32);
-    let mut strokes: Vec<StrokeShape> = Vec::new();
-    for (k, mut list) in per_colour.into_iter().enumerate() {
-        list.sort_by_key(|s| (s.width as f64 * scale).round() as i64);
-        strokes.extend(list.into_iter().map(|stroke| StrokeShape { color: p.palette[k], stroke }));
-    }
-    let mut shapes = Vec::new();
-    if let (Some(b), false) = (canvas, p.background == Background::Transparent) {
+    let canvas = canvas.filter(|_| p.background != Background::Transparent).map(|b| {
         let white = p.background == Background::White && p.paper.is_some();
-        let color = if white { [255, 255, 255] } else { p.palette[b as usize] };
-        shapes.push(Shape { color, cycles: Vec::new(), canvas: true });
-    }
-    let (svg, s) = write_svg(width, height, &shapes, &[], opts.layers, opts.precision, &strokes);
-    let stats = TraceStats {
-        palette: p.palette.len(),
-        regions: 0,
-        edges: 0,
-        paths: strokes.len(),
-        commands: s.commands,
-        bytes: svg.len(),
-        tolerance: opts.fit.tolerance,
-    };
-    Ok((svg, stats))
+        if white {
+            [255, 255, 255]
+        } else {
+            p.palette[b as usize]
+        }
+    });
+    Ok(centerline_svg(width, height, &p.palette, per_colour, canvas, opts))
 }
