@@ -55,9 +55,10 @@ VECTILE_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("vectile background=white", {"background": "white"}),
     ("vectile preset=scan", {"preset": "scan"}),
     ("vectile preset=scan background=white", {"preset": "scan", "background": "white"}),
-    # The stroke layer of colour mode (#16): off, and at the width measured best on clip art.
-    ("vectile strokes=off", {"strokes": "off"}),
-    ("vectile stroke-width-max=3", {"stroke_width_max": 3.0}),
+    # The stroke layer of colour mode (#16, off by default): auto at its default width (3 px)
+    # and at 8.
+    ("vectile strokes=auto", {"strokes": "auto"}),
+    ("vectile strokes=auto stroke-width-max=8", {"strokes": "auto", "stroke_width_max": 8.0}),
 )
 CLEAN_LABEL = "vectile on clean"
 PICTURE = "scans-before-after-{kind}.png"  # one per kind of clean source (map, icon, lineart, text)
