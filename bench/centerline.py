@@ -37,7 +37,7 @@ import numpy as np
 from bench import linecorpus, linemetrics
 from bench.cli import DEFAULT_OUT, parse_opts, vectile_build
 from bench.linepeers import CENTERLINE_PEERS, CLEAN_ONLY, INSTALL_HINTS, PEERS
-from bench.runner import REPO_ROOT, TraceError, spawn_and_reap, worker_env
+from bench.runner import REPO_ROOT, TraceError, probe_in_worker, spawn_and_reap, worker_env
 
 SPEED_GRID = 8  # the speed page: 8 x 8 drawings of 512 px, 4096 x 4096 = 16.8 MP
 
@@ -64,24 +64,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 # --------------------------------------------------------------------------------- running
-
-
-def probe(peer: str) -> tuple[str | None, str]:
-    import subprocess
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.linepeers", "--probe", peer],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env=worker_env(),
-        check=False,
-    )
-    try:
-        res = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        return f"probe failed: {proc.stderr.strip()[-300:]}", "?"
-    return res["reason"], res["version"]
 
 
 def run_peer(
@@ -322,7 +304,7 @@ def main(argv: list[str]) -> int:
     print(f"corpus: {len(entries)} drawings in {args.corpus_dir} ({time.perf_counter() - t0:.1f} s)", flush=True)
     peers, versions = [], {}
     for peer in wanted:
-        reason, version = probe(peer)
+        reason, version = probe_in_worker("bench.linepeers", peer)
         if reason is not None:
             print(f"bench: skipping {peer}: {reason} ({INSTALL_HINTS[peer]})")
             continue

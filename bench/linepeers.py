@@ -26,18 +26,18 @@ all the work from the file to that result is timed (reading and decoding the ima
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from bench.worker import serve
 
 PEERS = ("vectile", "autotrace", "autotrace-raw", "skeleton", "vtracer", "potrace")
 #: Peers whose output is a set of centerlines (F1, junctions and paths apply).
@@ -205,22 +205,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "--probe":
-        print(json.dumps(probe(argv[1])))
-        return 0
-    if len(argv) != 1:
-        print("usage: python -m bench.linepeers JOB.json | --probe PEER", file=sys.stderr)
-        return 2
-    with open(argv[0], encoding="utf-8") as fh:
-        job = json.load(fh)
-    try:
-        result, code = run_job(job), 0
-    except Exception as exc:  # reported to the parent, which prints it and goes on
-        traceback.print_exc()
-        result, code = {"error": f"{type(exc).__name__}: {exc}"}, 1
-    with open(job["result"], "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
-    return code
+    return serve(argv, "bench.linepeers", probe, run_job)
 
 
 if __name__ == "__main__":

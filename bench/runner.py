@@ -197,8 +197,14 @@ def describe_exit(code: int) -> str:
 def probe_isolated(tracer: Tracer) -> tuple[str | None, str]:
     """``(reason or None, version)`` of a Python tracer, asked in a fresh worker process, so
     the bench process never imports (and maps) the tracers' native modules."""
+    return probe_in_worker("bench.worker", tracer.name)
+
+
+def probe_in_worker(module: str, name: str) -> tuple[str | None, str]:
+    """``(reason or None, version)`` of ``name`` as ``python -m MODULE --probe NAME`` answers
+    it (the last line of its output, JSON), in a fresh process."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.worker", "--probe", tracer.name],
+        [sys.executable, "-m", module, "--probe", name],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

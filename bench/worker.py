@@ -23,6 +23,7 @@ import resource
 import sys
 import time
 import traceback
+from collections.abc import Callable
 
 
 def base_rss_kb() -> int:
@@ -68,34 +69,41 @@ def probe(name: str) -> dict:
     return {"reason": reason, "version": tracer.version() if reason is None else "?"}
 
 
-def main(argv: list[str]) -> int:
+def serve(argv: list[str], prog: str, probe: Callable[[str], dict], run: Callable[[dict], dict]) -> int:
+    """The command line of a bench worker (``python -m PROG JOB.json | --probe NAME``): print
+    ``probe(NAME)`` as JSON, or run the job file's job and write ``run(job)`` (or the error it
+    raised, which the parent reports and goes on) to the job's ``result`` path."""
     if len(argv) == 2 and argv[0] == "--probe":
         print(json.dumps(probe(argv[1])))
         return 0
     if len(argv) != 1:
-        print("usage: python -m bench.worker JOB.json | --probe TRACER", file=sys.stderr)
+        print(f"usage: python -m {prog} JOB.json | --probe NAME", file=sys.stderr)
         return 2
     with open(argv[0], encoding="utf-8") as fh:
         job = json.load(fh)
     try:
-        if job["kind"] == "trace":
-            result = run_trace_job(job)
-        elif job["kind"] == "kernel":
-            from bench.kernels import run_kernel_job
-
-            result = run_kernel_job(job)
-        else:
-            raise ValueError(f"unknown job kind {job['kind']!r}")
-        code = 0
-    except Exception as exc:  # reported to the parent, which records it per image
+        result, code = run(job), 0
+    except Exception as exc:  # reported to the parent, which records it and goes on
         traceback.print_exc()
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-        code = 1
+        result, code = {"error": f"{type(exc).__name__}: {exc}"}, 1
     with open(job["result"], "w", encoding="utf-8") as fh:
         json.dump(result, fh)
-    sys.stdout.flush()
-    sys.stderr.flush()
     return code
+
+
+def run_job(job: dict) -> dict:
+    """A trace or kernel job of the colour bench."""
+    if job["kind"] == "trace":
+        return run_trace_job(job)
+    if job["kind"] == "kernel":
+        from bench.kernels import run_kernel_job
+
+        return run_kernel_job(job)
+    raise ValueError(f"unknown job kind {job['kind']!r}")
+
+
+def main(argv: list[str]) -> int:
+    return serve(argv, "bench.worker", probe, run_job)
 
 
 if __name__ == "__main__":
