@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,3 +72,23 @@ def png_header_file(tmp_path: Path) -> Callable[[int, int], Path]:
         return path
 
     return make
+
+
+@pytest.fixture(scope="module")
+def cluster_client() -> Iterator[Any]:
+    """A Dask client of a two-process LocalCluster (one thread and one rayon thread per
+    worker), for the tests that trace in tiles on a cluster. Dask is imported only here."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            env={"RAYON_NUM_THREADS": "1"},
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        yield client

@@ -14,7 +14,6 @@ from pathlib import Path
 import cloudpickle
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
 from PIL import Image, ImageDraw, ImageFilter
 
 import vectile
@@ -94,22 +93,6 @@ def _scanned(clean: np.ndarray, sigma: float = 6.0, seed: int = 0) -> np.ndarray
 @pytest.fixture(scope="module")
 def drawing() -> np.ndarray:
     return _drawing()
-
-
-@pytest.fixture(scope="module")
-def cluster_client():
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-            env={"RAYON_NUM_THREADS": "1"},
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
 
 
 def _strokes(svg: str) -> list[str]:

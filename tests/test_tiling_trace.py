@@ -51,22 +51,6 @@ def images() -> dict[str, np.ndarray]:
     }
 
 
-@pytest.fixture(scope="module")
-def cluster_client():
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-            env={"RAYON_NUM_THREADS": "1"},
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("layers", ["stacked", "cutout"])
 @pytest.mark.parametrize("name", ["flat-art", "photo", "map"])
