@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vectile import _kernels
-from vectile._io import write_atomic
+from vectile._io import text_or_file
 from vectile.options import settings
 from vectile.tiling.grid import Grid, named
 from vectile.tiling.reader import TileReader
@@ -158,11 +158,7 @@ def lines_write_task(
             layers=lines["layers"],
             canvas=canvas,
         )
-        stats = {"preset": lines["preset"], **kstats}
-        if output is None:
-            return text, stats
-        write_atomic(output, text)
-        return None, stats
+        return text_or_file(text, output), {"preset": lines["preset"], **kstats}
 
     return named("the assembly", work)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from vectile import _kernels
-from vectile._io import write_atomic
+from vectile._io import text_or_file
 from vectile._scan import noise_sigma, noise_windows, window_signals
 from vectile.options import preset_of_sample, settings
 from vectile.tiling.grid import Grid, NotTileable, named
@@ -208,10 +208,6 @@ def assemble_task(
             precision=palette["precision"],
             layers=palette["layers"],
         )
-        stats = {"preset": palette["preset"], **kstats}
-        if output is None:
-            return text, stats
-        write_atomic(output, text)
-        return None, stats
+        return text_or_file(text, output), {"preset": palette["preset"], **kstats}
 
     return named("the assembly", work)

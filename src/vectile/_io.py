@@ -374,3 +374,12 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
             os.unlink(temporary)
         raise
     return target
+
+
+def text_or_file(text: str, output: str | os.PathLike[str] | None) -> str | None:
+    """``text`` itself when ``output`` is None, else None after writing it there atomically
+    (:func:`write_atomic`): how the tiled assemblies hand back their SVG."""
+    if output is None:
+        return text
+    write_atomic(output, text)
+    return None
