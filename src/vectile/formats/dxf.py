@@ -1,0 +1,127 @@
+"""DXF (AutoCAD 2010 format) with ezdxf: fills as solid HATCH plus their outline, strokes as
+LWPOLYLINE with a width, y axis up, millimetres.
+
+* Coordinates: millimetres at ``dpi`` pixels per inch (``$INSUNITS`` 4, ``$MEASUREMENT`` 1),
+  the image's bottom-left corner at the origin and y up, so the drawing stands the right way
+  in CAD programs.  ``$EXTMIN``/``$EXTMAX`` and ``$LIMMIN``/``$LIMMAX`` are the image.
+* Layers: one per colour (``color-rrggbb``, the colour set as true colour), or one per
+  group with ``--group-by``; entities take their layer's colour (BYLAYER), or their own true
+  colour where a group holds several colours (``--group-by layer``).
+* Fills: each SVG subpath is a boundary path; ezdxf nests them (:func:`ezdxf.path.render_hatches`)
+  into one HATCH per outer boundary with its holes as islands, boundary edges as LINE and
+  SPLINE (our cubic Béziers are exact as splines).  Each boundary is also drawn as an
+  LWPOLYLINE (straight) or SPLINE (curved) for cutters and plotters that follow outlines.
+  Entities are created in paint order, so stacked regions draw in the SVG's order.
+* Strokes: LWPOLYLINE flattened to within 0.05 px, ``const_width`` the stroke width (in mm)
+  and the nearest standard lineweight.  Limits: caps are square in DXF (the SVG's are round),
+  and a stroke of zero length (a dot) draws nothing.
+
+ezdxf builds the whole drawing in memory before writing; the written file passes ezdxf's
+``audit()`` with no errors.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+import ezdxf
+from ezdxf import path as ezpath
+from ezdxf.document import CREATED_BY_EZDXF
+from ezdxf.lldxf import const
+
+from vectile.formats.group import Group
+from vectile.formats.reader import Path, Subpath
+
+__all__ = ["write_dxf"]
+
+_MM_PER_INCH = 25.4
+# ezdxf's switch for fixed dates and GUIDs is process-wide: writes take turns.
+_WRITE_LOCK = threading.Lock()
+# DXF lineweights, in 1/100 mm.
+_LINEWEIGHTS = (0, 5, 9, 13, 15, 18, 20, 25, 30, 35, 40, 50, 53, 60, 70, 80, 90, 100, 106, 120, 140, 158, 200, 211)
+
+
+def _lineweight(mm: float) -> int:
+    return min(_LINEWEIGHTS, key=lambda lw: abs(lw - mm * 100))
+
+
+def write_dxf(
+    width: int,
+    height: int,
+    sections: Iterable[tuple[Group | None, Iterator[Path]]],
+    out: IO[bytes],
+    *,
+    dpi: float,
+) -> None:
+    """Write the drawing to ``out``."""
+    k = _MM_PER_INCH / dpi
+    doc = ezdxf.new("R2010", setup=False)
+    # new() stamps the time it ran; the write below stamps fixed dates and GUIDs.
+    doc.ezdxf_metadata()[CREATED_BY_EZDXF] = ezdxf.__version__
+    doc.units = 4  # millimetres
+    doc.header["$MEASUREMENT"] = 1
+    doc.header["$INSUNITS"] = 4
+    extmax = (width * k, height * k, 0.0)
+    doc.header["$EXTMIN"] = (0.0, 0.0, 0.0)
+    doc.header["$EXTMAX"] = extmax
+    doc.header["$LIMMIN"] = (0.0, 0.0)
+    doc.header["$LIMMAX"] = extmax[:2]
+    doc.set_modelspace_vport(height=height * k, center=(width * k / 2, height * k / 2))
+    msp = doc.modelspace()
+
+    def to_dxf(subpath: Subpath) -> ezpath.Path:
+        closed, segs = subpath
+        x0, y0 = segs[0][1]
+        p = ezpath.Path((x0 * k, (height - y0) * k))
+        for seg in segs[1:]:
+            if seg[0] == "L":
+                p.line_to((seg[1][0] * k, (height - seg[1][1]) * k))
+            else:
+                c1, c2, e = seg[1], seg[2], seg[3]
+                p.curve4_to(
+                    (e[0] * k, (height - e[1]) * k),
+                    (c1[0] * k, (height - c1[1]) * k),
+                    (c2[0] * k, (height - c2[1]) * k),
+                )
+        if closed:
+            p.close()
+        return p
+
+    for group, paths in sections:
+        for path in paths:
+            if not path.d:
+                continue
+            layer_name = group.id if group is not None else "color-{:02x}{:02x}{:02x}".format(*path.color)
+            if layer_name not in doc.layers:
+                layer = doc.layers.add(layer_name)
+                layer.rgb = path.color
+                if group is not None:
+                    layer.description = group.label
+            layer = doc.layers.get(layer_name)
+            attribs: dict[str, object] = {"layer": layer_name, "color": const.BYLAYER}
+            if layer.rgb != path.color:
+                attribs["true_color"] = ezdxf.colors.rgb2int(path.color)
+            subpaths = [to_dxf(s) for s in path.subpaths()]
+            if path.is_stroke:
+                wmm = (path.width or 0.0) * k
+                attribs["lineweight"] = _lineweight(wmm)
+                for p in subpaths:
+                    ezpath.render_lwpolylines(
+                        msp, [p], distance=0.05 * k, dxfattribs={**attribs, "const_width": wmm}
+                    )
+            else:
+                ezpath.render_hatches(msp, subpaths, dxfattribs=attribs)
+                ezpath.render_splines_and_polylines(msp, subpaths, dxfattribs=attribs)
+    with _WRITE_LOCK:
+        fixed = ezdxf.options.write_fixed_meta_data_for_testing
+        ezdxf.options.write_fixed_meta_data_for_testing = True
+        try:
+            text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=True)
+            doc.write(text)
+            text.flush()
+            text.detach()
+        finally:
+            ezdxf.options.write_fixed_meta_data_for_testing = fixed
