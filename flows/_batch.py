@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ import vectile
 from vectile._io import DEFAULT_MAX_PIXELS
 from vectile._text import json_default
 from vectile.errors import OptionError
+from vectile.formats import output_format, with_suffix
 from vectile.flows._inputs import STAGING_DIR, Job, plan
 from vectile.flows._manifest import MANIFEST_NAME, Manifest, done_outputs
 from vectile.flows._report import BatchReport, ProgressBar
@@ -114,6 +116,9 @@ def batch(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     on_record: Callable[[dict[str, Any]], None] | None = None,
     stop: threading.Event | None = None,
+    format: str = "svg",
+    dpi: float | None = None,
+    group_by: str | None = None,
     **options: Any,
 ) -> BatchReport:
     """Trace every image in ``inputs`` into SVGs under ``outdir``, on Dask; never raises for a
@@ -138,7 +143,10 @@ def batch(
     report there. ``progress``: show a progress bar (default: when stderr is a terminal);
     ``quiet``: print nothing. ``on_record`` is called with each manifest record; setting
     ``stop`` ends the batch like Ctrl-C does: files in flight are cancelled, the manifest
-    keeps every finished file, the report says ``interrupted``.
+    keeps every finished file, the report says ``interrupted``. ``format`` (``svg``, ``svgz``,
+    ``pdf``, ``eps``, ``dxf``), ``dpi`` and ``group_by`` choose what is written (see
+    :mod:`vectile.formats`); outputs take the format's suffix, the manifest records all three
+    and ``resume`` redoes files written with other ones.
 
     Raises :class:`~vectile.errors.InputError` when an input names nothing and
     :class:`~vectile.errors.OptionError` for bad options, before any work starts.
@@ -159,11 +167,12 @@ def batch(
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise OptionError(f"output folder '{out}' is a file; give a folder with -o", option="outdir")
-    jobs = plan(inputs, out)
+    written = output_format(format, dpi, group_by)
+    jobs = [job if job.output is None else replace(job, output=with_suffix(job.output, written[0])) for job in plan(inputs, out)]
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / MANIFEST_NAME
     report = BatchReport(out, manifest_path, total=len(jobs))
-    done = done_outputs(jobs, manifest_path, out, options) if resume else set()
+    done = done_outputs(jobs, manifest_path, out, options, written) if resume else set()
     run = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     show_bar = (not quiet) and (progress if progress is not None else sys.stderr.isatty())
@@ -214,6 +223,9 @@ def batch(
                     "input_bytes": result.get("input_bytes"),
                     "input_stat": list(job.stat) if job.stat else None,
                     "options": options,
+                    "format": written[0],
+                    "dpi": written[1],
+                    "group_by": written[2],
                     "flow": result.get("flow"),
                     "preset": result.get("preset"),
                     "paths": result.get("paths"),
@@ -249,6 +261,7 @@ def batch(
                     performance_report=performance_report,
                     max_pixels=max_pixels,
                     stop=stop,
+                    written=written,
                 )
                 report.trace_seconds = time.perf_counter() - traced
     except KeyboardInterrupt:
@@ -310,6 +323,7 @@ def _run_on_dask(
     performance_report: str | os.PathLike[str] | None,
     max_pixels: int,
     stop: threading.Event | None,
+    written: tuple[str, float | None, str],
 ) -> None:
     from distributed import as_completed
     from distributed import performance_report as dask_performance_report
@@ -356,7 +370,14 @@ def _run_on_dask(
             return
         keys = [key(group) for group in batch_groups]
         futures = dask_client.map(
-            trace_files, batch_groups, key=keys, retries=retries, outdir=outdir, options=options, max_pixels=max_pixels
+            trace_files,
+            batch_groups,
+            key=keys,
+            retries=retries,
+            outdir=outdir,
+            options=options,
+            max_pixels=max_pixels,
+            written=written,
         )
         pending.update(zip(keys, batch_groups, strict=True))
         in_flight += sum(len(group) for group in batch_groups)

@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from vectile import formats
 from vectile.flows._inputs import Job
 
 __all__ = ["MANIFEST_NAME", "Manifest", "done_outputs", "read_manifest"]
@@ -97,8 +98,8 @@ def read_manifest(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
                 yield record
 
 
-def _output_valid(path: Path, svg_bytes: Any) -> bool:
-    """The output exists, has the recorded size and is a whole SVG document."""
+def _output_valid(path: Path, svg_bytes: Any, fmt: str = "svg") -> bool:
+    """The output exists, has the recorded size and is a whole document of format ``fmt``."""
     try:
         size = path.stat().st_size
         if size != svg_bytes or size < 12:
@@ -109,7 +110,7 @@ def _output_valid(path: Path, svg_bytes: Any) -> bool:
             tail = f.read()
     except OSError:
         return False
-    return head.lstrip().startswith((b"<svg", b"<?xml")) and tail.rstrip().endswith(b"</svg>")
+    return formats.looks_whole(head, tail, fmt)
 
 
 def _input_unchanged(job: Job, record: dict[str, Any]) -> bool:
@@ -130,13 +131,19 @@ def _input_unchanged(job: Job, record: dict[str, Any]) -> bool:
 
 
 def done_outputs(
-    jobs: list[Job], manifest: str | os.PathLike[str], outdir: str | os.PathLike[str], options: dict[str, Any]
+    jobs: list[Job],
+    manifest: str | os.PathLike[str],
+    outdir: str | os.PathLike[str],
+    options: dict[str, Any],
+    written: tuple[str, float | None, str] = ("svg", None, "none"),
 ) -> set[str]:
     """Outputs of ``jobs`` that a resumed batch need not redo.
 
     A file counts as done when the last manifest line about its output says ``ok``, was made
-    with the same tracer options from the same input (same size and modification time, or
-    else the same SHA-256), and the output is still there, complete, with the recorded size.
+    with the same tracer options and output ``written`` (format, dpi, group_by; records from
+    before formats existed count as SVG) from the same input (same size and modification
+    time, or else the same SHA-256), and the output is still there, complete, with the
+    recorded size.
     """
     latest: dict[str, dict[str, Any]] = {}
     for record in read_manifest(manifest):
@@ -153,7 +160,8 @@ def done_outputs(
             last is not None
             and last.get("status") == "ok"
             and last.get("options") == options
-            and _output_valid(out.joinpath(*job.output.split("/")), last.get("svg_bytes"))
+            and (last.get("format", "svg"), last.get("dpi"), last.get("group_by", "none")) == written
+            and _output_valid(out.joinpath(*job.output.split("/")), last.get("svg_bytes"), written[0])
             and _input_unchanged(job, last)
         ):
             done.add(job.output)

@@ -21,6 +21,7 @@ import zipfile
 from collections import OrderedDict
 from typing import Any
 
+from vectile import formats
 from vectile._io import load_image, write_atomic
 from vectile._text import naming
 from vectile.errors import PixelLimitError, VectileError
@@ -110,8 +111,17 @@ def _worker_address() -> str | None:
         return None
 
 
-def trace_job(job: Job, outdir: str, options: dict[str, Any], max_pixels: int) -> dict[str, Any]:
+def trace_job(
+    job: Job,
+    outdir: str,
+    options: dict[str, Any],
+    max_pixels: int,
+    written: tuple[str, float | None, str] = ("svg", None, "none"),
+) -> dict[str, Any]:
     """Trace ``job`` into ``outdir/job.output``; return what the manifest records.
+
+    ``written`` is the output's ``(format, dpi, group_by)`` (see :mod:`vectile.formats`);
+    ``svg_bytes`` and ``svg_sha256`` describe the file written, whatever its format.
 
     The output is written to a temporary file next to it and renamed, so a reader (or a
     resumed batch) sees the old file or the complete new one, never a partial one. Running the
@@ -155,17 +165,19 @@ def trace_job(job: Job, outdir: str, options: dict[str, Any], max_pixels: int) -
         flow = "whole" if pixels is None else _route.route(pixels)
         tracer = _route.trace_huge if flow == "huge" else _route.trace_whole
         svg = tracer(source, options, max_pixels)
-        text = str(svg)
+        fmt, dpi, group_by = written
+        encoded = str(svg).encode("utf-8")
+        if fmt != "svg" or group_by != "none":
+            encoded = formats.to_bytes(encoded, fmt, dpi=dpi, group_by=group_by)
         target = os.path.join(outdir, *job.output.split("/"))
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        write_atomic(target, text)
+        write_atomic(target, encoded)
     except VectileError as exc:
         return failed(naming(str(exc), job.label))
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         if exc.filename != reader.path:
             raise  # not the input: the output folder, say; let Dask retry
         return failed(f"cannot read '{job.label}': {exc.strerror or exc}")
-    encoded = text.encode("utf-8")
     stats = svg.stats
     return {
         **result,
@@ -183,6 +195,12 @@ def trace_job(job: Job, outdir: str, options: dict[str, Any], max_pixels: int) -
     }
 
 
-def trace_files(jobs: list[Job], outdir: str, options: dict[str, Any], max_pixels: int) -> list[dict[str, Any]]:
+def trace_files(
+    jobs: list[Job],
+    outdir: str,
+    options: dict[str, Any],
+    max_pixels: int,
+    written: tuple[str, float | None, str] = ("svg", None, "none"),
+) -> list[dict[str, Any]]:
     """:func:`trace_job` for each of ``jobs`` (a group of small files in one task)."""
-    return [trace_job(job, outdir, options, max_pixels) for job in jobs]
+    return [trace_job(job, outdir, options, max_pixels, written) for job in jobs]

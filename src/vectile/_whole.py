@@ -53,9 +53,40 @@ class Svg:
     def _repr_svg_(self) -> str:  # Jupyter display
         return self._text
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the SVG atomically (temporary file in the same folder, then rename)."""
-        return write_atomic(path, self._text)
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        format: str | None = None,
+        *,
+        dpi: float | None = None,
+        group_by: str | None = None,
+    ) -> Path:
+        """Write the result atomically (temporary file in the same folder, then rename).
+
+        ``format`` is ``svg``, ``svgz``, ``pdf``, ``eps`` or ``dxf`` (default: by the suffix of
+        ``path``, else ``svg``; one that contradicts the suffix raises
+        :class:`~vectile.errors.OptionError`); ``dpi`` sizes PDF, EPS and DXF pages (pixels per
+        inch, default 72); ``group_by`` is ``none``, ``color`` or ``layer``
+        (see :mod:`vectile.formats`)."""
+        from vectile import formats
+
+        fmt = formats.format_for(format, path)
+        if fmt == "svg" and group_by in (None, "none"):
+            formats.check_dpi(dpi)
+            return write_atomic(path, self._text)
+        formats.convert(self._text, path, fmt, dpi=dpi, group_by=group_by)
+        return Path(path)
+
+    def to_bytes(self, format: str = "svg", *, dpi: float | None = None, group_by: str | None = None) -> bytes:
+        """The result as ``format`` (see :meth:`save`), in memory.
+
+        >>> import numpy as np, vectile
+        >>> vectile.vectorize(np.zeros((4, 4, 3), np.uint8)).to_bytes("pdf")[:5]
+        b'%PDF-'
+        """
+        from vectile import formats
+
+        return formats.to_bytes(self._text, format, dpi=dpi, group_by=group_by)
 
 
 def kernel_errors(exc: Exception, where: str) -> Exception:

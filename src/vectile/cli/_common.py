@@ -29,6 +29,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "Parser",
+    "add_format_arguments",
     "add_tracer_arguments",
     "fail",
     "integer",
@@ -129,6 +130,33 @@ def add_tracer_arguments(group: Any) -> None:
                 metavar=option.metavar,
                 help=option.help,
             )
+
+
+def add_format_arguments(group: Any) -> None:
+    """Add ``--format``, ``--dpi`` and ``--group-by`` (see :mod:`vectile.formats`) to ``group``."""
+    from vectile.formats import FORMATS, GROUP_BY
+
+    group.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="output format (default: the output's suffix, else svg); pdf/eps/dxf draw the same paths",
+    )
+    group.add_argument(
+        "--dpi",
+        type=number(1, 100_000),
+        default=None,
+        metavar="N",
+        help="pixels per inch of the image, sizing PDF/EPS pages and DXF millimetres "
+        "(default 72: one pixel is one point; 300 makes a 300 dpi A4 scan an A4 page)",
+    )
+    group.add_argument(
+        "--group-by",
+        choices=GROUP_BY,
+        default="none",
+        help="group paths by colour or by layer (fills, strokes) as SVG <g> layers, PDF optional "
+        "content groups or DXF layers, without changing the picture (default none)",
+    )
 
 
 def tracer_options(args: argparse.Namespace) -> dict[str, Any]:

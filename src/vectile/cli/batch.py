@@ -13,6 +13,7 @@ from vectile._io import DEFAULT_MAX_PIXELS
 from vectile.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    add_format_arguments,
     add_tracer_arguments,
     fail,
     integer,
@@ -72,7 +73,7 @@ def add_parser(commands: Any) -> None:
         dest="outdir",
         metavar="OUTDIR",
         required=True,
-        help="folder for the SVGs and manifest.jsonl (created)",
+        help="folder for the outputs and manifest.jsonl (created)",
     )
     parser.add_argument(
         "--resume",
@@ -132,6 +133,7 @@ def add_parser(commands: Any) -> None:
         "--performance-report", metavar="FILE", help="write Dask's HTML performance report to FILE (needs bokeh)"
     )
 
+    add_format_arguments(parser.add_argument_group("output format (outputs take its suffix)"))
     shown = parser.add_argument_group("output")
     shown.add_argument(
         "--progress",
@@ -168,6 +170,9 @@ def run(args: argparse.Namespace) -> int:
             progress=args.progress,
             quiet=args.quiet,
             max_pixels=args.max_pixels,
+            format=args.format or "svg",
+            dpi=args.dpi,
+            group_by=args.group_by,
             **options,
         )
     except VectileError as exc:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import secrets
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
+from vectile import formats
 from vectile._api import vectorize
 from vectile._io import DEFAULT_MAX_PIXELS, load_image, write_atomic
 from vectile._text import json_default, naming
@@ -18,6 +21,7 @@ from vectile.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    add_format_arguments,
     add_tracer_arguments,
     fail,
     integer,
@@ -37,6 +41,8 @@ examples:
   vectile convert photo.jpg --preset photo --layers stacked --min-area 16
   vectile convert scan.tif --mode binary --tolerance 0.5 --stats
   vectile convert art.png -o - | gzip > art.svgz
+  vectile convert logo.png -o logo.dxf         DXF for CAD (the format follows the suffix)
+  vectile convert scan.tif --format pdf --dpi 300 --group-by color
 
 Options left out are chosen by the tracer (from --preset, if given).
 Exit status: 0 ok, 2 usage error or bad input, 1 unexpected failure.
@@ -58,7 +64,7 @@ def add_parser(commands: Any) -> None:
         "-o",
         "--output",
         metavar="OUT.svg",
-        help="output SVG file ('-' for standard output); default: IN with the suffix .svg",
+        help="output file ('-' for standard output); default: IN with the suffix of --format (.svg)",
     )
     add_tracer_arguments(convert.add_argument_group("tracing"))
     tiles = convert.add_argument_group(
@@ -95,6 +101,7 @@ def add_parser(commands: Any) -> None:
         metavar="N",
         help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS}; suffixes k, M, G allowed)",
     )
+    add_format_arguments(other)
     other.add_argument("--stats", action="store_true", help="print tracing statistics as one JSON line to stderr")
     other.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors (and --stats)")
     convert.set_defaults(run=run)
@@ -110,18 +117,24 @@ def run(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     try:
         started = time.perf_counter()
-        output = None if to_stdout else output_path(source, args.output, ".svg")
+        fmt = formats.format_for(args.format, None if to_stdout else args.output)
+        output = None if to_stdout else output_path(source, args.output, formats.SUFFIXES[fmt])
+        plain = fmt == "svg" and args.group_by == "none"
         options = tracer_options(args)
         if _tiled(args, source):
-            svg: Any = _convert_tiled(args, source, output, options)
+            svg: Any = _convert_tiled(args, source, output, options, fmt, plain)
         else:
             image = load_image(source, max_pixels=args.max_pixels)
             svg = vectorize(image, **options)
-            if output is not None:
-                _save_atomically(svg, output)
+        if output is not None and not isinstance(svg, _TiledSvg):
+            _save_atomically(svg, output, fmt, args)
         if output is None:
-            sys.stdout.write(str(svg))
-            sys.stdout.flush()
+            if plain:
+                sys.stdout.write(str(svg))
+                sys.stdout.flush()
+            else:
+                sys.stdout.buffer.write(formats.to_bytes(str(svg), fmt, dpi=args.dpi, group_by=args.group_by))
+                sys.stdout.buffer.flush()
         seconds = time.perf_counter() - started
     except VectileError as exc:
         return fail(EXIT_USAGE, naming(str(exc), source))
@@ -174,7 +187,29 @@ class _TiledSvg:
         return self._text or ""
 
 
-def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None, options: dict[str, Any]) -> _TiledSvg:
+def _convert_tiled(
+    args: argparse.Namespace, source: str, output: Path | None, options: dict[str, Any], fmt: str, plain: bool
+) -> _TiledSvg:
+    """The tiled trace.  A plain SVG goes straight to ``output``; another format or grouping
+    (``plain`` false) first writes the SVG to a temporary file beside ``output``, which is then
+    converted streaming (:mod:`vectile.formats`) and removed."""
+    if not plain and output is not None:
+        target = output
+        staging = target.parent / f".{target.name}.{secrets.token_hex(4)}.svg.tmp"
+        try:
+            tiled = _trace_tiled(args, source, staging, options)
+            try:
+                formats.convert(staging, target, fmt, dpi=args.dpi, group_by=args.group_by)
+            except OSError as exc:
+                raise _OutputError(f"cannot write '{target}': {exc.strerror or exc}") from exc
+        finally:
+            with contextlib.suppress(OSError):
+                staging.unlink()
+        return tiled
+    return _trace_tiled(args, source, output, options)
+
+
+def _trace_tiled(args: argparse.Namespace, source: str, output: Path | None, options: dict[str, Any]) -> _TiledSvg:
     from vectile.flows._cluster import connect
     from vectile.tiling import trace_image
 
@@ -196,10 +231,13 @@ def _convert_tiled(args: argparse.Namespace, source: str, output: Path | None, o
     return _TiledSvg(text, stats)
 
 
-def _save_atomically(svg: Any, output: Path) -> None:
-    """The SVG goes to a temporary file next to ``output`` and renames it: readers never
-    see a half-written SVG and a failure leaves no file behind."""
+def _save_atomically(svg: Any, output: Path, fmt: str, args: argparse.Namespace) -> None:
+    """The result goes to a temporary file next to ``output`` and renames it: readers never
+    see a half-written file and a failure leaves no file behind."""
     try:
-        write_atomic(output, str(svg))
+        if fmt == "svg" and args.group_by == "none":
+            write_atomic(output, str(svg))
+        else:
+            formats.convert(str(svg), output, fmt, dpi=args.dpi, group_by=args.group_by)
     except OSError as exc:
         raise _OutputError(f"cannot write '{output}': {exc.strerror or exc}") from exc

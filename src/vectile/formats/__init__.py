@@ -49,7 +49,10 @@ __all__ = [
     "check_format",
     "convert",
     "format_for",
+    "looks_whole",
+    "output_format",
     "to_bytes",
+    "with_suffix",
 ]
 
 FORMATS = ("svg", "svgz", "pdf", "eps", "dxf")
@@ -89,10 +92,45 @@ def format_for(format: str | None, output: str | os.PathLike[str] | None) -> str
     if named is not None and named != value:
         raise OptionError(
             f"format {value} does not match the output name '{os.fspath(output or '')}' "
-            f"(a {named} file); name it *{SUFFIXES[value]} or leave out the format",
+            f"(its suffix says {named}); name it *{SUFFIXES[value]} or leave out the format",
             option="format",
         )
     return value
+
+
+def output_format(format: str | None, dpi: float | None, group_by: str | None) -> tuple[str, float | None, str]:
+    """``(format, dpi, group_by)`` checked, as a batch and its manifest record them (``dpi``
+    None stays None: the default).
+
+    >>> output_format("PDF", 300, None)
+    ('pdf', 300.0, 'none')
+    """
+    return check_format(format), None if dpi is None else check_dpi(dpi), check_group_by(group_by)
+
+
+def with_suffix(name: str, format: str) -> str:
+    """``name`` (a path ending in ``.svg``, as batch plans them) with the suffix of ``format``.
+
+    >>> with_suffix("scans/a.png.svg", "pdf")
+    'scans/a.png.pdf'
+    """
+    stem = name[:-4] if name.lower().endswith(".svg") else name
+    return stem + SUFFIXES[check_format(format)]
+
+
+#: What the start and the end of a whole file of each format look like.
+_HEADS = {"svg": (b"<svg", b"<?xml"), "svgz": (b"\x1f\x8b",), "pdf": (b"%PDF-",), "eps": (b"%!PS-Adobe",), "dxf": (b"0",)}
+_TAILS = {"svg": (b"</svg>",), "svgz": (b"",), "pdf": (b"%%EOF",), "eps": (b"%%EOF",), "dxf": (b"EOF",)}
+
+
+def looks_whole(head: bytes, tail: bytes, format: str) -> bool:
+    """Whether a file that starts with ``head`` and ends with ``tail`` looks like a whole file
+    of ``format`` (the check a resumed batch makes before it keeps an output).
+
+    >>> looks_whole(b"%PDF-1.5", b"%%EOF\n", "pdf"), looks_whole(b"<svg", b"</sv", "svg")
+    (True, False)
+    """
+    return head.lstrip().startswith(_HEADS[format]) and tail.rstrip().endswith(_TAILS[format])
 
 
 @contextlib.contextmanager
