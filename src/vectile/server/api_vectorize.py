@@ -13,7 +13,8 @@ import vectile
 from vectile._text import jsonable
 from vectile.errors import InputError, OptionError, PixelLimitError
 from vectile.server import examples
-from vectile.server.form import trace_form
+from vectile.formats import SUFFIXES
+from vectile.server.form import MEDIA_TYPES, OutputRequest, content_disposition, output_form, trace_form
 from vectile.server.safety import ACCEPTED_PHRASE, SVG_CSP, UnsafeSvgError, display_name, sanitize_svg, sniff_image_type
 from vectile.server.settings import ServerSettings
 from vectile.server.tracing import TraceRequest, trace_bytes
@@ -34,11 +35,14 @@ async def vectorize_image(
     request: Request,
     image: Annotated[UploadFile, File(description="the image: PNG, JPEG, GIF, WebP, BMP or TIFF")],
     options: Annotated[TraceRequest, Depends(trace_form)],
+    written: Annotated[OutputRequest, Depends(output_form)],
 ) -> Response:
     """Trace one image and answer with the SVG (``image/svg+xml``; tracing statistics as
     JSON in the ``X-Vectile-Stats`` header). With ``Accept: application/json`` the answer
-    is ``{"svg": ..., "stats": {...}}``. Images over the pixel limit, or that would take
-    longer than the request timeout, belong in ``POST /v1/jobs``."""
+    is ``{"svg": ..., "stats": {...}}``. ``format`` other than ``svg`` (or ``group_by``
+    other than ``none``) answers with that file instead (as an attachment, whatever the
+    ``Accept``). Images over the pixel limit, or that would take longer than the request
+    timeout, belong in ``POST /v1/jobs``."""
     name = display_name(image.filename)
     data = await image.read()
     check_image_type(data, name)
@@ -48,6 +52,8 @@ async def vectorize_image(
     except UnsafeSvgError as exc:  # a bug in the writer, never the client's fault
         raise HTTPException(500, f"the traced SVG failed the safety check ({exc})") from exc
     stats = jsonable(svg.stats)
+    if not written.plain:
+        return await _other_format(request, text, name, stats, written)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"svg": text, "stats": stats})
     return Response(
@@ -55,6 +61,20 @@ async def vectorize_image(
         media_type="image/svg+xml",
         headers={"X-Vectile-Stats": json.dumps(stats, separators=(",", ":")), "Content-Security-Policy": SVG_CSP},
     )
+
+
+async def _other_format(request: Request, text: str, name: str, stats: dict, written: OutputRequest) -> Response:
+    """The sanitized SVG converted (in the thread pool) and sent as a download."""
+    loop = asyncio.get_running_loop()
+    data = await loop.run_in_executor(request.app.state.executor, written.convert, text)
+    stem = name.rsplit(".", 1)[0] or "image"
+    headers = {
+        "X-Vectile-Stats": json.dumps(stats, separators=(",", ":")),
+        "Content-Disposition": content_disposition(stem + SUFFIXES[written.format]),
+    }
+    if written.format == "svg":
+        headers["Content-Security-Policy"] = SVG_CSP
+    return Response(data, media_type=MEDIA_TYPES[written.format], headers=headers)
 
 
 def check_image_type(data: bytes, name: str) -> None:

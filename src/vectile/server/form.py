@@ -8,14 +8,72 @@ their form fields, bounds, defaults and schema descriptions come from one place.
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import Form
+from fastapi import Form, HTTPException
+
+from vectile import formats
+from vectile.errors import OptionError
 
 from vectile.options import FORM_OPTIONS, Option
 from vectile.server.tracing import QUALITIES, Quality, TraceRequest
 
-__all__ = ["trace_form"]
+__all__ = ["MEDIA_TYPES", "OutputRequest", "content_disposition", "output_form", "trace_form"]
+
+#: The media type each output format is served as.
+MEDIA_TYPES = {
+    "svg": "image/svg+xml",
+    "svgz": "application/gzip",
+    "pdf": "application/pdf",
+    "eps": "application/postscript",
+    "dxf": "image/vnd.dxf",
+}
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """What to write the traced SVG as (see :mod:`vectile.formats`)."""
+
+    format: str = "svg"
+    dpi: float | None = None
+    group_by: str = "none"
+
+    @property
+    def plain(self) -> bool:
+        """The SVG as traced (what the endpoint answered before formats existed)."""
+        return self.format == "svg" and self.group_by == "none"
+
+    def convert(self, svg: str) -> bytes:
+        return formats.to_bytes(svg, self.format, dpi=self.dpi, group_by=self.group_by)
+
+
+def output_form(
+    format: Annotated[
+        Literal["svg", "svgz", "pdf", "eps", "dxf"],
+        Form(description="output format: svg, svgz (gzip), pdf, eps or dxf (CAD)"),
+    ] = "svg",
+    dpi: Annotated[
+        float | None,
+        Form(ge=1, le=100_000, description="pixels per inch, sizing PDF/EPS pages and DXF millimetres (default 72)"),
+    ] = None,
+    group_by: Annotated[
+        Literal["none", "color", "layer"],
+        Form(description="group paths by colour or layer (SVG layers, PDF optional content, DXF layers)"),
+    ] = "none",
+) -> OutputRequest:
+    """FastAPI dependency: the output format fields of a form."""
+    try:
+        return OutputRequest(formats.check_format(format), dpi, formats.check_group_by(group_by))
+    except OptionError as exc:  # the Literal types already refuse these; kept for direct calls
+        raise HTTPException(422, str(exc)) from exc
+
+
+def content_disposition(filename: str) -> str:
+    """An ``attachment`` header value for ``filename`` (RFC 6266, UTF-8 names escaped)."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 _QUALITY = inspect.Parameter(
     "quality",

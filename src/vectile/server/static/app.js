@@ -126,6 +126,7 @@
   els.colors.addEventListener("input", settingsChanged);
   els.mode.addEventListener("change", settingsChanged);
   els.convert.addEventListener("click", convert);
+  $("download-as").addEventListener("click", downloadAs);
 
   // --- converting ---------------------------------------------------------------------------
 
@@ -181,6 +182,46 @@
     setStatus(`Done: ${stats.paths ?? "?"} paths, ${formatKB(run.bytes)} in ${formatSeconds(roundTrip)}.`);
   }
 
+  // The current run's settings traced again into another format (POST /v1/vectorize with a
+  // format field) and saved: the server writes every format from the SVG it traces.
+  async function downloadAs() {
+    const run = state.current;
+    if (!run || !state.file) return;
+    const choice = $("format").value;
+    const format = choice === "svg-color" ? "svg" : choice;
+    const body = new FormData();
+    body.append("image", state.file, state.file.name);
+    body.append("quality", run.settings.quality);
+    body.append("mode", run.settings.mode);
+    if (run.settings.colors !== "") body.append("colors", run.settings.colors);
+    body.append("format", format);
+    if (choice === "svg-color") body.append("group_by", "color");
+    clearError();
+    setStatus(`Writing ${format.toUpperCase()}…`, true);
+    let response;
+    try {
+      response = await fetch("/v1/vectorize", { method: "POST", body });
+    } catch (err) {
+      setStatus("");
+      showError("Could not reach the server. Is it still running?");
+      return;
+    }
+    if (!response.ok) {
+      setStatus("");
+      showError(await errorMessage(response));
+      return;
+    }
+    const blob = await response.blob();
+    const stem = state.file.name.replace(/\.[^.]*$/, "") || "image";
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `${stem}-${run.settings.quality}${choice === "svg-color" ? "-layers" : ""}.${format}`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setStatus(`Saved ${format.toUpperCase()} (${formatKB(blob.size)}).`);
+  }
+
   async function errorMessage(response) {
     let detail = null;
     try {
@@ -229,9 +270,11 @@
       els.download.removeAttribute("href");
       els.download.classList.add("disabled");
       els.download.setAttribute("aria-disabled", "true");
+      $("download-as").disabled = true;
       return;
     }
     const stem = state.file.name.replace(/\.[^.]*$/, "") || "image";
+    $("download-as").disabled = false;
     els.download.href = run.url;
     els.download.download = `${stem}-${run.settings.quality}.svg`;
     els.download.classList.remove("disabled");
