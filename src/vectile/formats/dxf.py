@@ -25,12 +25,13 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 import ezdxf
 from ezdxf import path as ezpath
 from ezdxf.document import CREATED_BY_EZDXF
 from ezdxf.lldxf import const
+from ezdxf.math import BSpline
 
 from vectile.formats.group import Group
 from vectile.formats.reader import Path, Subpath
@@ -46,6 +47,15 @@ _LINEWEIGHTS = (0, 5, 9, 13, 15, 18, 20, 25, 30, 35, 40, 50, 53, 60, 70, 80, 90,
 
 def _lineweight(mm: float) -> int:
     return min(_LINEWEIGHTS, key=lambda lw: abs(lw - mm * 100))
+
+
+def _outline(msp: Any, p: ezpath.Path, attribs: dict[str, object]) -> None:
+    """A boundary as LWPOLYLINE (runs of straight edges) and SPLINE (runs of curves, exact)."""
+    for part in ezpath.to_bsplines_and_vertices(p):
+        if isinstance(part, BSpline):
+            msp.add_open_spline(part.control_points, part.degree, part.knots(), dxfattribs=attribs)
+        else:
+            msp.add_lwpolyline([(v.x, v.y) for v in part], dxfattribs=attribs)
 
 
 def write_dxf(
@@ -65,12 +75,16 @@ def write_dxf(
     doc.header["$MEASUREMENT"] = 1
     doc.header["$INSUNITS"] = 4
     extmax = (width * k, height * k, 0.0)
+    msp = doc.modelspace()
+    # The write copies the model space's extents and limits into $EXTMIN/$EXTMAX, $LIMMIN/$LIMMAX,
+    # except extents with a zero corner (the origin is one), so the header gets them too.
+    msp.dxf.extmin = (0.0, 0.0, 0.0)
+    msp.dxf.extmax = extmax
     doc.header["$EXTMIN"] = (0.0, 0.0, 0.0)
     doc.header["$EXTMAX"] = extmax
-    doc.header["$LIMMIN"] = (0.0, 0.0)
-    doc.header["$LIMMAX"] = extmax[:2]
+    msp.dxf.limmin = (0.0, 0.0)
+    msp.dxf.limmax = extmax[:2]
     doc.set_modelspace_vport(height=height * k, center=(width * k / 2, height * k / 2))
-    msp = doc.modelspace()
 
     def to_dxf(subpath: Subpath) -> ezpath.Path:
         closed, segs = subpath
@@ -114,7 +128,8 @@ def write_dxf(
                     )
             else:
                 ezpath.render_hatches(msp, subpaths, dxfattribs=attribs)
-                ezpath.render_splines_and_polylines(msp, subpaths, dxfattribs=attribs)
+                for p in subpaths:
+                    _outline(msp, p, attribs)
     with _WRITE_LOCK:
         fixed = ezdxf.options.write_fixed_meta_data_for_testing
         ezdxf.options.write_fixed_meta_data_for_testing = True
