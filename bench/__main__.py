@@ -24,6 +24,7 @@ COMMANDS = {
     "load": ("bench.load", "loopback load test of vectile serve"),
     "lines-picture": ("bench.lines_picture", "the README's picture: input, fills only, fills + strokes, centerline"),
     "centerline": ("bench.centerline", "centerline tracing vs vector ground truth (CAD symbols, Hershey text)"),
+    "formats": ("bench.formats", "bytes and seconds of every output format (svg, svgz, pdf, eps, dxf)"),
 }
 
 

@@ -8,9 +8,11 @@ LWPOLYLINE with a width, y axis up, millimetres.
   group with ``--group-by``; entities take their layer's colour (BYLAYER), or their own true
   colour where a group holds several colours (``--group-by layer``).
 * Fills: each SVG subpath is a boundary path; ezdxf nests them (:func:`ezdxf.path.render_hatches`)
-  into one HATCH per outer boundary with its holes as islands, boundary edges as LINE and
-  SPLINE (our cubic Béziers are exact as splines).  Each boundary is also drawn as an
-  LWPOLYLINE (straight) or SPLINE (curved) for cutters and plotters that follow outlines.
+  into one HATCH per outer boundary with its holes as islands.  Boundaries are polyline paths
+  with curves flattened to within 0.05 px: LibreCAD (and other readers) leave hatches with
+  SPLINE boundary edges unfilled.  Each boundary is also drawn exactly as LWPOLYLINE (runs of
+  straight edges) and SPLINE (runs of our cubic Béziers) for cutters and plotters that follow
+  outlines.
   Entities are created in paint order, so stacked regions draw in the SVG's order.
 * Strokes: LWPOLYLINE flattened to within 0.05 px, ``const_width`` the stroke width (in mm)
   and the nearest standard lineweight.  Limits: caps are square in DXF (the SVG's are round),
@@ -39,6 +41,8 @@ from vectile.formats.reader import Path, Subpath
 __all__ = ["write_dxf"]
 
 _MM_PER_INCH = 25.4
+#: Curves flattened into polylines (HATCH boundaries, strokes) stay within this many pixels.
+_FLAT = 0.05
 # ezdxf's switch for fixed dates and GUIDs is process-wide: writes take turns.
 _WRITE_LOCK = threading.Lock()
 # DXF lineweights, in 1/100 mm.
@@ -124,10 +128,10 @@ def write_dxf(
                 attribs["lineweight"] = _lineweight(wmm)
                 for p in subpaths:
                     ezpath.render_lwpolylines(
-                        msp, [p], distance=0.05 * k, dxfattribs={**attribs, "const_width": wmm}
+                        msp, [p], distance=_FLAT * k, dxfattribs={**attribs, "const_width": wmm}
                     )
             else:
-                ezpath.render_hatches(msp, subpaths, dxfattribs=attribs)
+                ezpath.render_hatches(msp, subpaths, edge_path=False, distance=_FLAT * k, dxfattribs=attribs)
                 for p in subpaths:
                     _outline(msp, p, attribs)
     with _WRITE_LOCK:
