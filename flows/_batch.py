@@ -35,11 +35,11 @@ import vectile
 from vectile._io import DEFAULT_MAX_PIXELS
 from vectile._text import json_default
 from vectile.errors import OptionError
-from vectile.formats import output_format, with_suffix
 from vectile.flows._inputs import STAGING_DIR, Job, plan
 from vectile.flows._manifest import MANIFEST_NAME, Manifest, done_outputs
 from vectile.flows._report import BatchReport, ProgressBar
 from vectile.flows._task import trace_files
+from vectile.formats import output_format, with_suffix
 from vectile.options import OPTIONS
 
 __all__ = ["TRACER_OPTIONS", "batch"]
@@ -168,7 +168,10 @@ def batch(
     if out.exists() and not out.is_dir():
         raise OptionError(f"output folder '{out}' is a file; give a folder with -o", option="outdir")
     written = output_format(format, dpi, group_by)
-    jobs = [job if job.output is None else replace(job, output=with_suffix(job.output, written[0])) for job in plan(inputs, out)]
+    jobs = [
+        job if job.output is None else replace(job, output=with_suffix(job.output, written[0]))
+        for job in plan(inputs, out)
+    ]
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / MANIFEST_NAME
     report = BatchReport(out, manifest_path, total=len(jobs))

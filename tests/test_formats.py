@@ -186,7 +186,8 @@ def test_grouping_keeps_stroke_order_in_centerline_mode() -> None:
 _SQUARE = (
     '<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}" height="{h}" viewBox="0 0 {w} {h}">\n'
     '<path d="M0 0v{h}h{w}v-{h}z" fill="#fff"/>\n<path d="M10 10h20v20h-20zm5 5v10h10v-10z" fill="#123456"/>\n'
-    '<path fill="none" stroke="#f00" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" d="M5 5c10 0 20 10 30 0"/>\n'
+    '<path fill="none" stroke="#f00" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" '
+    'd="M5 5c10 0 20 10 30 0"/>\n'
     "</svg>\n"
 )
 
@@ -291,8 +292,36 @@ def test_batch_writes_the_format_and_resume_honours_it(tmp_path: Path, png_file:
     assert report.ok == 1
     assert (out / "blocks.eps").read_bytes().startswith(b"%!PS-Adobe-3.0 EPSF-3.0")
     record = json.loads((out / "manifest.jsonl").read_text().splitlines()[-1])
-    assert (record["output"], record["format"], record["dpi"], record["group_by"]) == ("blocks.eps", "eps", 150.0, "none")
+    assert (record["output"], record["format"], record["dpi"], record["group_by"]) == (
+        "blocks.eps",
+        "eps",
+        150.0,
+        "none",
+    )
     again = batch([png_file], out, resume=True, workers=1, quiet=True, format="eps", dpi=150)
     assert again.already_done == 1
     other = batch([png_file], out, resume=True, workers=1, quiet=True, format="eps", dpi=300)
     assert other.already_done == 0 and other.ok == 1
+
+
+@needs_icons
+@pytest.mark.skipif(shutil.which("librecad") is None, reason="Debian's librecad is not installed (optional reader)")
+def test_librecad_opens_the_dxf_headless(tmp_path: Path) -> None:
+    """LibreCAD's command-line converter (dxf2pdf, Qt offscreen) reads our DXF and fills its
+    hatches: the icon's largest colours appear in its PDF as poppler renders it."""
+    icon = next(p for p in ICONS if p.stem == "clion")
+    svg = _svg(icon)
+    (tmp_path / "a.dxf").write_bytes(formats.to_bytes(svg, "dxf"))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    subprocess.run(
+        ["librecad", "dxf2pdf", "-a", str(tmp_path / "a.dxf")], check=True, env=env, capture_output=True, timeout=120
+    )
+    drawn = _pdftoppm((tmp_path / "a.pdf").read_bytes(), tmp_path).reshape(-1, 3)
+    ref = _resvg(svg)[..., :3].reshape(-1, 3)
+    colors, counts = np.unique(ref, axis=0, return_counts=True)
+    big = [
+        tuple(c) for c, n in zip(colors, counts, strict=True) if n > ref.shape[0] // 50 and tuple(c) != (255, 255, 255)
+    ]
+    assert big
+    for color in big:  # white is left out: LibreCAD prints it black, like colour 7
+        assert (np.abs(drawn.astype(int) - np.array(color)).max(axis=1) <= 2).mean() > 0.005, color

@@ -33,7 +33,7 @@ import shutil
 from collections.abc import Iterator
 from html import escape
 from pathlib import Path as FsPath
-from typing import IO
+from typing import IO, cast
 
 from vectile.errors import OptionError
 from vectile.formats.group import GROUP_BY, Group, assign_groups, check_group_by, sections
@@ -119,7 +119,13 @@ def with_suffix(name: str, format: str) -> str:
 
 
 #: What the start and the end of a whole file of each format look like.
-_HEADS = {"svg": (b"<svg", b"<?xml"), "svgz": (b"\x1f\x8b",), "pdf": (b"%PDF-",), "eps": (b"%!PS-Adobe",), "dxf": (b"0",)}
+_HEADS = {
+    "svg": (b"<svg", b"<?xml"),
+    "svgz": (b"\x1f\x8b",),
+    "pdf": (b"%PDF-",),
+    "eps": (b"%!PS-Adobe",),
+    "dxf": (b"0",),
+}
 _TAILS = {"svg": (b"</svg>",), "svgz": (b"",), "pdf": (b"%%EOF",), "eps": (b"%%EOF",), "dxf": (b"EOF",)}
 
 
@@ -127,7 +133,7 @@ def looks_whole(head: bytes, tail: bytes, format: str) -> bool:
     """Whether a file that starts with ``head`` and ends with ``tail`` looks like a whole file
     of ``format`` (the check a resumed batch makes before it keeps an output).
 
-    >>> looks_whole(b"%PDF-1.5", b"%%EOF\n", "pdf"), looks_whole(b"<svg", b"</sv", "svg")
+    >>> looks_whole(b"%PDF-1.5", b"%%EOF", "pdf"), looks_whole(b"<svg", b"</sv", "svg")
     (True, False)
     """
     return head.lstrip().startswith(_HEADS[format]) and tail.rstrip().endswith(_TAILS[format])
@@ -189,7 +195,7 @@ def _write(svg: Source, out: IO[bytes], fmt: str, dpi: float, group_by: str) -> 
     if fmt in ("svg", "svgz") and group_by == "none":
         if fmt == "svgz":
             with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
-                _copy_svg(svg, gz)
+                _copy_svg(svg, cast(IO[bytes], gz))
         else:
             _copy_svg(svg, out)
         return
@@ -202,7 +208,7 @@ def _write(svg: Source, out: IO[bytes], fmt: str, dpi: float, group_by: str) -> 
         _write_grouped_svg(doc.width, doc.height, parts, out)
     elif fmt == "svgz":
         with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
-            _write_grouped_svg(doc.width, doc.height, parts, gz)  # type: ignore[arg-type]
+            _write_grouped_svg(doc.width, doc.height, parts, cast(IO[bytes], gz))
     elif fmt == "pdf":
         from vectile.formats.pdf import write_pdf
 
@@ -250,9 +256,8 @@ def _write_grouped_svg(
     )
     for group, paths in parts:
         if group is not None:
-            out.write(
-                f'<g id="{escape(group.id)}" inkscape:groupmode="layer" inkscape:label="{escape(group.label)}">\n'.encode()
-            )
+            head = f'<g id="{escape(group.id)}" inkscape:groupmode="layer" inkscape:label="{escape(group.label)}">\n'
+            out.write(head.encode())
         for path in paths:
             attrs = " ".join(f'{k}="{escape(v)}"' for k, v in path.attrib.items())
             out.write(f"<path {attrs}/>\n".encode())

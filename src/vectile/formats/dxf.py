@@ -127,9 +127,7 @@ def write_dxf(
                 wmm = (path.width or 0.0) * k
                 attribs["lineweight"] = _lineweight(wmm)
                 for p in subpaths:
-                    ezpath.render_lwpolylines(
-                        msp, [p], distance=_FLAT * k, dxfattribs={**attribs, "const_width": wmm}
-                    )
+                    ezpath.render_lwpolylines(msp, [p], distance=_FLAT * k, dxfattribs={**attribs, "const_width": wmm})
             else:
                 ezpath.render_hatches(msp, subpaths, edge_path=False, distance=_FLAT * k, dxfattribs=attribs)
                 for p in subpaths:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, BinaryIO, cast
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name
@@ -38,7 +38,7 @@ def write_pdf(
     """Write the page to ``out``."""
     scale = 72.0 / dpi
     pdf = pikepdf.new()
-    z = zlib.compressobj(9)
+    z = zlib.compressobj(6)
     parts: list[bytes] = []
 
     def put(text: str) -> None:
@@ -93,7 +93,7 @@ def write_pdf(
     )
     pdf.pages.append(page)
     pdf.save(
-        out,
+        cast(BinaryIO, out),
         deterministic_id=True,
         compress_streams=True,
         object_stream_mode=pikepdf.ObjectStreamMode.generate,

@@ -118,7 +118,9 @@ def _walk(events: Iterator[tuple[str, Any]], root: ET.Element, stream: IO[bytes]
                     label = elem.attrib.get("{http://www.inkscape.org/namespaces/inkscape}label", gid)
                     group = (gid, label)
                 elif tag not in (_SVG + "path", _SVG + "title", _SVG + "desc"):
-                    raise InputError(f"the SVG has a <{tag.removeprefix(_SVG)}> element, which the converters do not draw")
+                    raise InputError(
+                        f"the SVG has a <{tag.removeprefix(_SVG)}> element, which the converters do not draw"
+                    )
                 continue
             if tag == _SVG + "path":
                 yield _path(elem.attrib, group)

@@ -16,7 +16,6 @@ from fastapi import Form, HTTPException
 
 from vectile import formats
 from vectile.errors import OptionError
-
 from vectile.options import FORM_OPTIONS, Option
 from vectile.server.tracing import QUALITIES, Quality, TraceRequest
 
@@ -74,6 +73,7 @@ def content_disposition(filename: str) -> str:
     """An ``attachment`` header value for ``filename`` (RFC 6266, UTF-8 names escaped)."""
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
 
 _QUALITY = inspect.Parameter(
     "quality",
