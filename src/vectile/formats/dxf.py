@@ -10,9 +10,8 @@ LWPOLYLINE with a width, y axis up, millimetres.
 * Fills: each SVG subpath is a boundary path; ezdxf nests them (:func:`ezdxf.path.render_hatches`)
   into one HATCH per outer boundary with its holes as islands.  Boundaries are polyline paths
   with curves flattened to within 0.05 px: LibreCAD (and other readers) leave hatches with
-  SPLINE boundary edges unfilled.  Each boundary is also drawn exactly as LWPOLYLINE (runs of
-  straight edges) and SPLINE (runs of our cubic Béziers) for cutters and plotters that follow
-  outlines.
+  SPLINE boundary edges unfilled.  Each boundary is also drawn exactly, as one LWPOLYLINE
+  (all straight) or one cubic SPLINE, for cutters and plotters that follow outlines.
   Entities are created in paint order, so stacked regions draw in the SVG's order.
 * Strokes: LWPOLYLINE flattened to within 0.05 px, ``const_width`` the stroke width (in mm)
   and the nearest standard lineweight.  Limits: caps are square in DXF (the SVG's are round),
@@ -33,7 +32,7 @@ import ezdxf
 from ezdxf import path as ezpath
 from ezdxf.document import CREATED_BY_EZDXF
 from ezdxf.lldxf import const
-from ezdxf.math import BSpline
+from ezdxf.math import Bezier4P, bezier_to_bspline
 
 from vectile.formats.group import Group
 from vectile.formats.reader import Path, Subpath
@@ -54,12 +53,22 @@ def _lineweight(mm: float) -> int:
 
 
 def _outline(msp: Any, p: ezpath.Path, attribs: dict[str, object]) -> None:
-    """A boundary as LWPOLYLINE (runs of straight edges) and SPLINE (runs of curves, exact)."""
-    for part in ezpath.to_bsplines_and_vertices(p):
-        if isinstance(part, BSpline):
-            msp.add_open_spline(part.control_points, part.degree, part.knots(), dxfattribs=attribs)
-        else:
-            msp.add_lwpolyline([(v.x, v.y) for v in part], dxfattribs=attribs)
+    """A boundary as one entity: an LWPOLYLINE when it is all straight, else one cubic SPLINE
+    through all its pieces (straight ones as Béziers with their control points at thirds;
+    knots of multiplicity 3 at the joints keep corners sharp: the curve is exact)."""
+    if not p.has_curves:
+        msp.add_lwpolyline([(v.x, v.y) for v in p.control_vertices()], close=p.is_closed, dxfattribs=attribs)
+        return
+    pieces = []
+    start = p.start
+    for cmd in p.commands():
+        if cmd.type == ezpath.Command.CURVE4_TO:
+            pieces.append(Bezier4P((start, cmd.ctrl1, cmd.ctrl2, cmd.end)))  # type: ignore[union-attr]
+        elif cmd.type == ezpath.Command.LINE_TO:
+            pieces.append(Bezier4P((start, start.lerp(cmd.end, 1 / 3), start.lerp(cmd.end, 2 / 3), cmd.end)))
+        start = cmd.end
+    spline = bezier_to_bspline(pieces)
+    msp.add_open_spline(spline.control_points, 3, spline.knots(), dxfattribs=attribs)
 
 
 def write_dxf(
@@ -136,7 +145,7 @@ def write_dxf(
         fixed = ezdxf.options.write_fixed_meta_data_for_testing
         ezdxf.options.write_fixed_meta_data_for_testing = True
         try:
-            text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=True)
+            text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
             doc.write(text)
             text.flush()
             text.detach()
