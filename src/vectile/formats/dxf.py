@@ -139,8 +139,10 @@ def write_dxf(
                     ezpath.render_lwpolylines(msp, [p], distance=_FLAT * k, dxfattribs={**attribs, "const_width": wmm})
             else:
                 ezpath.render_hatches(msp, subpaths, edge_path=False, distance=_FLAT * k, dxfattribs=attribs)
+                # Outlines are geometry for cutters, not ink: the thinnest lineweight.
+                outline = {**attribs, "lineweight": 0}
                 for p in subpaths:
-                    _outline(msp, p, attribs)
+                    _outline(msp, p, outline)
     with _WRITE_LOCK:
         fixed = ezdxf.options.write_fixed_meta_data_for_testing
         ezdxf.options.write_fixed_meta_data_for_testing = True
