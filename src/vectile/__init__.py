@@ -3,8 +3,10 @@
 >>> import vectile
 >>> svg = vectile.vectorize("logo.png")            # doctest: +SKIP
 >>> svg.save("logo.svg")                            # doctest: +SKIP
+>>> svg.save("logo.pdf", dpi=300)                   # doctest: +SKIP
 """
 
+from vectile import formats
 from vectile._api import Svg, generate_paths, optimize_palette, quantize_colors, vectorize
 from vectile._edges import detect_edges
 from vectile._io import load_image
@@ -21,6 +23,7 @@ __all__ = [
     "VectileError",
     "__version__",
     "detect_edges",
+    "formats",
     "generate_paths",
     "load_image",
     "optimize_palette",

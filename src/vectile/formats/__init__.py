@@ -229,7 +229,7 @@ def _copy_svg(svg: Source, out: IO[bytes]) -> None:
     elif isinstance(svg, str) and svg.lstrip().startswith("<"):
         out.write(svg.encode("utf-8"))
     else:
-        open_svg(svg)  # an SVG at all? (raises InputError otherwise)
+        open_svg(svg).close()  # an SVG at all? (raises InputError otherwise)
         with open(svg, "rb") as f:
             shutil.copyfileobj(f, out, 1 << 20)
 

@@ -69,14 +69,19 @@ class Path:
 
 @dataclass
 class Document:
-    """An opened SVG: its size in pixels and an iterator over its paths (one pass)."""
+    """An opened SVG: its size in pixels and an iterator over its paths (one pass; the file
+    closes when the iterator ends, or at :meth:`close`)."""
 
     width: int
     height: int
     _paths: Iterator[Path]
+    _stream: IO[bytes]
 
     def paths(self) -> Iterator[Path]:
         return self._paths
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 def open_svg(source: str | bytes | os.PathLike[str] | IO[bytes]) -> Document:
@@ -93,18 +98,22 @@ def open_svg(source: str | bytes | os.PathLike[str] | IO[bytes]) -> Document:
             raise InputError(f"cannot read SVG '{os.fspath(source)}': {exc.strerror or exc}") from exc
     else:
         stream = source
-    events = ET.iterparse(stream, events=("start", "end"))
     try:
-        _event, root = next(events)
-    except (ET.ParseError, StopIteration) as exc:
-        raise InputError(f"not an SVG document: {exc}") from exc
-    if root.tag != _SVG + "svg":
-        raise InputError(f"not an SVG document: the root element is <{root.tag}>")
-    try:
-        width, height = int(root.attrib["width"]), int(root.attrib["height"])
-    except (KeyError, ValueError) as exc:
-        raise InputError("the SVG has no integer width and height in pixels (not written by vectile?)") from exc
-    return Document(width, height, _walk(events, root, stream))
+        events = ET.iterparse(stream, events=("start", "end"))
+        try:
+            _event, root = next(events)
+        except (ET.ParseError, StopIteration) as exc:
+            raise InputError(f"not an SVG document: {exc}") from exc
+        if root.tag != _SVG + "svg":
+            raise InputError(f"not an SVG document: the root element is <{root.tag}>")
+        try:
+            width, height = int(root.attrib["width"]), int(root.attrib["height"])
+        except (KeyError, ValueError) as exc:
+            raise InputError("the SVG has no integer width and height in pixels (not written by vectile?)") from exc
+    except BaseException:
+        stream.close()
+        raise
+    return Document(width, height, _walk(events, root, stream), stream)
 
 
 def _walk(events: Iterator[tuple[str, Any]], root: ET.Element, stream: IO[bytes]) -> Iterator[Path]:
