@@ -123,6 +123,14 @@ def test_convert_compare_and_download(browser: object, base_url: str, tmp_path: 
     assert len(root) == int(page.locator("#stat-paths").inner_text())
     assert all(child.tag == f"{SVG_NS}path" for child in root)
 
+    # Another format: the same settings traced into a PDF, saved under the image's name.
+    page.select_option("#format", "pdf")
+    with page.expect_download() as info:
+        page.click("#download-as")
+    pdf = info.value
+    assert pdf.suggested_filename == "badge-high.pdf"
+    assert Path(pdf.path()).read_bytes().startswith(b"%PDF-")
+
     # A file that is not an image, through the file picker: a clear message, no crash.
     notes = tmp_path / "notes.png"
     notes.write_text("not really a picture")

@@ -28,6 +28,7 @@ from PIL import Image
 pytest.importorskip("fastapi")
 pytest.importorskip("distributed")
 
+import vectile  # noqa: E402
 from vectile.server import ServerSettings, create_app  # noqa: E402
 from vectile.server.running import serve_in_thread  # noqa: E402
 
@@ -153,6 +154,28 @@ def test_json_answer_on_request(client: httpx.Client) -> None:
     body = r.json()
     parse_svg(body["svg"])
     assert body["stats"]["paths"] >= 4
+
+
+def test_other_formats_come_back_as_attachments(client: httpx.Client) -> None:
+    data = encode(logo())
+    plain = vectorize(client, data)
+    for fmt, media, head in [
+        ("pdf", "application/pdf", b"%PDF-"),
+        ("eps", "application/postscript", b"%!PS-Adobe"),
+        ("dxf", "image/vnd.dxf", b"  0\nSECTION"),
+        ("svgz", "application/gzip", b"\x1f\x8b"),
+    ]:
+        r = vectorize(client, data, format=fmt, dpi=150)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == media and r.content.startswith(head)
+        assert r.headers["content-disposition"].startswith(f'attachment; filename="logo.{fmt}"')
+        assert r.content == vectile.formats.to_bytes(plain.text, fmt, dpi=150)
+    grouped = vectorize(client, data, group_by="color")
+    assert grouped.headers["content-type"].startswith("image/svg+xml") and b"inkscape:label" in grouped.content
+    assert vectorize(client, data, format="png").status_code == 422
+    assert vectorize(client, data, format="pdf", dpi=0).status_code == 422
+    fields = client.get("/openapi.json").json()["components"]["schemas"]["Body_vectorize_image_v1_vectorize_post"]
+    assert {"format", "dpi", "group_by"} <= set(fields["properties"]) and fields["required"] == ["image"]
 
 
 def test_quality_levels_and_options(client: httpx.Client) -> None:
