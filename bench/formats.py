@@ -1,10 +1,10 @@
 """``python -m bench formats``: bytes and seconds of every output format (vectile.formats).
 
-Each image is traced once (the 144 MP map in tiles, its SVG written to a file as ``vectile
-convert`` does), then converted from that SVG into every format; a conversion is timed alone
+Each image is traced once (the 144 MP map by ``vectile convert`` in another process, in
+tiles), then converted from that SVG file into every format; a conversion is timed alone
 (best of ``--repeat``), not the trace.  Per group the table gives the total bytes of each
-format and the median seconds per image; the peak RSS column is this process's (the
-converters run here), after the group.
+format and the median seconds per image; the peak RSS column is this process's (tracing the
+icons and photos, and every conversion) after the group.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,10 +28,11 @@ MAP = "large/world-map-12k.png"
 
 def _svg_files(group: str, corpus: Path, folder: Path, limit: int | None) -> list[Path]:
     if group == "map":
-        from vectile.tiling import trace_image
-
+        # Traced by the command line in a process of its own (tiled, as for any huge image), so
+        # this process's peak RSS is the converters' alone.
         out = folder / "world-map-12k.svg"
-        trace_image(corpus / MAP, {}, output=out, stream_above=0)
+        command = [sys.executable, "-m", "vectile", "convert", str(corpus / MAP), "-o", str(out), "-q"]
+        subprocess.run(command, check=True)
         return [out]
     entries = [e for e in load_manifest(corpus) if e["group"] == group][:limit]
     paths = []

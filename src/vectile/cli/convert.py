@@ -40,7 +40,7 @@ examples:
   vectile convert logo.png -o logo-8.svg --colors 8 --precision 1
   vectile convert photo.jpg --preset photo --layers stacked --min-area 16
   vectile convert scan.tif --mode binary --tolerance 0.5 --stats
-  vectile convert art.png -o - | gzip > art.svgz
+  vectile convert art.png -o - | gzip > art.svgz   (or: -o art.svgz)
   vectile convert logo.png -o logo.dxf         DXF for CAD (the format follows the suffix)
   vectile convert scan.tif --format pdf --dpi 300 --group-by color
 
