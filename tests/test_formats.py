@@ -285,7 +285,13 @@ def test_cli_convert_formats(tmp_path: Path, png_file: Path, capsys: pytest.Capt
     assert main(["convert", str(png_file), "-o", str(tmp_path / "t.pdf"), "--tile-size", "8", "-q"]) == 0
     assert main(["convert", str(png_file), "-o", str(tmp_path / "u.pdf"), "-q"]) == 0
     assert (tmp_path / "t.pdf").read_bytes() == (tmp_path / "u.pdf").read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dxf", "blocks.pdf", "blocks.png", "t.pdf", "u.pdf"]
+    grouped = ["--group-by", "color", "-q"]
+    assert main(["convert", str(png_file), "-o", str(tmp_path / "t.svg"), "--tile-size", "8", *grouped]) == 0
+    assert main(["convert", str(png_file), "-o", str(tmp_path / "u.svg"), *grouped]) == 0
+    assert (tmp_path / "t.svg").read_bytes() == (tmp_path / "u.svg").read_bytes()
+    assert b"inkscape:label" in (tmp_path / "t.svg").read_bytes()
+    names = ["a.dxf", "blocks.pdf", "blocks.png", "t.pdf", "t.svg", "u.pdf", "u.svg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
 def test_batch_writes_the_format_and_resume_honours_it(tmp_path: Path, png_file: Path) -> None:
