@@ -167,8 +167,9 @@ def test_grouping_keeps_the_picture(layers: str, group_by: str) -> None:
             assert len(set(ids)) == len({p.color for p in formats.reader.open_svg(svg).paths()})
 
 
-def test_grouping_keeps_stroke_order_in_centerline_mode() -> None:
-    """Strokes over a canvas (centerline mode) keep their picture when grouped by colour."""
+def test_grouping_keeps_stroke_order_in_centerline_mode(tmp_path: Path) -> None:
+    """Strokes over a canvas (centerline mode) keep their picture when grouped by colour, and
+    PDF and EPS draw them (widths, round caps, order) where resvg draws the SVG's."""
     image = np.full((60, 80, 3), 255, np.uint8)
     image[10:13, 5:75] = (200, 0, 0)
     image[5:55, 38:41] = (0, 0, 160)
@@ -178,6 +179,14 @@ def test_grouping_keeps_stroke_order_in_centerline_mode() -> None:
     grouped = formats.to_bytes(svg, "svg", group_by="color").decode()
     assert "<g " in grouped
     assert np.array_equal(_resvg(svg), _resvg(grouped))
+    # Three-pixel lines at 80 x 60: anti-aliasing is most of the picture, so compare the ink.
+    ink = _on_white(_resvg(svg)).mean(axis=2) < 160
+    for drawn in (
+        _pdftoppm(formats.to_bytes(svg, "pdf", group_by="color"), tmp_path),
+        _ghostscript(formats.to_bytes(svg, "eps"), tmp_path),
+    ):
+        mask = drawn.mean(axis=2) < 160
+        assert (ink & mask).sum() / (ink | mask).sum() >= 0.9
     doc = ezdxf.read(io.StringIO(formats.to_bytes(svg, "dxf").decode()))
     assert not doc.audit().has_errors
     polylines = doc.modelspace().query("LWPOLYLINE")
