@@ -290,16 +290,15 @@ def test_cli_convert_formats(tmp_path: Path, png_file: Path, capsys: pytest.Capt
     assert "does not match" in capsys.readouterr().err and not (tmp_path / "x.svg").exists()
     assert main(["convert", str(png_file), "--format", "svg", "--group-by", "color", "-o", "-"]) == 0
     assert "inkscape:label=" in capsys.readouterr().out
-    # Tiled (forced, tiny tiles): the same PDF as untiled, no temporary left behind.
-    assert main(["convert", str(png_file), "-o", str(tmp_path / "t.pdf"), "--tile-size", "8", "-q"]) == 0
-    assert main(["convert", str(png_file), "-o", str(tmp_path / "u.pdf"), "-q"]) == 0
-    assert (tmp_path / "t.pdf").read_bytes() == (tmp_path / "u.pdf").read_bytes()
+    # Tiled (forced, tiny tiles) and grouped: the SVG is staged beside the output and converted;
+    # the same PDF as untiled, no temporary left behind.
     grouped = ["--group-by", "color", "-q"]
-    assert main(["convert", str(png_file), "-o", str(tmp_path / "t.svg"), "--tile-size", "8", *grouped]) == 0
-    assert main(["convert", str(png_file), "-o", str(tmp_path / "u.svg"), *grouped]) == 0
-    assert (tmp_path / "t.svg").read_bytes() == (tmp_path / "u.svg").read_bytes()
-    assert b"inkscape:label" in (tmp_path / "t.svg").read_bytes()
-    names = ["a.dxf", "blocks.pdf", "blocks.png", "t.pdf", "t.svg", "u.pdf", "u.svg"]
+    assert main(["convert", str(png_file), "-o", str(tmp_path / "t.pdf"), "--tile-size", "8", *grouped]) == 0
+    assert main(["convert", str(png_file), "-o", str(tmp_path / "u.pdf"), *grouped]) == 0
+    assert (tmp_path / "t.pdf").read_bytes() == (tmp_path / "u.pdf").read_bytes()
+    with pikepdf.open(tmp_path / "t.pdf") as pdf:
+        assert "/OCProperties" in pdf.Root
+    names = ["a.dxf", "blocks.pdf", "blocks.png", "t.pdf", "u.pdf"]
     assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
