@@ -33,6 +33,8 @@ pub mod skeleton;
 pub mod trace;
 
 #[cfg(test)]
+mod fills_tests;
+#[cfg(test)]
 mod tests;
 
 use crate::fit::{Curve, FitOptions};
