@@ -410,7 +410,13 @@ pub fn reach_fills(strokes: &mut [Stroke], fill: &[u8], w: usize, h: usize) {
         // The end: from the last segment's last control point (or start) to its end.
         let last = c.segs.len() - 1;
         let before = match c.segs[last] {
-            Seg::Line(_) => if last == 0 { c.start } else { c.segs[last - 1].end() },
+            Seg::Line(_) => {
+                if last == 0 {
+                    c.start
+                } else {
+                    c.segs[last - 1].end()
+                }
+            }
             Seg::Cubic(_, c2, _) => c2,
         };
         let end = c.end();

@@ -21,14 +21,14 @@ fn distance_transform_is_exact() {
     let (w, h) = (37, 23);
     let m = noise(w, h);
     let d = edt_sq(w, h, |i| m[i] != 0);
-    for i in 0..w * h {
+    for (i, &di) in d.iter().enumerate() {
         let (x, y) = ((i % w) as i64, (i / w) as i64);
         let best = (0..w * h)
             .filter(|&j| m[j] != 0)
             .map(|j| ((j % w) as i64 - x).pow(2) + ((j / w) as i64 - y).pow(2))
             .min()
             .unwrap();
-        assert_eq!(d[i], best as f64, "pixel ({x}, {y})");
+        assert_eq!(di, best as f64, "pixel ({x}, {y})");
     }
     assert!(edt_sq(4, 3, |_| false).iter().all(|&v| v >= 1e19));
 }
@@ -73,7 +73,8 @@ fn a_solid_disc_is_filled_and_its_lines_stay_strokes() {
     // The disc's inside is filled, the line far from it is not.
     assert_eq!(fill[50 * w + 50], 1);
     assert!((90..150).all(|x| fill[50 * w + x] == 0));
-    let (fills, rest) = settle(&|_| None, vec![m.clone()], vec![Some(fill)], &[[0, 0, 0]], None, w, h, thick_radius(8.0));
+    let (fills, rest) =
+        settle(&|_| None, vec![m.clone()], vec![Some(fill)], &[[0, 0, 0]], None, w, h, thick_radius(8.0));
     let fill = fills[0].as_ref().expect("a fill");
     // Fill and strokes' ink part the ink: nothing is lost, nothing is both.
     for i in 0..w * h {

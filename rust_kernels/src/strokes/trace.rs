@@ -6,11 +6,11 @@
 
 use super::{centerlines, fills, CenterlineOptions, Stroke};
 use crate::error::Result;
+use crate::fit::Curve;
 use crate::image::ImageView;
 use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
 use crate::scan::palette::PaletteScan;
 use crate::scan::Background;
-use crate::fit::Curve;
 use crate::svg::{write_svg, Shape, StrokeShape};
 use crate::trace::{TraceOptions, TraceStats};
 use rayon::prelude::*;

@@ -442,8 +442,15 @@ pub fn trace_colour(parts: &[&LineRuns], width: usize, height: usize, opts: &Tra
         paint(&mut mask, &c.ink, width, height)?;
         paint(&mut bits, &c.skeleton, width, height)?;
     }
-    if fills::thick_fill(&mask, width, height, fills::thick_radius(opts.stroke_width_max), fills::min_core(opts.stroke_width_max))
-        .is_some() {
+    if fills::thick_fill(
+        &mask,
+        width,
+        height,
+        fills::thick_radius(opts.stroke_width_max),
+        fills::min_core(opts.stroke_width_max),
+    )
+    .is_some()
+    {
         return Err(KernelError::NotTileable(format!(
             "the centerline mode fills ink wider than stroke_width_max ({} px) only in the untiled trace; trace this image untiled",
             opts.stroke_width_max
