@@ -30,26 +30,37 @@ use std::collections::VecDeque;
 /// Squared distances stand for "none near" (larger than any image's).
 const FAR: f64 = 1e20;
 
+/// Scratch of `dt1d`, reused along the rows or columns one thread transforms.
+#[derive(Default)]
+struct Scratch {
+    f: Vec<f64>,
+    v: Vec<usize>,
+    z: Vec<f64>,
+}
+
 /// One-dimensional squared distance transform (Felzenszwalb and Huttenlocher): `d[q] =
-/// min_p (q - p)^2 + f[p]`.
-fn dt1d(f: &[f64], d: &mut [f64]) {
-    let n = f.len();
-    let mut v = vec![0usize; n];
-    let mut z = vec![0f64; n + 1];
+/// min_p (q - p)^2 + f[p]`, with `f` in `s.f`.
+fn dt1d(s: &mut Scratch, d: &mut [f64]) {
+    let n = s.f.len();
+    s.v.clear();
+    s.v.resize(n, 0);
+    s.z.clear();
+    s.z.resize(n + 1, 0.0);
+    let (f, v, z) = (&s.f, &mut s.v, &mut s.z);
     let mut k = 0usize;
     z[0] = f64::NEG_INFINITY;
     z[1] = f64::INFINITY;
     for q in 1..n {
         let cross = |p: usize| ((f[q] + (q * q) as f64) - (f[p] + (p * p) as f64)) / (2.0 * (q as f64 - p as f64));
-        let mut s = cross(v[k]);
+        let mut c = cross(v[k]);
         // z[0] is -inf, so k never drops below 0.
-        while s <= z[k] {
+        while c <= z[k] {
             k -= 1;
-            s = cross(v[k]);
+            c = cross(v[k]);
         }
         k += 1;
         v[k] = q;
-        z[k] = s;
+        z[k] = c;
         z[k + 1] = f64::INFINITY;
     }
     k = 0;
@@ -68,14 +79,16 @@ fn dt1d(f: &[f64], d: &mut [f64]) {
 pub fn edt_sq(w: usize, h: usize, source: impl Fn(usize) -> bool + Sync) -> Vec<f64> {
     // Columns (stored column-major), then rows.
     let mut cols = vec![0f64; w * h];
-    cols.par_chunks_mut(h.max(1)).enumerate().for_each(|(x, col)| {
-        let f: Vec<f64> = (0..h).map(|y| if source(y * w + x) { 0.0 } else { FAR }).collect();
-        dt1d(&f, col);
+    cols.par_chunks_mut(h.max(1)).enumerate().for_each_init(Scratch::default, |s, (x, col)| {
+        s.f.clear();
+        s.f.extend((0..h).map(|y| if source(y * w + x) { 0.0 } else { FAR }));
+        dt1d(s, col);
     });
     let mut out = vec![0f64; w * h];
-    out.par_chunks_mut(w.max(1)).enumerate().for_each(|(y, row)| {
-        let f: Vec<f64> = (0..w).map(|x| cols[x * h + y]).collect();
-        dt1d(&f, row);
+    out.par_chunks_mut(w.max(1)).enumerate().for_each_init(Scratch::default, |s, (y, row)| {
+        s.f.clear();
+        s.f.extend((0..w).map(|x| cols[x * h + y]));
+        dt1d(s, row);
     });
     out
 }
@@ -122,6 +135,27 @@ pub fn thick_fill(mask: &[u8], w: usize, h: usize, rho: f64, min_core: usize) ->
     if !square_fits(mask, w, h, (rho / std::f64::consts::SQRT_2).floor() as usize) {
         return None;
     }
+    // Work in the ink's bounding box and a ring of one background pixel around it (clipped
+    // to the image): the nearest background pixel of any ink pixel lies in it (the ring is
+    // all background and nearer than anything beyond), so the result is the whole image's.
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for (i, _) in mask.iter().enumerate().filter(|(_, &v)| v != 0) {
+        let (x, y) = (i % w, i / w);
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+    }
+    let (x0, y0, x1, y1) = (x0.saturating_sub(1), y0.saturating_sub(1), (x1 + 1).min(w), (y1 + 1).min(h));
+    let (bw, bh) = (x1 - x0, y1 - y0);
+    let sub: Vec<u8> = (y0..y1).flat_map(|y| mask[y * w + x0..y * w + x1].iter().copied()).collect();
+    let part = thick_in(&sub, bw, bh, rho, min_core)?;
+    let mut out = vec![0u8; w * h];
+    for (y, row) in part.chunks_exact(bw).enumerate() {
+        out[(y0 + y) * w + x0..(y0 + y) * w + x1].copy_from_slice(row);
+    }
+    Some(out)
+}
+
+/// `thick_fill` on a mask that is its own bounding box.
+fn thick_in(mask: &[u8], w: usize, h: usize, rho: f64, min_core: usize) -> Option<Vec<u8>> {
     let bg = edt_sq(w, h, |i| mask[i] == 0);
     let r2 = rho * rho;
     if !bg.iter().any(|&d| d > r2) {

@@ -52,25 +52,24 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
     };
     let (rho, core) = (fills::thick_radius(opts.stroke_width_max), fills::min_core(opts.stroke_width_max));
     // Line art has no thick ink: each colour is thinned at once and its mask let go.
-    let first: Vec<(Vec<Stroke>, bool)> = (0..q.palette.len())
+    let first: Vec<(Vec<Stroke>, Option<Vec<u8>>)> = (0..q.palette.len())
         .into_par_iter()
         .map(|k| {
             if !traced(k) {
-                return (Vec::new(), false);
+                return (Vec::new(), None);
             }
             let mask = mask_of(k);
             match fills::thick_fill(&mask, w, h, rho, core) {
-                None => (centerlines(&mask, w, h, &cl), false),
-                Some(_) => (Vec::new(), true),
+                None => (centerlines(&mask, w, h, &cl), None),
+                thick => (Vec::new(), thick),
             }
         })
         .collect();
-    let (per_colour, fill_masks) = if first.iter().any(|f| f.1) {
+    let (per_colour, fill_masks) = if first.iter().any(|f| f.1.is_some()) {
         // Thick ink somewhere: every colour's thin rest is settled against all fills.
         let masks: Vec<Vec<u8>> =
             (0..q.palette.len()).into_par_iter().map(|k| if traced(k) { mask_of(k) } else { Vec::new() }).collect();
-        let thick: Vec<Option<Vec<u8>>> =
-            masks.par_iter().map(|m| if m.is_empty() { None } else { fills::thick_fill(m, w, h, rho, core) }).collect();
+        let thick: Vec<Option<Vec<u8>>> = first.into_iter().map(|f| f.1).collect();
         let paper = bg.map(|b| q.palette[b]);
         let (fill_masks, masks) = fills::settle(&|i| img.rgb(i), masks, thick, &q.palette, paper, w, h, rho);
         let per_colour = masks
