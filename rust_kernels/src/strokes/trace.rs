@@ -2,7 +2,8 @@
 //! background (the paper when the scan front end finds it, else the colour covering most
 //! pixels, or the transparency when transparent pixels are more) painted as one canvas
 //! rectangle on an opaque image, and every other colour traced along its centerline and
-//! written as strokes in that colour.
+//! written as strokes in that colour; ink too thick to be a line is filled beneath them
+//! (`super::fills`).
 
 use super::{centerlines, fills, CenterlineOptions, Stroke};
 use crate::error::Result;
@@ -101,8 +102,10 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
 }
 
 /// The SVG of a centerline trace (untiled and tiled alike): the `canvas` colour as one
-/// rectangle (None: not painted), then every palette entry's strokes (`per_colour[k]` in
-/// `palette[k]`) in palette order, equal written widths of one colour together.
+/// rectangle (None: not painted), then the `fills` (shapes in paint order and the curves
+/// their cycles index; `super::fills::fill_shapes`), then every palette entry's strokes
+/// (`per_colour[k]` in `palette[k]`) in palette order, equal written widths of one colour
+/// together. Stats: `regions` counts the fill shapes, `edges` their curves.
 pub fn centerline_svg(
     width: usize,
     height: usize,
