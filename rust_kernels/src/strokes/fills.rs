@@ -101,29 +101,37 @@ pub fn thick_radius(max_width: f32) -> f64 {
     0.75 * f64::from(max_width.max(1.0)) + 1.5
 }
 
-/// Whether an axis-aligned square of `2 s + 1` pixels fits in the ink somewhere: a cheap
-/// test that rules out thick ink (a disc of radius `rho` holds such a square for
-/// `s = floor(rho / sqrt 2)`) on line art without a distance transform.
-fn square_fits(mask: &[u8], w: usize, h: usize, s: usize) -> bool {
+/// The centres where an axis-aligned square of `2 s + 1` pixels fits in the ink (None when
+/// nowhere): every centre of a disc of radius `rho` that fits is one for `s = floor(rho /
+/// sqrt 2)` (the disc holds the square), so this cheap pass bounds where thick ink can be.
+fn square_centres(mask: &[u8], w: usize, h: usize, s: usize) -> Option<Vec<u8>> {
     let side = 2 * s + 1;
     if w < side || h < side {
-        return false;
+        return None;
     }
-    // Per row, how many ink pixels end at each pixel (capped at `side`), then per column how
-    // many consecutive rows have a full horizontal run there.
+    let mut out: Option<Vec<u8>> = None;
+    // Per row, the centres of full horizontal runs of `side`; per column, how many rows in a
+    // row have one there.
+    let mut across = vec![false; w];
     let mut down = vec![0usize; w];
     for y in 0..h {
         let row = &mask[y * w..(y + 1) * w];
+        across.fill(false);
         let mut run = 0usize;
         for x in 0..w {
             run = if row[x] != 0 { (run + 1).min(side) } else { 0 };
-            down[x] = if run == side { down[x] + 1 } else { 0 };
-            if down[x] >= side {
-                return true;
+            if run == side {
+                across[x - s] = true;
+            }
+        }
+        for x in 0..w {
+            down[x] = if across[x] { (down[x] + 1).min(side) } else { 0 };
+            if down[x] == side {
+                out.get_or_insert_with(|| vec![0u8; w * h])[(y - s) * w + x] = 1;
             }
         }
     }
-    false
+    out
 }
 
 /// The thick ink of `mask`: every pixel within `rho` of a core pixel, one whose nearest
@@ -132,21 +140,33 @@ fn square_fits(mask: &[u8], w: usize, h: usize, s: usize) -> bool {
 /// a blob, at an arrow's tip or in a scribbled letter, make a core of a few pixels: they
 /// stay lines). None when there is none.
 pub fn thick_fill(mask: &[u8], w: usize, h: usize, rho: f64, min_core: usize) -> Option<Vec<u8>> {
-    if !square_fits(mask, w, h, (rho / std::f64::consts::SQRT_2).floor() as usize) {
-        return None;
+    // A core component lies in one component of the square centres, so only those of at
+    // least `min_core` centres can hold one; the distances are taken in a window around
+    // them wide enough to decide `rho` and to hold the discs.
+    let centres = square_centres(mask, w, h, (rho / std::f64::consts::SQRT_2).floor() as usize)?;
+    let (id, count) = components(&centres, w, h, true);
+    let mut size = vec![0usize; count];
+    for &c in id.iter().filter(|&&c| c != NONE) {
+        size[c as usize] += 1;
     }
-    // Work in the ink's bounding box and a ring of one background pixel around it (clipped
-    // to the image): the nearest background pixel of any ink pixel lies in it (the ring is
-    // all background and nearer than anything beyond), so the result is the whole image's.
+    let big = |i: usize| id[i] != NONE && size[id[i] as usize] >= min_core;
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
-    for (i, _) in mask.iter().enumerate().filter(|(_, &v)| v != 0) {
+    for i in (0..w * h).filter(|&i| big(i)) {
         let (x, y) = (i % w, i / w);
         (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
     }
-    let (x0, y0, x1, y1) = (x0.saturating_sub(1), y0.saturating_sub(1), (x1 + 1).min(w), (y1 + 1).min(h));
+    if x1 == 0 {
+        return None;
+    }
+    let g = 2 * rho.ceil() as usize + 2;
+    let (x0, y0, x1, y1) = (x0.saturating_sub(g), y0.saturating_sub(g), (x1 + g).min(w), (y1 + g).min(h));
     let (bw, bh) = (x1 - x0, y1 - y0);
-    let sub: Vec<u8> = (y0..y1).flat_map(|y| mask[y * w + x0..y * w + x1].iter().copied()).collect();
-    let part = thick_in(&sub, bw, bh, rho, min_core)?;
+    let crop = |f: &dyn Fn(usize) -> u8| -> Vec<u8> {
+        (y0..y1).flat_map(|y| (x0..x1).map(move |x| y * w + x)).map(f).collect()
+    };
+    let sub = crop(&|i| mask[i]);
+    let allowed = crop(&|i| big(i) as u8);
+    let part = thick_in(&sub, &allowed, bw, bh, rho, min_core)?;
     let mut out = vec![0u8; w * h];
     for (y, row) in part.chunks_exact(bw).enumerate() {
         out[(y0 + y) * w + x0..(y0 + y) * w + x1].copy_from_slice(row);
@@ -154,14 +174,12 @@ pub fn thick_fill(mask: &[u8], w: usize, h: usize, rho: f64, min_core: usize) ->
     Some(out)
 }
 
-/// `thick_fill` on a mask that is its own bounding box.
-fn thick_in(mask: &[u8], w: usize, h: usize, rho: f64, min_core: usize) -> Option<Vec<u8>> {
+/// `thick_fill` in a window: the core is taken among the `allowed` pixels only (those
+/// whose distances the window decides).
+fn thick_in(mask: &[u8], allowed: &[u8], w: usize, h: usize, rho: f64, min_core: usize) -> Option<Vec<u8>> {
     let bg = edt_sq(w, h, |i| mask[i] == 0);
     let r2 = rho * rho;
-    if !bg.iter().any(|&d| d > r2) {
-        return None;
-    }
-    let core: Vec<u8> = bg.iter().map(|&d| (d > r2) as u8).collect();
+    let core: Vec<u8> = bg.iter().zip(allowed).map(|(&d, &a)| (d > r2 && a != 0) as u8).collect();
     let (id, count) = components(&core, w, h, true);
     let mut size = vec![0usize; count];
     for &c in id.iter().filter(|&&c| c != NONE) {
