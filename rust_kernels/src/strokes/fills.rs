@@ -1,15 +1,17 @@
-//! Thick ink in the centerline mode: ink wider than the thinning can take (`thick_core`) is
-//! a filled area, not a line. Maps fill land, drawings fill arrowheads, symbols and poché; a
+//! Thick ink in the centerline mode: ink much wider than `stroke_width_max` (`thick_radius`,
+//! `min_core`) is a filled area, not a line. Maps fill land, drawings fill arrowheads, symbols and poché; a
 //! centerline of such an area is a line a person never drew, and its edge's blend pixels,
 //! thinned, a line along its outline that is not there either. So, as a "max stroke weight"
 //! does in a drawing program, each colour's thick ink is traced as an outline and filled in
 //! that colour beneath the strokes (with the colour mode's boundary graph, fit and SVG
 //! writer), and only the thin rest of the ink is thinned:
 //! 1. `thick_fill`: the opening of the ink by a disc of radius `rho = thick_radius`
-//!    (where such a disc fits, the whole disc): the areas too wide to be lines. Line art
-//!    has none, and is traced exactly as before;
-//! 2. `settle`: what is left beside a fill and no farther from it than `2 rho` (an
-//!    anti-aliased edge's staircase, a convex corner the disc rounds off) joins the fill; a
+//!    (where such a disc fits, the whole disc), kept where the disc's centres make a core of
+//!    `min_core` pixels or more: the areas too wide to be lines. Line art has none, and is
+//!    traced exactly as before;
+//! 2. `settle`: the ring of ink touching a fill (its edge's blend pixels), and what is left
+//!    beside a fill and no farther from it than `2 rho` (a staircase, a convex corner the
+//!    disc rounds off), join the fill; a
 //!    thin part of another colour that hugs a fill and whose colour lies between that fill's
 //!    and the background (or another fill it touches) is a blend of their edge and joins the
 //!    fill too. The rest, lines attached to a fill included, stays ink for the strokes;
