@@ -2,7 +2,8 @@
 borders (X, T and Y joins, circles, Hershey single-stroke text at widths 1 to 8, a scanned
 drawing with the scan preset) trace to the same SVG as untiled, byte for byte, at tile sizes
 from tiny to larger than the image, in process and on a Dask cluster; a line crossing tile
-borders is one path."""
+borders is one path. Ink too thick for lines (filled by the untiled trace) is refused in
+tiles, typed, and traced whole when tiling was chosen for the caller."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 import vectile
 from vectile.cli import main as cli_main
-from vectile.tiling import trace_image
+from vectile.tiling import NotTileable, trace_image
 from vectile.tiling.trace import check_tileable
 
 # Debian's hershey-fonts-data: the Roman simplex font, one stroke per line of a glyph.
@@ -62,8 +63,8 @@ def _write(draw: ImageDraw.ImageDraw, font: dict, text: str, x: float, y: float,
         x += (right - left) * scale
 
 
-def _drawing(w: int = 330, h: int = 250) -> np.ndarray:
-    """X, T and Y joins, circles and text at widths 1 to 8 in three colours on white."""
+def _drawing(w: int = 330, h: int = 250, widths: tuple[int, ...] = (1, 2, 3, 4, 6, 8)) -> np.ndarray:
+    """X, T and Y joins, circles and text at ``widths`` (1 to 8) in three colours on white."""
     font = _hershey(HERSHEY)
     im = Image.new("RGB", (w, h), "white")
     d = ImageDraw.Draw(im)
@@ -75,7 +76,7 @@ def _drawing(w: int = 330, h: int = 250) -> np.ndarray:
     d.line([(240, 180), (240, 230)], fill=(200, 30, 30), width=2)
     d.ellipse([190, 10, 300, 120], outline=(30, 60, 200), width=5)
     d.ellipse([30, 150, 80, 200], outline=(30, 60, 200), width=1)
-    for k, width in enumerate((1, 2, 3, 4, 6, 8)):
+    for k, width in enumerate(widths):
         _write(d, font, "Lines 16", 10 + 14 * (k % 2), 80 + 26 * k, 0.7 + 0.12 * k, fill=(20, 20, 20), width=width)
     return np.asarray(im)
 
@@ -95,20 +96,30 @@ def drawing() -> np.ndarray:
     return _drawing()
 
 
+@pytest.fixture(scope="module")
+def lighter() -> np.ndarray:
+    """The drawing without its 8 px text, which blurred (soft edges, a scan) merges into ink
+    too thick for lines: the untiled trace fills it, which the tiles refuse (below)."""
+    return _drawing(widths=(1, 2, 3, 4, 6))
+
+
 def _strokes(svg: str) -> list[str]:
     return [line for line in svg.splitlines() if 'fill="none"' in line]
 
 
 @pytest.mark.parametrize(
-    "options",
+    ("widths", "options"),
     [
-        {},
-        {"colors": 4, "stroke_width_max": 3.0, "tolerance": 1.0, "precision": 2},
-        {"stroke_width_max": 16.0, "preset": "icon"},
+        ((1, 2, 3, 4, 6, 8), {}),
+        # Lines up to 4 px: with a 3 px stroke_width_max, 6 and 8 px text would be filled.
+        ((1, 2, 3, 4), {"colors": 4, "stroke_width_max": 3.0, "tolerance": 1.0, "precision": 2}),
+        ((1, 2, 3, 4, 6, 8), {"stroke_width_max": 16.0, "preset": "icon"}),
     ],
 )
-def test_tiled_equals_untiled_in_process(drawing, options):
+def test_tiled_equals_untiled_in_process(widths, options):
+    drawing = _drawing(widths=widths)
     want = vectile.vectorize(drawing, mode="centerline", **options)
+    assert re.findall(r'<path d="[^"]+" fill=', str(want)) == ['<path d="M0 0v250h330v-250z" fill='], "no fills"
     assert len(_strokes(str(want))) >= 3, str(want)
     for tile in (16, 37, 64, 1000):
         got = vectile.vectorize(drawing, mode="centerline", tile_size=tile, **options)
@@ -117,10 +128,24 @@ def test_tiled_equals_untiled_in_process(drawing, options):
             assert got.stats[k] == want.stats[k], (k, tile)
 
 
-def test_tiled_equals_untiled_with_soft_edges(drawing):
+def test_thick_ink_is_refused_in_tiles_and_traced_whole_when_tiling_was_chosen(drawing):
+    """With a 3 px stroke_width_max the 6 and 8 px text is thick ink, filled by the untiled
+    trace: asked for tiles, the tiled trace refuses it (typed); tiling chosen for the caller,
+    the image is traced whole."""
+    options = {"mode": "centerline", "stroke_width_max": 3.0}
+    want = str(vectile.vectorize(drawing, **options))
+    assert len(re.findall(r'<path d="[^"]+" fill=', want)) > 1, "the thick text is filled"
+    for tile in (16, 64):
+        with pytest.raises(NotTileable, match="stroke_width_max"):
+            vectile.vectorize(drawing, tile_size=tile, **options)
+    text, stats = trace_image(drawing, options, max_pixels=10**9)
+    assert stats["tiled"] is False and text == want
+
+
+def test_tiled_equals_untiled_with_soft_edges(lighter):
     """Soft (blurred) edges make palette entries that blend ink and paper: they join their
     ink or the paper, and specks and pinholes go, identically in tiles."""
-    soft = np.asarray(Image.fromarray(drawing).filter(ImageFilter.GaussianBlur(0.7)))
+    soft = np.asarray(Image.fromarray(lighter).filter(ImageFilter.GaussianBlur(0.7)))
     for options in ({"colors": 12}, {"colors": 24, "min_area": 30}):
         want = vectile.vectorize(soft, mode="centerline", **options)
         assert len(_strokes(str(want))) >= 3, str(want)
@@ -129,8 +154,8 @@ def test_tiled_equals_untiled_with_soft_edges(drawing):
             assert str(got) == str(want), f"{options} tile {tile}: tiled SVG differs"
 
 
-def test_tiled_equals_untiled_on_a_scan_with_the_scan_preset(drawing, tmp_path):
-    scan = _scanned(drawing)
+def test_tiled_equals_untiled_on_a_scan_with_the_scan_preset(lighter, tmp_path):
+    scan = _scanned(lighter)
     for background in ("keep", "white", "transparent"):
         options = {"mode": "centerline", "preset": "scan", "background": background}
         want = str(vectile.vectorize(scan, **options))
@@ -143,8 +168,8 @@ def test_tiled_equals_untiled_on_a_scan_with_the_scan_preset(drawing, tmp_path):
 
 
 @pytest.mark.slow
-def test_tiled_equals_untiled_on_a_cluster(drawing, cluster_client):
-    scan = _scanned(drawing, seed=3)
+def test_tiled_equals_untiled_on_a_cluster(drawing, lighter, cluster_client):
+    scan = _scanned(lighter, seed=3)
     for image, options in ((drawing, {}), (scan, {"preset": "scan"})):
         want = str(vectile.vectorize(image, mode="centerline", **options))
         for tile in (37, 100):

@@ -22,7 +22,8 @@ class TileError(VectileError, RuntimeError):
 
 
 class NotTileable(InputError):
-    """The image cannot be traced in tiles (it has transparent pixels); trace it whole."""
+    """The image cannot be traced in tiles (it has transparent pixels, or ink too thick for
+    the centerline mode's tiles); trace it whole."""
 
 
 class UntileableOption(OptionError):

@@ -31,7 +31,7 @@ from typing import Any
 from vectile import _kernels
 from vectile._io import text_or_file
 from vectile.options import settings
-from vectile.tiling.grid import Grid, named
+from vectile.tiling.grid import Grid, NotTileable, named
 from vectile.tiling.reader import TileReader
 
 __all__ = [
@@ -122,18 +122,23 @@ def lines_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[
 
 
 def lines_colour_task(tiles: list[bytes], grid: Grid, lines: dict[str, Any], label: int) -> bytes:
-    """Stage 3a: the strokes of colour ``label`` from all tiles' runs of it."""
+    """Stage 3a: the strokes of colour ``label`` from all tiles' runs of it.
+    :class:`~vectile.tiling.grid.NotTileable` when the colour has ink wider than
+    ``stroke_width_max`` (the untiled trace fills it; the tiles do not yet)."""
 
     def work() -> bytes:
-        return _kernels.tile_lines_colour(
-            tiles,
-            label=label,
-            width=grid.width,
-            height=grid.height,
-            max_width=lines["max_width"],
-            tolerance=lines["tolerance"],
-            corner_run=lines["corner_run"],
-        )
+        try:
+            return _kernels.tile_lines_colour(
+                tiles,
+                label=label,
+                width=grid.width,
+                height=grid.height,
+                max_width=lines["max_width"],
+                tolerance=lines["tolerance"],
+                corner_run=lines["corner_run"],
+            )
+        except _kernels.KernelNotTileableError as exc:
+            raise NotTileable(str(exc)) from None
 
     return named(f"the lines of colour {label}", work)
 

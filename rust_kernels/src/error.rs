@@ -11,12 +11,19 @@ pub enum KernelError {
     /// The tiled tracer met transparent pixels: it handles opaque images only, so the caller
     /// should trace the image untiled (maps to KernelNotOpaqueError, a KernelInputError).
     NotOpaque(String),
+    /// The tiled tracer met input it cannot trace tile by tile (a centerline trace with ink
+    /// too thick to thin, whose fills are settled over the whole image): the caller should
+    /// trace the image untiled (maps to KernelNotTileableError, a KernelInputError).
+    NotTileable(String),
 }
 
 impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KernelError::InvalidOption(m) | KernelError::InvalidInput(m) | KernelError::NotOpaque(m) => f.write_str(m),
+            KernelError::InvalidOption(m)
+            | KernelError::InvalidInput(m)
+            | KernelError::NotOpaque(m)
+            | KernelError::NotTileable(m) => f.write_str(m),
         }
     }
 }

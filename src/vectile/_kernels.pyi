@@ -19,6 +19,7 @@ __all__ = [
     "KernelInputError",
     "KernelOptionError",
     "KernelNotOpaqueError",
+    "KernelNotTileableError",
     "tile_arcs",
     "tile_assemble",
     "tile_histogram",
@@ -58,6 +59,9 @@ class KernelOptionError(ValueError):
 
 class KernelNotOpaqueError(KernelInputError):
     """The tiled tracer was given an image with transparent pixels (trace it untiled)."""
+
+class KernelNotTileableError(KernelInputError):
+    """The tiled tracer met input it cannot trace in tiles, such as thick ink in centerline mode (trace it untiled)."""
 
 def trace(
     image: NDArray[np.uint8],

@@ -30,6 +30,12 @@ create_exception!(
     KernelInputError,
     "The tiled tracer was given an image with transparent pixels (trace it untiled)."
 );
+create_exception!(
+    _kernels,
+    KernelNotTileableError,
+    KernelInputError,
+    "The tiled tracer met input it cannot trace in tiles, such as thick ink in centerline mode (trace it untiled)."
+);
 
 impl From<KernelError> for PyErr {
     fn from(e: KernelError) -> PyErr {
@@ -37,6 +43,7 @@ impl From<KernelError> for PyErr {
             KernelError::InvalidInput(m) => KernelInputError::new_err(m),
             KernelError::InvalidOption(m) => KernelOptionError::new_err(m),
             KernelError::NotOpaque(m) => KernelNotOpaqueError::new_err(m),
+            KernelError::NotTileable(m) => KernelNotTileableError::new_err(m),
         }
     }
 }
@@ -63,6 +70,7 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("KernelInputError", m.py().get_type::<KernelInputError>())?;
     m.add("KernelOptionError", m.py().get_type::<KernelOptionError>())?;
     m.add("KernelNotOpaqueError", m.py().get_type::<KernelNotOpaqueError>())?;
+    m.add("KernelNotTileableError", m.py().get_type::<KernelNotTileableError>())?;
     self::core::register(m)?;
     edges::register(m)?;
     scan::register(m)?;

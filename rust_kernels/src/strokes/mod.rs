@@ -24,6 +24,7 @@
 //! to the larger; strokes are ordered by the smallest pixel index of their start. The result
 //! does not depend on thread count and is byte-identical for the same input and options.
 
+pub mod fills;
 pub mod geometry;
 pub mod graph;
 pub mod ink;
@@ -31,6 +32,8 @@ pub mod simplify;
 pub mod skeleton;
 pub mod trace;
 
+#[cfg(test)]
+mod fills_tests;
 #[cfg(test)]
 mod tests;
 

@@ -2,10 +2,12 @@
 //! background (the paper when the scan front end finds it, else the colour covering most
 //! pixels, or the transparency when transparent pixels are more) painted as one canvas
 //! rectangle on an opaque image, and every other colour traced along its centerline and
-//! written as strokes in that colour.
+//! written as strokes in that colour; ink too thick to be a line is filled beneath them
+//! (`super::fills`).
 
-use super::{centerlines, CenterlineOptions, Stroke};
+use super::{centerlines, fills, CenterlineOptions, Stroke};
 use crate::error::Result;
+use crate::fit::Curve;
 use crate::image::ImageView;
 use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
 use crate::scan::palette::PaletteScan;
@@ -39,39 +41,78 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
         |b| blend_owners(&q.palette, &counts, b, &q.labels, w),
     );
     let cl = CenterlineOptions { max_width: opts.stroke_width_max, fit: opts.fit.clone() };
-    let per_colour: Vec<Vec<Stroke>> = (0..q.palette.len())
+    let traced = |k: usize| Some(k) != bg && owner[k] == Some(k);
+    // This colour's ink, with the anti-aliasing blends it owns.
+    let mask_of = |k: usize| {
+        let owned: Vec<bool> = owner.iter().map(|&o| o == Some(k)).collect();
+        let mut mask: Vec<u8> = q.labels.iter().map(|&l| (l != TRANSPARENT && owned[l as usize]) as u8).collect();
+        // Specks below half the fills' `min_area` go (a dot of a few pixels is a full stop
+        // or an i's dot at small sizes); pinholes below `min_area` fill.
+        drop_specks(&mut mask, w, h, (opts.min_area as usize).div_ceil(2), opts.min_area as usize);
+        mask
+    };
+    let (rho, core) = (fills::thick_radius(opts.stroke_width_max), fills::min_core(opts.stroke_width_max));
+    // Line art has no thick ink: each colour is thinned at once and its mask let go.
+    let first: Vec<(Vec<Stroke>, Option<Vec<u8>>)> = (0..q.palette.len())
         .into_par_iter()
         .map(|k| {
-            if Some(k) == bg || owner[k] != Some(k) {
-                return Vec::new();
+            if !traced(k) {
+                return (Vec::new(), None);
             }
-            // This colour's ink, with the anti-aliasing blends it owns.
-            let owned: Vec<bool> = owner.iter().map(|&o| o == Some(k)).collect();
-            let mut mask: Vec<u8> = q.labels.iter().map(|&l| (l != TRANSPARENT && owned[l as usize]) as u8).collect();
-            // Specks below half the fills' `min_area` go (a dot of a few pixels is a full stop
-            // or an i's dot at small sizes); pinholes below `min_area` fill.
-            drop_specks(&mut mask, w, h, (opts.min_area as usize).div_ceil(2), opts.min_area as usize);
-            centerlines(&mask, w, h, &cl)
+            let mask = mask_of(k);
+            match fills::thick_fill(&mask, w, h, rho, core) {
+                None => (centerlines(&mask, w, h, &cl), None),
+                thick => (Vec::new(), thick),
+            }
         })
         .collect();
+    let (per_colour, fill_masks) = if first.iter().any(|f| f.1.is_some()) {
+        // Thick ink somewhere: every colour's thin rest is settled against all fills.
+        let masks: Vec<Vec<u8>> =
+            (0..q.palette.len()).into_par_iter().map(|k| if traced(k) { mask_of(k) } else { Vec::new() }).collect();
+        let thick: Vec<Option<Vec<u8>>> = first.into_iter().map(|f| f.1).collect();
+        let paper = bg.map(|b| q.palette[b]);
+        let (fill_masks, masks) = fills::settle(&|i| img.rgb(i), masks, thick, &q.palette, paper, w, h, rho);
+        let per_colour = masks
+            .par_iter()
+            .zip(&fill_masks)
+            .map(|(m, f)| {
+                if m.is_empty() {
+                    return Vec::new();
+                }
+                let mut s = centerlines(m, w, h, &cl);
+                if let Some(f) = f {
+                    fills::reach_fills(&mut s, f, w, h);
+                }
+                s
+            })
+            .collect();
+        (per_colour, fill_masks)
+    } else {
+        (first.into_iter().map(|f| f.0).collect(), Vec::new())
+    };
+    let (fill_shapes, curves) = fills::fill_shapes(&fill_masks, &q.palette, w, h, opts);
     let opaque = !img.has_transparency();
     let canvas = match (bg, opaque, background) {
         (Some(_), true, Background::White) if q.paper.is_some() => Some([255, 255, 255]),
         (Some(b), true, bg_mode) if bg_mode != Background::Transparent => Some(q.palette[b]),
         _ => None,
     };
-    Ok(centerline_svg(w, h, &q.palette, per_colour, canvas, opts))
+    Ok(centerline_svg(w, h, &q.palette, per_colour, canvas, (&fill_shapes, &curves), opts))
 }
 
 /// The SVG of a centerline trace (untiled and tiled alike): the `canvas` colour as one
-/// rectangle (None: not painted), then every palette entry's strokes (`per_colour[k]` in
-/// `palette[k]`) in palette order, equal written widths of one colour together.
+/// rectangle (None: not painted), then the `fills` (shapes in paint order and the curves
+/// their cycles index; `super::fills::fill_shapes`), then every palette entry's strokes
+/// (`per_colour[k]` in `palette[k]`) in palette order, equal written widths of one colour
+/// together. Stats: `regions` counts the fill shapes, `edges` their curves.
 pub fn centerline_svg(
     width: usize,
     height: usize,
     palette: &[[u8; 3]],
     per_colour: Vec<Vec<Stroke>>,
     canvas: Option<[u8; 3]>,
+    fills: (&[Shape], &[Curve]),
     opts: &TraceOptions,
 ) -> (String, TraceStats) {
     let scale = 10f64.powi(opts.precision as i32);
@@ -82,13 +123,14 @@ pub fn centerline_svg(
         list.sort_by_key(|s| (s.width as f64 * scale).round() as i64);
         strokes.extend(list.into_iter().map(|stroke| StrokeShape { color: palette[k], stroke }));
     }
-    let shapes: Vec<Shape> =
+    let mut shapes: Vec<Shape> =
         canvas.map(|color| Shape { color, cycles: Vec::new(), canvas: true }).into_iter().collect();
-    let (svg, s) = write_svg(width, height, &shapes, &[], opts.layers, opts.precision, &strokes);
+    shapes.extend(fills.0.iter().cloned());
+    let (svg, s) = write_svg(width, height, &shapes, fills.1, opts.layers, opts.precision, &strokes);
     let stats = TraceStats {
         palette: palette.len(),
-        regions: 0,
-        edges: 0,
+        regions: fills.0.len(),
+        edges: fills.1.len(),
         paths: strokes.len(),
         commands: s.commands,
         bytes: svg.len(),

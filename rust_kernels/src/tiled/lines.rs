@@ -34,7 +34,7 @@ use crate::image::ImageView;
 use crate::quantize::{nearest_label, pack, unpack};
 use crate::scan::Background;
 use crate::strokes::trace::{blend_candidates, centerline_svg, drop_specks, resolve_blends};
-use crate::strokes::{centerlines_from_skeleton, skeleton, CenterlineOptions, Stroke};
+use crate::strokes::{centerlines_from_skeleton, fills, skeleton, CenterlineOptions, Stroke};
 use crate::trace::{luma, TraceOptions, TraceStats};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -431,7 +431,9 @@ fn paint(out: &mut [u8], runs: &Runs, w: usize, h: usize) -> Result<()> {
 
 /// Stage 3a, one colour: its runs from every tile (`parts`, any order) painted into a
 /// whole-image ink mask and skeleton, traced as `centerlines` traces a whole mask after its
-/// skeleton (`centerlines_from_skeleton`).
+/// skeleton (`centerlines_from_skeleton`). `NotTileable` when the colour has ink too thick
+/// to thin (`strokes::fills::thick_fill`): the untiled trace fills it, settling the fills'
+/// edges over all colours, which the tiles do not do yet.
 pub fn trace_colour(parts: &[&LineRuns], width: usize, height: usize, opts: &TraceOptions) -> Result<Vec<Stroke>> {
     opts.validate()?;
     let mut mask = vec![0u8; width * height];
@@ -439,6 +441,20 @@ pub fn trace_colour(parts: &[&LineRuns], width: usize, height: usize, opts: &Tra
     for c in parts {
         paint(&mut mask, &c.ink, width, height)?;
         paint(&mut bits, &c.skeleton, width, height)?;
+    }
+    if fills::thick_fill(
+        &mask,
+        width,
+        height,
+        fills::thick_radius(opts.stroke_width_max),
+        fills::min_core(opts.stroke_width_max),
+    )
+    .is_some()
+    {
+        return Err(KernelError::NotTileable(format!(
+            "the centerline mode fills ink wider than stroke_width_max ({} px) only in the untiled trace; trace this image untiled",
+            opts.stroke_width_max
+        )));
     }
     let cl = CenterlineOptions { max_width: opts.stroke_width_max, fit: opts.fit.clone() };
     Ok(centerlines_from_skeleton(&bits, &mask, width, height, &cl))
@@ -524,5 +540,5 @@ pub fn write_lines(
             p.palette[b as usize]
         }
     });
-    Ok(centerline_svg(width, height, &p.palette, per_colour, canvas, opts))
+    Ok(centerline_svg(width, height, &p.palette, per_colour, canvas, (&[], &[]), opts))
 }
