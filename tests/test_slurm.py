@@ -24,8 +24,7 @@ from vectile.tiling import trace_image
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "cluster" / "local-slurm.sh"
+SCRIPT = recipe("local-slurm.sh")
 JOBQUEUE = [sys.executable, "-m", "vectile.cluster.jobqueue", "slurm"]
 # Two single-core jobs of single-threaded workers; Dask's traffic on loopback (one node).
 TWO_JOBS = ["--jobs", "2", "--cores", "1", "--memory", "1GB", "--interface", "lo"]
