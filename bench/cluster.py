@@ -107,7 +107,9 @@ def _standalone(workers: int, logs: Path) -> Iterator[tuple[str, float]]:
                         "127.0.0.1",
                         "--port",
                         address.rsplit(":", 1)[1],
-                        "--no-dashboard",
+                        "--no-dashboard",  # its HTTP still serves (health): on any free port
+                        "--dashboard-address",
+                        "127.0.0.1:0",
                     ],
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -135,7 +135,12 @@ def test_worker_environment_survives_the_nanny(tmp_path: Path) -> None:
     with it, although its nanny applies its own pre-spawn environment first."""
     distributed = pytest.importorskip("distributed")
     with (
-        distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=0,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP: not 8787, maybe taken
+        ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         worker = subprocess.Popen(
@@ -216,3 +221,23 @@ def test_dockerfile_installs_the_wheel_with_the_worker_environment() -> None:
     assert {k: env[k] for k in worker_environment(1)} == worker_environment(1)
     run = " ".join(rest for word, rest in instructions if word == "RUN")
     assert "abi3-manylinux" in run and '"${wheel}[batch]"' in run
+
+
+def test_server_jobs_connect_with_the_batch_worker_environment(tmp_path: Path) -> None:
+    """The server's embedded cluster comes from the batch's connect: its workers get the malloc
+    settings and RAYON_NUM_THREADS (a share of the cores each), and no dashboard on 8787."""
+    import contextlib
+
+    from vectile.flows._cluster import MALLOC_ENVIRON
+    from vectile.server.jobs import _connect
+    from vectile.server.settings import ServerSettings
+
+    with contextlib.ExitStack() as stack:
+        client, where = _connect(ServerSettings(data_dir=tmp_path, dask_workers=1), stack)
+        assert where == "embedded LocalCluster"
+        names = ["RAYON_NUM_THREADS", *MALLOC_ENVIRON]
+        [seen] = client.run(lambda: {k: os.environ.get(k) for k in names}).values()
+        info = client.scheduler_info(n_workers=0)
+    assert seen == {"RAYON_NUM_THREADS": str(os.cpu_count() or 1), **MALLOC_ENVIRON}
+    assert info.get("services", {}).get("dashboard") != 8787
+    assert client.status == "closed"

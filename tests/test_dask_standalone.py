@@ -29,7 +29,10 @@ from vectile.flows._cluster import worker_environment
 
 pytestmark = pytest.mark.slow
 
-DASK = [sys.executable, "-m", "distributed.cli"]
+PYTHON_M = [sys.executable, "-m"]
+# The scheduler serves HTTP (health, metrics) even without a dashboard, by default on 8787,
+# which another cluster on this machine may hold.
+NO_DASHBOARD = ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
 
 
 @dataclass
@@ -62,14 +65,14 @@ def standalone(folder: Path) -> Iterator[Standalone]:
     with contextlib.ExitStack() as stack:
         scheduler = stack.enter_context(
             process(
-                [*DASK[:2], "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+                [*PYTHON_M, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", port, *NO_DASHBOARD],
                 folder / "scheduler.log",
             )
         )
         workers = [
             stack.enter_context(
                 process(
-                    [*DASK[:2], "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-dashboard"],
+                    [*PYTHON_M, "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-dashboard"],
                     folder / f"worker-{i}.log",
                     env=worker_environment(1),
                 )
