@@ -42,8 +42,8 @@ examples:
   vectile batch 'icons/**/*.png' logos.zip -o out/ --colors 8 --preset icon
   vectile batch @todo.txt -o out/ --resume             finish an interrupted batch
   vectile batch /data/archive -o /data/svg --scheduler tcp://10.0.0.5:8786
-  vectile batch /shared/scans -o /shared/svg --cluster slurm --jobs 8 --cores 32 --memory 120GB \
-      --walltime 04:00:00 --queue normal       8 SLURM jobs of 32 single-threaded workers
+  vectile batch /shared/scans -o /shared/svg --cluster slurm --jobs 8 --cores 32 --memory 120GB
+                                                       8 SLURM jobs, 32 workers each
   vectile batch in/ -o out/ --performance-report dask-report.html
 
 Cluster: --scheduler, else --scheduler-file, else --cluster (worker jobs on SLURM or PBS,
