@@ -87,10 +87,13 @@ def manifest_lines(outdir: Path) -> int:
 
 @contextmanager
 def process(args: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """A process (in its own session) writing to ``log``; killed with its children after."""
+    """A process (in its own session, in the log's folder) writing to ``log``; killed with its
+    children after. In the log's folder, the job logs SLURM writes (slurm-<id>.out, in the
+    submitting process's folder) land beside it rather than in the repository."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             args,
+            cwd=log.parent,
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},

@@ -191,7 +191,10 @@ def test_sbatch_recipe_resumes_after_a_cancelled_allocation(slurm: Path, tmp_pat
     assert not list(out.glob(".dask-scheduler-*.json"))
 
 
-def test_huge_image_in_tiles_on_slurm_workers_equals_untiled(slurm: Path, tmp_path: Path) -> None:
+def test_huge_image_in_tiles_on_slurm_workers_equals_untiled(
+    slurm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the worker jobs' logs (slurm-<id>.out) go where they are submitted
     image = huge_png(tmp_path / "huge.png")
     whole = tmp_path / "whole.svg"
     untiled = subprocess.run(
@@ -234,6 +237,7 @@ def test_refused_submission_is_a_clear_error(slurm: Path, tmp_path: Path) -> Non
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 1, result.stderr
     assert "cannot submit the slurm worker jobs: sbatch refused them" in result.stderr
