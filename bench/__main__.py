@@ -15,6 +15,7 @@ COMMANDS = {
     "kernels": ("bench.kernels", "vectile's kernels vs scikit-learn, OpenCV, scikit-image"),
     "scaling": ("bench.scaling", "time and peak RSS vs megapixels on generated maps"),
     "batch": ("bench.batch", "batch throughput on Dask against plain loops, and its memory"),
+    "cluster": ("bench.cluster", "batch throughput on LocalCluster, standalone Dask and SLURM, and loops"),
     "edge-speed": ("bench.edge_speed", "edge kernels against OpenCV, timed in the same run"),
     "bsds": ("bench.bsds", "BSDS500 ODS / OIS / AP of an edge detector"),
     "tracer-edges": ("bench.tracer_edges", "what edge guidance does to the tracer"),

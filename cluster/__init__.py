@@ -1,8 +1,9 @@
 """vectile.cluster: recipes for running batches on clusters (see README.md in this folder).
 
-* ``jobqueue.py``: SLURM and PBS through dask-jobqueue (``python -m vectile.cluster.jobqueue``)
-  and ``jobqueue.yaml``, example site defaults for it;
+* ``jobqueue.py``: SLURM and PBS through dask-jobqueue (``python -m vectile.cluster.jobqueue``,
+  the module form of ``vectile batch --cluster``) and ``jobqueue.yaml``, example site defaults;
 * ``slurm-scheduler-file.sbatch``: one SLURM allocation running scheduler, workers and batch;
+* ``local-slurm.sh``: a real one-node SLURM on this machine (``up``, ``down``, ``status``);
 * ``kubernetes.yaml``: a DaskJob for the dask-kubernetes operator;
 * ``Dockerfile``: the worker image, installing the vectile wheel.
 
@@ -18,7 +19,14 @@ from pathlib import Path
 
 __all__ = ["RECIPES", "recipe"]
 
-RECIPES = ("Dockerfile", "jobqueue.yaml", "kubernetes.yaml", "slurm-scheduler-file.sbatch", "README.md")
+RECIPES = (
+    "Dockerfile",
+    "jobqueue.yaml",
+    "kubernetes.yaml",
+    "slurm-scheduler-file.sbatch",
+    "local-slurm.sh",
+    "README.md",
+)
 
 
 def recipe(name: str) -> Path:

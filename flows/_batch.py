@@ -34,7 +34,7 @@ from rich.console import Console
 import vectile
 from vectile._io import DEFAULT_MAX_PIXELS
 from vectile._text import json_default
-from vectile.errors import OptionError
+from vectile.errors import ClusterError, OptionError
 from vectile.flows._inputs import STAGING_DIR, Job, plan
 from vectile.flows._manifest import MANIFEST_NAME, Manifest, done_outputs
 from vectile.flows._report import BatchReport, ProgressBar
@@ -105,6 +105,7 @@ def batch(
     client: Any = None,
     scheduler: str | None = None,
     scheduler_file: str | os.PathLike[str] | None = None,
+    jobqueue: Any = None,
     workers: int | None = None,
     threads_per_worker: int | None = None,
     max_in_flight: int | None = None,
@@ -128,8 +129,10 @@ def batch(
     files (one input per line); outputs mirror the input paths (see
     :mod:`vectile.flows._inputs`). ``options`` are ``vectorize`` keywords (``colors``,
     ``preset``, ...) applied to every file. Runs on ``client``, else on the scheduler at
-    ``scheduler`` / ``scheduler_file`` / ``DASK_SCHEDULER_ADDRESS``, else on a LocalCluster of
-    ``workers`` processes with ``threads_per_worker`` threads (default: one per core).
+    ``scheduler`` / ``scheduler_file``, else on the SLURM or PBS worker jobs of ``jobqueue``
+    (a :class:`~vectile.flows._cluster.JobQueue`), else on ``DASK_SCHEDULER_ADDRESS``, else on
+    a LocalCluster of ``workers`` processes with ``threads_per_worker`` threads (default: one
+    per core).
 
     Every file gets a line in ``outdir/manifest.jsonl`` as soon as it is finished. ``resume``
     keeps the manifest and skips files whose output is there, complete, and made from the
@@ -192,6 +195,7 @@ def batch(
                         client=client,
                         scheduler=scheduler,
                         scheduler_file=scheduler_file,
+                        jobqueue=jobqueue,
                         workers=workers,
                         threads_per_worker=threads_per_worker,
                     )
@@ -279,6 +283,10 @@ def batch(
 
 class _Stopped(Exception):
     """``stop`` was set."""
+
+
+class _Lost(Exception):
+    """The client lost its scheduler: its futures were cancelled under it, or it closed."""
 
 
 #: Files per task when grouping is automatic, and the input bytes a group may hold: a task
@@ -386,6 +394,14 @@ def _run_on_dask(
         in_flight += sum(len(group) for group in batch_groups)
         ac.update(futures)
 
+    def checked_submit() -> None:
+        try:
+            submit()
+        except Exception as exc:
+            if dask_client.status in ("running", "connecting", "newly-created"):
+                raise
+            raise _Lost(f"the client is {dask_client.status}") from exc
+
     def finish(group: list[Job], result: Any) -> None:
         nonlocal in_flight
         in_flight -= len(group)
@@ -404,15 +420,22 @@ def _run_on_dask(
             if performance_report is not None:
                 stack.enter_context(dask_client.as_current())  # the report finds the client
                 stack.enter_context(dask_performance_report(filename=os.fspath(performance_report)))
-            submit()
+            checked_submit()
             for future, result in ac:
+                if future.status == "cancelled":
+                    # Nothing here cancels a future while the batch runs: the scheduler went
+                    # away (the client cancels every future when it loses the connection)
+                    # or another client cancelled our keys. The file is not at fault: leave
+                    # it out of the manifest, for --resume.
+                    raise _Lost(str(result) or "its tasks were cancelled")
                 finish(pending.pop(future.key), result)
                 del future, result
                 if stop is not None and stop.is_set():
                     raise _Stopped
-                submit()
-    except (KeyboardInterrupt, _Stopped):
-        report.interrupted = True
+                checked_submit()
+    except (KeyboardInterrupt, _Stopped, _Lost) as exc:
+        lost = exc if isinstance(exc, _Lost) else None
+        report.interrupted = lost is None
         with contextlib.suppress(Exception):
             dask_client.cancel(list(ac.futures))
         # Files that finished while we stopped are done: record them, lose nothing.
@@ -421,3 +444,9 @@ def _run_on_dask(
             if group is not None and isinstance(result, list):
                 finish(group, result)
         ac.clear()
+        if lost is not None:
+            raise ClusterError(
+                f"lost the Dask scheduler at {dask_client.scheduler.address} mid-batch ({lost}); "
+                f"the {report.ok + report.failed:,} files finished are in '{report.manifest}': "
+                "run the same command with --resume to trace the rest"
+            ) from None

@@ -1,87 +1,31 @@
 """Cluster recipes (vectile.cluster): what can be checked without a cluster.
 
-The SLURM recipes really run here, with stand-ins for the SLURM commands: ``sbatch`` runs the
-rendered job script with bash in the background, ``scancel`` kills it, ``srun`` runs its
-command once. Kubernetes manifests and the Dockerfile are parsed and cross-checked; they are
-not applied or built (no cluster, no container engine here).
+The SLURM recipes run for real, on a real one-node SLURM, in test_slurm.py; here the job
+scripts are rendered and checked. Kubernetes manifests and the Dockerfile are parsed and
+cross-checked; they are not applied or built (no cluster, no container engine here).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import io
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import yaml
-from PIL import Image
 
-from vectile.cli import build_parser
+from vectile.cli import build_parser, main
 from vectile.cluster import RECIPES, recipe
 from vectile.cluster.jobqueue import main as jobqueue_main
 from vectile.cluster.jobqueue import worker_environment
-from vectile.flows import read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _png(seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    image = np.repeat(np.repeat(rng.integers(0, 255, (4, 4, 3), dtype=np.uint8), 8, 0), 8, 1)
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def images(tmp_path: Path) -> Path:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for i in range(4):
-        (folder / f"i{i}.png").write_bytes(_png(i))
-    return folder
-
-
-def _shim(folder: Path, name: str, body: str) -> None:
-    path = folder / name
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(0o755)
-
-
-@pytest.fixture
-def slurm_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """sbatch / scancel / srun stand-ins on PATH; every job still running is killed after."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    jobs = tmp_path / "jobs.txt"
-    # Like sbatch, keep a copy of the script: dask-jobqueue deletes its file once submitted.
-    _shim(
-        bin_dir,
-        "sbatch",
-        f'script={tmp_path}/job-$$.sh; cp "$1" "$script"\n'
-        f'setsid bash "$script" > "$script.log" 2>&1 < /dev/null &\n'
-        f'echo $! >> {jobs}\necho "Submitted batch job $!"\n',
-    )
-    _shim(bin_dir, "scancel", 'kill -TERM -- "-$1" 2>/dev/null || true\n')
-    _shim(bin_dir, "srun", 'while [ "${1#-}" != "$1" ]; do shift; done\nexec "$@"\n')
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    yield bin_dir
-    if jobs.exists():
-        for pid in jobs.read_text().split():
-            try:
-                os.killpg(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 def test_recipes_are_package_data() -> None:
@@ -153,6 +97,30 @@ def test_slurm_and_pbs_job_scripts_render_the_worker_command(
     assert "export RAYON_NUM_THREADS=4" in script and "--nthreads 4 " in script
 
 
+def test_batch_job_options_need_a_job_queue(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.png").write_bytes(b"")
+    assert main(["batch", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--cores", "4", "--jobs", "2"]) == 2
+    assert "--cores, --jobs describe worker jobs: add --cluster slurm|pbs" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    code = main(
+        ["batch", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--cluster", "slurm", "--memory", "1GB"]
+    )
+    assert code == 2 and "--cluster slurm needs --cores" in capsys.readouterr().err
+    code = main(
+        ["batch", str(tmp_path), "-o", str(tmp_path / "o"), "--cluster", "pbs", "--cores", "6", "--processes", "4"]
+    )
+    assert (
+        code == 2 and "cores per job (6) must be a multiple of worker processes per job (4)" in capsys.readouterr().err
+    )
+    # The module form is the same command: same options, same checks.
+    assert jobqueue_main(["slurm", str(tmp_path), "-o", str(tmp_path / "o"), "--cores", "6", "--processes", "4"]) == 2
+    assert "must be a multiple" in capsys.readouterr().err
+    assert main(["batch", "--help"]) == 0
+    shown = capsys.readouterr().out
+    for flag in ("--cluster {slurm,pbs}", "--jobs N", "--cores C", "--memory M", "--walltime", "--queue", "--account"):
+        assert flag in shown, flag
+
+
 def test_jobqueue_yaml_uses_dask_jobqueue_keys() -> None:
     dask_jobqueue = pytest.importorskip("dask_jobqueue")
     ours = yaml.safe_load(recipe("jobqueue.yaml").read_text())["jobqueue"]
@@ -162,44 +130,17 @@ def test_jobqueue_yaml_uses_dask_jobqueue_keys() -> None:
         assert not unknown, f"{kind}: {unknown} are not dask-jobqueue settings"
 
 
-def test_slurm_recipe_runs_a_batch(
-    images: Path, tmp_path: Path, slurm_commands: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`python -m vectile.cluster.jobqueue slurm ...`: submits a worker job (sbatch stand-in),
-    runs the batch on it, cancels the job."""
-    pytest.importorskip("dask_jobqueue")
-    out = tmp_path / "out"
-    code = jobqueue_main(
-        [
-            "slurm",
-            str(images),
-            "-o",
-            str(out),
-            "--cores",
-            "2",
-            "--processes",
-            "2",
-            "--memory",
-            "2GB",
-            "--interface",
-            "lo",
-            "--colors",
-            "8",
-        ]
-    )
-    assert code == 0, capsys.readouterr().err
-    records = list(read_manifest(out / "manifest.jsonl"))
-    assert sorted(r["output"] for r in records) == [f"i{i}.svg" for i in range(4)]
-    assert {r["status"] for r in records} == {"ok"} and {r["options"]["colors"] for r in records} == {8}
-    assert all(r["worker"].startswith("tcp://127.0.0.1:") for r in records)  # the job's workers
-
-
 def test_worker_environment_survives_the_nanny(tmp_path: Path) -> None:
     """A `dask worker` started with worker_environment() (as every recipe starts them) runs
     with it, although its nanny applies its own pre-spawn environment first."""
     distributed = pytest.importorskip("distributed")
     with (
-        distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=0,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP: not 8787, maybe taken
+        ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         worker = subprocess.Popen(
@@ -226,43 +167,6 @@ def test_worker_environment_survives_the_nanny(tmp_path: Path) -> None:
             worker.terminate()
             worker.wait(timeout=30)
     assert seen == worker_environment(1)
-
-
-@pytest.mark.slow
-def test_sbatch_recipe_runs_a_batch(images: Path, tmp_path: Path, slurm_commands: Path) -> None:
-    """cluster/slurm-scheduler-file.sbatch, run by bash as sbatch would (srun stand-in)."""
-    out = tmp_path / "out"
-    env = {
-        **os.environ,
-        "SLURM_JOB_ID": "42",
-        "SLURM_JOB_NUM_NODES": "1",
-        "SLURM_CPUS_PER_TASK": "2",
-        "VECTILE_PYTHON": sys.executable,
-        "VECTILE_DASK_INTERFACE": "lo",
-        "PYTHONWARNINGS": "ignore",
-        "TMPDIR": str(tmp_path),
-    }
-    log = tmp_path / "job.log"
-    with open(log, "wb") as f:  # a file, not a pipe: the script ends before its workers do
-        process = subprocess.Popen(
-            ["bash", str(recipe("slurm-scheduler-file.sbatch")), str(images), str(out)],
-            env=env,
-            stdout=f,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            process.wait(timeout=120)
-        finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    assert process.returncode == 0, log.read_text()[-3000:]
-    records = list(read_manifest(out / "manifest.jsonl"))
-    assert sorted(r["output"] for r in records) == [f"i{i}.svg" for i in range(4)]
-    assert {r["status"] for r in records} == {"ok"}
-    assert not (out / ".dask-scheduler-42.json").exists()
 
 
 def _documents(name: str) -> list[dict[str, Any]]:
@@ -317,3 +221,23 @@ def test_dockerfile_installs_the_wheel_with_the_worker_environment() -> None:
     assert {k: env[k] for k in worker_environment(1)} == worker_environment(1)
     run = " ".join(rest for word, rest in instructions if word == "RUN")
     assert "abi3-manylinux" in run and '"${wheel}[batch]"' in run
+
+
+def test_server_jobs_connect_with_the_batch_worker_environment(tmp_path: Path) -> None:
+    """The server's embedded cluster comes from the batch's connect: its workers get the malloc
+    settings and RAYON_NUM_THREADS (a share of the cores each), and no dashboard on 8787."""
+    import contextlib
+
+    from vectile.flows._cluster import MALLOC_ENVIRON
+    from vectile.server.jobs import _connect
+    from vectile.server.settings import ServerSettings
+
+    with contextlib.ExitStack() as stack:
+        client, where = _connect(ServerSettings(data_dir=tmp_path, dask_workers=1), stack)
+        assert where == "embedded LocalCluster"
+        names = ["RAYON_NUM_THREADS", *MALLOC_ENVIRON]
+        [seen] = client.run(lambda: {k: os.environ.get(k) for k in names}).values()
+        info = client.scheduler_info(n_workers=0)
+    assert seen == {"RAYON_NUM_THREADS": str(os.cpu_count() or 1), **MALLOC_ENVIRON}
+    assert info.get("services", {}).get("dashboard") != 8787
+    assert client.status == "closed"

@@ -1,8 +1,9 @@
 """Exceptions raised by vectile.
 
 Every error vectile raises on purpose derives from :class:`VectileError`, so callers can
-catch them all at once.  The concrete classes also derive from :class:`ValueError`, because
-that is what they are: a value (an image, an option) that vectile cannot work with.
+catch them all at once.  The classes about inputs and options also derive from
+:class:`ValueError`, because that is what they are: a value (an image, an option) that vectile
+cannot work with; :class:`ClusterError` derives from :class:`RuntimeError`.
 
 >>> from vectile.errors import InputError, VectileError
 >>> issubclass(InputError, VectileError) and issubclass(InputError, ValueError)
@@ -14,7 +15,7 @@ is known, so the command line can print them unchanged.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "OptionError", "PixelLimitError", "VectileError"]
+__all__ = ["ClusterError", "InputError", "OptionError", "PixelLimitError", "VectileError"]
 
 
 class VectileError(Exception):
@@ -56,3 +57,9 @@ class PixelLimitError(InputError):
         super().__init__(message, path=path)
         self.pixels = pixels
         self.limit = limit
+
+
+class ClusterError(VectileError, RuntimeError):
+    """The Dask cluster work was sent to failed: worker jobs could not be submitted, or the
+    scheduler went away mid-run. What finished before is kept (a batch's manifest has it;
+    ``--resume`` finishes the rest)."""

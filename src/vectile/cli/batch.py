@@ -11,6 +11,7 @@ from typing import Any
 
 from vectile._io import DEFAULT_MAX_PIXELS
 from vectile.cli._common import (
+    EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     add_format_arguments,
@@ -20,9 +21,9 @@ from vectile.cli._common import (
     pixel_count,
     tracer_options,
 )
-from vectile.errors import VectileError
+from vectile.errors import ClusterError, VectileError
 
-__all__ = ["add_parser"]
+__all__ = ["add_jobqueue_arguments", "add_parser", "jobqueue_from_args"]
 
 _EPILOG = """\
 inputs:
@@ -42,12 +43,18 @@ examples:
   vectile batch 'icons/**/*.png' logos.zip -o out/ --colors 8 --preset icon
   vectile batch @todo.txt -o out/ --resume             finish an interrupted batch
   vectile batch /data/archive -o /data/svg --scheduler tcp://10.0.0.5:8786
+  vectile batch /shared/scans -o /shared/svg --cluster slurm --jobs 8 --cores 32 --memory 120GB
+                                                       8 SLURM jobs, 32 workers each
   vectile batch in/ -o out/ --performance-report dask-report.html
 
-Cluster: --scheduler, else --scheduler-file, else DASK_SCHEDULER_ADDRESS, else a local
-cluster of --workers processes. Workers must see the inputs and OUTDIR at the same paths.
-Exit status: 0 every file traced (or skipped), 1 some file failed (see the manifest),
-2 usage error or an input that names nothing, 130 interrupted (rerun with --resume).
+Cluster: --scheduler, else --scheduler-file, else --cluster (worker jobs on SLURM or PBS,
+through dask-jobqueue; a scheduler runs in this process, the jobs are cancelled when the
+batch ends; unset job options come from dask's jobqueue.yaml), else DASK_SCHEDULER_ADDRESS,
+else a local cluster of --workers processes. Workers must see the inputs and OUTDIR at the
+same paths.
+Exit status: 0 every file traced (or skipped), 1 some file failed (see the manifest) or the
+cluster failed (rerun with --resume), 2 usage error or an input that names nothing,
+130 interrupted (rerun with --resume).
 """
 
 
@@ -109,6 +116,7 @@ def add_parser(commands: Any) -> None:
         metavar="FILE",
         help="run on the scheduler described in FILE (dask scheduler --scheduler-file)",
     )
+    add_jobqueue_arguments(parser.add_argument_group("job queue (--cluster; dask-jobqueue)"))
     cluster.add_argument(
         "--files-per-task",
         type=integer(1, 1024),
@@ -147,6 +155,71 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def add_jobqueue_arguments(group: Any, *, with_kind: bool = True) -> None:
+    """The job-queue options of ``vectile batch``, shared with ``python -m
+    vectile.cluster.jobqueue`` (read back by :func:`jobqueue_from_args`)."""
+    if with_kind:
+        group.add_argument(
+            "--cluster",
+            choices=("slurm", "pbs"),
+            help="submit worker jobs to SLURM (sbatch) or PBS (qsub) and run the batch on them",
+        )
+    group.add_argument("--jobs", type=integer(1, 100000), default=1, metavar="N", help="worker jobs (default 1)")
+    group.add_argument("--cores", type=integer(1, 100000), metavar="C", help="cores per job")
+    group.add_argument(
+        "--processes",
+        type=integer(1, 100000),
+        metavar="P",
+        help="worker processes per job, of C / P threads each (default: one per core)",
+    )
+    group.add_argument("--memory", metavar="M", help="memory per job, e.g. 64GB")
+    group.add_argument("--walltime", metavar="HH:MM:SS", help="time limit per job")
+    group.add_argument("--queue", help="partition (SLURM) or queue (PBS)")
+    group.add_argument("--account", help="account to charge")
+    group.add_argument("--interface", help="network interface of scheduler and workers, e.g. ib0")
+    group.add_argument(
+        "--job-extra",
+        action="append",
+        default=[],
+        metavar="DIRECTIVE",
+        help="extra #SBATCH / #PBS directive, e.g. --job-extra=--constraint=cpu (repeatable)",
+    )
+
+
+def jobqueue_from_args(args: argparse.Namespace, kind: str | None) -> Any:
+    """The :class:`~vectile.flows._cluster.JobQueue` the options describe; None without a kind.
+
+    Raises :class:`~vectile.errors.OptionError` when job options come without ``--cluster``."""
+    from vectile.errors import OptionError
+    from vectile.flows._cluster import JobQueue
+
+    if kind is None:
+        given = (
+            [
+                f"--{name.replace('_', '-')}"
+                for name in ("cores", "processes", "memory", "walltime", "queue", "account", "interface")
+                if getattr(args, name) is not None
+            ]
+            + (["--jobs"] if args.jobs != 1 else [])
+            + (["--job-extra"] if args.job_extra else [])
+        )
+        if given:
+            raise OptionError(f"{', '.join(given)} describe worker jobs: add --cluster slurm|pbs", option="cluster")
+        return None
+    return JobQueue(
+        kind,
+        jobs=args.jobs,
+        cores=args.cores,
+        processes=args.processes,
+        memory=args.memory,
+        walltime=args.walltime,
+        queue=args.queue,
+        account=args.account,
+        interface=args.interface,
+        job_extra=tuple(args.job_extra),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the batch ``args`` describe; return its exit status."""
     from rich.console import Console
@@ -161,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             scheduler=args.scheduler,
             scheduler_file=args.scheduler_file,
+            jobqueue=jobqueue_from_args(args, args.cluster),
             workers=args.workers,
             threads_per_worker=args.threads_per_worker,
             max_in_flight=args.max_in_flight,
@@ -175,6 +249,8 @@ def run(args: argparse.Namespace) -> int:
             group_by=args.group_by,
             **options,
         )
+    except ClusterError as exc:  # the cluster failed; the manifest keeps what was done
+        return fail(EXIT_FAILURE, str(exc))
     except VectileError as exc:
         return fail(EXIT_USAGE, str(exc))
     except KeyboardInterrupt:  # before the batch started (planning, resume checks)

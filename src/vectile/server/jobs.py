@@ -20,6 +20,7 @@ This module does not import FastAPI: workers import it to run :func:`trace_file`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -40,7 +41,7 @@ from vectile.server.settings import ServerSettings
 from vectile.server.tracing import TraceRequest, trace_bytes
 
 if TYPE_CHECKING:
-    from distributed import Client, Future, LocalCluster
+    from distributed import Client, Future
 
 __all__ = ["FileTask", "Job", "JobFile", "JobRunner", "NotAnImage", "TooManyJobs", "submit_per_file", "trace_file"]
 
@@ -163,7 +164,7 @@ class JobRunner:
         self._lock = threading.RLock()
         self._client_lock = threading.Lock()
         self._client: Client | None = None
-        self._cluster: LocalCluster | None = None
+        self._connection = contextlib.ExitStack()  # closes the client and any cluster started
         self._where = "not started"
         self._closed = False
 
@@ -238,12 +239,13 @@ class JobRunner:
             if self._closed:
                 raise RuntimeError("the job runner is closed")
             if self._client is None:
-                self._client, self._cluster = _connect(self._settings)
-                self._where = (
-                    "embedded LocalCluster"
-                    if self._cluster is not None
-                    else f"scheduler {self._client.scheduler_info()['address']}"
-                )
+                stack = contextlib.ExitStack()
+                try:
+                    self._client, self._where = _connect(self._settings, stack)
+                except BaseException:
+                    stack.close()
+                    raise
+                self._connection = stack
             return self._client
 
     # -- looking at jobs --
@@ -290,11 +292,8 @@ class JobRunner:
                 self._finish(job, "the server stopped before the job finished")
         with self._client_lock:
             self._closed = True
-            client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+            connection, self._client = self._connection, None
+        connection.close()
 
     # -- internals --
 
@@ -366,38 +365,29 @@ def _archive_name(file: JobFile) -> str:
     return f"{file.index:03d}-{stem}.svg"
 
 
-def _connect(settings: ServerSettings) -> tuple[Client, LocalCluster | None]:
-    import dask
-    from distributed import Client, LocalCluster
+def _connect(settings: ServerSettings, stack: contextlib.ExitStack) -> tuple[Client, str]:
+    """Connect through :func:`vectile.flows._cluster.connect`, the batch's and the tiled
+    tracer's way (one worker environment: thread limits, malloc settings, rayon plugin);
+    ``stack`` closes the client and any cluster started here. Returns the client and where
+    it runs, for /healthz."""
+    from vectile.flows._cluster import address_from_environment, connect
 
-    address = settings.dask_address or dask.config.get("scheduler-address", None)
-    if address:
-        return Client(address, set_as_default=False), None
     cores = os.cpu_count() or 1
-    # The scheduler's HTTP server (health, metrics): loopback only, on any free port (the usual
-    # 8787 may belong to another cluster on this machine).
-    http = "127.0.0.1:0"
+    # Half the cores by default: the other half serves the synchronous /v1/vectorize traces.
+    workers = settings.dask_workers or max(1, cores // 2)
     if settings.dask_processes:
-        workers = settings.dask_workers or max(1, cores // 2)
-        # One task per worker process; each task's Rust kernels get an equal share of the cores
-        # (Dask does not set RAYON_NUM_THREADS itself).
-        rayon = max(1, cores // workers)
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=http,
-            env={"RAYON_NUM_THREADS": str(rayon)},
-        )
+        # One task per worker process; its Rust kernels get an equal share of the cores.
+        sizes: dict[str, Any] = {"workers": workers, "threads_per_worker": 1, "rayon_threads": max(1, cores // workers)}
     else:
-        cluster = LocalCluster(
-            n_workers=1,
-            threads_per_worker=settings.dask_workers or max(1, cores // 2),
-            processes=False,
-            dashboard_address=http,
+        sizes = {"workers": 1, "threads_per_worker": workers}
+    address = settings.dask_address or address_from_environment()
+    client, info = stack.enter_context(
+        connect(
+            scheduler=address,
+            dashboard=False,
+            processes=settings.dask_processes,
+            **({} if address else sizes),
         )
-    try:
-        return Client(cluster, set_as_default=False), cluster
-    except BaseException:
-        cluster.close()
-        raise
+    )
+    where = "embedded LocalCluster" if info.kind == "local" else f"scheduler {info.address}"
+    return client, where
