@@ -491,6 +491,37 @@ def test_single_file_job_returns_the_svg(client: httpx.Client) -> None:
     assert r.text == vectorize(client, encode(logo())).text
 
 
+def test_jobs_write_the_format_asked_for(client: httpx.Client, data_dir: Path) -> None:
+    # One file: the result is that file in the format, the same bytes /v1/vectorize answers.
+    job = client.post("/v1/jobs", files={"images": ("logo.png", encode(logo()))}, data={"format": "pdf"}).json()
+    assert job["output"] == {"format": "pdf", "dpi": None, "group_by": "none"}
+    status = wait_for(client, job["id"])
+    assert status["state"] == "done"
+    r = client.get(status["result"])
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.headers["content-disposition"] == f'attachment; filename="vectile-{job["id"]}.pdf"'
+    assert r.content.startswith(b"%PDF-")
+    direct = client.post("/v1/vectorize", files={"image": ("logo.png", encode(logo()))}, data={"format": "pdf"})
+    assert r.content == direct.content
+    # Several files: a zip of DXF drawings, named with their suffix, that ezdxf reads.
+    files = [("images", ("logo.png", encode(logo()))), ("images", ("g.jpg", encode(gradient(), "JPEG")))]
+    job = client.post("/v1/jobs", files=files, data={"format": "dxf", "group_by": "color"}).json()
+    status = wait_for(client, job["id"])
+    assert status["state"] == "done", status
+    r = client.get(status["result"])
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        assert sorted(archive.namelist()) == ["000-logo.dxf", "001-g.dxf", "manifest.json"]
+        assert [m["svg"] for m in json.loads(archive.read("manifest.json"))] == ["000-logo.dxf", "001-g.dxf"]
+        import ezdxf
+
+        doc = ezdxf.read(io.StringIO(archive.read("000-logo.dxf").decode()))
+        assert len(doc.modelspace()) > 0
+    assert sorted(p.suffix for p in (data_dir / "jobs" / job["id"]).glob("out-*")) == [".dxf", ".dxf"]
+    # A bad format is a 422 naming the field, and no job is made.
+    r = client.post("/v1/jobs", files={"images": ("logo.png", encode(logo()))}, data={"format": "tiff"})
+    assert r.status_code == 422 and "format" in r.text
+
+
 def test_job_of_a_bomb_fails_and_has_no_result(client: httpx.Client) -> None:
     job = client.post("/v1/jobs", files={"images": ("bomb.png", png_header_only(30_000, 30_000))}).json()
     status = wait_for(client, job["id"])

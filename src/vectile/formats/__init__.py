@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_DPI",
     "FORMATS",
     "GROUP_BY",
+    "MEDIA_TYPES",
     "SUFFIXES",
     "atomic_output",
     "check_dpi",
@@ -58,6 +59,14 @@ __all__ = [
 FORMATS = ("svg", "svgz", "pdf", "eps", "dxf")
 #: The file suffix of each format.
 SUFFIXES = {f: "." + f for f in FORMATS}
+#: The media (MIME) type of each format, as the server answers it.
+MEDIA_TYPES = {
+    "svg": "image/svg+xml",
+    "svgz": "application/gzip",
+    "pdf": "application/pdf",
+    "eps": "application/postscript",
+    "dxf": "image/vnd.dxf",
+}
 DEFAULT_DPI = 72.0
 
 Source = str | bytes | os.PathLike[str]

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from vectile.formats import SUFFIXES
 from vectile.server import examples
-from vectile.server.form import trace_form
+from vectile.server.form import OutputRequest, output_form, trace_form
 from vectile.server.jobs import Job, JobRunner, NotAnImage, TooManyJobs
 from vectile.server.safety import SVG_CSP
 from vectile.server.settings import ServerSettings
@@ -32,11 +33,13 @@ async def create_job(
     background: BackgroundTasks,
     images: Annotated[list[UploadFile], File(description="one or more images (repeat the field)")],
     options: Annotated[TraceRequest, Depends(trace_form)],
+    written: Annotated[OutputRequest, Depends(output_form)],
 ) -> JSONResponse:
     """Queue large images or a batch; traced on the Dask cluster. Poll
     ``GET /v1/jobs/{id}`` until ``state`` is ``done`` (or ``failed``), then fetch
     ``GET /v1/jobs/{id}/result``. Files that are not images fail on their own; the others
-    still run."""
+    still run. ``format``, ``dpi`` and ``group_by`` choose what each file is written as,
+    as for ``POST /v1/vectorize`` (default: the SVG)."""
     settings: ServerSettings = request.app.state.settings
     if len(images) > settings.max_batch_files:
         raise HTTPException(413, f"{len(images)} files in one job; the limit is {settings.max_batch_files}")
@@ -48,7 +51,12 @@ async def create_job(
         )
     runner: JobRunner = request.app.state.runner
     try:
-        job = await asyncio.to_thread(runner.create, [(f.filename, f.file) for f in images], options)
+        job = await asyncio.to_thread(
+            runner.create,
+            [(f.filename, f.file) for f in images],
+            options,
+            {"format": written.format, "dpi": written.dpi, "group_by": written.group_by},
+        )
     except TooManyJobs as exc:
         raise HTTPException(503, str(exc)) from exc
     except NotAnImage as exc:
@@ -67,7 +75,8 @@ async def job_status(request: Request, job_id: str) -> dict[str, Any]:
 
 @router.get("/v1/jobs/{job_id}/result", response_class=Response, responses=examples.JOB_RESULT_RESPONSES)
 async def job_result(request: Request, job_id: str) -> Response:
-    """The SVG of a one-file job, or a zip of every SVG plus ``manifest.json``."""
+    """The output of a one-file job (the SVG, or the job's format), or a zip of every
+    output plus ``manifest.json``."""
     runner: JobRunner = request.app.state.runner
     job = await _job(request, job_id)
     if job.state != "done":
@@ -78,7 +87,7 @@ async def job_result(request: Request, job_id: str) -> Response:
     except FileNotFoundError as exc:  # deleted (expired) between the lookup and now
         raise HTTPException(404, "no such job (its results have expired)") from exc
     headers = {"Content-Security-Policy": SVG_CSP} if media_type == "image/svg+xml" else {}
-    suffix = ".svg" if media_type == "image/svg+xml" else ".zip"
+    suffix = ".zip" if media_type == "application/zip" else SUFFIXES[job.written["format"]]
     return FileResponse(
         path,
         media_type=media_type,

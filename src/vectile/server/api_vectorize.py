@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse, Response
 import vectile
 from vectile._text import jsonable
 from vectile.errors import InputError, OptionError, PixelLimitError
-from vectile.formats import SUFFIXES
+from vectile.formats import MEDIA_TYPES, SUFFIXES
 from vectile.server import examples
-from vectile.server.form import MEDIA_TYPES, OutputRequest, content_disposition, output_form, trace_form
+from vectile.server.form import OutputRequest, content_disposition, output_form, trace_form
 from vectile.server.safety import ACCEPTED_PHRASE, SVG_CSP, UnsafeSvgError, display_name, sanitize_svg, sniff_image_type
 from vectile.server.settings import ServerSettings
 from vectile.server.tracing import TraceRequest, trace_bytes

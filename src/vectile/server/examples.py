@@ -117,6 +117,10 @@ JOBS_EXTRA: Final = {
                         "summary": "one large image",
                         "value": {"images": ["(binary TIFF, 144 MP)"], "preset": "photo"},
                     },
+                    "pdf pages": {
+                        "summary": "two scans written as PDF pages sized at 300 dpi",
+                        "value": {"images": ["(binary JPEG)", "(binary JPEG)"], "format": "pdf", "dpi": 300},
+                    },
                 }
             }
         }

@@ -19,16 +19,7 @@ from vectile.errors import OptionError
 from vectile.options import FORM_OPTIONS, Option
 from vectile.server.tracing import QUALITIES, Quality, TraceRequest
 
-__all__ = ["MEDIA_TYPES", "OutputRequest", "content_disposition", "output_form", "trace_form"]
-
-#: The media type each output format is served as.
-MEDIA_TYPES = {
-    "svg": "image/svg+xml",
-    "svgz": "application/gzip",
-    "pdf": "application/pdf",
-    "eps": "application/postscript",
-    "dxf": "image/vnd.dxf",
-}
+__all__ = ["OutputRequest", "content_disposition", "output_form", "trace_form"]
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,11 @@
 A job is one or more uploaded images and one set of options. ``JobRunner.create`` stores the
 uploads under the server's data folder (``<data_dir>/jobs/<job id>/in-000.png`` ...: every
 name generated here, nothing taken from the client) and ``JobRunner.start`` submits one task
-per file to Dask. Tasks read their input from that path and write the SVG next to it (DESIGN:
-pass paths, not arrays; write results on workers), returning only small dicts of stats.
+per file to Dask. Tasks read their input from that path and write the output next to it
+(DESIGN: pass paths, not arrays; write results on workers), returning only small dicts of stats.
+The output is the sanitised SVG, or that SVG written as another format
+(:mod:`vectile.formats`: ``format``, ``dpi``, ``group_by`` of the job, as ``POST /v1/vectorize``
+takes them).
 
 Where jobs run (DESIGN section 4): ``ServerSettings.dask_address``, else
 ``DASK_SCHEDULER_ADDRESS`` / dask config ``scheduler-address``, else an embedded
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from vectile import formats
 from vectile._io import write_atomic
 from vectile._text import jsonable
 from vectile.errors import VectileError
@@ -53,20 +57,31 @@ class FileTask(NamedTuple):
     """One file of a job, as sent to a worker (small and picklable: paths, not pixels)."""
 
     upload: str  # generated path of the stored upload
-    output: str  # generated path where the SVG goes
+    output: str  # generated path where the output goes
     name: str  # the client's file name, for messages only
     request: dict[str, Any]  # TraceRequest.as_dict()
     max_pixels: int
+    written: dict[str, Any] | None = None  # {"format", "dpi", "group_by"}; None: the SVG
 
 
 def trace_file(task: FileTask) -> dict[str, Any]:
-    """Trace one stored upload and write its sanitised SVG atomically; never raises for bad
-    input: returns ``{"ok": True, "stats": {...}}`` or ``{"ok": False, "error": "..."}``."""
+    """Trace one stored upload and write its sanitised SVG (or that SVG in the job's format)
+    atomically; never raises for bad input: returns ``{"ok": True, "stats": {...}}`` or
+    ``{"ok": False, "error": "..."}``."""
     try:
         data = Path(task.upload).read_bytes()
         svg = trace_bytes(data, task.name, TraceRequest.of(task.request), task.max_pixels)
         text = sanitize_svg(str(svg))
-        write_atomic(task.output, text)
+        written = task.written or {}
+        if written.get("format", "svg") == "svg" and written.get("group_by", "none") == "none":
+            write_atomic(task.output, text)
+        else:
+            write_atomic(
+                task.output,
+                formats.to_bytes(
+                    text, written["format"], dpi=written.get("dpi"), group_by=written.get("group_by", "none")
+                ),
+            )
     except VectileError as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": True, "stats": jsonable(svg.stats)}
@@ -111,6 +126,7 @@ class Job:
     directory: Path
     files: list[JobFile]
     request: TraceRequest
+    written: dict[str, Any] = field(default_factory=lambda: {"format": "svg", "dpi": None, "group_by": "none"})
     created: float = field(default_factory=time.time)
     state: str = "queued"
     started: float | None = None
@@ -136,6 +152,7 @@ class Job:
             "finished": self.finished,
             "error": self.error,
             "options": self.request.as_dict(),
+            "output": dict(self.written),
             "result": f"/v1/jobs/{self.id}/result" if self.state == "done" else None,
             "items": [f.status() for f in self.files],
         }
@@ -170,13 +187,21 @@ class JobRunner:
 
     # -- submitting --
 
-    def create(self, uploads: Iterable[tuple[str | None, IO[bytes]]], request: TraceRequest) -> Job:
+    def create(
+        self,
+        uploads: Iterable[tuple[str | None, IO[bytes]]],
+        request: TraceRequest,
+        written: dict[str, Any] | None = None,
+    ) -> Job:
         """Store uploads (``(client file name, binary file)`` pairs) as a new queued job.
+        ``written``: ``{"format", "dpi", "group_by"}`` of the outputs (default: the SVG).
 
         Files that are not images are recorded as failed and not stored. Raises
         :class:`NotAnImage` when no file is an image, :class:`TooManyJobs` when there is no room.
         """
         self.sweep()
+        output_kind = {"format": "svg", "dpi": None, "group_by": "none", **(written or {})}
+        suffix = formats.SUFFIXES[output_kind["format"]]
         job_id = secrets.token_hex(16)
         directory = self._root / job_id
         directory.mkdir()
@@ -184,7 +209,7 @@ class JobRunner:
         try:
             for index, (filename, stream) in enumerate(uploads):
                 name = display_name(filename, f"image-{index:03d}")
-                output = directory / f"out-{index:03d}.svg"
+                output = directory / f"out-{index:03d}{suffix}"
                 kind = sniff_image_type(stream.read(16))
                 stream.seek(0)
                 if kind is None:
@@ -199,7 +224,7 @@ class JobRunner:
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
             raise
-        job = Job(job_id, directory, files, request)
+        job = Job(job_id, directory, files, request, output_kind)
         with self._lock:
             if len(self._jobs) >= self._settings.max_jobs:
                 shutil.rmtree(directory, ignore_errors=True)
@@ -213,7 +238,14 @@ class JobRunner:
             client = self.client()
             tasks = [f for f in job.files if f.upload is not None]
             file_tasks = [
-                FileTask(str(f.upload), str(f.output), f.name, job.request.as_dict(), self._settings.job_max_pixels)
+                FileTask(
+                    str(f.upload),
+                    str(f.output),
+                    f.name,
+                    job.request.as_dict(),
+                    self._settings.job_max_pixels,
+                    dict(job.written),
+                )
                 for f in tasks
             ]
             with self._lock:
@@ -258,10 +290,11 @@ class JobRunner:
         return job
 
     def result(self, job: Job) -> tuple[Path, str]:
-        """``(path, media type)`` of a done job's result: the SVG for a one-file job, else a
-        zip of every SVG and a ``manifest.json`` with each file's state, error and stats."""
+        """``(path, media type)`` of a done job's result: the output (SVG, or the job's
+        format) for a one-file job, else a zip of every output and a ``manifest.json`` with
+        each file's state, error and stats."""
         if len(job.files) == 1:
-            return job.files[0].output, "image/svg+xml"
+            return job.files[0].output, formats.MEDIA_TYPES[job.written["format"]]
         with self._lock:
             if job.result_path is None:
                 path = job.directory / "result.zip"
@@ -271,7 +304,10 @@ class JobRunner:
                         if f.state == "done":
                             archive.write(f.output, _archive_name(f))
                     manifest = [
-                        {**f.status(), "svg": _archive_name(f) if f.state == "done" else None} for f in job.files
+                        # "svg": the file's name in the archive, whatever the format (the key
+                        # predates other formats; clients read it).
+                        {**f.status(), "svg": _archive_name(f) if f.state == "done" else None}
+                        for f in job.files
                     ]
                     archive.writestr("manifest.json", json.dumps(manifest, indent=1))
                 os.replace(temporary, path)
@@ -362,7 +398,7 @@ def _not_an_image(name: str) -> str:
 
 def _archive_name(file: JobFile) -> str:
     stem = file.name.rsplit(".", 1)[0] if "." in file.name else file.name
-    return f"{file.index:03d}-{stem}.svg"
+    return f"{file.index:03d}-{stem}{file.output.suffix}"
 
 
 def _connect(settings: ServerSettings, stack: contextlib.ExitStack) -> tuple[Client, str]:
