@@ -10,6 +10,8 @@ covers ``[col, col + 1] x [row, row + 1]``), the convention of vectile's SVG.
   both directions' mean nearest distances) and p95 Hausdorff (the larger of both directions'
   95th percentile nearest distances).
 * :func:`keypoints` / :func:`polyline_keypoints`: line ends and junctions of a set of curves.
+  A line drawn twice is first kept once (:func:`drop_overlaps`: CAD files often repeat a
+  line, and touches running along it would merge its junctions into one candidate).
   Candidates are curve ends and places where two curves (or two far-apart parts of one) come
   within 0.35 px of each other; candidates closer than the merge distance ``max(width, 1.5)``
   are one. Each is classified by its degree, the number of separate curve pieces crossing a

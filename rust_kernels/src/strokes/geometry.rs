@@ -39,9 +39,7 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
     }
     let max_run = 2.0 * max_width as f64 + 2.0;
     let mut out: Vec<((u32, u32, bool), Stroke)> = Vec::with_capacity(g.paths.len() + g.dots.len());
-    // Per stroke of `out` drawn from a path: the junctions its ends stop at, and the
-    // junctions it passes through.
-    let mut joins: Vec<(usize, [Option<usize>; 2], Vec<usize>)> = Vec::new();
+    let mut joins: Vec<Joins> = Vec::new();
     for plan in &g.paths {
         let (ka, kb) = end_keys(g, plan);
         let mut pts = points(g, &deg, plan);
@@ -98,6 +96,10 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
     out.into_iter().map(|(_, s)| s).collect()
 }
 
+/// Per stroke of `strokes`' list drawn from a path: its index there, the junctions its
+/// start and end stop at, and the nodes it passes through.
+type Joins = (usize, [Option<usize>; 2], Vec<usize>);
+
 /// The junctions (three or more branches) at which an open path's start and end stop.
 fn path_ends(g: &StrokeGraph, deg: &[usize], plan: &PathPlan) -> [Option<usize>; 2] {
     if plan.closed {
@@ -123,11 +125,7 @@ fn passed(g: &StrokeGraph, plan: &PathPlan) -> Vec<usize> {
 /// the passing curves (at most the junction's radius plus a pixel away), its neighbouring
 /// control point with it, so the stroke keeps its shape. Strokes are visited in canonical
 /// order and read the curves as they are then: deterministic.
-fn snap_t_ends(
-    g: &StrokeGraph,
-    out: &mut [((u32, u32, bool), Stroke)],
-    joins: &[(usize, [Option<usize>; 2], Vec<usize>)],
-) {
+fn snap_t_ends(g: &StrokeGraph, out: &mut [((u32, u32, bool), Stroke)], joins: &[Joins]) {
     for (idx, ends, _) in joins {
         for (side, node) in ends.iter().enumerate() {
             let Some(j) = *node else { continue };

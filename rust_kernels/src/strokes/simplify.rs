@@ -1,5 +1,6 @@
 //! Stage (c): the stroke graph from the pixel graph. Junctions closer than the stroke width
-//! merge into one node (an X is one crossing, not two T's joined by a stub); spurs (a branch
+//! merge into one node (an X is one crossing, not two T's joined by a stub) and move to
+//! where their straight branches' lines meet (`refine_junctions`); spurs (a branch
 //! from a junction to a line end shorter than the stroke width there) are thinning noise and
 //! go; then at each junction the branches that continue each other (smallest turn, under
 //! `MAX_TURN`) are paired, so a line crossing an X or passing a T stays one path.
