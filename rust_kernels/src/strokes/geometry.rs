@@ -172,38 +172,41 @@ fn snap_t_ends(g: &StrokeGraph, out: &mut [((u32, u32, bool), Stroke)], joins: &
     }
 }
 
-/// The point of `curve` nearest to `p` when within `limit`: (distance, point). Segments
-/// whose control polygon stays farther than `limit` are skipped; the others are sampled
-/// every twentieth of a pixel or finer.
+/// The point of `curve` nearest to `p` when within `limit`: (distance, point). Lines are
+/// projected on exactly; a cubic is sampled every twentieth of a pixel, unless its control
+/// points (whose hull holds it) all lie farther than `limit` plus the polygon's length.
 fn nearest_on(curve: &Curve, p: Pt, limit: f64) -> Option<(f64, Pt)> {
     let mut best: Option<(f64, Pt)> = None;
+    let mut keep = |q: Pt| {
+        let d = dist(q, p);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, q));
+        }
+    };
     let mut from = curve.start;
     for s in &curve.segs {
-        let ctrl: Vec<Pt> = match *s {
-            Seg::Line(e) => vec![from, e],
-            Seg::Cubic(c1, c2, e) => vec![from, c1, c2, e],
-        };
-        let len: f64 = ctrl.windows(2).map(|w| dist(w[0], w[1])).sum();
-        let (lo, hi) = ctrl.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &c| {
-            let d = dist(c, p);
-            (lo.min(d), hi.max(d))
-        });
-        // Every point of the segment lies within its control polygon's hull.
-        if lo - len <= limit || hi <= limit {
-            let n = ((len * 20.0).ceil() as usize).clamp(1, 100_000);
-            for k in 0..=n {
-                let t = k as f64 / n as f64;
-                let q = match *s {
-                    Seg::Line(e) => Pt::new(from.x + (e.x - from.x) * t, from.y + (e.y - from.y) * t),
-                    Seg::Cubic(c1, c2, e) => {
+        match *s {
+            Seg::Line(e) => {
+                let (dx, dy) = (e.x - from.x, e.y - from.y);
+                let l2 = dx * dx + dy * dy;
+                let t = if l2 > 0.0 { (((p.x - from.x) * dx + (p.y - from.y) * dy) / l2).clamp(0.0, 1.0) } else { 0.0 };
+                keep(Pt::new(from.x + dx * t, from.y + dy * t));
+            }
+            Seg::Cubic(c1, c2, e) => {
+                let ctrl = [from, c1, c2, e];
+                let len: f64 = ctrl.windows(2).map(|w| dist(w[0], w[1])).sum();
+                let lo = ctrl.iter().map(|&c| dist(c, p)).fold(f64::INFINITY, f64::min);
+                if lo - len <= limit {
+                    let n = ((len * 20.0).ceil() as usize).clamp(1, 100_000);
+                    for k in 0..=n {
+                        let t = k as f64 / n as f64;
                         let u = 1.0 - t;
                         let (a, b, c, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
-                        Pt::new(a * from.x + b * c1.x + c * c2.x + d * e.x, a * from.y + b * c1.y + c * c2.y + d * e.y)
+                        keep(Pt::new(
+                            a * from.x + b * c1.x + c * c2.x + d * e.x,
+                            a * from.y + b * c1.y + c * c2.y + d * e.y,
+                        ));
                     }
-                };
-                let d = dist(q, p);
-                if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
-                    best = Some((d, q));
                 }
             }
         }
