@@ -39,7 +39,6 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
     }
     let max_run = 2.0 * max_width as f64 + 2.0;
     let mut out: Vec<((u32, u32, bool), Stroke)> = Vec::with_capacity(g.paths.len() + g.dots.len());
-    let mut joins: Vec<Joins> = Vec::new();
     for plan in &g.paths {
         let (ka, kb) = end_keys(g, plan);
         let mut pts = points(g, &deg, plan);
@@ -81,10 +80,8 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
         sharpen_corners(&mut pts, width, ink);
         smooth(&mut pts, plan.closed);
         let curve = fit_points(&pts, plan.closed, fit.tolerance.max(1e-3));
-        joins.push((out.len(), path_ends(g, &deg, plan), passed(g, plan)));
         out.push(((ka, kb, false), Stroke { curve, closed: plan.closed, width: width as f32 }));
     }
-    snap_t_ends(g, &mut out, &joins);
     for &d in &g.dots {
         let n = &g.nodes[d];
         let (c, d) = dot(ink, n.key, max_width).unwrap_or((n.pos, 2.0 * n.radius));
@@ -94,125 +91,6 @@ pub fn strokes(g: &StrokeGraph, ink: &Ink, max_width: f32, fit: &FitOptions) -> 
     // Stable: paths keep their canonical order among equal keys.
     out.sort_by_key(|(k, _)| *k);
     out.into_iter().map(|(_, s)| s).collect()
-}
-
-/// Per stroke of `strokes`' list drawn from a path: its index there, the junctions its
-/// start and end stop at, and the nodes it passes through.
-type Joins = (usize, [Option<usize>; 2], Vec<usize>);
-
-/// The junctions (three or more branches) at which an open path's start and end stop.
-fn path_ends(g: &StrokeGraph, deg: &[usize], plan: &PathPlan) -> [Option<usize>; 2] {
-    if plan.closed {
-        return [None, None];
-    }
-    let (k0, f0) = plan.steps[0];
-    let (k1, f1) = plan.steps[plan.steps.len() - 1];
-    let start = if f0 { g.chains[k0].a } else { g.chains[k0].b };
-    let end = if f1 { g.chains[k1].b } else { g.chains[k1].a };
-    [start.filter(|&n| deg[n] >= 3), end.filter(|&n| deg[n] >= 3)]
-}
-
-/// The nodes a path passes through (between two of its chains), in path order.
-fn passed(g: &StrokeGraph, plan: &PathPlan) -> Vec<usize> {
-    let skip = if plan.closed { 0 } else { 1 };
-    plan.steps.iter().skip(skip).filter_map(|&(k, f)| if f { g.chains[k].a } else { g.chains[k].b }).collect()
-}
-
-/// A stroke that stops at a junction another stroke passes through (the stem of a T, a
-/// branch leaving a line) ends ON that stroke's fitted curve: the fits of the two strokes
-/// each pass the junction within the tolerance, so without this the stem would stop a
-/// fraction of a pixel short of the bar or cross it. The end moves to the nearest point of
-/// the passing curves (at most the junction's radius plus a pixel away), its neighbouring
-/// control point with it, so the stroke keeps its shape. Strokes are visited in canonical
-/// order and read the curves as they are then: deterministic.
-fn snap_t_ends(g: &StrokeGraph, out: &mut [((u32, u32, bool), Stroke)], joins: &[Joins]) {
-    for (idx, ends, _) in joins {
-        for (side, node) in ends.iter().enumerate() {
-            let Some(j) = *node else { continue };
-            let e = {
-                let c = &out[*idx].1.curve;
-                if side == 0 {
-                    c.start
-                } else {
-                    c.segs.last().map_or(c.start, |s| s.end())
-                }
-            };
-            let limit = g.nodes[j].radius + 1.0;
-            let mut best: Option<(f64, Pt)> = None;
-            for (other, _, through) in joins {
-                if other == idx || !through.contains(&j) {
-                    continue;
-                }
-                if let Some((d, q)) = nearest_on(&out[*other].1.curve, e, limit) {
-                    if best.is_none_or(|(bd, _)| d < bd) {
-                        best = Some((d, q));
-                    }
-                }
-            }
-            let Some((_, q)) = best else { continue };
-            let delta = Pt::new(q.x - e.x, q.y - e.y);
-            let c = &mut out[*idx].1.curve;
-            let shift = |p: &mut Pt| *p = Pt::new(p.x + delta.x, p.y + delta.y);
-            if side == 0 {
-                shift(&mut c.start);
-                if let Some(Seg::Cubic(c1, _, _)) = c.segs.first_mut() {
-                    shift(c1);
-                }
-            } else {
-                match c.segs.last_mut() {
-                    Some(Seg::Cubic(_, c2, p)) => {
-                        shift(c2);
-                        shift(p);
-                    }
-                    Some(Seg::Line(p)) => shift(p),
-                    None => {}
-                }
-            }
-        }
-    }
-}
-
-/// The point of `curve` nearest to `p` when within `limit`: (distance, point). Lines are
-/// projected on exactly; a cubic is sampled every twentieth of a pixel, unless its control
-/// points (whose hull holds it) all lie farther than `limit` plus the polygon's length.
-fn nearest_on(curve: &Curve, p: Pt, limit: f64) -> Option<(f64, Pt)> {
-    let mut best: Option<(f64, Pt)> = None;
-    let mut keep = |q: Pt| {
-        let d = dist(q, p);
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, q));
-        }
-    };
-    let mut from = curve.start;
-    for s in &curve.segs {
-        match *s {
-            Seg::Line(e) => {
-                let (dx, dy) = (e.x - from.x, e.y - from.y);
-                let l2 = dx * dx + dy * dy;
-                let t = if l2 > 0.0 { (((p.x - from.x) * dx + (p.y - from.y) * dy) / l2).clamp(0.0, 1.0) } else { 0.0 };
-                keep(Pt::new(from.x + dx * t, from.y + dy * t));
-            }
-            Seg::Cubic(c1, c2, e) => {
-                let ctrl = [from, c1, c2, e];
-                let len: f64 = ctrl.windows(2).map(|w| dist(w[0], w[1])).sum();
-                let lo = ctrl.iter().map(|&c| dist(c, p)).fold(f64::INFINITY, f64::min);
-                if lo - len <= limit {
-                    let n = ((len * 20.0).ceil() as usize).clamp(1, 100_000);
-                    for k in 0..=n {
-                        let t = k as f64 / n as f64;
-                        let u = 1.0 - t;
-                        let (a, b, c, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
-                        keep(Pt::new(
-                            a * from.x + b * c1.x + c * c2.x + d * e.x,
-                            a * from.y + b * c1.y + c * c2.y + d * e.y,
-                        ));
-                    }
-                }
-            }
-        }
-        from = s.end();
-    }
-    best
 }
 
 /// A dot drawn as the disc of its ink blob's area at the blob's centroid: (centre, diameter).

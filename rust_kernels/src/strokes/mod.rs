@@ -13,8 +13,7 @@
 //!     meet, spurs pruned, branches paired through junctions into paths; radii are read from
 //!     the mask within `ceil(max_width) + 1` pixels of a skeleton pixel;
 //! (d) `geometry`: points centred on the ink's cross-section, ends extended to the ink's end,
-//!     corners kept, lines and cubic Beziers fitted (`FitOptions`), one width per stroke; a
-//!     stroke stopping at a junction another passes through ends on that stroke's curve;
+//!     corners kept, lines and cubic Beziers fitted (`FitOptions`), one width per stroke;
 //!     cross-sections and line ends read the mask within `2 * max_width + 2` pixels of the
 //!     skeleton, a dot's blob within a disc of `max_width`.
 //!
