@@ -10,6 +10,8 @@ covers ``[col, col + 1] x [row, row + 1]``), the convention of vectile's SVG.
   both directions' mean nearest distances) and p95 Hausdorff (the larger of both directions'
   95th percentile nearest distances).
 * :func:`keypoints` / :func:`polyline_keypoints`: line ends and junctions of a set of curves.
+  A line drawn twice is first kept once (:func:`drop_overlaps`: CAD files often repeat a
+  line, and touches running along it would merge its junctions into one candidate).
   Candidates are curve ends and places where two curves (or two far-apart parts of one) come
   within 0.35 px of each other; candidates closer than the merge distance ``max(width, 1.5)``
   are one. Each is classified by its degree, the number of separate curve pieces crossing a
@@ -35,6 +37,8 @@ import numpy as np
 STEP = 0.25
 #: Two curves closer than this (px) cross or touch there.
 TOUCH = 0.35
+#: A curve this close (px) to another one lies on it: the line is drawn twice there.
+SAME = 0.02
 
 
 def sample_polyline(points: np.ndarray, step: float = STEP) -> np.ndarray:
@@ -178,6 +182,73 @@ def _components(points: np.ndarray, radius: float) -> np.ndarray:
     return np.asarray(connected_components(graph, directed=False)[1])
 
 
+def _segment_distance(p: np.ndarray, s0: np.ndarray, s1: np.ndarray) -> np.ndarray:
+    """Distances of points ``p`` to the segments ``s0``-``s1`` (all ``(n, 2)``)."""
+    d = s1 - s0
+    len2 = np.maximum((d * d).sum(axis=1), 1e-18)
+    t = np.clip(((p - s0) * d).sum(axis=1) / len2, 0.0, 1.0)
+    return np.hypot(*(p - (s0 + d * t[:, None])).T)
+
+
+def drop_overlaps(
+    curves: list[np.ndarray], closed: list[bool], radius: float, spacing: float = STEP
+) -> tuple[list[np.ndarray], list[bool]]:
+    """The drawing without lines drawn twice: a run of a curve's samples, longer than
+    ``radius``, that lies within :data:`TOUCH` of an earlier curve (or of an earlier part of
+    itself more than ``2 * radius`` back along it) is cut out, so what is left covers the
+    drawing once. CAD files often draw a line twice (a rectangle's side on a longer line of
+    another), and such a line's touches run its whole length: left in, they merge every
+    junction along it into one candidate at its middle. Crossings and touches are shorter
+    than ``radius`` and stay. A cut curve becomes open pieces; a closed curve cut once is
+    one open piece, re-joined across its seam."""
+    from scipy.spatial import cKDTree
+
+    pts = np.concatenate(curves)
+    owner = np.concatenate([np.full(len(c), i) for i, c in enumerate(curves)])
+    index = np.concatenate([np.arange(len(c)) for c in curves])
+    covered = np.zeros(len(pts), dtype=bool)
+    pairs = cKDTree(pts).query_pairs(TOUCH, output_type="ndarray")
+    if len(pairs):
+        a, b = pairs[:, 0], pairs[:, 1]  # a < b: b is later (curve order, then along it)
+        earlier = (owner[a] != owner[b]) | (np.abs(index[a] - index[b]) * spacing > 2 * radius)
+        a, b = a[earlier], b[earlier]
+        # On the earlier curve itself (on a chord between its samples), not beside it: a
+        # line tangent to a circle runs within TOUCH of it for several pixels, but it is a
+        # junction of the drawing, not a line drawn twice.
+        gap = np.full(len(a), np.inf)
+        for step in (-1, 1):
+            n = a + step
+            ok = (n >= 0) & (n < len(pts))
+            ok[ok] &= owner[n[ok]] == owner[a[ok]]
+            gap[ok] = np.minimum(gap[ok], _segment_distance(pts[b[ok]], pts[a[ok]], pts[n[ok]]))
+        covered[b[gap <= SAME]] = True
+    if not covered.any():
+        return curves, closed
+    out, out_closed = [], []
+    start = 0
+    min_run = max(1, int(math.ceil(radius / spacing)))
+    for c, cl in zip(curves, closed, strict=True):
+        cov = covered[start : start + len(c)].copy()
+        start += len(c)
+        # Only long runs are overlaps; short ones are crossings and touches.
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], cov.astype(np.int8), [0]])))
+        runs = [(s, e) for s, e in zip(edges[::2], edges[1::2], strict=True) if e - s >= min_run]
+        if not runs:
+            out.append(c)
+            out_closed.append(cl)
+            continue
+        cut = np.zeros(len(c), dtype=bool)
+        for s, e in runs:
+            cut[s:e] = True
+        pieces = np.split(np.arange(len(c)), np.flatnonzero(np.diff(cut.astype(np.int8))) + 1)
+        pieces = [p for p in pieces if not cut[p[0]]]
+        if cl and len(pieces) >= 2 and not cut[0] and not cut[-1]:
+            pieces = [np.concatenate([pieces[-1], pieces[0]])] + pieces[1:-1]
+        out += [c[p] for p in pieces if len(p) >= 2]
+        out_closed += [False] * sum(len(p) >= 2 for p in pieces)
+    return out, out_closed
+
+
 def keypoints(
     curves: list[np.ndarray],
     width: float,
@@ -190,16 +261,22 @@ def keypoints(
     ``extra``: more candidate points (a skeleton's end and branch pixels)."""
     from scipy.spatial import cKDTree
 
-    curves = [np.asarray(c, dtype=np.float64).reshape(-1, 2) for c in curves if len(c)]
+    closed = list(closed) if closed is not None else [False] * len(curves)
+    keep = [len(c) > 0 for c in curves]
+    curves = [np.asarray(c, dtype=np.float64).reshape(-1, 2) for c, k in zip(curves, keep, strict=False) if k]
+    closed = [cl for cl, k in zip(closed + [False] * len(keep), keep, strict=False) if k]
     if not curves:
         return np.empty((0, 2)), np.empty((0, 2))
-    closed = closed or [False] * len(curves)
     merge = max(width, 1.5)
     radius = max(3.0, 1.5 * width)
-    cand = [c[[0, -1]] for c, cl in zip(curves, closed, strict=False) if not cl and len(c) > 0]
     # A curve smaller than the ring (a dot: Hershey's tiny closed circle, a zero-length stroke)
     # is a candidate at its centre: nothing crosses its ring, so it counts as an end.
-    cand += [c.mean(axis=0, keepdims=True) for c in curves if float(np.ptp(c, axis=0).max()) < radius]
+    cand = [c.mean(axis=0, keepdims=True) for c in curves if float(np.ptp(c, axis=0).max()) < radius]
+    if spacing <= STEP:
+        curves, closed = drop_overlaps(curves, closed, radius, spacing)
+        if not curves:
+            return np.empty((0, 2)), np.empty((0, 2))
+    cand += [c[[0, -1]] for c, cl in zip(curves, closed, strict=False) if not cl and len(c) > 0]
     if extra is not None:
         cand.append(np.asarray(extra, dtype=np.float64).reshape(-1, 2))
     pts = np.concatenate(curves)

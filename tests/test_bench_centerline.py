@@ -82,6 +82,28 @@ def test_keypoints_a_t_cut_into_three_strokes_is_still_one_junction():
     assert lm.keypoint_match(out, truth, 2.0).f1 < 1.0
 
 
+def test_keypoints_see_a_t_whose_bar_is_drawn_twice():
+    # CAD files draw lines twice (a rectangle's side on a longer line): the T at (70, 20) is
+    # still one junction, not lost in the touches that run along the doubled bar.
+    doubled = [*T_SHAPE, np.array([[40.0, 20.0], [120.0, 20.0]])]
+    ends, junctions = lm.polyline_keypoints(doubled, 2.0)
+    assert len(junctions) == 1 and np.allclose(junctions[0], [70.0, 20.0], atol=0.5)
+    assert len(ends) == 3
+    # an exact duplicate of the whole drawing changes nothing
+    assert [len(k) for k in lm.polyline_keypoints(T_SHAPE + T_SHAPE, 2.0)] == [3, 1]
+
+
+def test_keypoints_keep_a_line_tangent_to_a_circle():
+    # A line ending on a circle, tangent to it, runs within 0.35 px of it for pixels: that is
+    # a touch of two lines, not a line drawn twice, so nothing is cut from either.
+    t = np.linspace(0, 2 * np.pi, 400)
+    circle = np.stack([100 + 40 * np.cos(t), 100 + 40 * np.sin(t)], axis=1)
+    line = np.array([[100.0, 60.0], [20.0, 60.0]])
+    curves = [lm.sample_polyline(p) for p in (circle, line)]
+    kept, closed = lm.drop_overlaps(curves, [True, False], 3.0)
+    assert len(kept) == 2 and closed == [True, False]
+
+
 def test_count_chains_joins_where_two_ends_meet():
     assert lm.count_chains(SQUARE, 2.0) == 1
     assert lm.count_chains(T_SHAPE, 2.0) == 2

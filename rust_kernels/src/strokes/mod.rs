@@ -9,9 +9,9 @@
 //!     mask within `skeleton::reach(max_width) = 8 * (ceil(max_width / 2) + 1) + 4` pixels
 //!     (Chebyshev), so a tile with a halo of at least that gives exactly the untiled bits;
 //! (b) `graph`: nodes (ends, dots, junction clusters) and pixel chains from the skeleton bits;
-//! (c) `simplify`: close junctions merged, spurs pruned, branches paired through junctions
-//!     into paths; radii are read from the mask within `ceil(max_width) + 1` pixels of a
-//!     skeleton pixel;
+//! (c) `simplify`: close junctions merged and moved to where their straight branches' lines
+//!     meet, spurs pruned, branches paired through junctions into paths; radii are read from
+//!     the mask within `ceil(max_width) + 1` pixels of a skeleton pixel;
 //! (d) `geometry`: points centred on the ink's cross-section, ends extended to the ink's end,
 //!     corners kept, lines and cubic Beziers fitted (`FitOptions`), one width per stroke;
 //!     cross-sections and line ends read the mask within `2 * max_width + 2` pixels of the

@@ -241,3 +241,31 @@ fn sharp_corners_are_one_path() {
         assert!(near <= width, "width {width}: corner {near} px from the apex: {:?}", s[0]);
     }
 }
+
+/// Distance from `p` to the nearest of many points along a curve.
+fn curve_dist(c: &Curve, p: Pt) -> f64 {
+    sample(c, 20_000)
+        .into_iter()
+        .map(|q| ((q.x - p.x).powi(2) + (q.y - p.y).powi(2)).sqrt())
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[test]
+fn t_stem_ends_on_the_bar_where_the_lines_meet() {
+    // A T at several widths: the stem stops on the bar's fitted curve (within half a pixel:
+    // no visible gap or overshoot), within a pixel of where the drawn lines meet.
+    for width in [1.0, 2.0, 3.0, 5.0] {
+        let (w, h) = (80, 70);
+        let bar = vec![Pt::new(10.0, 20.3), Pt::new(70.0, 20.3)];
+        let stem = vec![Pt::new(40.4, 20.3), Pt::new(40.4, 60.0)];
+        let mask = draw(w, h, &[bar, stem], width);
+        let s = centerlines(&mask, w, h, &CenterlineOptions::default());
+        assert_eq!(s.len(), 2, "width {width}: {s:?}");
+        let reaches_down = |k: &Stroke| k.curve.segs.iter().any(|g| g.end().y > 50.0) || k.curve.start.y > 50.0;
+        let (long, short) = if reaches_down(&s[1]) { (&s[0], &s[1]) } else { (&s[1], &s[0]) };
+        let ends = [short.curve.start, short.curve.segs.last().unwrap().end()];
+        let top = if ends[0].y < ends[1].y { ends[0] } else { ends[1] };
+        assert!(curve_dist(&long.curve, top) < 0.5, "width {width}: stem end {top:?} off the bar");
+        assert!((top.x - 40.4).abs() < 1.0 && (top.y - 20.3).abs() < 1.0, "width {width}: join at {top:?}");
+    }
+}
