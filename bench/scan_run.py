@@ -200,6 +200,7 @@ def targets(records: list[dict], peer: str | None) -> list[str]:
                     f"- {label}: PSNR vs clean {p_white:.2f} dB, the clean trace's {p_clean:.2f} dB (difference "
                     f"{p_white - p_clean:+.2f} dB; target >= -2: {verdict(p_white >= p_clean - 2)})"
                 )
+                out.append(f"  - {white_gap(syn, label)}")
             continue
         s_scan = med(label, "ssim_clean")
         if s_scan is not None and s_clean is not None:
@@ -226,6 +227,30 @@ def targets(records: list[dict], peer: str | None) -> list[str]:
             + ", ".join(f"{label} {v:.0f}" for label, v in noise if v is not None)
         )
     return out
+
+
+def white_gap(records: list[dict], label: str) -> str:
+    """The PSNR gap (against the clean source) between ``label`` and the clean trace of the
+    same source, as the median of the per-image differences and per kind of source (icon,
+    lineart, text, map): one line. The difference of the medians (the target's line) pairs
+    two different images when the order changes; the per-image one does not."""
+    clean = {r["file"]: r.get("psnr_clean") for r in records if r["tracer"] == CLEAN_LABEL}
+    diffs: dict[str, list[float]] = {}
+    for r in records:
+        ref = clean.get(r["file"])
+        if r["tracer"] == label and r.get("psnr_clean") is not None and ref is not None:
+            diffs.setdefault(r.get("kind", "?"), []).append(r["psnr_clean"] - ref)
+    every = [d for ds in diffs.values() for d in ds]
+    if not every:
+        return "per-image PSNR differences: none"
+    kinds = ", ".join(
+        f"{kind} {statistics.median(ds):+.2f} ({min(ds):+.2f} to {max(ds):+.2f}, {len(ds)})"
+        for kind, ds in sorted(diffs.items())
+    )
+    return (
+        f"median of the per-image differences {statistics.median(every):+.2f} dB over {len(every)} images; "
+        f"per kind, median (range, images): {kinds}"
+    )
 
 
 def summary(records: list[dict], labels: list[str], peer: str | None, meta: dict) -> str:

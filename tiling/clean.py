@@ -9,6 +9,14 @@ temporary folder removed after the trace).  Every later stage reads the cleaned 
 task also returns the cleaned tile's histogram: histograms taken of the raw pixels (the
 :class:`~vectile.tiling.prepass.Prepass` while the image streamed) do not describe what is
 traced.  Halos are read-only: a task reads its neighbours' raw pixels, never their output.
+
+With a ``keep`` or ``white`` background (colour mode), the paper's white field (paper colour
+x lamp fall-off, ``rust_kernels/src/scan/field.rs``) is divided out after the palette: each
+tile adds its paper pixels into the cells of a grid fixed in image coordinates
+(:func:`field_sums_task`), one task fits the field on the summed cells (:func:`field_task`),
+and, when there is a field, each tile is flattened and written back into the cleaned store
+(or a new one when nothing was cleaned; :func:`flatten_task`), whose histograms give the
+palette again: the steps :func:`vectile.vectorize` takes on the whole image, on the same sums.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from vectile.tiling.prepass import histogram
 from vectile.tiling.reader import TileReader
 from vectile.tiling.store import LAYOUT_VERSION, create_store, rust_codecs
 
-__all__ = ["cleaned_store", "halo_window", "prepare_task"]
+__all__ = ["cleaned_store", "field_sums_task", "field_task", "flatten_task", "halo_window", "prepare_task"]
 
 
 def cleaned_store(directory: Path, grid: Grid) -> TileReader:
@@ -96,3 +104,37 @@ def _write(store: str, x0: int, y0: int, block: np.ndarray) -> None:
     with rust_codecs(1):
         array = zarr.open_array(store, mode="r+")
     array[y0 : y0 + block.shape[0], x0 : x0 + block.shape[1]] = block
+
+
+def field_sums_task(reader: TileReader, pixels: Any, grid: Grid, i: int, palette: dict[str, Any]) -> bytes:
+    """Tile ``i``'s paper sums per cell of the flat-field grid (``_kernels.tile_field_sums``)."""
+
+    def work() -> bytes:
+        x0, y0, w, h = grid.rect(i)
+        return _kernels.tile_field_sums(reader(x0, y0, w, h, pixels), x0=x0, y0=y0, palette=palette["state"])
+
+    return named(grid.name(i), work)
+
+
+def field_task(sums: list[bytes], grid: Grid, palette: dict[str, Any]) -> bytes | None:
+    """The white field fitted on all tiles' sums, or None (no paper: nothing is flattened)."""
+    return named(
+        "the flat field",
+        lambda: _kernels.tile_field(sums, width=grid.width, height=grid.height, palette=palette["state"]),
+    )
+
+
+def flatten_task(
+    reader: TileReader, pixels: Any, grid: Grid, i: int, mode: str, field: bytes, store: str
+) -> tuple[bytes, np.ndarray]:
+    """Tile ``i`` with the white ``field`` divided out, written into ``store`` (its own shard;
+    it may be the store ``reader`` reads: the tile is read whole before it is written);
+    returns the flattened tile's histogram, as :func:`prepare_task`."""
+
+    def work() -> tuple[bytes, np.ndarray]:
+        x0, y0, w, h = grid.rect(i)
+        flat = _kernels.tile_flatten(reader(x0, y0, w, h, pixels), x0=x0, y0=y0, field=field)
+        _write(store, x0, y0, flat)
+        return histogram(flat, x0, y0, grid.width, grid.height, mode, 0)
+
+    return named(grid.name(i), work)

@@ -45,7 +45,7 @@ from typing import Any
 
 from vectile import _kernels
 from vectile.options import PRESET_SAMPLE, TraceOptions, check_tile_size, resolve, settings
-from vectile.tiling.clean import cleaned_store, prepare_task
+from vectile.tiling.clean import cleaned_store, field_sums_task, field_task, flatten_task, prepare_task
 from vectile.tiling.grid import Grid, UntileableOption
 from vectile.tiling.lines import submit_lines
 from vectile.tiling.prepass import MERGE_GROUP, Prepass
@@ -202,6 +202,35 @@ def trace_tiled(
         palette = ex.submit(
             palette_task, hists, name, ptuned, seed, mode, threshold, layers, key=f"vectile-palette-{run}"
         )
+        if mode == "color" and front.background in ("keep", "white"):
+            # The paper's white field divided out, and the palette fitted again on the flat page.
+            sums = [
+                ex.submit(field_sums_task, reader, pixels, grid, i, palette, key=f"vectile-fieldsums-{run}-{i}")
+                for i in tiles
+            ]
+            watched += sums
+            field = _result(client, ex.submit(field_task, sums, grid, palette, key=f"vectile-field-{run}"))
+            if field is not None:
+                if strength == 0:  # nothing cleaned: a new store (never the source's)
+                    tmp = scratch_dir.enter_context(tempfile.TemporaryDirectory(prefix="vectile-flat-", dir=scratch))
+                    flat_reader = cleaned_store(Path(tmp) / "flat.zarr", grid)
+                else:  # the cleaned store, tile by tile in place
+                    flat_reader = reader
+                assert flat_reader.store is not None
+                flat_store = flat_reader.store
+                more, hists = _histograms(
+                    ex,
+                    flatten_task,
+                    len(grid),
+                    lambda i: (reader, pixels, grid, i, mode, field, flat_store),
+                    run,
+                    "flatten",
+                )
+                watched += more
+                reader, pixels = flat_reader, None
+                palette = ex.submit(
+                    palette_task, hists, name, ptuned, seed, mode, threshold, layers, key=f"vectile-palette2-{run}"
+                )
         out = None if output is None else os.fspath(Path(output).absolute())
         if mode == "centerline":
             more, done = submit_lines(

@@ -8,7 +8,7 @@ use crate::quantize::{quantize, QuantizeOptions, TRANSPARENT};
 use crate::regions::{find_regions, find_regions_guided, find_regions_local, Regions};
 use crate::scan::background::{drop_paper, paint};
 use crate::scan::palette::PaletteScan;
-use crate::scan::{self, Background, ScanOptions};
+use crate::scan::{self, field, Background, ScanOptions};
 use crate::svg::{write_svg, Layers, Shape, StrokeShape};
 use crate::thin;
 use rayon::prelude::*;
@@ -289,15 +289,26 @@ pub fn trace_guided(
     let cleaned_view = cleaned.as_deref().map(|px| ImageView::new(px, img.width, img.height, 3)).transpose()?;
     let img = cleaned_view.as_ref().unwrap_or(img);
     let background = opts.scan.background;
+    let mut flattened: Option<Vec<u8>> = None;
     let (mut labels, palette, paper, binary) = match opts.mode {
         Mode::Color => {
             let scan = PaletteScan { delta_e: opts.scan.delta_e, paper: background != Background::Off };
-            let q = quantize(
-                img,
-                weights,
-                &QuantizeOptions { colors: opts.colors, seed: opts.seed, scan, ..Default::default() },
-            )?;
-            (q.labels, q.palette, q.paper, false)
+            let qopts = QuantizeOptions { colors: opts.colors, seed: opts.seed, scan, ..Default::default() };
+            let q = quantize(img, weights, &qopts)?;
+            // Keep and white: the paper's white field (lamp fall-off) divided out, and the
+            // palette fitted again on the flat page (`scan::field`).
+            let target = q.paper.and_then(|p| field::target(background, q.palette[p as usize]));
+            flattened = match (q.paper, target) {
+                (Some(p), Some(t)) => field::flatten(img, &q.labels, p, t),
+                _ => None,
+            };
+            match &flattened {
+                Some(px) => {
+                    let q = quantize(&ImageView::new(px, img.width, img.height, 3)?, weights, &qopts)?;
+                    (q.labels, q.palette, q.paper, false)
+                }
+                None => (q.labels, q.palette, q.paper, false),
+            }
         }
         Mode::Centerline => return crate::strokes::trace::trace_centerline(img, weights, opts),
         // Binary: the light side is the paper.
@@ -308,6 +319,8 @@ pub fn trace_guided(
             true,
         ),
     };
+    let flattened_view = flattened.as_deref().map(|px| ImageView::new(px, img.width, img.height, 3)).transpose()?;
+    let img = flattened_view.as_ref().unwrap_or(img);
     let find = |img: &ImageView, labels: &[i32]| {
         if opts.local_merge {
             if edges.is_some() {

@@ -78,7 +78,8 @@ def vectorize(
     units of the image's measured noise (0 = off); ``delta_e``: palette colours closer than
     this CIELAB distance are one colour (0 = off); ``background``: the paper is ``keep`` (one
     flat shape in its colour), ``white`` (pure white, other colours white-balanced to it) or
-    ``transparent`` (not drawn).  ``stats["noise"]`` is the measured noise.
+    ``transparent`` (not drawn); with ``keep`` and ``white`` the paper's lamp fall-off is
+    divided out first, where enough paper shows.  ``stats["noise"]`` is the measured noise.
 
     Lines: ``strokes`` (``auto``, ``on``, ``off``; colour mode) draws thin structures, at most
     ``stroke_width_max`` pixels wide, as stroked centerlines over the fills, which continue

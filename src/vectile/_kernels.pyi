@@ -46,6 +46,9 @@ __all__ = [
     "denoise",
     "scan_reach",
     "tile_prepare",
+    "tile_field_sums",
+    "tile_field",
+    "tile_flatten",
 ]
 
 #: The crate version (``CARGO_PKG_VERSION``).
@@ -223,6 +226,18 @@ def tile_prepare(
     the (h, w, 3|4) pixels at (x0, y0) of a width x height image holding the core and its
     halo of ``scan_reach`` pixels (clipped to the image): equal to that rectangle of the
     whole image's front end."""
+
+def tile_field_sums(image: NDArray[np.uint8], *, x0: int, y0: int, palette: bytes) -> bytes:
+    """The flat-field sums of one tile at (x0, y0): per cell of the image's fixed grid, its
+    pixels and the channel sums of those the ``palette`` state labels paper."""
+
+def tile_field(sums: list[bytes], *, width: int, height: int, palette: bytes) -> bytes | None:
+    """The white field (paper x illumination) fitted on every tile's ``tile_field_sums`` (any
+    order), or None when there is none (no paper, too little, a background that uses none)."""
+
+def tile_flatten(image: NDArray[np.uint8], *, x0: int, y0: int, field: bytes) -> NDArray[np.uint8]:
+    """One (h, w, 3) RGB tile at (x0, y0) with the white ``field`` divided out: the pixels the
+    whole-image trace flattens there."""
 
 # Tiled tracing (rust_kernels/src/python/tiled.rs): stage results are opaque bytes.
 def tile_histogram(image: npt.NDArray[np.uint8], *, x0: int, y0: int, width: int, height: int, mode: str) -> bytes: ...

@@ -283,7 +283,8 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "background",
         str,
         "the paper of a scan: keep (all paper in its one colour), white (pure white, every other colour "
-        "white-balanced to the paper), or transparent (not drawn; whole-image traces only); "
+        "white-balanced to the paper), or transparent (not drawn; whole-image traces only); keep and "
+        "white divide the lamp's fall-off out where enough paper shows; "
         "default from the preset (scan: keep; others: no paper detection)",
         choices=BACKGROUNDS,
     ),

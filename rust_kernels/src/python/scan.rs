@@ -1,14 +1,19 @@
 //! Bindings of the scan front end: `denoise` (a whole image), `tile_prepare` (a tile's core
-//! cleaned from a window that holds it and its halo) and `scan_reach` (that halo). Every call
-//! goes through `python::run`.
+//! cleaned from a window that holds it and its halo), `scan_reach` (that halo), and the
+//! tiled flat field: `tile_field_sums` per tile, `tile_field` from all of them, `tile_flatten`
+//! per tile. Every call goes through `python::run`.
 
 use super::convert::{contiguous, image_dims};
 use super::run;
+use crate::error::KernelError;
 use crate::image::ImageView;
 use crate::scan::denoise::Rect;
+use crate::scan::field::{self, Field, FieldSums};
 use crate::scan::{self, ScanOptions};
+use crate::tiled::{decode, encode, TiledPalette};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 /// The front end's options for a denoise strength and noise sigma (the rest off).
 fn options(denoise: f32, noise: f32) -> ScanOptions {
@@ -94,10 +99,78 @@ fn tile_prepare<'py>(
     rgb_array(py, out, core_height, core_width)
 }
 
+/// The flat-field sums of one (h, w, 3|4) tile at (x0, y0), its paper the pixels the
+/// global `palette` (`tile_palette`'s state) labels paper (`scan::field::tile_sums`).
+#[pyfunction]
+#[pyo3(signature = (image, *, x0, y0, palette))]
+fn tile_field_sums<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    x0: usize,
+    y0: usize,
+    palette: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (h, w, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    let out = run(py, || {
+        let p: TiledPalette = decode(palette, "the palette")?;
+        Ok(encode(&field::tile_sums(&ImageView::new(data, w, h, c)?, (x0, y0), &p)))
+    })?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The white field of a width x height image from every tile's `tile_field_sums` (any
+/// order), or None when there is none (no paper, too little of it, a background that uses
+/// none): `scan::field::tile_field`.
+#[pyfunction]
+#[pyo3(signature = (sums, *, width, height, palette))]
+fn tile_field<'py>(
+    py: Python<'py>,
+    sums: Vec<Vec<u8>>,
+    width: usize,
+    height: usize,
+    palette: &[u8],
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    let out = run(py, || {
+        let p: TiledPalette = decode(palette, "the palette")?;
+        let parts = sums.iter().map(|b| decode(b, "flat-field sums")).collect::<crate::Result<Vec<FieldSums>>>()?;
+        Ok(field::tile_field(&parts, width, height, &p)?.map(|f| encode(&f)))
+    })?;
+    Ok(out.map(|b| PyBytes::new(py, &b)))
+}
+
+/// One (h, w, 3) RGB tile at (x0, y0) with the white `field` (`tile_field`) divided out:
+/// the same pixels the whole-image trace flattens there.
+#[pyfunction]
+#[pyo3(signature = (image, *, x0, y0, field))]
+fn tile_flatten<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray3<'py, u8>,
+    x0: usize,
+    y0: usize,
+    field: &[u8],
+) -> PyResult<Bound<'py, PyAny>> {
+    let (h, w, c) = image_dims(&image);
+    let data = contiguous(&image, "image")?;
+    let out = run(py, || {
+        if c != 3 {
+            return Err(KernelError::InvalidInput(format!("tile_flatten needs RGB pixels, got {c} channels")));
+        }
+        let f: Field = decode(field, "the flat field")?;
+        let mut px = data.to_vec();
+        f.apply(&mut px, w, (x0, y0));
+        Ok(px)
+    })?;
+    rgb_array(py, out, h, w)
+}
+
 /// Register the scan functions on the `_kernels` module.
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(denoise, m)?)?;
     m.add_function(wrap_pyfunction!(scan_reach, m)?)?;
     m.add_function(wrap_pyfunction!(tile_prepare, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_field_sums, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_field, m)?)?;
+    m.add_function(wrap_pyfunction!(tile_flatten, m)?)?;
     Ok(())
 }

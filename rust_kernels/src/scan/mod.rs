@@ -9,6 +9,7 @@
 
 pub mod background;
 pub mod denoise;
+pub mod field;
 pub mod palette;
 
 use crate::error::{KernelError, Result};

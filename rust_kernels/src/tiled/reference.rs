@@ -3,7 +3,9 @@
 //!
 //! With the scan front end on, a first stage cleans every tile from the tile and a halo of
 //! `scan::reach` pixels (`scan::prepare_window`) into a second image, as the Dask flow writes
-//! cleaned tiles into a second store, and every later stage reads the cleaned pixels.
+//! cleaned tiles into a second store, and every later stage reads the cleaned pixels. With a
+//! keep or white background the paper's white field is then divided out of every tile
+//! (`scan::field`) and the palette fitted again, as the Dask flow's flatten pass does.
 
 use super::arcs::tile_arcs;
 use super::assemble::assemble;
@@ -14,7 +16,7 @@ use super::regions::{seam_links, tile_regions};
 use super::stitch::stitch;
 use crate::error::Result;
 use crate::image::ImageView;
-use crate::scan::{self, denoise::Rect, Background, ScanOptions};
+use crate::scan::{self, denoise::Rect, field, Background, ScanOptions};
 use crate::trace::{Mode, TraceOptions, TraceStats};
 
 /// The whole tiled pipeline in one process, sequentially (tests and reference).
@@ -45,7 +47,37 @@ pub fn trace_tiled(img: &ImageView, tile: usize, opts: &TraceOptions) -> Result<
         )?;
         return trace_lines(img, &grid, &hists, &palette, !transparent, opts);
     }
-    let palette = palette_from_histograms(&hists, opts)?;
+    let mut palette = palette_from_histograms(&hists, opts)?;
+    // Keep and white: the white field from every tile's paper sums, each tile flattened, and
+    // the palette again from the flattened tiles' histograms (the Dask flow's flatten pass).
+    let sums = (0..grid.len())
+        .map(|i| {
+            let (d, g, w, h) = crop(i);
+            Ok(field::tile_sums(&ImageView::new(&d, w, h, ch)?, (g.x0, g.y0), &palette))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut flat = None;
+    if let Some(f) = field::tile_field(&sums, img.width, img.height, &palette)? {
+        let mut px = vec![0u8; img.width * img.height * 3];
+        let mut hists = Vec::new();
+        for i in 0..grid.len() {
+            let (mut d, g, w, h) = crop(i);
+            f.apply(&mut d, w, (g.x0, g.y0));
+            hists.push(tile_histogram(&ImageView::new(&d, w, h, 3)?, &g, opts.mode)?);
+            for (r, row) in d.chunks_exact(3 * w).enumerate() {
+                let at = 3 * ((g.y0 + r) * img.width + g.x0);
+                px[at..at + 3 * w].copy_from_slice(row);
+            }
+        }
+        palette = palette_from_histograms(&hists, opts)?;
+        flat = Some(px);
+    }
+    let flat_view = flat.as_deref().map(|px| ImageView::new(px, img.width, img.height, 3)).transpose()?;
+    let img = flat_view.as_ref().unwrap_or(img);
+    let crop = |i: usize| -> (Vec<u8>, TileGeom, usize, usize) {
+        let (x0, y0, w, h) = grid.rect(i);
+        crop_rect(img, x0, y0, w, h)
+    };
     let (regions, borders): (Vec<_>, Vec<_>) = (0..grid.len())
         .map(|i| {
             let (d, g, w, h) = crop(i);

@@ -400,6 +400,31 @@ fn tiled_equals_untiled_scan_palette() {
 }
 
 #[test]
+fn tiled_equals_untiled_flat_field() {
+    // A page large enough for the white field (> `field::MIN_CELLS` all-paper cells), traced
+    // with keep and white (the field divided out) and without (none), with and without the
+    // denoise, in tiles down to 1 px.
+    use crate::scan::{Background, ScanOptions};
+    let (w, h) = (150, 110);
+    let px = scanlike(w, h, 3);
+    for background in [Background::Keep, Background::White] {
+        for denoise in [0.0, 2.0] {
+            let scan = ScanOptions { delta_e: 8.0, background, denoise, noise: 3.0 };
+            let opts = TraceOptions { colors: 24, min_area: 6, scan, ..Default::default() };
+            if denoise == 0.0 {
+                // The page has a field (else this would test nothing new).
+                let img = ImageView::new(&px, w, h, 3).unwrap();
+                let hist = tile_histogram(&img, &TileGeom { x0: 0, y0: 0, width: w, height: h }, Mode::Color).unwrap();
+                let palette = palette_from_histograms(&[hist], &opts).unwrap();
+                let sums = crate::scan::field::tile_sums(&img, (0, 0), &palette);
+                assert!(crate::scan::field::tile_field(&[sums], w, h, &palette).unwrap().is_some());
+            }
+            check(&px, w, h, &opts, &[1, 16, 37, 200]);
+        }
+    }
+}
+
+#[test]
 fn tiled_refuses_transparent_paper() {
     use crate::scan::{Background, ScanOptions};
     let px = scanlike(20, 10, 1);
