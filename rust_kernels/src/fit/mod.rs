@@ -10,9 +10,15 @@
 //! run is replaced by its midpoint, which puts digital straight lines of any slope on a
 //! straight line. A turn is kept as a sharp *corner* when both runs beside it are at least
 //! `corner_run` pixels long, or when it ends a short run whose two turns go the same way (a
-//! cap, such as the end of a one-pixel line); other turns are pixel steps and are smoothed.
+//! cap, such as the end of a one-pixel line), or when the de-staircased outline turns sharply
+//! there (`sharp.rs`: the tip of a spike or wedge, a notch); other turns are pixel steps and
+//! are smoothed. The fitted curve is held within the tolerance at the data points and halfway
+//! between them, so it cannot bulge across a step or round a kept corner off.
 
 use crate::boundary::Edge;
+
+mod sharp;
+use sharp::sharp_turns;
 
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pt {
@@ -157,9 +163,12 @@ pub fn smooth_points(edge: &Edge, corner_run: u32, frame: Option<(i32, i32)>) ->
                 || cap(i - 1)
                 || cap(i)
         };
+        let mids: Vec<Pt> = (0..m as isize).map(|i| mid(idx(i), idx(i + 1))).collect();
+        let turns: Vec<Pt> = t.iter().map(|&p| pt(p)).collect();
+        let sharp = if corner_run > 1 { sharp_turns(&mids, &turns, true) } else { vec![false; m] };
         let mut out = Vec::with_capacity(2 * m);
         for i in 0..m as isize {
-            if corner(i) || on_frame(idx(i)) {
+            if corner(i) || sharp[i as usize] || on_frame(idx(i)) {
                 out.push((pt(idx(i)), true));
             }
             out.push((mid(idx(i), idx(i + 1)), false));
@@ -176,11 +185,15 @@ pub fn smooth_points(edge: &Edge, corner_run: u32, frame: Option<(i32, i32)>) ->
         let corner = |i: usize| {
             is_corner(len(i - 1), len(i), flips(i - 1, i), flips(i + 1, i), corner_run) || cap(i - 1) || cap(i)
         };
+        // mids[r] is run r's midpoint; turn t[i] (1 <= i < runs) sits between runs i-1 and i.
+        let mids: Vec<Pt> = (0..runs).map(|i| mid(t[i], t[i + 1])).collect();
+        let turns: Vec<Pt> = t.iter().map(|&p| pt(p)).collect();
+        let sharp = if corner_run > 1 && runs > 1 { sharp_turns(&mids, &turns, false) } else { vec![false; m] };
         let mut out = Vec::with_capacity(2 * m);
         out.push((pt(t[0]), true));
         for i in 0..runs {
             out.push((mid(t[i], t[i + 1]), false));
-            if i + 1 < runs && (corner(i + 1) || on_frame(t[i + 1])) {
+            if i + 1 < runs && (corner(i + 1) || sharp[i + 1] || on_frame(t[i + 1])) {
                 out.push((pt(t[i + 1]), true));
             }
         }
@@ -355,7 +368,26 @@ fn max_error(p: &[Pt], b: &[Pt; 4], u: &[f64]) -> (f64, usize) {
             split = i;
         }
     }
+    // Between data points too: a cubic can meet every point and still bulge out between
+    // two of them (across a pixel step or round a corner it was not allowed to keep).
+    for i in 0..n - 1 {
+        let q = bezier(b, 0.5 * (u[i] + u[i + 1]));
+        let e = segment_distance2(q, p[i], p[i + 1]);
+        if e > worst {
+            worst = e;
+            split = i.max(1);
+        }
+    }
     (worst, split)
+}
+
+/// Squared distance from `q` to the segment `a`-`b`.
+fn segment_distance2(q: Pt, a: Pt, b: Pt) -> f64 {
+    let d = b.sub(a);
+    let l2 = d.dot(d);
+    let t = if l2 > 0.0 { (q.sub(a).dot(d) / l2).clamp(0.0, 1.0) } else { 0.0 };
+    let r = q.sub(a.add(d.scale(t)));
+    r.dot(r)
 }
 
 /// One Newton-Raphson step per point towards the closest curve parameter.
@@ -430,112 +462,4 @@ fn push_cubic(b: &[Pt; 4], p: &[Pt], tol: f64, segs: &mut Vec<Seg>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::regions::NONE;
-
-    fn closed(points: Vec<(i32, i32)>) -> Edge {
-        Edge { points, left: NONE, right: 0, closed: true }
-    }
-
-    #[test]
-    fn rectangle_keeps_its_corners() {
-        let e = closed(vec![(0, 0), (5, 0), (5, 3), (0, 3)]);
-        let c = fit_edge(&e, &FitOptions::default());
-        assert_eq!(c.start, Pt::new(0.0, 0.0));
-        assert_eq!(c.end(), c.start);
-        let mut corners: Vec<Pt> = c.segs.iter().map(|s| s.end()).collect();
-        assert!(c.segs.iter().all(|s| matches!(s, Seg::Line(_))));
-        corners.dedup();
-        // Lines through the side midpoints collapse into the 4 sides.
-        let on_outline = corners.iter().all(|p| p.x == 0.0 || p.x == 5.0 || p.y == 0.0 || p.y == 3.0);
-        assert!(on_outline, "{corners:?}");
-        for k in [Pt::new(5.0, 0.0), Pt::new(5.0, 3.0), Pt::new(0.0, 3.0)] {
-            assert!(corners.contains(&k), "{corners:?}");
-        }
-    }
-
-    #[test]
-    fn single_pixel_and_thin_line_are_caps() {
-        let px = closed(vec![(0, 0), (1, 0), (1, 1), (0, 1)]);
-        let pts = smooth_points(&px, 2, None);
-        assert_eq!(pts.iter().filter(|p| p.1).count(), 4);
-        let line = closed(vec![(0, 0), (10, 0), (10, 1), (0, 1)]);
-        assert_eq!(smooth_points(&line, 2, None).iter().filter(|p| p.1).count(), 4);
-    }
-
-    #[test]
-    fn staircase_becomes_one_straight_line() {
-        // Open edge: a 45-degree staircase from (0,0) to (6,6) between junctions.
-        let mut points = vec![(0, 0)];
-        for i in 0..6 {
-            points.push((i + 1, i));
-            points.push((i + 1, i + 1));
-        }
-        points.pop();
-        points.push((6, 6));
-        let e = Edge { points, left: 0, right: 1, closed: false };
-        let c = fit_edge(&e, &FitOptions { tolerance: 0.6, corner_run: 2 });
-        assert_eq!(c.start, Pt::new(0.0, 0.0));
-        assert_eq!(c.end(), Pt::new(6.0, 6.0));
-        assert!(c.segs.len() <= 2, "{:?}", c.segs);
-    }
-
-    #[test]
-    fn circle_fits_with_few_cubics_within_tolerance() {
-        // Digital circle outline of radius 40 traced as a crack loop.
-        let r = 40.0f64;
-        let inside = |x: i32, y: i32| {
-            let (cx, cy) = (x as f64 + 0.5 - 50.0, y as f64 + 0.5 - 50.0);
-            cx * cx + cy * cy <= r * r
-        };
-        let map: Vec<u32> = (0..100 * 100).map(|i| if inside(i % 100, i / 100) { 1 } else { 0 }).collect();
-        let g = crate::boundary::build(&map, 100, 100, 2);
-        let e = g.edges.iter().find(|e| e.closed && (e.left == 1 || e.right == 1)).unwrap();
-        let c = fit_edge(e, &FitOptions { tolerance: 0.5, corner_run: 2 });
-        assert!(c.segs.len() <= 12, "{} segments", c.segs.len());
-        assert_eq!(c.end(), c.start);
-        // Sample the curve: every point lies within 1 px of the true circle.
-        let mut from = c.start;
-        for s in &c.segs {
-            if let Seg::Cubic(c1, c2, to) = *s {
-                for k in 0..=10 {
-                    let q = bezier(&[from, c1, c2, to], k as f64 / 10.0);
-                    let d = ((q.x - 50.0).powi(2) + (q.y - 50.0).powi(2)).sqrt();
-                    assert!((d - r).abs() < 1.0, "{d}");
-                }
-            }
-            from = s.end();
-        }
-    }
-
-    #[test]
-    fn turns_on_the_image_border_stay_fixed() {
-        // Region in the top-left corner of a 2x2 image: the edge to the outside runs
-        // (0,1) -> (0,0) -> (2,0) -> (2,1); without the frame its corners would be smoothed.
-        let e = Edge { points: vec![(0, 1), (0, 0), (2, 0), (2, 1)], left: NONE, right: 0, closed: false };
-        assert_eq!(smooth_points(&e, 2, None).iter().filter(|p| p.1).count(), 2);
-        let c = fit_edge_in_frame(&e, &FitOptions::default(), Some((2, 2)));
-        let ends: Vec<Pt> = c.segs.iter().map(|s| s.end()).collect();
-        assert!(c.segs.iter().all(|s| matches!(s, Seg::Line(_))), "{:?}", c.segs);
-        for k in [Pt::new(0.0, 0.0), Pt::new(2.0, 0.0), Pt::new(2.0, 1.0)] {
-            assert!(ends.contains(&k), "{ends:?}");
-        }
-    }
-
-    #[test]
-    fn reversal_round_trips() {
-        let c = Curve {
-            start: Pt::new(0.0, 0.0),
-            segs: vec![
-                Seg::Line(Pt::new(1.0, 0.0)),
-                Seg::Cubic(Pt::new(2.0, 0.0), Pt::new(3.0, 1.0), Pt::new(3.0, 2.0)),
-            ],
-        };
-        let r = c.reversed();
-        assert_eq!(r.start, Pt::new(3.0, 2.0));
-        assert_eq!(r.segs[0], Seg::Cubic(Pt::new(3.0, 1.0), Pt::new(2.0, 0.0), Pt::new(1.0, 0.0)));
-        assert_eq!(r.segs[1], Seg::Line(Pt::new(0.0, 0.0)));
-        assert_eq!(r.reversed(), c);
-    }
-}
+mod tests;
