@@ -106,9 +106,35 @@ fn reversal_round_trips() {
     assert_eq!(r.reversed(), c);
 }
 
-/// Region 1 where `inside(x + 0.5, y + 0.5)` on a `w` x `h` grid: its boundary edges.
+/// Region 1 where `inside(x + 0.5, y + 0.5)` on a `w` x `h` grid: its boundary edges. The
+/// boundary graph takes regions that are 4-connected, so region 1 is the largest 4-connected
+/// set of inside pixels (a star's tip can end in pixels that touch only by a corner).
 fn region_edges(w: usize, h: usize, inside: &impl Fn(f64, f64) -> bool) -> Vec<Edge> {
-    let map: Vec<u32> = (0..w * h).map(|i| inside((i % w) as f64 + 0.5, (i / w) as f64 + 0.5) as u32).collect();
+    let raw: Vec<bool> = (0..w * h).map(|i| inside((i % w) as f64 + 0.5, (i / w) as f64 + 0.5)).collect();
+    let mut component = vec![usize::MAX; w * h];
+    let mut sizes = Vec::new();
+    for start in 0..w * h {
+        if !raw[start] || component[start] != usize::MAX {
+            continue;
+        }
+        let id = sizes.len();
+        let (mut stack, mut size) = (vec![start], 0usize);
+        component[start] = id;
+        while let Some(i) = stack.pop() {
+            size += 1;
+            let (x, y) = (i % w, i / w);
+            let near = [(x > 0, i.wrapping_sub(1)), (x + 1 < w, i + 1), (y > 0, i.wrapping_sub(w)), (y + 1 < h, i + w)];
+            for (ok, j) in near {
+                if ok && raw[j] && component[j] == usize::MAX {
+                    component[j] = id;
+                    stack.push(j);
+                }
+            }
+        }
+        sizes.push(size);
+    }
+    let largest = (0..sizes.len()).max_by_key(|&k| (sizes[k], std::cmp::Reverse(k)));
+    let map: Vec<u32> = component.iter().map(|&c| (Some(c) == largest) as u32).collect();
     let g = crate::boundary::build(&map, w, h, 2);
     g.edges.into_iter().filter(|e| e.left == 1 || e.right == 1).collect()
 }
