@@ -253,22 +253,24 @@ def run(files_count: int, sizes: list[int], repeat: int, out: Path) -> dict[str,
                 result["files_per_task"] = per_task
                 runs["dask" if per_task is None else "dask_single"].append(result)
                 shutil.rmtree(work / "dask-out", ignore_errors=True)
-    result = {
-        "date": _dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cores": cores, "python": platform.python_version(), "platform": platform.platform()},
-        "files": files_count,
-        "sizes": sizes,
-        "repeat": repeat,
-        "runs": runs,
-    }
+    return save_run(out, "batch", cores, {"files": files_count, "sizes": sizes, "repeat": repeat, "runs": runs})
+
+
+def save_run(out: Path, name: str, cores: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """A throughput run's result: ``fields`` with the date and the machine, also written to
+    ``out/NAME-<date>.json`` (its path under ``json``). Shared with ``bench.cluster``."""
+    now = _dt.datetime.now()
+    machine = {"cores": cores, "python": platform.python_version(), "platform": platform.platform()}
+    result = {"date": now.isoformat(timespec="seconds"), "machine": machine, **fields}
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"batch-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    path = out / f"{name}-{now.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(result, indent=1))
     result["json"] = str(path)
     return result
 
 
-def _rate(r: dict[str, Any]) -> float:
+def speed(r: dict[str, Any]) -> float:
+    """Files per second of one run."""
     return float(r["files"]) / float(r["seconds"])
 
 
@@ -277,45 +279,45 @@ def table(result: dict[str, Any]) -> str:
     cores = result["machine"]["cores"]
     n = result["files"]
     runs = result["runs"]
-    best = {k: max(v, key=_rate) for k, v in runs.items() if k != "dask"}
+    best = {k: max(v, key=speed) for k, v in runs.items() if k != "dask"}
     dask_n = [r for r in runs["dask"] if r["size"] == n]
-    best["dask"] = max(dask_n, key=_rate)
-    target = cores * _rate(best["loop_1"])
+    best["dask"] = max(dask_n, key=speed)
+    target = cores * speed(best["loop_1"])
     lines = [
         f"{n:,} icon-sized files (512 x 512 PNG), {cores} cores, best of {result['repeat']}:",
         "",
         "| run | processes x threads | seconds | files/s | vs 1-thread loop | vs cores x loop | vs parallel loops |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    parallel = _rate(best["parallel_loops"])
+    parallel = speed(best["parallel_loops"])
 
     def row(name: str, shape: str, seconds: float, rate: float) -> None:
         lines.append(
             f"| {name} | {shape} | {seconds:.1f} | {rate:.1f} | "
-            f"{rate / _rate(best['loop_1']):.2f} | {rate / target:.0%} | "
+            f"{rate / speed(best['loop_1']):.2f} | {rate / target:.0%} | "
             f"{rate / parallel:.0%} |"
         )
 
-    row("loop, RAYON_NUM_THREADS=1", "1 x 1", best["loop_1"]["seconds"], _rate(best["loop_1"]))
-    row("loop, rayon default", f"1 x {cores}", best["loop_default"]["seconds"], _rate(best["loop_default"]))
+    row("loop, RAYON_NUM_THREADS=1", "1 x 1", best["loop_1"]["seconds"], speed(best["loop_1"]))
+    row("loop, rayon default", f"1 x {cores}", best["loop_default"]["seconds"], speed(best["loop_default"]))
     row(
         "loop, RAYON_NUM_THREADS=1, the workers' malloc settings",
         "1 x 1",
         best["loop_1_malloc"]["seconds"],
-        _rate(best["loop_1_malloc"]),
+        speed(best["loop_1_malloc"]),
     )
     lines.append(
         f"| cores x loop (computed) | {cores} x 1 | {n / target:.1f} | {target:.1f} | "
         f"{cores:.2f} | 100% | {target / parallel:.0%} |"
     )
-    row("parallel loops (measured)", f"{cores} x 1", best["parallel_loops"]["seconds"], _rate(best["parallel_loops"]))
+    row("parallel loops (measured)", f"{cores} x 1", best["parallel_loops"]["seconds"], speed(best["parallel_loops"]))
     d = best["dask"]
-    row("vectile.flows.batch on Dask (default: small files grouped)", f"{d['workers']} x 1", d["seconds"], _rate(d))
+    row("vectile.flows.batch on Dask (default: small files grouped)", f"{d['workers']} x 1", d["seconds"], speed(d))
     row("  same, cluster start-up included", f"{d['workers']} x 1", d["end_to_end"], d["files"] / d["end_to_end"])
     s1 = best["dask_single"]
-    row("vectile.flows.batch on Dask, one task per file", f"{s1['workers']} x 1", s1["seconds"], _rate(s1))
-    all_rates = ", ".join(f"{_rate(r):.1f}" for r in dask_n)
-    loop_rates = ", ".join(f"{_rate(r):.1f}" for r in runs["loop_1"])
+    row("vectile.flows.batch on Dask, one task per file", f"{s1['workers']} x 1", s1["seconds"], speed(s1))
+    all_rates = ", ".join(f"{speed(r):.1f}" for r in dask_n)
+    loop_rates = ", ".join(f"{speed(r):.1f}" for r in runs["loop_1"])
     lines += [
         "",
         f"All runs, files/s: Dask {all_rates}; 1-thread loop {loop_rates}. "
@@ -328,9 +330,9 @@ def table(result: dict[str, Any]) -> str:
         "| files in the batch | seconds | files/s | peak RSS client + scheduler | peak RSS per worker |",
         "| ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in sorted((r for r in runs["dask"]), key=lambda r: (r["size"], -_rate(r))):
+    for r in sorted((r for r in runs["dask"]), key=lambda r: (r["size"], -speed(r))):
         lines.append(
-            f"| {r['size']:,} | {r['seconds']:.1f} | {_rate(r):.1f} | "
+            f"| {r['size']:,} | {r['seconds']:.1f} | {speed(r):.1f} | "
             f"{r['peak_rss_kb_client_scheduler'] / 1024:.0f} MB | "
             f"{r['peak_rss_kb_worker'] / 1024:.0f} MB |"
         )

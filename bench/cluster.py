@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as _dt
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -39,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.batch import _child_env, _cores, _parallel_loops, _run_child, make_files
+from bench.batch import _child_env, _cores, _parallel_loops, _run_child, make_files, save_run, speed
 from bench.cli import DEFAULT_OUT
 
 KINDS = ("local", "standalone", "slurm")
@@ -204,31 +202,16 @@ def run(files_count: int, repeat: int, kinds: list[str], out: Path) -> dict[str,
             runs["parallel_loops"].append({**_parallel_loops(files, work, cores), "load_after": os.getloadavg()[0]})
             for i in range(cores):
                 shutil.rmtree(work / f"parallel-out-{i}", ignore_errors=True)
-    result = {
-        "date": _dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cores": cores, "python": platform.python_version(), "platform": platform.platform()},
-        "files": files_count,
-        "repeat": repeat,
-        "runs": runs,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"cluster-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=1))
-    result["json"] = str(path)
-    return result
-
-
-def _rate(r: dict[str, Any]) -> float:
-    return float(r["files"]) / float(r["seconds"])
+    return save_run(out, "cluster", cores, {"files": files_count, "repeat": repeat, "runs": runs})
 
 
 def table(result: dict[str, Any]) -> str:
     """The markdown table of a ``run`` result: best of the rounds, every round listed after."""
     cores, n, runs = result["machine"]["cores"], result["files"], result["runs"]
     kinds = [k for k in KINDS if k in runs]
-    best = {k: max(v, key=_rate) for k, v in runs.items() if v}
-    local = _rate(best["local"]) if "local" in best else None
-    target = cores * _rate(best["loop_1"])
+    best = {k: max(v, key=speed) for k, v in runs.items() if v}
+    local = speed(best["local"]) if "local" in best else None
+    target = cores * speed(best["loop_1"])
     names = {
         "local": "LocalCluster (vectile batch's own)",
         "standalone": "standalone: dask scheduler + dask worker processes",
@@ -243,22 +226,22 @@ def table(result: dict[str, Any]) -> str:
     ]
     for kind in kinds:
         b = best[kind]
-        vs_local = f"{_rate(b) / local:.0%}" if local else "-"
+        vs_local = f"{speed(b) / local:.0%}" if local else "-"
         lines.append(
-            f"| {names[kind]} | {b['seconds']:.1f} | {_rate(b):.1f} | {vs_local} | {_rate(b) / target:.0%} | "
+            f"| {names[kind]} | {b['seconds']:.1f} | {speed(b):.1f} | {vs_local} | {speed(b) / target:.0%} | "
             f"{b['startup']:.1f} s |"
         )
     loop = best["loop_1"]
-    lines.append(f"| loop, 1 process, RAYON_NUM_THREADS=1 | {loop['seconds']:.1f} | {_rate(loop):.1f} | - | - | - |")
+    lines.append(f"| loop, 1 process, RAYON_NUM_THREADS=1 | {loop['seconds']:.1f} | {speed(loop):.1f} | - | - | - |")
     lines.append(f"| cores x loop (computed) | {n / target:.1f} | {target:.1f} | - | 100% | - |")
     par = best["parallel_loops"]
     lines.append(
-        f"| parallel loops (measured, {cores} processes) | {par['seconds']:.1f} | {_rate(par):.1f} | - | "
-        f"{_rate(par) / target:.0%} | - |"
+        f"| parallel loops (measured, {cores} processes) | {par['seconds']:.1f} | {speed(par):.1f} | - | "
+        f"{speed(par) / target:.0%} | - |"
     )
     lines.append("")
     for kind in [*kinds, "loop_1", "parallel_loops"]:
-        rates = ", ".join(f"{_rate(r):.1f} (load {r.get('load_after', 0):.1f})" for r in runs[kind])
+        rates = ", ".join(f"{speed(r):.1f} (load {r.get('load_after', 0):.1f})" for r in runs[kind])
         lines.append(f"- {kind}: files/s per round {rates}")
     return "\n".join(lines)
 
