@@ -121,6 +121,29 @@ def test_line_art_without_thick_ink_has_no_fills() -> None:
     assert [c for _, c in FILL_PATH.findall(svg)] == ["#fff"]
 
 
+def test_shaded_paper_is_not_filled_as_ink() -> None:
+    # A scan's shadow: a wide patch of paper a third of the way to the ink's colour, away
+    # from any line. Its palette entry joins the ink only as a faint line's core, and such
+    # pixels never make ink thick, so the patch is not filled in the ink's colour (it was,
+    # black, when the thick test read them).
+    h, w = 240, 320
+    paper, ink = np.array([236.0, 228.0, 205.0]), (25, 20, 15)
+    yy, xx = np.mgrid[0:h, 0:w]
+    patch = ((xx - 250) / 60.0) ** 2 + ((yy - 190) / 40.0) ** 2 < 1
+    page = np.ones((h, w, 3)) * paper
+    page[patch] = paper + 0.35 * (np.array(ink) - paper)
+    img = Image.fromarray(page.astype(np.uint8))
+    d = ImageDraw.Draw(img)
+    for k in range(5):
+        d.line([(20, 30 + k * 25), (200, 30 + k * 25)], fill=ink, width=3)
+    d.line([(30, 20), (30, 140)], fill=ink, width=3)
+    svg = str(vectile.vectorize(np.asarray(img), mode="centerline"))
+    assert len(FILL_PATH.findall(svg)) == 1  # the paper canvas alone
+    out = render(svg, w, h)
+    assert out[patch].mean() > 150  # paper-light, never the ink's near-black
+    assert dark(out)[20:150, 15:210].sum() > 500  # the lines are drawn
+
+
 @pytest.fixture(scope="module")
 def map_crop() -> np.ndarray:
     assert WORLD_MAP.is_file(), f"benchmark image {WORLD_MAP} is missing (../shared/bench)"

@@ -36,15 +36,18 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
     let bg = q.paper.map(|p| p as usize).or_else(|| {
         (0..counts.len()).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))).filter(|&k| counts[k] > transparent)
     });
-    let owner = bg.map_or_else(
-        || (0..q.palette.len()).map(Some).collect(),
-        |b| blend_owners(&q.palette, &counts, b, &q.labels, w),
+    // `faint[k]`: entry k is ink only as the core of a faint line (a pale blend whose pixels
+    // do not lie beside its ink, `resolve_blends`). Such pixels never make ink thick: a wide
+    // patch of them is shaded paper (a lamp's fall-off, a scanner's shadow), not ink to fill.
+    let (owner, faint) = bg.map_or_else(
+        || ((0..q.palette.len()).map(Some).collect(), vec![false; q.palette.len()]),
+        |b| blend_owners_faint(&q.palette, &counts, b, &q.labels, w),
     );
     let cl = CenterlineOptions { max_width: opts.stroke_width_max, fit: opts.fit.clone() };
     let traced = |k: usize| Some(k) != bg && owner[k] == Some(k);
     // This colour's ink, with the anti-aliasing blends it owns.
-    let mask_of = |k: usize| {
-        let owned: Vec<bool> = owner.iter().map(|&o| o == Some(k)).collect();
+    let mask_of = |k: usize, with_faint: bool| {
+        let owned: Vec<bool> = owner.iter().zip(&faint).map(|(&o, &f)| o == Some(k) && (with_faint || !f)).collect();
         let mut mask: Vec<u8> = q.labels.iter().map(|&l| (l != TRANSPARENT && owned[l as usize]) as u8).collect();
         // Specks below half the fills' `min_area` go (a dot of a few pixels is a full stop
         // or an i's dot at small sizes); pinholes below `min_area` fill.
@@ -59,8 +62,13 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
             if !traced(k) {
                 return (Vec::new(), None);
             }
-            let mask = mask_of(k);
-            match fills::thick_fill(&mask, w, h, rho, core) {
+            let mask = mask_of(k, true);
+            let solid = if faint.iter().any(|&f| f) {
+                fills::thick_fill(&mask_of(k, false), w, h, rho, core)
+            } else {
+                fills::thick_fill(&mask, w, h, rho, core)
+            };
+            match solid {
                 None => (centerlines(&mask, w, h, &cl), None),
                 thick => (Vec::new(), thick),
             }
@@ -68,8 +76,10 @@ pub fn trace_centerline(img: &ImageView, weights: Option<&[f32]>, opts: &TraceOp
         .collect();
     let (per_colour, fill_masks) = if first.iter().any(|f| f.1.is_some()) {
         // Thick ink somewhere: every colour's thin rest is settled against all fills.
-        let masks: Vec<Vec<u8>> =
-            (0..q.palette.len()).into_par_iter().map(|k| if traced(k) { mask_of(k) } else { Vec::new() }).collect();
+        let masks: Vec<Vec<u8>> = (0..q.palette.len())
+            .into_par_iter()
+            .map(|k| if traced(k) { mask_of(k, true) } else { Vec::new() })
+            .collect();
         let thick: Vec<Option<Vec<u8>>> = first.into_iter().map(|f| f.1).collect();
         let paper = bg.map(|b| q.palette[b]);
         let (fill_masks, masks) = fills::settle(&|i| img.rgb(i), masks, thick, &q.palette, paper, w, h, rho);
@@ -150,8 +160,24 @@ pub fn centerline_svg(
 /// paler shade lies near the end of the segment to the darker. Other entries are colours of
 /// their own. `counts` leaves out unused entries; `labels` (`w` wide) are the pixels' entries.
 pub fn blend_owners(palette: &[[u8; 3]], counts: &[usize], bg: usize, labels: &[i32], w: usize) -> Vec<Option<usize>> {
+    blend_owners_faint(palette, counts, bg, labels, w).0
+}
+
+/// `blend_owners`, and for each entry whether it joined its ink as a faint line's core.
+fn blend_owners_faint(
+    palette: &[[u8; 3]],
+    counts: &[usize],
+    bg: usize,
+    labels: &[i32],
+    w: usize,
+) -> (Vec<Option<usize>>, Vec<bool>) {
     let (owner, faint) = blend_candidates(palette, counts, bg);
-    resolve_blends(owner, &faint, |k, j| fringe_of(labels, w, k as i32, j as i32))
+    let owner = resolve_blends(owner, &faint, |k, j| fringe_of(labels, w, k as i32, j as i32));
+    let mut core = vec![false; palette.len()];
+    for &(k, _) in &faint {
+        core[k] = owner[k].is_some();
+    }
+    (owner, core)
 }
 
 /// `blend_owners` before the faint test (which reads the pixels; the tiled tracer counts it
