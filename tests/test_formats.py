@@ -151,6 +151,30 @@ def test_dxf_reads_back_audits_clean_and_renders_like_the_svg() -> None:
     assert min(ious) >= 0.95, sorted(zip(ious, [p.name for p in ICONS], strict=True))[:5]
 
 
+def test_dxf_draws_a_centerline_dot_as_a_donut() -> None:
+    # A dot traced in the centerline mode is a zero-length round-capped stroke: a polyline of
+    # no length would draw nothing in CAD, so it is a DONUT (a closed two-arc polyline whose
+    # width is its radius), a filled disc the stroke's width across, at the dot's place.
+    from PIL import ImageDraw
+
+    img = Image.new("RGB", (120, 80), "white")
+    draw = ImageDraw.Draw(img)
+    draw.line([(10, 20), (100, 20)], fill="black", width=3)
+    draw.ellipse([50, 50, 55, 55], fill="black")
+    svg = vectile.vectorize(np.asarray(img), mode="centerline")
+    assert "h0" in str(svg)  # the dot is a zero-length stroke in the SVG
+    doc = ezdxf.read(io.StringIO(svg.to_bytes("dxf").decode()))
+    assert not doc.audit().has_errors
+    dots = [e for e in doc.modelspace().query("LWPOLYLINE") if e.closed and len(e) == 2]
+    assert len(dots) == 1
+    (x0, y0, b0), (x1, y1, b1) = dots[0].get_points("xyb")
+    mm = 25.4 / 72  # one pixel at the default 72 dpi
+    centre = ((x0 + x1) / 2 / mm, 80 - (y0 + y1) / 2 / mm)
+    assert b0 == b1 == 1.0 and abs(centre[0] - 53) < 1.5 and abs(centre[1] - 53) < 1.5
+    radius = abs(x1 - x0) / 2 + dots[0].dxf.const_width / 2
+    assert 1.5 < radius / mm < 4.5
+
+
 @needs_icons
 @pytest.mark.parametrize("layers", ["stacked", "cutout"])
 @pytest.mark.parametrize("group_by", ["color", "layer"])

@@ -14,8 +14,9 @@ LWPOLYLINE with a width, y axis up, millimetres.
   (all straight) or one cubic SPLINE, for cutters and plotters that follow outlines.
   Entities are created in paint order, so stacked regions draw in the SVG's order.
 * Strokes: LWPOLYLINE flattened to within 0.05 px, ``const_width`` the stroke width (in mm)
-  and the nearest standard lineweight.  Limits: caps are square in DXF (the SVG's are round),
-  and a stroke of zero length (a dot) draws nothing.
+  and the nearest standard lineweight; a stroke of zero length (a dot) is a DONUT (a closed
+  two-arc polyline as wide as its radius: a filled disc the stroke's width across).  Limit:
+  polyline ends are butt in DXF (the SVG's caps are round).
 
 ezdxf builds the whole drawing in memory before writing; the written file passes ezdxf's
 ``audit()`` with no errors.
@@ -136,6 +137,14 @@ def write_dxf(
                 wmm = (path.width or 0.0) * k
                 attribs["lineweight"] = _lineweight(wmm)
                 for p in subpaths:
+                    vertices = p.control_vertices()
+                    if all(v.isclose(vertices[0]) for v in vertices):
+                        # A dot (a zero-length stroke, which its round caps draw as a disc):
+                        # a DONUT, a closed two-arc polyline as wide as its radius.
+                        c, r = vertices[0], wmm / 4
+                        dot = [(c.x - r, c.y, 0, 0, 1.0), (c.x + r, c.y, 0, 0, 1.0)]
+                        msp.add_lwpolyline(dot, format="xyseb", close=True, dxfattribs={**attribs, "const_width": 2 * r})
+                        continue
                     ezpath.render_lwpolylines(msp, [p], distance=_FLAT * k, dxfattribs={**attribs, "const_width": wmm})
             else:
                 ezpath.render_hatches(msp, subpaths, edge_path=False, distance=_FLAT * k, dxfattribs=attribs)
