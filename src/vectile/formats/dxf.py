@@ -143,7 +143,8 @@ def write_dxf(
                         # a DONUT, a closed two-arc polyline as wide as its radius.
                         c, r = vertices[0], wmm / 4
                         dot = [(c.x - r, c.y, 0, 0, 1.0), (c.x + r, c.y, 0, 0, 1.0)]
-                        msp.add_lwpolyline(dot, format="xyseb", close=True, dxfattribs={**attribs, "const_width": 2 * r})
+                        dot_attribs = {**attribs, "const_width": 2 * r}
+                        msp.add_lwpolyline(dot, format="xyseb", close=True, dxfattribs=dot_attribs)
                         continue
                     ezpath.render_lwpolylines(msp, [p], distance=_FLAT * k, dxfattribs={**attribs, "const_width": wmm})
             else:
