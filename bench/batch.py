@@ -152,15 +152,24 @@ def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _run_child(mode: str, payload: dict[str, Any], env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+def _run_child(
+    mode: str,
+    payload: dict[str, Any],
+    env_extra: dict[str, str] | None = None,
+    *,
+    module: str = "bench.batch",
+    cwd: Path = REPO_ROOT,
+) -> dict[str, Any]:
+    """Run ``python -m MODULE MODE payload.json`` in a fresh process (``_child_env``) and return
+    the JSON its last stdout line holds; a failed child ends the bench with its stderr."""
     env = _child_env(env_extra)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(payload, f)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "bench.batch", mode, f.name],
+            [sys.executable, "-m", module, mode, f.name],
             env=env,
-            cwd=REPO_ROOT,
+            cwd=cwd,
             capture_output=True,
             text=True,
             check=False,
@@ -168,7 +177,7 @@ def _run_child(mode: str, payload: dict[str, Any], env_extra: dict[str, str] | N
     finally:
         os.unlink(f.name)
     if done.returncode != 0:
-        raise SystemExit(f"bench batch: {mode} child failed:\n{done.stderr[-4000:]}")
+        raise SystemExit(f"{module}: {mode} child failed:\n{done.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

@@ -154,22 +154,8 @@ def _run_batch(kind: str, list_file: Path, outdir: Path, workers: int, logs: Pat
         if kind == "standalone":
             address, cluster_startup = stack.enter_context(_standalone(workers, logs))
         payload = {"kind": kind, "list": str(list_file), "outdir": str(outdir), "workers": workers, "address": address}
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump(payload, f)
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", "bench.cluster", "_batch", f.name],
-                env=_child_env(),
-                cwd=logs,  # dask-jobqueue's job logs (slurm-*.out) land here
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        finally:
-            os.unlink(f.name)
-    if done.returncode != 0:
-        raise SystemExit(f"bench cluster: {kind} run failed:\n{done.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        # cwd: dask-jobqueue's job logs (slurm-*.out) land there.
+        result = _run_child("_batch", payload, module="bench.cluster", cwd=logs)
     if kind == "standalone":  # the workers were up before the client started
         result["startup"] = cluster_startup
     return result
