@@ -58,22 +58,39 @@ def lines_setup_task(palette: dict[str, Any], hists: list[tuple[bytes, Any]], tu
     return named("the line plan", work)
 
 
+def _in_window(
+    kernel: Callable[..., Any],
+    reader: TileReader,
+    pixels: Any,
+    grid: Grid,
+    i: int,
+    window: Callable[[int, int, int, int], tuple[int, int, int, int]],
+    **options: Any,
+) -> Any:
+    """``kernel`` on tile ``i`` read with the window ``window(x0, y0, w, h)`` gives, told
+    where the tile and the window lie (the keywords every per-tile line kernel takes)."""
+    x0, y0, w, h = grid.rect(i)
+    wx0, wy0, ww, wh = window(x0, y0, w, h)
+    image = reader(wx0, wy0, ww, wh, pixels)
+    return kernel(image, x0=x0, y0=y0, w=w, h=h, window_x0=wx0, window_y0=wy0, **options)
+
+
 def fringe_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[str, Any]) -> list[tuple[int, int]]:
     """Stage 1b (only with faint blends): tile ``i``'s counts of the faint blends' pixels and
     of those touching their ink, from the tile and its ring of pixels."""
 
-    def work() -> list[tuple[int, int]]:
-        x0, y0, w, h = grid.rect(i)
+    def ring(x0: int, y0: int, w: int, h: int) -> tuple[int, int, int, int]:
         wx0, wy0 = max(0, x0 - 1), max(0, y0 - 1)
-        ww, wh = min(grid.width, x0 + w + 1) - wx0, min(grid.height, y0 + h + 1) - wy0
-        return _kernels.tile_line_fringe(
-            reader(wx0, wy0, ww, wh, pixels),
-            x0=x0,
-            y0=y0,
-            w=w,
-            h=h,
-            window_x0=wx0,
-            window_y0=wy0,
+        return wx0, wy0, min(grid.width, x0 + w + 1) - wx0, min(grid.height, y0 + h + 1) - wy0
+
+    def work() -> list[tuple[int, int]]:
+        return _in_window(
+            _kernels.tile_line_fringe,
+            reader,
+            pixels,
+            grid,
+            i,
+            ring,
             width=grid.width,
             height=grid.height,
             palette=lines["state"],
@@ -95,27 +112,14 @@ def resolve_task(lines: dict[str, Any], counts: list[list[tuple[int, int]]]) -> 
 
 def lines_task(reader: TileReader, pixels: Any, grid: Grid, i: int, lines: dict[str, Any]) -> bytes:
     """Stage 2: tile ``i``'s ink and skeleton runs, thinned in its window."""
+    where = {"width": grid.width, "height": grid.height, "max_width": lines["max_width"], "min_area": lines["min_area"]}
+
+    def window(x0: int, y0: int, w: int, h: int) -> tuple[int, int, int, int]:
+        return _kernels.tile_line_window(x0=x0, y0=y0, w=w, h=h, **where)
 
     def work() -> bytes:
-        x0, y0, w, h = grid.rect(i)
-        where = {
-            "width": grid.width,
-            "height": grid.height,
-            "max_width": lines["max_width"],
-            "min_area": lines["min_area"],
-        }
-        wx0, wy0, ww, wh = _kernels.tile_line_window(x0=x0, y0=y0, w=w, h=h, **where)
-        return _kernels.tile_lines(
-            reader(wx0, wy0, ww, wh, pixels),
-            x0=x0,
-            y0=y0,
-            w=w,
-            h=h,
-            window_x0=wx0,
-            window_y0=wy0,
-            palette=lines["state"],
-            plan=lines["plan"],
-            **where,
+        return _in_window(
+            _kernels.tile_lines, reader, pixels, grid, i, window, palette=lines["state"], plan=lines["plan"], **where
         )
 
     return named(grid.name(i), work)
